@@ -1,0 +1,63 @@
+//! Kernel I/O: the socket tables (sock_diag netlink, /proc/net/tcp), the
+//! counters and sysctls, socket owners, and entering another network
+//! namespace.
+//!
+//! Owns: reading the kernel. Must not: aggregate, decide what is wrong, or
+//! draw; it hands `SocketRecord`s and `Snapshot`s to the model.
+
+pub mod bytecode;
+pub mod counters;
+pub mod error;
+pub mod namespace;
+pub mod netlink;
+pub mod process;
+pub mod procfs;
+pub mod sysctl;
+
+pub use error::CollectError;
+
+use crate::model::{SocketRecord, SourceKind, StateMask};
+
+/// What to ask the kernel for. Both parts are pushed into the kernel where
+/// the source allows it (netlink: the state mask and a bytecode filter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpRequest {
+    pub states: StateMask,
+    /// "sport == P or dport == P" for each P, OR-ed. Empty: every port.
+    pub ports: Vec<u16>,
+}
+
+impl DumpRequest {
+    pub fn all() -> DumpRequest {
+        DumpRequest {
+            states: StateMask::ALL,
+            ports: Vec::new(),
+        }
+    }
+
+    pub fn listeners(ports: &[u16]) -> DumpRequest {
+        DumpRequest {
+            states: StateMask::LISTEN_ONLY,
+            ports: ports.to_vec(),
+        }
+    }
+}
+
+/// A table of TCP sockets that can be dumped. Implementations call `sink`
+/// once per socket, reuse their buffers between calls, and allocate nothing
+/// per socket.
+pub trait SocketTable {
+    fn kind(&self) -> SourceKind;
+
+    fn dump(
+        &mut self,
+        request: &DumpRequest,
+        sink: &mut dyn FnMut(&SocketRecord),
+    ) -> Result<(), CollectError>;
+}
+
+/// Something that produces whole snapshots: the real sampler, or a scripted
+/// fake in tests and demos. `taken_at_ms` is the wall-clock time, passed in.
+pub trait SnapshotSource: Send {
+    fn sample(&mut self, taken_at_ms: u64) -> Result<crate::model::Snapshot, CollectError>;
+}

@@ -1,0 +1,9 @@
+//! tcpwatch: a live TCP connection monitor for Linux.
+//!
+//! Data flows one way: `collect` (kernel I/O) → `model` (pure snapshot,
+//! aggregates, history) → `alert` (pure rules) → views → terminal.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod collect;
+pub mod model;

@@ -1,0 +1,350 @@
+//! Turns a snapshot into what people read: state counts per service port,
+//! one row per listener with its queue and half-open count, and the
+//! TIME_WAIT picture.
+//!
+//! Owns: `Aggregates`, `PortStates`, `StateCounts`, `ListenerSummary`,
+//! `TimeWaitSummary` and the service-port rule. Must not: do I/O or read the
+//! clock.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+
+use super::snapshot::{ProcessInfo, Snapshot};
+use super::socket::SocketRecord;
+use super::state::TcpState;
+
+/// A count per TCP state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct StateCounts([u64; 11]);
+
+impl StateCounts {
+    pub fn get(&self, state: TcpState) -> u64 {
+        self.0[state.index()]
+    }
+
+    pub fn add(&mut self, state: TcpState, count: u64) {
+        self.0[state.index()] += count;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// The states with a non-zero count, in display order.
+    pub fn non_zero(&self) -> impl Iterator<Item = (TcpState, u64)> + '_ {
+        TcpState::ALL
+            .iter()
+            .map(|s| (*s, self.get(*s)))
+            .filter(|(_, n)| *n > 0)
+    }
+}
+
+/// State counts for one service port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortStates {
+    pub port: u16,
+    pub counts: StateCounts,
+}
+
+/// One listening socket, with what the kernel says about its queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSummary {
+    pub local: SocketAddr,
+    /// Connections completed by the kernel and waiting for accept().
+    pub accept_queue: u32,
+    /// The effective backlog (min(listen() argument, somaxconn)); `None` when
+    /// the source cannot tell (/proc).
+    pub backlog: Option<u32>,
+    /// Half-open connections (SYN_RECV) for this listener.
+    pub syn_recv: u32,
+    pub inode: u64,
+    pub uid: u32,
+    pub process: Option<ProcessInfo>,
+}
+
+impl ListenerSummary {
+    /// The kernel's own test (`sk_acceptq_is_full`): queue > backlog. So
+    /// listen(N) holds N+1 connections before it is full.
+    pub fn is_full(&self) -> Option<bool> {
+        self.backlog.map(|backlog| self.accept_queue > backlog)
+    }
+
+    /// How many connections the queue holds at most: backlog + 1.
+    pub fn capacity(&self) -> Option<u32> {
+        self.backlog.map(|backlog| backlog.saturating_add(1))
+    }
+
+    /// Fill level in [0, 1] against the real capacity (backlog + 1).
+    pub fn fill_ratio(&self) -> Option<f64> {
+        self.capacity()
+            .map(|cap| (f64::from(self.accept_queue) / f64::from(cap)).min(1.0))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local.port()
+    }
+}
+
+/// The TIME_WAIT picture.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TimeWaitSummary {
+    /// TIME_WAIT sockets seen in the table (for the filter).
+    pub total: u64,
+    /// The same, per service port, sorted by port.
+    pub by_port: Vec<(u16, u64)>,
+    /// The namespace-wide count from /proc/net/sockstat, if read.
+    pub sockstat_total: Option<u64>,
+    pub max_tw_buckets: Option<u64>,
+}
+
+impl TimeWaitSummary {
+    /// How many more TIME_WAIT sockets fit before the kernel starts skipping
+    /// TIME_WAIT (TCPTimeWaitOverflow). Uses the namespace-wide count.
+    pub fn headroom(&self) -> Option<u64> {
+        let used = self.sockstat_total.unwrap_or(self.total);
+        self.max_tw_buckets.map(|max| max.saturating_sub(used))
+    }
+}
+
+/// Everything the views and alerts read from one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Aggregates {
+    /// Sorted by port.
+    pub ports: Vec<PortStates>,
+    /// Sorted by port, then address.
+    pub listeners: Vec<ListenerSummary>,
+    pub time_wait: TimeWaitSummary,
+    /// All states summed over every port.
+    pub totals: StateCounts,
+}
+
+impl Aggregates {
+    pub fn port(&self, port: u16) -> Option<&PortStates> {
+        self.ports
+            .binary_search_by_key(&port, |p| p.port)
+            .ok()
+            .and_then(|i| self.ports.get(i))
+    }
+}
+
+/// The port a socket is counted under: its local port if a listener owns that
+/// port, else its remote port. A client's SYN_SENT towards :10000 and the
+/// server's child both count under 10000. With a port filter, a socket whose
+/// rule-port is outside the filter counts under the filtered port it matched.
+pub fn service_port(record: &SocketRecord, listener_ports: &HashSet<u16>, filter_ports: &[u16]) -> u16 {
+    let local = record.local.port();
+    let remote = record.remote.port();
+    let by_rule = if listener_ports.contains(&local) {
+        local
+    } else {
+        remote
+    };
+    if filter_ports.is_empty() || filter_ports.contains(&by_rule) {
+        by_rule
+    } else if filter_ports.contains(&local) {
+        local
+    } else {
+        remote
+    }
+}
+
+/// Summarises a snapshot. Pure; costs one pass over the sockets.
+pub fn aggregate(snapshot: &Snapshot) -> Aggregates {
+    let filter = &snapshot.filter;
+    let listener_ports: HashSet<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
+    let mut per_port: BTreeMap<u16, StateCounts> = BTreeMap::new();
+    let mut totals = StateCounts::default();
+    let mut listeners: Vec<ListenerSummary> = snapshot
+        .listeners
+        .iter()
+        .map(|l| ListenerSummary {
+            local: l.local,
+            accept_queue: l.recv_queue,
+            backlog: l.backlog(),
+            syn_recv: 0,
+            inode: l.inode,
+            uid: l.uid,
+            process: snapshot.owners.get(&l.inode).cloned(),
+        })
+        .collect();
+    listeners.sort_by(|a, b| (a.local.port(), a.local).cmp(&(b.local.port(), b.local)));
+
+    if filter.states.contains(TcpState::Listen) {
+        for listener in &snapshot.listeners {
+            per_port
+                .entry(listener.local.port())
+                .or_default()
+                .add(TcpState::Listen, 1);
+            totals.add(TcpState::Listen, 1);
+        }
+    }
+
+    let mut tw_by_port: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut tw_total = 0;
+    for record in &snapshot.sockets {
+        if record.state == TcpState::Listen || !filter.matches(record) {
+            continue;
+        }
+        let port = service_port(record, &listener_ports, &filter.ports);
+        per_port.entry(port).or_default().add(record.state, 1);
+        totals.add(record.state, 1);
+        match record.state {
+            TcpState::TimeWait => {
+                tw_total += 1;
+                *tw_by_port.entry(port).or_default() += 1;
+            }
+            TcpState::SynRecv => {
+                if let Some(index) = owning_listener(&listeners, &record.local) {
+                    listeners[index].syn_recv += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    Aggregates {
+        ports: per_port
+            .into_iter()
+            .map(|(port, counts)| PortStates { port, counts })
+            .collect(),
+        listeners,
+        time_wait: TimeWaitSummary {
+            total: tw_total,
+            by_port: tw_by_port.into_iter().collect(),
+            sockstat_total: snapshot.sockstat.map(|s| s.tw),
+            max_tw_buckets: snapshot.settings.tcp_max_tw_buckets,
+        },
+        totals,
+    }
+}
+
+/// The listener a half-open connection arrived at: an exact address match,
+/// else a wildcard listener on the same port (IPv4 on 0.0.0.0, or a
+/// dual-stack [::] listener taking IPv4 too).
+fn owning_listener(listeners: &[ListenerSummary], local: &SocketAddr) -> Option<usize> {
+    let same_port = |l: &ListenerSummary| l.local.port() == local.port();
+    listeners
+        .iter()
+        .position(|l| same_port(l) && l.local.ip() == local.ip())
+        .or_else(|| {
+            listeners.iter().position(|l| {
+                same_port(l)
+                    && l.local.ip().is_unspecified()
+                    && matches!(
+                        (l.local.ip(), local.ip()),
+                        (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_))
+                    )
+            })
+        })
+        .or_else(|| listeners.iter().position(|l| same_port(l) && l.local.ip().is_unspecified()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::counters::{Settings, Sockstat};
+    use crate::model::snapshot::{Filter, SourceKind};
+    use crate::model::socket::fixtures::{listener, record};
+    use crate::model::state::StateMask;
+
+    /// The write-up's experiment: listen(1), no accept(), 5 clients.
+    fn listen_one_experiment() -> Snapshot {
+        let mut snap = Snapshot::empty(1_000, SourceKind::Netlink);
+        snap.listeners.push(listener("127.0.0.1:10000", 2, 1));
+        for client_port in [40001, 40002] {
+            let client = format!("127.0.0.1:{client_port}");
+            snap.sockets.push(record(TcpState::Established, &client, "127.0.0.1:10000"));
+            snap.sockets.push(record(TcpState::Established, "127.0.0.1:10000", &client));
+        }
+        for client_port in [40003, 40004, 40005] {
+            let client = format!("127.0.0.1:{client_port}");
+            snap.sockets.push(record(TcpState::SynSent, &client, "127.0.0.1:10000"));
+        }
+        snap
+    }
+
+    #[test]
+    fn listen_one_holds_two_and_is_full() {
+        let agg = aggregate(&listen_one_experiment());
+        let listener = &agg.listeners[0];
+        assert_eq!(listener.accept_queue, 2);
+        assert_eq!(listener.backlog, Some(1));
+        assert_eq!(listener.is_full(), Some(true));
+        assert_eq!(listener.capacity(), Some(2));
+        assert_eq!(listener.fill_ratio(), Some(1.0));
+        let port = agg.port(10000).expect("port 10000 row");
+        assert_eq!(port.counts.get(TcpState::Listen), 1);
+        assert_eq!(port.counts.get(TcpState::Established), 4);
+        assert_eq!(port.counts.get(TcpState::SynSent), 3);
+        assert_eq!(agg.ports.len(), 1, "client ports must not get rows: {:?}", agg.ports);
+    }
+
+    #[test]
+    fn queue_equal_to_backlog_is_not_yet_full() {
+        let summary = ListenerSummary {
+            local: "127.0.0.1:1".parse().expect("addr"),
+            accept_queue: 1,
+            backlog: Some(1),
+            syn_recv: 0,
+            inode: 1,
+            uid: 0,
+            process: None,
+        };
+        assert_eq!(summary.is_full(), Some(false));
+        assert_eq!(summary.fill_ratio(), Some(0.5));
+        let unknown = ListenerSummary { backlog: None, ..summary };
+        assert_eq!(unknown.is_full(), None);
+        assert_eq!(unknown.fill_ratio(), None);
+    }
+
+    #[test]
+    fn syn_recv_goes_to_the_wildcard_listener() {
+        let mut snap = Snapshot::empty(0, SourceKind::Netlink);
+        snap.listeners.push(listener("0.0.0.0:8080", 0, 128));
+        snap.listeners.push(listener("[::]:8443", 0, 128));
+        snap.sockets.push(record(TcpState::SynRecv, "10.0.0.1:8080", "10.0.0.2:5555"));
+        snap.sockets.push(record(TcpState::SynRecv, "10.0.0.1:8080", "10.0.0.2:5556"));
+        snap.sockets.push(record(TcpState::SynRecv, "10.0.0.1:8443", "10.0.0.2:5557"));
+        let agg = aggregate(&snap);
+        assert_eq!(agg.listeners[0].syn_recv, 2);
+        assert_eq!(agg.listeners[1].syn_recv, 1, "dual-stack [::] takes IPv4 too");
+    }
+
+    #[test]
+    fn time_wait_is_counted_per_service_port_with_headroom() {
+        let mut snap = Snapshot::empty(0, SourceKind::Netlink);
+        snap.listeners.push(listener("127.0.0.1:10000", 0, 128));
+        for port in 50000..50005 {
+            let client = format!("127.0.0.1:{port}");
+            snap.sockets.push(record(TcpState::TimeWait, &client, "127.0.0.1:10000"));
+        }
+        snap.sockets.push(record(TcpState::TimeWait, "127.0.0.1:10000", "127.0.0.1:50010"));
+        snap.sockstat = Some(Sockstat { tw: 7, ..Sockstat::default() });
+        snap.settings = Settings { tcp_max_tw_buckets: Some(10), ..Settings::default() };
+        let agg = aggregate(&snap);
+        assert_eq!(agg.time_wait.total, 6);
+        assert_eq!(agg.time_wait.by_port, vec![(10000, 6)]);
+        assert_eq!(agg.time_wait.headroom(), Some(3));
+    }
+
+    #[test]
+    fn state_and_port_filters_apply() {
+        let mut snap = listen_one_experiment();
+        snap.sockets.push(record(TcpState::Established, "127.0.0.1:50000", "127.0.0.1:22"));
+        snap.filter = Filter { ports: vec![10000], states: StateMask::of(&[TcpState::SynSent]) };
+        let agg = aggregate(&snap);
+        assert_eq!(agg.ports.len(), 1);
+        assert_eq!(agg.ports[0].counts.get(TcpState::SynSent), 3);
+        assert_eq!(agg.ports[0].counts.total(), 3, "LISTEN is filtered out of the counts");
+        assert_eq!(agg.listeners.len(), 1, "listeners stay visible");
+    }
+
+    #[test]
+    fn filtered_port_wins_over_the_service_port_rule() {
+        // A client that bound local port 10000 and talks to :80, with no listener.
+        let rec = record(TcpState::Established, "127.0.0.1:10000", "127.0.0.1:80");
+        let none = HashSet::new();
+        assert_eq!(service_port(&rec, &none, &[]), 80);
+        assert_eq!(service_port(&rec, &none, &[10000]), 10000);
+    }
+}

@@ -1,0 +1,18 @@
+//! The pure model: what the kernel reported (records, counters), one
+//! snapshot of it, and the aggregates, diffs and history built from
+//! snapshots.
+//!
+//! Owns: every type the collectors fill in and the views read. Must not: do
+//! I/O or read the clock; time always comes in as a value.
+
+pub mod aggregate;
+pub mod counters;
+pub mod snapshot;
+pub mod socket;
+pub mod state;
+
+pub use aggregate::{Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate};
+pub use counters::{Counter, CounterDeltas, Counters, Settings, Sockstat, Sysctl};
+pub use snapshot::{Filter, NoOwnerReason, ProcessInfo, Snapshot, SourceKind};
+pub use socket::{SocketKey, SocketRecord, TimerKind};
+pub use state::{StateMask, TcpState, UnknownStateName};

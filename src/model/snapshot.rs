@@ -1,0 +1,185 @@
+//! One sample of a network namespace's TCP tables, with the time it was taken
+//! passed in by the caller.
+//!
+//! Owns: `Snapshot`, `SourceKind`, `ProcessInfo`, `Filter`. Must not: read the
+//! clock or do I/O; everything here is filled in by `collect`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::counters::{Counters, Settings, Sockstat};
+use super::socket::SocketRecord;
+use super::state::{StateMask, TcpState};
+
+/// Where the socket table came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// sock_diag over netlink: complete, including each listener's backlog.
+    Netlink,
+    /// /proc/net/tcp{,6}: no backlog for listeners.
+    Proc,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Netlink => "netlink",
+            SourceKind::Proc => "proc",
+        }
+    }
+
+    /// Whether this source can report a listener's backlog.
+    pub fn knows_backlog(self) -> bool {
+        self == SourceKind::Netlink
+    }
+}
+
+/// The process that owns a socket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub name: String,
+}
+
+/// What the user asked to see: ports (OR-ed) and states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// Empty means every port.
+    pub ports: Vec<u16>,
+    pub states: StateMask,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter {
+            ports: Vec::new(),
+            states: StateMask::ALL,
+        }
+    }
+}
+
+impl Filter {
+    pub fn matches_port(&self, local: &SocketAddr, remote: &SocketAddr) -> bool {
+        self.ports.is_empty()
+            || self
+                .ports
+                .iter()
+                .any(|p| *p == local.port() || *p == remote.port())
+    }
+
+    pub fn matches(&self, record: &SocketRecord) -> bool {
+        self.states.contains(record.state) && self.matches_port(&record.local, &record.remote)
+    }
+
+    /// A short human description, e.g. `port 10000,22 · state ESTABLISHED`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.ports.is_empty() {
+            let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+            parts.push(format!("port {}", ports.join(",")));
+        }
+        if !self.states.is_all() {
+            let states: Vec<&str> = TcpState::ALL
+                .iter()
+                .filter(|s| self.states.contains(**s))
+                .map(|s| s.name())
+                .collect();
+            parts.push(format!("state {}", states.join(",")));
+        }
+        if parts.is_empty() {
+            "all".to_string()
+        } else {
+            parts.join(" · ")
+        }
+    }
+}
+
+/// One sample of the watched namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// When the sample was taken, in milliseconds since the Unix epoch.
+    pub taken_at_ms: u64,
+    /// How long taking it took.
+    pub elapsed: Duration,
+    pub source: SourceKind,
+    /// Things the user should know about this sample, e.g. a fallback to /proc.
+    pub notes: Vec<String>,
+    /// What is being watched: "host", "pid 1234", "netns blue".
+    pub namespace: String,
+    pub filter: Filter,
+    /// Every LISTEN socket on the filtered ports, whatever the state filter.
+    pub listeners: Vec<SocketRecord>,
+    /// Every non-LISTEN socket matching the filter.
+    pub sockets: Vec<SocketRecord>,
+    pub counters: Counters,
+    pub sockstat: Option<Sockstat>,
+    pub settings: Settings,
+    /// Socket inode → owning process, where it is known.
+    pub owners: HashMap<u64, ProcessInfo>,
+    /// False when other users' processes could not be inspected (not root),
+    /// so a missing owner may just be invisible to us.
+    pub owners_complete: bool,
+}
+
+impl Snapshot {
+    /// An empty snapshot at a given time; collectors and tests fill it in.
+    pub fn empty(taken_at_ms: u64, source: SourceKind) -> Snapshot {
+        Snapshot {
+            taken_at_ms,
+            elapsed: Duration::ZERO,
+            source,
+            notes: Vec::new(),
+            namespace: "host".to_string(),
+            filter: Filter::default(),
+            listeners: Vec::new(),
+            sockets: Vec::new(),
+            counters: Counters::default(),
+            sockstat: None,
+            settings: Settings::default(),
+            owners: HashMap::new(),
+            owners_complete: true,
+        }
+    }
+
+    /// Why a socket shows no owning process, if it shows none.
+    pub fn owner_of(&self, record: &SocketRecord) -> Result<&ProcessInfo, NoOwnerReason> {
+        if record.inode == 0 {
+            return Err(if record.state == TcpState::TimeWait {
+                NoOwnerReason::TimeWait
+            } else {
+                NoOwnerReason::NotAccepted
+            });
+        }
+        match self.owners.get(&record.inode) {
+            Some(owner) => Ok(owner),
+            None if !self.owners_complete => Err(NoOwnerReason::NotPermitted),
+            None => Err(NoOwnerReason::Unknown),
+        }
+    }
+}
+
+/// Why no process is shown for a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoOwnerReason {
+    /// Inode 0 on a server-side socket: it waits in the accept queue and no
+    /// process has accept()ed it yet.
+    NotAccepted,
+    /// TIME_WAIT sockets belong to the kernel, not to a process.
+    TimeWait,
+    /// Another user's process, and we are not root.
+    NotPermitted,
+    /// Not looked up yet, or the process exited.
+    Unknown,
+}
+
+impl NoOwnerReason {
+    pub fn explain(self) -> &'static str {
+        match self {
+            NoOwnerReason::NotAccepted => "not accept()ed yet",
+            NoOwnerReason::TimeWait => "kernel-owned (TIME_WAIT)",
+            NoOwnerReason::NotPermitted => "another user's (run as root to see)",
+            NoOwnerReason::Unknown => "unknown",
+        }
+    }
+}
