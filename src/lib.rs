@@ -5,5 +5,9 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod cli;
 pub mod collect;
+pub mod error;
 pub mod model;
+pub mod output;
+pub mod run;

@@ -1,2 +1,18 @@
+//! The `tcpwatch` binary: parse flags, run, turn the result into an exit code.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
-fn main() {}
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let config = tcpwatch::cli::Args::parse().into_config();
+    match tcpwatch::run::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tcpwatch: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -31,7 +31,9 @@ pub enum CollectError {
     NoSuchPid { pid: u32 },
     #[error("no network namespace named '{name}': list them with `ip netns list`")]
     NoSuchNetns { name: String },
-    #[error("not permitted to enter the network namespace of {target} ({source}): run tcpwatch as root or with CAP_SYS_ADMIN")]
+    #[error(
+        "not permitted to enter the network namespace of {target} ({source}): run tcpwatch as root or with CAP_SYS_ADMIN"
+    )]
     NamespacePermission {
         target: String,
         #[source]

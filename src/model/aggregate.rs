@@ -131,7 +131,11 @@ impl Aggregates {
 /// port, else its remote port. A client's SYN_SENT towards :10000 and the
 /// server's child both count under 10000. With a port filter, a socket whose
 /// rule-port is outside the filter counts under the filtered port it matched.
-pub fn service_port(record: &SocketRecord, listener_ports: &HashSet<u16>, filter_ports: &[u16]) -> u16 {
+pub fn service_port(
+    record: &SocketRecord,
+    listener_ports: &HashSet<u16>,
+    filter_ports: &[u16],
+) -> u16 {
     let local = record.local.port();
     let remote = record.remote.port();
     let by_rule = if listener_ports.contains(&local) {
@@ -236,7 +240,11 @@ fn owning_listener(listeners: &[ListenerSummary], local: &SocketAddr) -> Option<
                     )
             })
         })
-        .or_else(|| listeners.iter().position(|l| same_port(l) && l.local.ip().is_unspecified()))
+        .or_else(|| {
+            listeners
+                .iter()
+                .position(|l| same_port(l) && l.local.ip().is_unspecified())
+        })
 }
 
 #[cfg(test)]
@@ -253,12 +261,15 @@ mod tests {
         snap.listeners.push(listener("127.0.0.1:10000", 2, 1));
         for client_port in [40001, 40002] {
             let client = format!("127.0.0.1:{client_port}");
-            snap.sockets.push(record(TcpState::Established, &client, "127.0.0.1:10000"));
-            snap.sockets.push(record(TcpState::Established, "127.0.0.1:10000", &client));
+            snap.sockets
+                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
+            snap.sockets
+                .push(record(TcpState::Established, "127.0.0.1:10000", &client));
         }
         for client_port in [40003, 40004, 40005] {
             let client = format!("127.0.0.1:{client_port}");
-            snap.sockets.push(record(TcpState::SynSent, &client, "127.0.0.1:10000"));
+            snap.sockets
+                .push(record(TcpState::SynSent, &client, "127.0.0.1:10000"));
         }
         snap
     }
@@ -276,7 +287,12 @@ mod tests {
         assert_eq!(port.counts.get(TcpState::Listen), 1);
         assert_eq!(port.counts.get(TcpState::Established), 4);
         assert_eq!(port.counts.get(TcpState::SynSent), 3);
-        assert_eq!(agg.ports.len(), 1, "client ports must not get rows: {:?}", agg.ports);
+        assert_eq!(
+            agg.ports.len(),
+            1,
+            "client ports must not get rows: {:?}",
+            agg.ports
+        );
     }
 
     #[test]
@@ -292,7 +308,10 @@ mod tests {
         };
         assert_eq!(summary.is_full(), Some(false));
         assert_eq!(summary.fill_ratio(), Some(0.5));
-        let unknown = ListenerSummary { backlog: None, ..summary };
+        let unknown = ListenerSummary {
+            backlog: None,
+            ..summary
+        };
         assert_eq!(unknown.is_full(), None);
         assert_eq!(unknown.fill_ratio(), None);
     }
@@ -302,12 +321,18 @@ mod tests {
         let mut snap = Snapshot::empty(0, SourceKind::Netlink);
         snap.listeners.push(listener("0.0.0.0:8080", 0, 128));
         snap.listeners.push(listener("[::]:8443", 0, 128));
-        snap.sockets.push(record(TcpState::SynRecv, "10.0.0.1:8080", "10.0.0.2:5555"));
-        snap.sockets.push(record(TcpState::SynRecv, "10.0.0.1:8080", "10.0.0.2:5556"));
-        snap.sockets.push(record(TcpState::SynRecv, "10.0.0.1:8443", "10.0.0.2:5557"));
+        snap.sockets
+            .push(record(TcpState::SynRecv, "10.0.0.1:8080", "10.0.0.2:5555"));
+        snap.sockets
+            .push(record(TcpState::SynRecv, "10.0.0.1:8080", "10.0.0.2:5556"));
+        snap.sockets
+            .push(record(TcpState::SynRecv, "10.0.0.1:8443", "10.0.0.2:5557"));
         let agg = aggregate(&snap);
         assert_eq!(agg.listeners[0].syn_recv, 2);
-        assert_eq!(agg.listeners[1].syn_recv, 1, "dual-stack [::] takes IPv4 too");
+        assert_eq!(
+            agg.listeners[1].syn_recv, 1,
+            "dual-stack [::] takes IPv4 too"
+        );
     }
 
     #[test]
@@ -316,11 +341,22 @@ mod tests {
         snap.listeners.push(listener("127.0.0.1:10000", 0, 128));
         for port in 50000..50005 {
             let client = format!("127.0.0.1:{port}");
-            snap.sockets.push(record(TcpState::TimeWait, &client, "127.0.0.1:10000"));
+            snap.sockets
+                .push(record(TcpState::TimeWait, &client, "127.0.0.1:10000"));
         }
-        snap.sockets.push(record(TcpState::TimeWait, "127.0.0.1:10000", "127.0.0.1:50010"));
-        snap.sockstat = Some(Sockstat { tw: 7, ..Sockstat::default() });
-        snap.settings = Settings { tcp_max_tw_buckets: Some(10), ..Settings::default() };
+        snap.sockets.push(record(
+            TcpState::TimeWait,
+            "127.0.0.1:10000",
+            "127.0.0.1:50010",
+        ));
+        snap.sockstat = Some(Sockstat {
+            tw: 7,
+            ..Sockstat::default()
+        });
+        snap.settings = Settings {
+            tcp_max_tw_buckets: Some(10),
+            ..Settings::default()
+        };
         let agg = aggregate(&snap);
         assert_eq!(agg.time_wait.total, 6);
         assert_eq!(agg.time_wait.by_port, vec![(10000, 6)]);
@@ -330,12 +366,23 @@ mod tests {
     #[test]
     fn state_and_port_filters_apply() {
         let mut snap = listen_one_experiment();
-        snap.sockets.push(record(TcpState::Established, "127.0.0.1:50000", "127.0.0.1:22"));
-        snap.filter = Filter { ports: vec![10000], states: StateMask::of(&[TcpState::SynSent]) };
+        snap.sockets.push(record(
+            TcpState::Established,
+            "127.0.0.1:50000",
+            "127.0.0.1:22",
+        ));
+        snap.filter = Filter {
+            ports: vec![10000],
+            states: StateMask::of(&[TcpState::SynSent]),
+        };
         let agg = aggregate(&snap);
         assert_eq!(agg.ports.len(), 1);
         assert_eq!(agg.ports[0].counts.get(TcpState::SynSent), 3);
-        assert_eq!(agg.ports[0].counts.total(), 3, "LISTEN is filtered out of the counts");
+        assert_eq!(
+            agg.ports[0].counts.total(),
+            3,
+            "LISTEN is filtered out of the counts"
+        );
         assert_eq!(agg.listeners.len(), 1, "listeners stay visible");
     }
 

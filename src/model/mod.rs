@@ -11,7 +11,9 @@ pub mod snapshot;
 pub mod socket;
 pub mod state;
 
-pub use aggregate::{Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate};
+pub use aggregate::{
+    Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate,
+};
 pub use counters::{Counter, CounterDeltas, Counters, Settings, Sockstat, Sysctl};
 pub use snapshot::{Filter, NoOwnerReason, ProcessInfo, Snapshot, SourceKind};
 pub use socket::{SocketKey, SocketRecord, TimerKind};

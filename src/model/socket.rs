@@ -114,7 +114,11 @@ pub(crate) mod fixtures {
     }
 
     pub fn listener(local: &str, queue: u32, backlog: u32) -> SocketRecord {
-        let remote = if local.starts_with('[') { "[::]:0" } else { "0.0.0.0:0" };
+        let remote = if local.starts_with('[') {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        };
         SocketRecord {
             recv_queue: queue,
             send_queue: backlog,

@@ -96,7 +96,11 @@ impl TcpState {
     }
 
     pub fn valid_names() -> String {
-        TcpState::ALL.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+        TcpState::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -1,0 +1,229 @@
+//! Command-line flags (clap derive) and their validation into a `Config`.
+//!
+//! Owns: `Args`, `Config` and the parsing of ports, states and durations.
+//! Must not: touch the kernel or the terminal.
+
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::collect::SourceChoice;
+use crate::collect::namespace::NetnsTarget;
+use crate::model::{Filter, StateMask, TcpState};
+
+/// Live TCP connection monitor: state counts per port, accept queues against
+/// their backlog, TIME_WAIT build-up, and alerts that explain them.
+#[derive(Debug, Parser)]
+#[command(name = "tcpwatch", version, about, long_about = None)]
+pub struct Args {
+    /// Watch only connections on this port (local or remote). Repeatable.
+    #[arg(short = 'p', long = "port", value_name = "PORT", value_parser = parse_port)]
+    pub ports: Vec<u16>,
+
+    /// Count only sockets in this state (e.g. ESTABLISHED, SYN_SENT, TIME_WAIT). Repeatable.
+    #[arg(long = "state", value_name = "STATE", value_parser = parse_state)]
+    pub states: Vec<TcpState>,
+
+    /// Time between samples, e.g. 500ms, 1s, 2.5s.
+    #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
+    pub interval: Duration,
+
+    /// Print the picture once and exit.
+    #[arg(long)]
+    pub once: bool,
+
+    /// Output format for --once and for the line output.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Where to read sockets from: netlink (sock_diag, knows backlogs), proc (/proc/net/tcp), or auto.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
+
+    /// Watch the network namespace of this process (e.g. a container's).
+    #[arg(long, value_name = "PID", conflicts_with = "netns")]
+    pub pid: Option<u32>,
+
+    /// Watch the named network namespace (/run/netns/NAME).
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+
+    /// When to use colours in the dashboard.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+
+    /// How often listeners are sampled between ticks, in Hz, to catch bursts.
+    #[arg(long, value_name = "HZ", default_value_t = 10.0, value_parser = parse_rate)]
+    pub listen_rate: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    Auto,
+    Netlink,
+    Proc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What the user asked for, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub filter: Filter,
+    pub interval: Duration,
+    pub once: bool,
+    pub format: OutputFormat,
+    pub source: SourceChoice,
+    pub target: NetnsTarget,
+    pub color: ColorArg,
+    /// Time between listener-only samples.
+    pub listen_interval: Duration,
+}
+
+impl Args {
+    pub fn into_config(self) -> Config {
+        let mut ports = self.ports;
+        ports.sort_unstable();
+        ports.dedup();
+        let states = if self.states.is_empty() {
+            StateMask::ALL
+        } else {
+            StateMask::of(&self.states)
+        };
+        let target = match (self.pid, self.netns) {
+            (Some(pid), _) => NetnsTarget::Pid(pid),
+            (None, Some(name)) => NetnsTarget::Named(name),
+            (None, None) => NetnsTarget::Host,
+        };
+        Config {
+            filter: Filter { ports, states },
+            interval: self.interval,
+            once: self.once,
+            format: self.format,
+            source: match self.source {
+                SourceArg::Auto => SourceChoice::Auto,
+                SourceArg::Netlink => SourceChoice::Netlink,
+                SourceArg::Proc => SourceChoice::Proc,
+            },
+            target,
+            color: self.color,
+            listen_interval: Duration::from_secs_f64(1.0 / self.listen_rate),
+        }
+    }
+}
+
+fn parse_port(text: &str) -> Result<u16, String> {
+    match text.trim().parse::<u16>() {
+        Ok(0) => Err("port 0 is not a real port: use 1-65535".to_string()),
+        Ok(port) => Ok(port),
+        Err(_) => Err(format!("'{text}' is not a port number: use 1-65535")),
+    }
+}
+
+fn parse_state(text: &str) -> Result<TcpState, String> {
+    text.parse::<TcpState>().map_err(|e| e.to_string())
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(hz) if (0.1..=100.0).contains(&hz) => Ok(hz),
+        _ => Err(format!("'{text}' is not a rate between 0.1 and 100 Hz")),
+    }
+}
+
+/// Parses `250ms`, `1s`, `1.5s`, `2m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60_000.0)
+    } else {
+        (text, 1000.0)
+    };
+    match number.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => {
+            Ok(Duration::from_secs_f64(value * unit_ms / 1000.0))
+        }
+        _ => Err(format!(
+            "'{text}' is not a duration: write e.g. 500ms, 1s, 2.5s or 1m"
+        )),
+    }
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_duration(text)?;
+    if interval < Duration::from_millis(100) || interval > Duration::from_secs(3600) {
+        return Err(format!("interval '{text}' must be between 100ms and 1h"));
+    }
+    Ok(interval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        let mut argv = vec!["tcpwatch"];
+        argv.extend_from_slice(args);
+        Args::try_parse_from(argv).map(Args::into_config)
+    }
+
+    #[test]
+    fn defaults_watch_everything_every_second() {
+        let config = parse(&[]).expect("no flags is valid");
+        assert_eq!(config.interval, Duration::from_secs(1));
+        assert!(config.filter.ports.is_empty());
+        assert!(config.filter.states.is_all());
+        assert_eq!(config.target, NetnsTarget::Host);
+        assert_eq!(config.listen_interval, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn ports_and_states_are_collected() {
+        let config = parse(&[
+            "--port", "10000", "-p", "22", "--port", "22", "--state", "syn-sent",
+        ])
+        .expect("valid");
+        assert_eq!(config.filter.ports, vec![22, 10000]);
+        assert_eq!(config.filter.states, StateMask::of(&[TcpState::SynSent]));
+    }
+
+    #[test]
+    fn bad_values_name_the_fix() {
+        for (args, needle) in [
+            (vec!["--port", "abc"], "use 1-65535"),
+            (vec!["--port", "70000"], "use 1-65535"),
+            (vec!["--port", "0"], "port 0"),
+            (vec!["--state", "SYN_WAIT"], "use one of"),
+            (vec!["--interval", "fast"], "500ms"),
+            (vec!["--interval", "10ms"], "between 100ms"),
+            (vec!["--pid", "1", "--netns", "x"], "cannot be used with"),
+        ] {
+            let err = parse(&args).expect_err("must be rejected").to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("-1s").is_err());
+    }
+}

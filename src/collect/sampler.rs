@@ -1,0 +1,201 @@
+//! Takes whole snapshots of one network namespace: listeners first (cheap),
+//! then the filtered table, then counters, sysctls and the owners of
+//! listeners.
+//!
+//! Owns: choosing the source (netlink, /proc, auto with fallback), the order
+//! of the reads, and the notes that tell the user what a fallback costs.
+//! Must not: aggregate or judge; it returns raw `Snapshot`s. Must be opened
+//! and used on one dedicated thread, because entering a namespace changes
+//! the calling thread.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::counters::read_counters;
+use super::namespace::{NamespaceContext, NetnsTarget, enter};
+use super::netlink::NetlinkTable;
+use super::process::ProcessResolver;
+use super::procfs::ProcTable;
+use super::sysctl::read_settings;
+use super::{CollectError, DumpRequest, SnapshotSource, SocketTable, SourceChoice};
+use crate::model::{Filter, ProcessInfo, Snapshot, SocketRecord, TcpState};
+
+/// At most this many non-listener sockets get their owner looked up per
+/// tick; owners come from the cache built for listeners.
+const OWNER_LOOKUP_LIMIT: usize = 4096;
+
+/// What to sample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamplerConfig {
+    pub source: SourceChoice,
+    pub target: NetnsTarget,
+    pub filter: Filter,
+}
+
+/// Samples one namespace. See the module docs for the threading rule.
+pub struct Sampler {
+    config: SamplerConfig,
+    context: NamespaceContext,
+    table: Box<dyn SocketTable + Send>,
+    resolver: ProcessResolver,
+    /// Notes that stay true for every sample (fallbacks, permissions).
+    standing_notes: Vec<String>,
+    /// Capacity hint so each tick allocates its socket list once.
+    last_socket_count: usize,
+}
+
+impl Sampler {
+    /// Enters the target namespace on the calling thread and opens the source.
+    pub fn open(config: SamplerConfig) -> Result<Sampler, CollectError> {
+        let context = enter(&config.target)?;
+        let mut standing_notes = context.notes.clone();
+        let table = open_table(config.source, &context, &mut standing_notes)?;
+        Ok(Sampler {
+            config,
+            context,
+            table,
+            resolver: ProcessResolver::new(),
+            standing_notes,
+            last_socket_count: 0,
+        })
+    }
+
+    pub fn namespace_label(&self) -> &str {
+        &self.context.label
+    }
+
+    /// Falls back from netlink to /proc after a failed dump, when allowed.
+    fn fall_back_to_proc(&mut self, error: &CollectError) -> bool {
+        if self.config.source != SourceChoice::Auto
+            || self.table.kind() != crate::model::SourceKind::Netlink
+        {
+            return false;
+        }
+        self.standing_notes.push(format!(
+            "sock_diag failed ({error}); reading /proc/net/tcp instead: listener backlogs unknown"
+        ));
+        self.table = Box::new(ProcTable::new(self.context.net_dir.clone()));
+        true
+    }
+
+    fn dump_into(
+        &mut self,
+        request: &DumpRequest,
+        out: &mut Vec<SocketRecord>,
+    ) -> Result<(), CollectError> {
+        let result = self.table.dump(request, &mut |record| out.push(*record));
+        match result {
+            Err(error) if self.fall_back_to_proc(&error) => {
+                out.clear();
+                self.table.dump(request, &mut |record| out.push(*record))
+            }
+            other => other,
+        }
+    }
+
+    fn owners_for(
+        &mut self,
+        listeners: &[SocketRecord],
+        sockets: &[SocketRecord],
+        now_ms: u64,
+    ) -> HashMap<u64, ProcessInfo> {
+        let mut wanted: Vec<u64> = listeners
+            .iter()
+            .map(|l| l.inode)
+            .filter(|i| *i != 0)
+            .collect();
+        if sockets.len() <= OWNER_LOOKUP_LIMIT {
+            wanted.extend(sockets.iter().map(|s| s.inode).filter(|i| *i != 0));
+        }
+        self.resolver.resolve(&wanted, now_ms)
+    }
+}
+
+fn open_table(
+    source: SourceChoice,
+    context: &NamespaceContext,
+    notes: &mut Vec<String>,
+) -> Result<Box<dyn SocketTable + Send>, CollectError> {
+    let proc_table = || Box::new(ProcTable::new(context.net_dir.clone()));
+    match source {
+        SourceChoice::Proc => {
+            notes.push(
+                "source /proc/net/tcp: listener backlogs are unknown (use --source netlink)"
+                    .to_string(),
+            );
+            Ok(proc_table())
+        }
+        SourceChoice::Netlink => {
+            if !context.netlink_usable {
+                return Err(CollectError::NetlinkRefused {
+                    source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                });
+            }
+            Ok(Box::new(NetlinkTable::open()?))
+        }
+        SourceChoice::Auto => {
+            if !context.netlink_usable {
+                return Ok(proc_table());
+            }
+            match NetlinkTable::open() {
+                Ok(table) => Ok(Box::new(table)),
+                Err(error) => {
+                    notes.push(format!(
+                        "sock_diag unavailable ({error}); reading /proc/net/tcp instead: listener backlogs unknown"
+                    ));
+                    Ok(proc_table())
+                }
+            }
+        }
+    }
+}
+
+impl SnapshotSource for Sampler {
+    fn sample(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+        let started = Instant::now();
+        let filter = self.config.filter.clone();
+        let mut listeners = Vec::new();
+        self.dump_into(&DumpRequest::listeners(&filter.ports), &mut listeners)?;
+
+        let mut sockets = Vec::with_capacity(self.last_socket_count + self.last_socket_count / 8);
+        let table_states = filter.states.without(TcpState::Listen);
+        if table_states.0 != 0 {
+            let request = DumpRequest {
+                states: table_states,
+                ports: filter.ports.clone(),
+            };
+            self.dump_into(&request, &mut sockets)?;
+        }
+        self.last_socket_count = sockets.len();
+
+        let (counters, sockstat) = read_counters(&self.context.net_dir)?;
+        let settings = self
+            .context
+            .sys_root
+            .as_deref()
+            .map(read_settings)
+            .unwrap_or_default();
+        let owners = self.owners_for(&listeners, &sockets, taken_at_ms);
+
+        let mut snapshot = Snapshot::empty(taken_at_ms, self.table.kind());
+        snapshot.namespace = self.context.label.clone();
+        snapshot.notes = self.standing_notes.clone();
+        snapshot.filter = filter;
+        snapshot.listeners = listeners;
+        snapshot.sockets = sockets;
+        snapshot.counters = counters;
+        snapshot.sockstat = Some(sockstat);
+        snapshot.settings = settings;
+        snapshot.owners = owners;
+        snapshot.owners_complete = self.resolver.can_see_all_processes();
+        snapshot.elapsed = started.elapsed();
+        Ok(snapshot)
+    }
+
+    fn sample_listeners(&mut self) -> Result<Vec<SocketRecord>, CollectError> {
+        let mut listeners = Vec::new();
+        let ports = self.config.filter.ports.clone();
+        self.dump_into(&DumpRequest::listeners(&ports), &mut listeners)?;
+        Ok(listeners)
+    }
+}

@@ -1,0 +1,30 @@
+//! The top-level error: anything that ends a run, worded for the user.
+//!
+//! Owns: `AppError` and whether an error is really a quiet exit (a closed
+//! pipe). Must not: print; `main` does.
+
+use std::io;
+
+use crate::collect::CollectError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+    #[error("cannot write output: {0}")]
+    Output(#[source] io::Error),
+    #[error("cannot start the sampling thread: {0}")]
+    Thread(#[source] io::Error),
+    #[error("the sampling thread stopped unexpectedly; please report this")]
+    SamplerLost,
+    #[error("terminal error: {0}; run with --once for plain output")]
+    Terminal(#[source] io::Error),
+}
+
+impl AppError {
+    /// A reader that went away (`tcpwatch --once | head`) is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, AppError::Output(e) | AppError::Terminal(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}

@@ -1,0 +1,20 @@
+//! Line output for `--once` and for a non-terminal stdout: a table for people
+//! and JSON for scripts.
+//!
+//! Owns: the text and JSON renderings of one report. Must not: read the
+//! kernel, the clock or the terminal; it writes to a `Write` it is given.
+
+pub mod json;
+pub mod table;
+pub mod timestamp;
+
+use crate::model::{Aggregates, CounterDeltas, Snapshot};
+
+/// Everything one line-output frame shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a> {
+    pub snapshot: &'a Snapshot,
+    pub aggregates: &'a Aggregates,
+    /// Counter growth since the previous sample, when there was one.
+    pub deltas: Option<&'a CounterDeltas>,
+}

@@ -1,0 +1,139 @@
+//! Runs what the user asked for: one picture (`--once`), a stream of
+//! pictures on a non-terminal stdout, or the live dashboard on a terminal.
+//!
+//! Owns: wiring collect → model → output, the sampling thread, and the wall
+//! clock. Must not: parse kernel data or draw screens itself.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::cli::{Config, OutputFormat};
+use crate::collect::sampler::{Sampler, SamplerConfig};
+use crate::collect::{CollectError, SnapshotSource};
+use crate::error::AppError;
+use crate::model::{Snapshot, aggregate};
+use crate::output::{Report, json::report_json, table::write_table};
+
+/// The wall-clock time in Unix milliseconds: the only clock the pure layers see.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl Config {
+    pub fn sampler_config(&self) -> SamplerConfig {
+        SamplerConfig {
+            source: self.source,
+            target: self.target.clone(),
+            filter: self.filter.clone(),
+        }
+    }
+}
+
+pub fn run(config: Config) -> Result<(), AppError> {
+    if config.once {
+        return run_once(&config);
+    }
+    run_lines(&config)
+}
+
+/// Opens a sampler on a new thread (it may enter another namespace) and
+/// returns the first snapshot.
+fn run_once(config: &Config) -> Result<(), AppError> {
+    let sampler_config = config.sampler_config();
+    let handle = thread::Builder::new()
+        .name("tcpwatch-sampler".to_string())
+        .spawn(move || -> Result<Snapshot, CollectError> {
+            let mut sampler = Sampler::open(sampler_config)?;
+            sampler.sample(now_ms())
+        })
+        .map_err(AppError::Thread)?;
+    let snapshot = handle.join().map_err(|_| AppError::SamplerLost)??;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    write_report(&mut out, config.format, &snapshot, None).map_err(AppError::Output)
+}
+
+fn write_report(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    snapshot: &Snapshot,
+    previous: Option<&Snapshot>,
+) -> io::Result<()> {
+    let aggregates = aggregate(snapshot);
+    let deltas = previous.map(|p| snapshot.counters.delta_since(&p.counters));
+    let report = Report {
+        snapshot,
+        aggregates: &aggregates,
+        deltas: deltas.as_ref(),
+    };
+    match format {
+        OutputFormat::Table => write_table(out, &report)?,
+        OutputFormat::Json => {
+            serde_json::to_writer(&mut *out, &report_json(&report)).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()
+}
+
+/// Starts the sampling thread: it opens the sampler (entering the namespace)
+/// and sends one result per interval until the receiver goes away.
+pub fn spawn_sampling(
+    config: &Config,
+) -> Result<mpsc::Receiver<Result<Snapshot, CollectError>>, AppError> {
+    let sampler_config = config.sampler_config();
+    let interval = config.interval;
+    let (sender, receiver) = mpsc::sync_channel(1);
+    thread::Builder::new()
+        .name("tcpwatch-sampler".to_string())
+        .spawn(move || {
+            let mut sampler = match Sampler::open(sampler_config) {
+                Ok(sampler) => sampler,
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                    return;
+                }
+            };
+            loop {
+                let result = sampler.sample(now_ms());
+                let took = result.as_ref().map(|s| s.elapsed).unwrap_or_default();
+                if sender.send(result).is_err() {
+                    return;
+                }
+                thread::sleep(next_delay(interval, took));
+            }
+        })
+        .map_err(AppError::Thread)?;
+    Ok(receiver)
+}
+
+/// Prints one picture per interval: for pipes, logs, and terminals until
+/// the dashboard is there.
+fn run_lines(config: &Config) -> Result<(), AppError> {
+    let receiver = spawn_sampling(config)?;
+    let stdout = io::stdout();
+    let mut previous: Option<Snapshot> = None;
+    let separate = config.format == OutputFormat::Table && stdout.is_terminal();
+    for result in receiver {
+        let snapshot = result?;
+        let mut out = stdout.lock();
+        if previous.is_some() && config.format == OutputFormat::Table {
+            writeln!(out, "{}", if separate { "" } else { "----" }).map_err(AppError::Output)?;
+        }
+        write_report(&mut out, config.format, &snapshot, previous.as_ref())
+            .map_err(AppError::Output)?;
+        previous = Some(snapshot);
+    }
+    Err(AppError::SamplerLost)
+}
+
+/// How long to wait between samples, stretched when a sample took longer
+/// than the interval so work never queues up.
+pub fn next_delay(interval: Duration, sample_took: Duration) -> Duration {
+    interval.saturating_sub(sample_took).max(interval / 10)
+}
