@@ -171,7 +171,7 @@ pub fn aggregate(snapshot: &Snapshot) -> Aggregates {
             process: snapshot.owners.get(&l.inode).cloned(),
         })
         .collect();
-    listeners.sort_by(|a, b| (a.local.port(), a.local).cmp(&(b.local.port(), b.local)));
+    listeners.sort_by_key(|l| (l.local.port(), l.local));
 
     if filter.states.contains(TcpState::Listen) {
         for listener in &snapshot.listeners {
