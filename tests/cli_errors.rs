@@ -1,0 +1,68 @@
+//! Bad input gives one clear line naming the fix and a non-zero exit, never
+//! a panic.
+
+mod common;
+
+use common::tcpwatch;
+
+fn assert_fails_with(args: &[&str], code: i32, needle: &str) {
+    let output = tcpwatch(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?} printed to stdout");
+}
+
+#[test]
+fn a_bad_port_is_rejected() {
+    assert_fails_with(&["--once", "--port", "http"], 2, "use 1-65535");
+    assert_fails_with(&["--once", "--port", "65536"], 2, "use 1-65535");
+}
+
+#[test]
+fn a_bad_state_lists_the_valid_names() {
+    assert_fails_with(&["--once", "--state", "SYN_WAIT"], 2, "TIME_WAIT");
+}
+
+#[test]
+fn an_unknown_pid_says_so() {
+    assert_fails_with(
+        &["--once", "--pid", "999999999"],
+        1,
+        "no process with pid 999999999",
+    );
+}
+
+#[test]
+fn an_unknown_namespace_points_at_ip_netns_list() {
+    assert_fails_with(
+        &["--once", "--netns", "tcpwatch-no-such-ns"],
+        1,
+        "ip netns list",
+    );
+}
+
+#[test]
+fn a_bad_format_is_rejected() {
+    assert_fails_with(&["--once", "--format", "xml"], 2, "table");
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
+        .args(["--once"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take()); // the reader goes away before we write
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
