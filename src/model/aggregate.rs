@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
-use super::snapshot::{ProcessInfo, Snapshot};
+use super::snapshot::{Filter, ProcessInfo, Snapshot};
 use super::socket::SocketRecord;
 use super::state::TcpState;
 
@@ -154,71 +154,110 @@ pub fn service_port(
 
 /// Summarises a snapshot. Pure; costs one pass over the sockets.
 pub fn aggregate(snapshot: &Snapshot) -> Aggregates {
-    let filter = &snapshot.filter;
-    let listener_ports: HashSet<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
-    let mut per_port: BTreeMap<u16, StateCounts> = BTreeMap::new();
-    let mut totals = StateCounts::default();
-    let mut listeners: Vec<ListenerSummary> = snapshot
-        .listeners
-        .iter()
-        .map(|l| ListenerSummary {
-            local: l.local,
-            accept_queue: l.recv_queue,
-            backlog: l.backlog(),
-            syn_recv: 0,
-            inode: l.inode,
-            uid: l.uid,
-            process: snapshot.owners.get(&l.inode).cloned(),
-        })
-        .collect();
-    listeners.sort_by_key(|l| (l.local.port(), l.local));
+    let mut aggregator = Aggregator::new(snapshot);
+    for record in &snapshot.sockets {
+        aggregator.add(record);
+    }
+    aggregator.finish()
+}
 
-    if filter.states.contains(TcpState::Listen) {
-        for listener in &snapshot.listeners {
-            per_port
-                .entry(listener.local.port())
-                .or_default()
-                .add(TcpState::Listen, 1);
-            totals.add(TcpState::Listen, 1);
+/// Builds `Aggregates` one socket at a time, so a collector can aggregate
+/// while it receives instead of keeping every record.
+#[derive(Debug, Clone)]
+pub struct Aggregator {
+    filter: Filter,
+    listener_ports: HashSet<u16>,
+    listeners: Vec<ListenerSummary>,
+    per_port: BTreeMap<u16, StateCounts>,
+    totals: StateCounts,
+    tw_by_port: BTreeMap<u16, u64>,
+    tw_total: u64,
+    sockstat_tw: Option<u64>,
+    max_tw_buckets: Option<u64>,
+}
+
+impl Aggregator {
+    /// Starts from the snapshot's listeners, filter, owners and settings;
+    /// its `sockets` are not read.
+    pub fn new(snapshot: &Snapshot) -> Aggregator {
+        let filter = snapshot.filter.clone();
+        let listener_ports = snapshot.listeners.iter().map(|l| l.local.port()).collect();
+        let mut listeners: Vec<ListenerSummary> = snapshot
+            .listeners
+            .iter()
+            .map(|l| ListenerSummary {
+                local: l.local,
+                accept_queue: l.recv_queue,
+                backlog: l.backlog(),
+                syn_recv: 0,
+                inode: l.inode,
+                uid: l.uid,
+                process: snapshot.owners.get(&l.inode).cloned(),
+            })
+            .collect();
+        listeners.sort_by_key(|l| (l.local.port(), l.local));
+        let mut per_port: BTreeMap<u16, StateCounts> = BTreeMap::new();
+        let mut totals = StateCounts::default();
+        if filter.states.contains(TcpState::Listen) {
+            for listener in &snapshot.listeners {
+                per_port
+                    .entry(listener.local.port())
+                    .or_default()
+                    .add(TcpState::Listen, 1);
+                totals.add(TcpState::Listen, 1);
+            }
+        }
+        Aggregator {
+            filter,
+            listener_ports,
+            listeners,
+            per_port,
+            totals,
+            tw_by_port: BTreeMap::new(),
+            tw_total: 0,
+            sockstat_tw: snapshot.sockstat.map(|s| s.tw),
+            max_tw_buckets: snapshot.settings.tcp_max_tw_buckets,
         }
     }
 
-    let mut tw_by_port: BTreeMap<u16, u64> = BTreeMap::new();
-    let mut tw_total = 0;
-    for record in &snapshot.sockets {
-        if record.state == TcpState::Listen || !filter.matches(record) {
-            continue;
+    /// Counts one non-LISTEN socket (LISTEN sockets come from `listeners`).
+    pub fn add(&mut self, record: &SocketRecord) {
+        if record.state == TcpState::Listen || !self.filter.matches(record) {
+            return;
         }
-        let port = service_port(record, &listener_ports, &filter.ports);
-        per_port.entry(port).or_default().add(record.state, 1);
-        totals.add(record.state, 1);
+        let port = service_port(record, &self.listener_ports, &self.filter.ports);
+        self.per_port.entry(port).or_default().add(record.state, 1);
+        self.totals.add(record.state, 1);
         match record.state {
             TcpState::TimeWait => {
-                tw_total += 1;
-                *tw_by_port.entry(port).or_default() += 1;
+                self.tw_total += 1;
+                *self.tw_by_port.entry(port).or_default() += 1;
             }
             TcpState::SynRecv => {
-                if let Some(index) = owning_listener(&listeners, &record.local) {
-                    listeners[index].syn_recv += 1;
+                if let Some(index) = owning_listener(&self.listeners, &record.local) {
+                    self.listeners[index].syn_recv += 1;
                 }
             }
             _ => {}
         }
     }
 
-    Aggregates {
-        ports: per_port
-            .into_iter()
-            .map(|(port, counts)| PortStates { port, counts })
-            .collect(),
-        listeners,
-        time_wait: TimeWaitSummary {
-            total: tw_total,
-            by_port: tw_by_port.into_iter().collect(),
-            sockstat_total: snapshot.sockstat.map(|s| s.tw),
-            max_tw_buckets: snapshot.settings.tcp_max_tw_buckets,
-        },
-        totals,
+    pub fn finish(self) -> Aggregates {
+        Aggregates {
+            ports: self
+                .per_port
+                .into_iter()
+                .map(|(port, counts)| PortStates { port, counts })
+                .collect(),
+            listeners: self.listeners,
+            time_wait: TimeWaitSummary {
+                total: self.tw_total,
+                by_port: self.tw_by_port.into_iter().collect(),
+                sockstat_total: self.sockstat_tw,
+                max_tw_buckets: self.max_tw_buckets,
+            },
+            totals: self.totals,
+        }
     }
 }
 
