@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::collect::SourceChoice;
 use crate::collect::namespace::NetnsTarget;
@@ -55,6 +55,29 @@ pub struct Args {
     /// How often listeners are sampled between ticks, in Hz, to catch bursts.
     #[arg(long, value_name = "HZ", default_value_t = 10.0, value_parser = parse_rate)]
     pub listen_rate: f64,
+
+    #[command(subcommand)]
+    pub command: Option<CommandArg>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum CommandArg {
+    /// Explain a TCP state (or, with no state, print the whole state diagram):
+    /// what it means, which call leads in and out, how long it lasts.
+    Explain {
+        /// A state name such as CLOSE_WAIT, syn-sent or TIME_WAIT.
+        #[arg(value_parser = parse_state)]
+        state: Option<TcpState>,
+    },
+}
+
+/// What the run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Watch the sockets (live, or once).
+    Watch,
+    /// Print the explanation of one state, or of all of them.
+    Explain(Option<TcpState>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,6 +103,7 @@ pub enum ColorArg {
 /// What the user asked for, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    pub action: Action,
     pub filter: Filter,
     pub interval: Duration,
     pub once: bool,
@@ -106,7 +130,12 @@ impl Args {
             (None, Some(name)) => NetnsTarget::Named(name),
             (None, None) => NetnsTarget::Host,
         };
+        let action = match self.command {
+            Some(CommandArg::Explain { state }) => Action::Explain(state),
+            None => Action::Watch,
+        };
         Config {
+            action,
             filter: Filter { ports, states },
             interval: self.interval,
             once: self.once,
@@ -216,6 +245,22 @@ mod tests {
             let err = parse(&args).expect_err("must be rejected").to_string();
             assert!(err.contains(needle), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn explain_takes_an_optional_state() {
+        assert_eq!(
+            parse(&["explain"]).expect("valid").action,
+            Action::Explain(None)
+        );
+        assert_eq!(
+            parse(&["explain", "close-wait"]).expect("valid").action,
+            Action::Explain(Some(TcpState::CloseWait))
+        );
+        let err = parse(&["explain", "WAITING"])
+            .expect_err("bad state")
+            .to_string();
+        assert!(err.contains("CLOSE_WAIT"), "{err}");
     }
 
     #[test]

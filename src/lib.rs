@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod collect;
 pub mod error;
+pub mod explain;
 pub mod model;
 pub mod output;
 pub mod run;

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::cli::{Config, OutputFormat};
+use crate::cli::{Action, Config, OutputFormat};
 use crate::collect::sampler::{Sampler, SamplerConfig};
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
@@ -35,6 +35,14 @@ impl Config {
 }
 
 pub fn run(config: Config) -> Result<(), AppError> {
+    if let Action::Explain(state) = config.action {
+        let text = match state {
+            Some(state) => crate::explain::explain_text(state),
+            None => crate::explain::explain_all(),
+        };
+        let mut out = io::stdout().lock();
+        return out.write_all(text.as_bytes()).map_err(AppError::Output);
+    }
     if config.once {
         return run_once(&config);
     }

@@ -66,3 +66,33 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn explain_prints_every_state_and_rejects_unknown_ones() {
+    for state in [
+        "LISTEN",
+        "SYN_SENT",
+        "SYN_RECV",
+        "ESTABLISHED",
+        "FIN_WAIT1",
+        "FIN_WAIT2",
+        "CLOSE_WAIT",
+        "LAST_ACK",
+        "CLOSING",
+        "TIME_WAIT",
+        "CLOSE",
+    ] {
+        let output = tcpwatch(&["explain", state]);
+        assert!(output.status.success(), "explain {state}");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.starts_with(state), "{state}: {text}");
+        assert!(text.contains("leaves by"), "{state}: {text}");
+    }
+    let all = tcpwatch(&["explain"]);
+    let text = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        text.contains("TCP state diagram") && text.contains("CLOSE_WAIT"),
+        "{text}"
+    );
+    assert_fails_with(&["explain", "HALF_OPEN"], 2, "use one of LISTEN");
+}

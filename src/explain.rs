@@ -1,0 +1,246 @@
+//! What each TCP state means on Linux, who is in it, which socket call or
+//! kernel event leads in and out, how long it lasts, and what many sockets
+//! in it usually mean. Used by `tcpwatch explain` and the dashboard.
+//!
+//! Owns: the explanatory text, checked against the kernel facts in
+//! KERNEL-FACTS.md. Must not: do I/O; callers print it.
+
+use crate::model::TcpState;
+
+/// The explanation of one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateExplanation {
+    pub state: TcpState,
+    /// One line: what the state means.
+    pub meaning: &'static str,
+    /// Which side of the connection is in it.
+    pub side: &'static str,
+    /// The call or event that leads into it.
+    pub entered_by: &'static str,
+    /// The calls or events that lead out of it.
+    pub left_by: &'static str,
+    /// How long a socket normally stays.
+    pub lasts: &'static str,
+    /// What it usually means when many sockets sit in it.
+    pub when_many: &'static str,
+}
+
+pub fn explain(state: TcpState) -> StateExplanation {
+    let (meaning, side, entered_by, left_by, lasts, when_many) = match state {
+        TcpState::Listen => (
+            "waiting for connections; the kernel completes handshakes and queues them for accept()",
+            "server",
+            "listen() after bind() (an unbound socket gets a random port)",
+            "close() on the listening socket",
+            "until the application closes it",
+            "one per listening socket is normal; what matters is its accept queue (Recv-Q) against its backlog (Send-Q): listen(N) holds N+1, then new SYNs are dropped",
+        ),
+        TcpState::SynSent => (
+            "a SYN was sent and the client waits for the SYN-ACK",
+            "client",
+            "connect()",
+            "SYN-ACK received → ESTABLISHED (the kernel sends the ACK, connect() returns); RST → gone (ECONNREFUSED); no answer → SYN retried after 1, 2, 4, 8, 16, 32 s (net.ipv4.tcp_syn_retries), then ETIMEDOUT",
+            "one round trip normally; up to about 2 minutes when nothing answers",
+            "the peer's accept queue is full (it drops SYNs without an RST), or a firewall drops them, or the peer is unreachable",
+        ),
+        TcpState::SynRecv => (
+            "a SYN arrived and the kernel answered SYN-ACK; the half-open connection waits for the final ACK in the SYN queue",
+            "server (no call involved: the kernel does this alone)",
+            "a SYN received on a LISTEN socket",
+            "the final ACK → ESTABLISHED in the accept queue; no ACK → SYN-ACK retried (net.ipv4.tcp_synack_retries), then dropped",
+            "one round trip normally",
+            "a SYN flood, or clients whose final ACK the kernel ignored because the accept queue was full: the client thinks it is ESTABLISHED while the server keeps retrying its SYN-ACK, and the client's first data is answered with an RST; syncookies (net.ipv4.tcp_syncookies) take over when the SYN queue is full",
+        ),
+        TcpState::Established => (
+            "the connection is open and data flows both ways",
+            "both",
+            "client: the SYN-ACK arrived (connect() returns); server: the final ACK arrived, and the connection waits in the accept queue until accept() takes it (accept() does not change the state)",
+            "close() or shutdown(SHUT_WR) → FIN_WAIT1; a FIN received → CLOSE_WAIT",
+            "as long as the connection lives",
+            "normal traffic; server-side sockets with no process (inode 0) are still in the accept queue: the application is not calling accept() fast enough",
+        ),
+        TcpState::FinWait1 => (
+            "this side closed and sent a FIN, and waits for it to be acknowledged",
+            "the side that closes first (the active closer)",
+            "close() or shutdown(SHUT_WR)",
+            "ACK of the FIN → FIN_WAIT2; the peer's FIN at the same time → CLOSING; FIN and ACK together → TIME_WAIT",
+            "one round trip normally",
+            "the peer is not acknowledging: it is gone or unreachable, or unsent data is still queued ahead of the FIN",
+        ),
+        TcpState::FinWait2 => (
+            "our FIN was acknowledged; we wait for the peer to close its side",
+            "the active closer (the peer sits in CLOSE_WAIT meanwhile)",
+            "the ACK of our FIN (no call involved)",
+            "the peer's FIN → TIME_WAIT; an orphaned socket (already close()d) is dropped after net.ipv4.tcp_fin_timeout (60 s)",
+            "until the peer calls close(); at most tcp_fin_timeout once this side has close()d",
+            "the peers are not calling close(): look for CLOSE_WAIT on their side",
+        ),
+        TcpState::CloseWait => (
+            "the peer closed its side (its FIN arrived, recv() returns 0), and this side has not closed yet",
+            "the passive side",
+            "a FIN received (no call involved: the kernel ACKs it)",
+            "close() → LAST_ACK",
+            "until the application calls close(): forever if it never does",
+            "the application does not call close() after the peer hung up: a socket (and file descriptor) leak",
+        ),
+        TcpState::LastAck => (
+            "the passive side closed after the peer did, and waits for the ACK of its FIN",
+            "the passive side",
+            "close() while in CLOSE_WAIT",
+            "the ACK of our FIN → gone (CLOSED)",
+            "one round trip normally",
+            "the peer vanished before acknowledging; the FIN is being retransmitted",
+        ),
+        TcpState::Closing => (
+            "both sides sent a FIN at the same time (simultaneous close), each waiting for the other's ACK",
+            "both",
+            "the peer's FIN received in FIN_WAIT1",
+            "the ACK of our FIN → TIME_WAIT",
+            "one round trip",
+            "rare; many of them point at both ends closing at once under loss",
+        ),
+        TcpState::TimeWait => (
+            "the connection is over; the 4-tuple is kept so late duplicate segments cannot hit a new connection (2MSL)",
+            "the side that called close() first",
+            "the peer's FIN received in FIN_WAIT2 (or CLOSING), and our ACK sent",
+            "the timer: 60 s on Linux (TCP_TIMEWAIT_LEN, fixed; tcp_fin_timeout does not change it)",
+            "exactly 60 s on Linux; the socket belongs to the kernel, no process owns it",
+            "many short connections closed by this side; each keeps its local port, so a client can run out of ephemeral ports (ip_local_port_range) per destination; fix with keep-alive or connection pooling, let the other side close first, or net.ipv4.tcp_tw_reuse=1 for outgoing connections; beyond net.ipv4.tcp_max_tw_buckets the kernel skips TIME_WAIT (TCPTimeWaitOverflow)",
+        ),
+        TcpState::Close => (
+            "no connection: a socket that is bound but neither listening nor connected, or one that has just been torn down",
+            "either",
+            "socket() + bind() without listen()/connect(), or the end of a connection",
+            "listen() → LISTEN; connect() → SYN_SENT; close() → gone",
+            "until the application uses or closes the socket",
+            "sockets created and bound but never used, or leaked after a failed connect()",
+        ),
+    };
+    StateExplanation {
+        state,
+        meaning,
+        side,
+        entered_by,
+        left_by,
+        lasts,
+        when_many,
+    }
+}
+
+/// The explanation as a text block for a terminal.
+pub fn explain_text(state: TcpState) -> String {
+    let e = explain(state);
+    format!(
+        "{name}\n  what:        {meaning}\n  who:         {side}\n  enters by:   {entered}\n  leaves by:   {left}\n  lasts:       {lasts}\n  when many:   {many}\n",
+        name = e.state.name(),
+        meaning = e.meaning,
+        side = e.side,
+        entered = e.entered_by,
+        left = e.left_by,
+        lasts = e.lasts,
+        many = e.when_many,
+    )
+}
+
+/// The state diagram as text, each edge labelled with the call or event.
+pub const DIAGRAM: &str = r#"TCP state diagram (Linux), each arrow labelled with the call or event that moves it
+
+                              CLOSED
+              connect() /        |         \ listen()
+              send SYN  v        |          v
+             +---------------+   |   +--------------+
+             |   SYN_SENT    |   |   |    LISTEN    |
+             +---------------+   |   +--------------+
+   recv SYN-ACK |                |          | recv SYN (kernel alone)
+   send ACK     |                |          v send SYN-ACK
+                |                |   +--------------+
+                |                |   |   SYN_RECV   |  (SYN queue)
+                |                |   +--------------+
+                v                |          | recv ACK → accept queue
+             +--------------------------------------+
+             |             ESTABLISHED              |  accept() takes it from the queue
+             +--------------------------------------+
+       close() /                              \ recv FIN (no call)
+      send FIN v                               v send ACK
+       +-----------+                      +------------+
+       | FIN_WAIT1 |                      | CLOSE_WAIT |  until the app calls close()
+       +-----------+                      +------------+
+  recv ACK |     \ recv FIN                     | close() / send FIN
+           v      v send ACK                    v
+   +-----------+ +---------+              +------------+
+   | FIN_WAIT2 | | CLOSING |              |  LAST_ACK  |
+   +-----------+ +---------+              +------------+
+  recv FIN |          | recv ACK                | recv ACK
+  send ACK v          v                         v
+       +----------------+                    CLOSED
+       |   TIME_WAIT    |  2MSL: 60 s on Linux
+       +----------------+
+                | timeout
+                v
+              CLOSED
+"#;
+
+/// `tcpwatch explain` with no state: the diagram, then every state.
+pub fn explain_all() -> String {
+    let mut text = String::from(DIAGRAM);
+    for state in TcpState::ALL {
+        text.push('\n');
+        text.push_str(&explain_text(state));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_a_full_explanation() {
+        for state in TcpState::ALL {
+            let e = explain(state);
+            for field in [
+                e.meaning,
+                e.side,
+                e.entered_by,
+                e.left_by,
+                e.lasts,
+                e.when_many,
+            ] {
+                assert!(field.len() >= 4, "{state}: empty field");
+            }
+            assert!(explain_text(state).starts_with(state.name()));
+        }
+    }
+
+    #[test]
+    fn the_key_lessons_of_the_write_up_are_there() {
+        assert!(explain(TcpState::CloseWait).when_many.contains("close()"));
+        assert!(
+            explain(TcpState::SynSent)
+                .when_many
+                .contains("accept queue is full")
+        );
+        assert!(explain(TcpState::TimeWait).lasts.contains("60 s"));
+        assert!(explain(TcpState::Listen).when_many.contains("N+1"));
+        assert!(
+            explain(TcpState::SynSent)
+                .left_by
+                .contains("1, 2, 4, 8, 16")
+        );
+        assert!(explain(TcpState::SynRecv).side.contains("kernel"));
+    }
+
+    #[test]
+    fn the_diagram_names_every_state() {
+        let all = explain_all();
+        for state in TcpState::ALL {
+            if state != TcpState::Close {
+                assert!(
+                    DIAGRAM.contains(state.name()),
+                    "{state} missing from the diagram"
+                );
+            }
+            assert!(all.contains(state.name()));
+        }
+    }
+}
