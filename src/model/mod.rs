@@ -10,6 +10,7 @@ pub mod counters;
 pub mod snapshot;
 pub mod socket;
 pub mod state;
+pub mod transitions;
 
 pub use aggregate::{
     Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate,
