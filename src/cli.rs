@@ -69,6 +69,13 @@ pub enum CommandArg {
         #[arg(value_parser = parse_state)]
         state: Option<TcpState>,
     },
+    /// Run the write-up's experiments on loopback (listen(1) without accept(),
+    /// TIME_WAIT, CLOSE_WAIT, a refused connect) and watch them.
+    Demo {
+        /// Print the narration and a picture after each step instead of the dashboard.
+        #[arg(long)]
+        no_tui: bool,
+    },
 }
 
 /// What the run does.
@@ -78,6 +85,8 @@ pub enum Action {
     Watch,
     /// Print the explanation of one state, or of all of them.
     Explain(Option<TcpState>),
+    /// Run the experiments of the write-up and show them.
+    Demo { no_tui: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,6 +141,7 @@ impl Args {
         };
         let action = match self.command {
             Some(CommandArg::Explain { state }) => Action::Explain(state),
+            Some(CommandArg::Demo { no_tui }) => Action::Demo { no_tui },
             None => Action::Watch,
         };
         Config {

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod collect;
+pub mod demo;
 pub mod error;
 pub mod explain;
 pub mod model;

@@ -43,6 +43,9 @@ pub fn run(config: Config) -> Result<(), AppError> {
         let mut out = io::stdout().lock();
         return out.write_all(text.as_bytes()).map_err(AppError::Output);
     }
+    if let Action::Demo { .. } = config.action {
+        return run_demo_lines(&config);
+    }
     if config.once {
         return run_once(&config);
     }
@@ -144,4 +147,48 @@ fn run_lines(config: &Config) -> Result<(), AppError> {
 /// than the interval so work never queues up.
 pub fn next_delay(interval: Duration, sample_took: Duration) -> Duration {
     interval.saturating_sub(sample_took).max(interval / 10)
+}
+
+/// `tcpwatch demo --no-tui`: narrate each experiment, run it, wait for the
+/// kernel, and print the picture of the demo's ports.
+fn run_demo_lines(config: &Config) -> Result<(), AppError> {
+    use crate::demo::{EPILOGUE, Step, lab::Lab};
+    use crate::model::Filter;
+
+    let mut lab = Lab::open().map_err(AppError::Demo)?;
+    let mut sampler = Sampler::open(SamplerConfig {
+        source: config.source,
+        target: crate::collect::namespace::NetnsTarget::Host,
+        filter: Filter {
+            ports: lab.ports.all(),
+            ..Filter::default()
+        },
+    })?;
+    let stdout = io::stdout();
+    let mut previous: Option<Snapshot> = None;
+    for (index, step) in Step::ALL.into_iter().enumerate() {
+        let mut out = stdout.lock();
+        writeln!(
+            out,
+            "\n[{}/{}] {}",
+            index + 1,
+            Step::ALL.len(),
+            step.narration(&lab.ports)
+        )
+        .map_err(AppError::Output)?;
+        let outcome = step.perform(&mut lab).map_err(AppError::Demo)?;
+        writeln!(out, "  → {outcome}").map_err(AppError::Output)?;
+        out.flush().map_err(AppError::Output)?;
+        drop(out);
+        thread::sleep(step.watch_for());
+        let snapshot = sampler.sample(now_ms())?;
+        let mut out = stdout.lock();
+        writeln!(out).map_err(AppError::Output)?;
+        write_report(&mut out, OutputFormat::Table, &snapshot, previous.as_ref())
+            .map_err(AppError::Output)?;
+        previous = Some(snapshot);
+    }
+    drop(lab);
+    let mut out = stdout.lock();
+    writeln!(out, "\n{EPILOGUE}").map_err(AppError::Output)
 }
