@@ -15,6 +15,10 @@ pub enum CollectError {
     },
     #[error("could not decode the kernel's sock_diag reply: {reason}; try --source proc")]
     NetlinkDecode { reason: String },
+    #[error(
+        "the socket table changed too much during the sock_diag dump (NLM_F_DUMP_INTR); sample again"
+    )]
+    NetlinkInterrupted,
     #[error("cannot read {}: {source}; is /proc mounted and readable? (mount -t proc proc /proc)", path.display())]
     ProcUnreadable {
         path: PathBuf,
@@ -31,7 +35,9 @@ pub enum CollectError {
     NoSuchPid { pid: u32 },
     #[error("no network namespace named '{name}': list them with `ip netns list`")]
     NoSuchNetns { name: String },
-    #[error("not permitted to enter the network namespace of {target} ({source}): run tcpwatch as root or with CAP_SYS_ADMIN")]
+    #[error(
+        "not permitted to enter the network namespace of {target} ({source}): run tcpwatch as root or with CAP_SYS_ADMIN"
+    )]
     NamespacePermission {
         target: String,
         #[source]
