@@ -331,3 +331,51 @@ fn time_one_dump_of_the_whole_table() {
         );
     }
 }
+
+#[test]
+fn the_kernel_audit_rejects_a_bad_program_so_accepting_ours_means_something() {
+    use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
+    use tcpwatch::collect::CollectError;
+    use tcpwatch::collect::bytecode::port_filter;
+    use tcpwatch::collect::netlink_wire::{
+        BLANK_RECORD, DumpQuery, ReplyReader, encode_dump_request,
+    };
+
+    let try_program = |program: &[u8]| {
+        let mut socket = Socket::new(NETLINK_SOCK_DIAG).unwrap();
+        socket.bind_auto().unwrap();
+        socket.connect(&NetlinkAddr::new(0, 0)).unwrap();
+        let mut request = Vec::new();
+        encode_dump_request(
+            &mut request,
+            DumpQuery::BothFamiliesOneWalk,
+            StateMask::ALL.0,
+            1,
+            program,
+        );
+        socket.send(&request, 0).unwrap();
+        let mut reader = ReplyReader::new(1);
+        let mut record = BLANK_RECORD;
+        loop {
+            let mut datagram = Vec::with_capacity(1 << 16);
+            socket.recv(&mut datagram, 0).unwrap();
+            match reader.feed(&datagram, &mut record, &mut |_| {}) {
+                Ok(tcpwatch::collect::netlink_wire::ReplyProgress::More) => continue,
+                Ok(_) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    assert!(try_program(&port_filter(&[80, 443])).is_ok());
+    // The same program with the first miss jump moved off an op boundary.
+    let mut bad = port_filter(&[80, 443]);
+    // offset 16 is the second condition's port operand: not reachable
+    // through `yes` jumps (0 → 8 → 12 → 20 …), so `valid_cc` refuses it.
+    bad[2..4].copy_from_slice(&16u16.to_ne_bytes());
+    match try_program(&bad) {
+        Err(CollectError::NetlinkRefused { source }) => {
+            assert_eq!(source.raw_os_error(), Some(libc::EINVAL))
+        }
+        other => panic!("expected EINVAL, got {other:?}"),
+    }
+}

@@ -275,6 +275,14 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_model_rejects_a_miss_jump_onto_an_operand() {
+        // The live test sends this same program and gets EINVAL.
+        let mut bad = port_filter(&[80, 443]);
+        bad[2..4].copy_from_slice(&16u16.to_ne_bytes());
+        assert!(!audit(&bad));
+    }
+
+    #[test]
     fn too_many_ports_fall_back_to_user_space() {
         let ports: Vec<u16> = (1..=(MAX_FILTER_PORTS as u16 + 1)).collect();
         assert!(!fits_in_kernel_filter(&ports));

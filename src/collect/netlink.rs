@@ -12,7 +12,7 @@ use std::os::fd::AsRawFd;
 
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
 
-use super::bytecode::{fits_in_kernel_filter, port_filter};
+use super::bytecode::port_filter;
 use super::netlink_wire::{
     AF_INET, AF_INET6, BLANK_RECORD, DumpQuery, ReplyProgress, ReplyReader, encode_dump_request,
     ends_dump,
@@ -43,7 +43,9 @@ pub struct NetlinkTable {
     mode: WalkMode,
     /// What `Auto` settled on after its first successful dump.
     settled: Option<WalkMode>,
-    /// The ports the cached program was built for, sorted and deduplicated.
+    /// `DumpRequest::ports` of the last dump, as given.
+    requested_ports: Vec<u16>,
+    /// The same ports sorted and deduplicated, for the user-space fallback.
     filter_ports: Vec<u16>,
     /// The program for `filter_ports`; empty when filtering in user space.
     filter_program: Vec<u8>,
@@ -68,6 +70,7 @@ impl NetlinkTable {
             },
             mode: WalkMode::Auto,
             settled: None,
+            requested_ports: Vec::new(),
             filter_ports: Vec::new(),
             filter_program: Vec::new(),
         })
@@ -94,15 +97,19 @@ impl NetlinkTable {
         }
     }
 
-    /// Rebuilds the filter program only when the port set changed.
+    /// Rebuilds the filter program only when the requested ports changed, so
+    /// repeated dumps of the same request allocate nothing.
     fn prepare_filter(&mut self, ports: &[u16]) {
-        let mut wanted = ports.to_vec();
-        wanted.sort_unstable();
-        wanted.dedup();
-        if wanted != self.filter_ports || (wanted.is_empty() && !self.filter_program.is_empty()) {
-            self.filter_program = port_filter(&wanted);
-            self.filter_ports = wanted;
+        if ports == self.requested_ports.as_slice() {
+            return;
         }
+        self.requested_ports.clear();
+        self.requested_ports.extend_from_slice(ports);
+        self.filter_ports.clear();
+        self.filter_ports.extend_from_slice(ports);
+        self.filter_ports.sort_unstable();
+        self.filter_ports.dedup();
+        self.filter_program = port_filter(&self.filter_ports);
     }
 
     fn dump_with(
@@ -111,7 +118,8 @@ impl NetlinkTable {
         states: u32,
         sink: &mut dyn FnMut(&SocketRecord),
     ) -> Result<(), WalkFailure> {
-        let in_kernel = self.filter_ports.is_empty() || fits_in_kernel_filter(&self.filter_ports);
+        // Ports but no program: too many ports for the kernel, filter here.
+        let in_kernel = self.filter_ports.is_empty() || !self.filter_program.is_empty();
         let program = &self.filter_program;
         let ports = &self.filter_ports;
         let channel = &mut self.channel;
@@ -326,5 +334,34 @@ fn enlarge_receive_buffer(socket: &Socket) {
     };
     if set(libc::SO_RCVBUFFORCE) != 0 {
         let _ = set(libc::SO_RCVBUF);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(errno: i32, delivered: u64) -> WalkFailure {
+        WalkFailure {
+            error: refused(io::Error::from_raw_os_error(errno)),
+            delivered,
+        }
+    }
+
+    #[test]
+    fn auto_falls_back_only_when_the_request_type_is_refused_up_front() {
+        assert!(failure(libc::EINVAL, 0).is_one_walk_unsupported());
+        assert!(failure(libc::EOPNOTSUPP, 0).is_one_walk_unsupported());
+        // Refused after sockets were delivered: a real error, not a fallback.
+        assert!(!failure(libc::EINVAL, 3).is_one_walk_unsupported());
+        // Other errors (no memory, busy) are not "unsupported".
+        assert!(!failure(libc::ENOBUFS, 0).is_one_walk_unsupported());
+        let decode = WalkFailure {
+            error: CollectError::NetlinkDecode {
+                reason: "x".to_string(),
+            },
+            delivered: 0,
+        };
+        assert!(!decode.is_one_walk_unsupported());
     }
 }
