@@ -78,9 +78,15 @@ impl NetlinkTable {
 
     /// Sets the walk mode; forgets what `Auto` had settled on.
     pub fn with_walk_mode(mut self, mode: WalkMode) -> NetlinkTable {
+        self.set_walk_mode(mode);
+        self
+    }
+
+    /// Changes the walk mode of an open table; forgets what `Auto` had
+    /// settled on.
+    pub fn set_walk_mode(&mut self, mode: WalkMode) {
         self.mode = mode;
         self.settled = None;
-        self
     }
 
     /// The mode asked for.
@@ -346,6 +352,12 @@ mod tests {
             error: refused(io::Error::from_raw_os_error(errno)),
             delivered,
         }
+    }
+
+    #[test]
+    fn a_table_can_move_to_a_sampler_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<NetlinkTable>();
     }
 
     #[test]
