@@ -15,6 +15,10 @@ pub enum CollectError {
     },
     #[error("could not decode the kernel's sock_diag reply: {reason}; try --source proc")]
     NetlinkDecode { reason: String },
+    #[error(
+        "the socket table changed too much during the sock_diag dump (NLM_F_DUMP_INTR); sample again"
+    )]
+    NetlinkInterrupted,
     #[error("cannot read {}: {source}; is /proc mounted and readable? (mount -t proc proc /proc)", path.display())]
     ProcUnreadable {
         path: PathBuf,

@@ -10,6 +10,7 @@ pub mod counters;
 pub mod error;
 pub mod namespace;
 pub mod netlink;
+pub mod netlink_wire;
 pub mod process;
 pub mod procfs;
 pub mod sampler;
