@@ -1,0 +1,430 @@
+//! The measurements for one table size, all in one run so they can be
+//! compared: a thread enters the benchmark namespace, times the empty
+//! namespace's walk, waits for the population, then times in interleaved
+//! rounds the bare dumps, tcpwatch's ticks, the listener sample and `ss`,
+//! and finally the CPU cost of the 10 Hz listener sampler. A child process
+//! (`run_rss_probe`) reports the peak RSS of full ticks.
+//!
+//! Owns: what is timed and how (wall clock per call, medians over rounds,
+//! rounds stopped before the first TIME_WAIT socket expires). Must not:
+//! build sockets (that is `population`) or format the table (`report`).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tcpwatch::collect::namespace::NetnsTarget;
+use tcpwatch::collect::netlink::{NetlinkTable, WalkMode};
+use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
+use tcpwatch::collect::{DumpRequest, SnapshotSource, SocketTable, SourceChoice};
+use tcpwatch::model::{
+    Filter, Snapshot, SocketRecord, SourceKind, StateMask, TcpState, aggregate,
+    aggregate::Aggregator,
+};
+
+use super::ROLE_ENV;
+use super::cleanup;
+use super::namespace::{self, BenchNamespace};
+use super::options::Options;
+use super::plan::{BUSY_PORT, Expected, Plan};
+use super::population::Population;
+use super::report::{Census, SizeResult, Timings};
+
+/// TIME_WAIT lasts 60 s; rounds must end before the first socket built
+/// expires. Keep a margin for the round in flight.
+const TIME_WAIT_WINDOW: Duration = Duration::from_secs(57);
+/// Ticks the RSS probe runs (keeping the previous snapshot, like the app).
+const RSS_TICKS: usize = 3;
+const RSS_NETNS_ENV: &str = "TCPWATCH_BENCH_NETNS";
+
+/// Builds the population for `size`, measures it, and tears it down.
+pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String> {
+    let plan = Plan::new(size);
+    let expected = plan.expected();
+    let namespace = BenchNamespace::create(expected.time_wait)?;
+    let path = namespace.path();
+    let name = namespace.name.clone();
+
+    let (ready_tx, ready_rx) = channel::<f64>();
+    let (go_tx, go_rx) = channel::<Instant>();
+    let thread_options = options.clone();
+    let thread = std::thread::Builder::new()
+        .name("measure".to_string())
+        .spawn(move || {
+            let ready = ready_tx;
+            let mut measurer = Measurer::enter(&path, name, thread_options, expected)?;
+            let floor = measurer.empty_walk()?;
+            ready
+                .send(floor)
+                .map_err(|_| "orchestrator gone".to_string())?;
+            let tw_started = go_rx.recv().map_err(|_| "aborted".to_string())?;
+            measurer.run(tw_started)
+        })
+        .map_err(|e| format!("spawning the measuring thread: {e}"))?;
+    let floor = match ready_rx.recv() {
+        Ok(floor) => floor,
+        Err(_) => return Err(joined(thread).err().unwrap_or_default()),
+    };
+
+    println!(
+        "\nN={}: building {} sockets with {} holders…",
+        super::report::human_count(size),
+        expected.total(),
+        plan.holders.len()
+    );
+    let started = Instant::now();
+    let mut population = Population::build_held(namespace, plan)?;
+    let held_secs = started.elapsed().as_secs_f64();
+    let tw_started = Instant::now();
+    population.build_time_wait()?;
+    let tw_secs = tw_started.elapsed().as_secs_f64();
+    println!(
+        "  held sockets in {held_secs:.1} s, {} TIME_WAIT in {tw_secs:.1} s; measuring…",
+        expected.time_wait
+    );
+    go_tx
+        .send(tw_started)
+        .map_err(|_| "the measuring thread is gone".to_string())?;
+    let mut result = joined(thread)?;
+    result.size = size;
+    result.holders = population.holder_count();
+    result.held_build_secs = held_secs;
+    result.tw_build_secs = tw_secs;
+    result.empty_walk_ms = floor;
+    drop(population);
+    Ok(result)
+}
+
+fn joined(
+    thread: std::thread::JoinHandle<Result<SizeResult, String>>,
+) -> Result<SizeResult, String> {
+    thread
+        .join()
+        .map_err(|_| "the measuring thread panicked".to_string())?
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+fn text(error: impl std::fmt::Display) -> String {
+    error.to_string()
+}
+
+/// Opens a sampler like `tcpwatch` does, in the calling thread's namespace.
+fn open_sampler(ports: Vec<u16>) -> Result<Sampler, String> {
+    Sampler::open(SamplerConfig {
+        source: SourceChoice::Netlink,
+        target: NetnsTarget::Host,
+        filter: Filter {
+            ports,
+            states: StateMask::ALL,
+        },
+    })
+    .map_err(text)
+}
+
+/// One full tick as the app does it: sample, aggregate, counter deltas
+/// against the previous snapshot, which it then replaces.
+/// Returns (total, of which sampling).
+fn tick(sampler: &mut Sampler, previous: &mut Snapshot) -> Result<(Duration, Duration), String> {
+    let started = Instant::now();
+    let snapshot = sampler.sample(now_ms()).map_err(text)?;
+    let sampled = started.elapsed();
+    let aggregates = aggregate(&snapshot);
+    let deltas = snapshot.counters.delta_since(&previous.counters);
+    black_box((&aggregates, &deltas));
+    *previous = snapshot;
+    drop(aggregates);
+    Ok((started.elapsed(), sampled))
+}
+
+struct Measurer {
+    name: String,
+    options: Options,
+    expected: Expected,
+    one_walk: NetlinkTable,
+    two_walks: NetlinkTable,
+}
+
+impl Measurer {
+    fn enter(
+        path: &Path,
+        name: String,
+        options: Options,
+        expected: Expected,
+    ) -> Result<Measurer, String> {
+        namespace::enter_on_this_thread(path)?;
+        let open = |mode| {
+            NetlinkTable::open()
+                .map(|t| t.with_walk_mode(mode))
+                .map_err(text)
+        };
+        Ok(Measurer {
+            name,
+            options,
+            expected,
+            one_walk: open(WalkMode::OneWalk)?,
+            two_walks: open(WalkMode::TwoWalks)?,
+        })
+    }
+
+    /// The one-walk dump of the still empty namespace: the floor every walk
+    /// pays (all hash buckets, and every other namespace's sockets).
+    fn empty_walk(&mut self) -> Result<f64, String> {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            times.push(ms(bare(&mut self.one_walk, &DumpRequest::all())?.0));
+        }
+        Ok(super::report::median(&times))
+    }
+
+    fn run(mut self, tw_started: Instant) -> Result<SizeResult, String> {
+        let deadline = tw_started + TIME_WAIT_WINDOW;
+        let census = self.census()?;
+        let mut notes = census.shortfalls(&self.expected);
+        if notes.iter().any(|n| n.starts_with("FAIL")) {
+            return Err(format!("population is wrong: {}", notes.join("; ")));
+        }
+        let tw_before = sockstat_time_wait();
+
+        let mut full = open_sampler(Vec::new())?;
+        let mut port = open_sampler(vec![BUSY_PORT])?;
+        let mut previous_full = full.sample(now_ms()).map_err(text)?;
+        let mut previous_port = port.sample(now_ms()).map_err(text)?;
+        let tick_sockets = previous_full.sockets.len();
+        let port_sockets = previous_port.sockets.len();
+
+        let (rss_base_kib, rss_peak_kib) = rss_probe(&self.name)?;
+
+        let table_request = DumpRequest {
+            states: StateMask::ALL.without(TcpState::Listen),
+            ports: Vec::new(),
+        };
+        let ss_filter = format!("( sport = :{BUSY_PORT} or dport = :{BUSY_PORT} )");
+        let mut t = Timings::default();
+        let mut slowest_round = Duration::ZERO;
+        for round in 0..self.options.reps {
+            let round_started = Instant::now();
+            if round > 0 && round_started + slowest_round > deadline {
+                notes.push(format!(
+                    "stopped after {round} of {} rounds: the first TIME_WAIT sockets expire 60 s after they were built",
+                    self.options.reps
+                ));
+                break;
+            }
+            let all = DumpRequest::all();
+            t.bare_one.push(ms(bare(&mut self.one_walk, &all)?.0));
+            t.bare_two.push(ms(bare(&mut self.two_walks, &all)?.0));
+            let (total, sampled) = tick(&mut full, &mut previous_full)?;
+            t.tick.push(ms(total));
+            t.tick_sample.push(ms(sampled));
+            t.port_tick.push(ms(tick(&mut port, &mut previous_port)?.0));
+            t.streamed
+                .push(ms(streamed_tick(&mut self.one_walk, &table_request)?));
+            let started = Instant::now();
+            black_box(full.sample_listeners().map_err(text)?);
+            t.listeners.push(ms(started.elapsed()));
+            t.ss.push(ms(self.in_namespace(&["ss", "-tan"])?));
+            t.ss_port
+                .push(ms(self.in_namespace(&["ss", "-tan", &ss_filter])?));
+            t.exec_true.push(ms(self.in_namespace(&["true"])?));
+            t.rounds += 1;
+            slowest_round = slowest_round.max(round_started.elapsed());
+        }
+        let tw_after = sockstat_time_wait();
+        let measured_secs = tw_started.elapsed().as_secs_f64();
+
+        let (listener_cpu_percent, listener_calls) = listener_cpu(&mut full, &self.options)?;
+        Ok(SizeResult {
+            census,
+            timings: t,
+            reps_asked: self.options.reps,
+            tick_sockets,
+            port_sockets,
+            rss_base_kib,
+            rss_peak_kib,
+            listener_cpu_percent,
+            listener_calls,
+            listener_secs: self.options.listener_secs,
+            time_wait_before: tw_before,
+            time_wait_after: tw_after,
+            measured_secs,
+            notes,
+            ..SizeResult::default()
+        })
+    }
+
+    /// Counts what the kernel reports, by state (one-walk dump).
+    fn census(&mut self) -> Result<Census, String> {
+        let mut census = Census::default();
+        self.one_walk
+            .dump(&DumpRequest::all(), &mut |record: &SocketRecord| {
+                census.add(record.state);
+            })
+            .map_err(text)?;
+        Ok(census)
+    }
+
+    /// Wall time of `ip netns exec NAME <command…>`, output discarded.
+    fn in_namespace(&self, command: &[&str]) -> Result<Duration, String> {
+        let started = Instant::now();
+        let status = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("ip netns exec {}: {e}", command.join(" ")))?;
+        let elapsed = started.elapsed();
+        if !status.success() {
+            return Err(format!("ip netns exec {}: {status}", command.join(" ")));
+        }
+        Ok(elapsed)
+    }
+}
+
+/// A dump whose sink only counts: the floor for any collector.
+fn bare(table: &mut NetlinkTable, request: &DumpRequest) -> Result<(Duration, u64), String> {
+    let mut count = 0u64;
+    let started = Instant::now();
+    table
+        .dump(request, &mut |_: &SocketRecord| count += 1)
+        .map_err(text)?;
+    Ok((started.elapsed(), black_box(count)))
+}
+
+/// What a tick would cost if it aggregated while receiving instead of
+/// storing every record: a LISTEN dump, then the table straight into an
+/// `Aggregator`. (No counters or owners: a lower bound for the design.)
+fn streamed_tick(table: &mut NetlinkTable, request: &DumpRequest) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut snapshot = Snapshot::empty(now_ms(), SourceKind::Netlink);
+    table
+        .dump(&DumpRequest::listeners(&[]), &mut |r: &SocketRecord| {
+            snapshot.listeners.push(*r)
+        })
+        .map_err(text)?;
+    let mut aggregator = Aggregator::new(&snapshot);
+    table
+        .dump(request, &mut |r: &SocketRecord| aggregator.add(r))
+        .map_err(text)?;
+    black_box(aggregator.finish());
+    Ok(started.elapsed())
+}
+
+/// The TIME_WAIT count of the calling thread's namespace, from sockstat.
+fn sockstat_time_wait() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/sockstat").ok()?;
+    let tcp = text.lines().find(|l| l.starts_with("TCP:"))?;
+    let mut words = tcp.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == "tw" {
+            return words.next()?.parse().ok();
+        }
+    }
+    None
+}
+
+/// Runs the listener sampler at 10 Hz; returns the CPU it used (user +
+/// system, this thread) as a percentage of one core, and the call count.
+fn listener_cpu(sampler: &mut Sampler, options: &Options) -> Result<(f64, usize), String> {
+    let period = Duration::from_millis(100);
+    let length = Duration::from_secs_f64(options.listener_secs);
+    let cpu_before = thread_cpu();
+    let started = Instant::now();
+    let mut calls = 0;
+    let mut next = started;
+    while started.elapsed() < length {
+        black_box(sampler.sample_listeners().map_err(text)?);
+        calls += 1;
+        next += period;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    let cpu = thread_cpu() - cpu_before;
+    Ok((100.0 * cpu / started.elapsed().as_secs_f64(), calls))
+}
+
+/// CPU seconds (user + system) used by the calling thread.
+fn thread_cpu() -> f64 {
+    // SAFETY: zeroed rusage is a valid value; getrusage fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pointer to a live rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Peak RSS of a fresh process doing full ticks: spawned from this thread,
+/// so it starts in the benchmark namespace. Returns (baseline, peak) KiB.
+fn rss_probe(name: &str) -> Result<(u64, u64), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let child = Command::new(exe)
+        .env(ROLE_ENV, "rss")
+        .env(RSS_NETNS_ENV, Path::new("/run/netns").join(name))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("spawning the RSS probe: {e}"))?;
+    let pid = child.id();
+    cleanup::register_pid(pid);
+    let output = child.wait_with_output();
+    cleanup::unregister_pid(pid);
+    let output = output.map_err(|e| format!("RSS probe: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let numbers: Vec<u64> = stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "rss")
+        .skip(1)
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    match numbers[..] {
+        [base, peak, ..] if output.status.success() => Ok((base, peak)),
+        _ => Err(format!("RSS probe failed: {}", stdout.trim())),
+    }
+}
+
+/// The `rss` role: full ticks in the namespace inherited from the parent
+/// thread; prints `rss BASELINE_KIB PEAK_KIB SOCKETS`.
+pub fn run_rss_probe() -> Result<(), String> {
+    let expected: PathBuf = std::env::var_os(RSS_NETNS_ENV)
+        .ok_or_else(|| format!("{RSS_NETNS_ENV} is not set"))?
+        .into();
+    let own = namespace::namespace_inode(Path::new("/proc/self/ns/net"))?;
+    if own != namespace::namespace_inode(&expected)? {
+        return Err("the RSS probe is not in the benchmark namespace".to_string());
+    }
+    let baseline = high_water_kib()?;
+    let mut sampler = open_sampler(Vec::new())?;
+    let mut previous = sampler.sample(now_ms()).map_err(text)?;
+    for _ in 0..RSS_TICKS {
+        tick(&mut sampler, &mut previous)?;
+    }
+    println!(
+        "rss {baseline} {} {}",
+        high_water_kib()?,
+        previous.sockets.len()
+    );
+    Ok(())
+}
+
+/// VmHWM of this process, KiB.
+fn high_water_kib() -> Result<u64, String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(text)?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmHWM in /proc/self/status".to_string())
+}

@@ -1,0 +1,134 @@
+//! The scale benchmark: builds a TCP table of N sockets on loopback inside a
+//! private network namespace (`population`, `holder`), then times tcpwatch's
+//! collector and `ss` side by side on it (`measure`) and prints the table
+//! (`report`).
+//!
+//! Owns: the role dispatch (the same binary runs as the orchestrator, as a
+//! socket holder and as the peak-RSS probe, chosen by `ROLE_ENV`) and the
+//! run over all sizes. Must not: change anything outside the namespace it
+//! created (no host sysctl, no host socket), or signal any process it did
+//! not start.
+
+mod cleanup;
+mod holder;
+mod measure;
+mod namespace;
+mod options;
+mod plan;
+mod population;
+mod report;
+
+use std::time::Instant;
+
+pub use options::Options;
+
+/// Environment variable that selects a child role: `holder` or `rss`.
+pub const ROLE_ENV: &str = "TCPWATCH_BENCH_ROLE";
+
+/// The line printed, and exit status 0, when the benchmark cannot run.
+pub const SKIP_NOT_ROOT: &str = "skipped: needs root for a private network namespace";
+
+/// Runs whatever this process was started as; returns the exit status.
+pub fn main(args: &[String]) -> i32 {
+    match std::env::var(ROLE_ENV).as_deref() {
+        Ok("holder") => return finish(holder::run()),
+        Ok("rss") => return finish(measure::run_rss_probe()),
+        _ => {}
+    }
+    let options = match Options::parse(args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{}", Options::USAGE);
+            return 0;
+        }
+        Err(message) => {
+            eprintln!("scale: {message}\n\n{}", Options::USAGE);
+            return 2;
+        }
+    };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("{SKIP_NOT_ROOT}");
+        return 0;
+    }
+    finish(run(&options).map(|_| ()))
+}
+
+fn finish(result: Result<(), String>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("scale: {message}");
+            1
+        }
+    }
+}
+
+/// Runs every size in `options` and prints the results; returns them for
+/// callers (the smoke test) that want to check them.
+pub fn run(options: &Options) -> Result<Vec<report::SizeResult>, String> {
+    cleanup::install_signal_handlers()?;
+    namespace::remove_stale();
+    let started = Instant::now();
+    report::print_preamble(options);
+    let mut results = Vec::new();
+    for &size in &options.sizes {
+        if let Some(reason) = plan::memory_shortfall(size) {
+            println!("N={}: skipped: {reason}", report::human_count(size));
+            continue;
+        }
+        let result = measure::measure_size(options, size)?;
+        report::print_size_detail(&result);
+        for problem in smoke_problems(&result) {
+            println!("  WARNING: {problem}");
+        }
+        results.push(result);
+    }
+    report::print_table(&results);
+    println!("\ntotal wall time {:.0} s", started.elapsed().as_secs_f64());
+    Ok(results)
+}
+
+/// What is implausible about a result (empty when it looks right): used by
+/// the smoke test to keep the harness honest.
+pub fn smoke_problems(result: &report::SizeResult) -> Vec<String> {
+    let t = &result.timings;
+    let mut problems = Vec::new();
+    if t.rounds == 0 {
+        problems.push("no round ran".to_string());
+    }
+    let series = [
+        ("bare 1-walk", &t.bare_one),
+        ("bare 2-walk", &t.bare_two),
+        ("full tick", &t.tick),
+        ("port tick", &t.port_tick),
+        ("streamed", &t.streamed),
+        ("listeners", &t.listeners),
+        ("ss", &t.ss),
+        ("ss filtered", &t.ss_port),
+        ("ip netns exec true", &t.exec_true),
+    ];
+    for (name, values) in series {
+        if values.len() != t.rounds || values.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            problems.push(format!("{name}: bad timings {values:?}"));
+        }
+    }
+    let plan = plan::Plan::new(result.size).expected();
+    let table = plan.total() - plan.listen;
+    if result.tick_sockets * 10 < table * 9 {
+        problems.push(format!(
+            "a full tick saw {} sockets, planned {table}",
+            result.tick_sockets
+        ));
+    }
+    if result.port_sockets == 0 || result.port_sockets >= result.tick_sockets {
+        problems.push(format!(
+            "the --port tick saw {} of {} sockets",
+            result.port_sockets, result.tick_sockets
+        ));
+    }
+    if result.rss_peak_kib == 0 || result.listener_calls == 0 {
+        problems.push("no RSS or listener-CPU figure".to_string());
+    }
+    problems
+}

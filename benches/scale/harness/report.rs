@@ -1,0 +1,249 @@
+//! Results of the scale benchmark and how they are printed: a detail block
+//! per size as it finishes, then the side-by-side table.
+//!
+//! Owns: `SizeResult`, `Timings`, `Census`, medians, ratios and the table
+//! layout. Must not: measure or touch the system.
+
+use tcpwatch::model::TcpState;
+
+use super::options::Options;
+use super::plan::{BUSY_PORT, Expected};
+
+/// Wall times in milliseconds, one entry per round.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    pub rounds: usize,
+    pub bare_one: Vec<f64>,
+    pub bare_two: Vec<f64>,
+    pub tick: Vec<f64>,
+    /// The `Sampler::sample` part of `tick`.
+    pub tick_sample: Vec<f64>,
+    pub port_tick: Vec<f64>,
+    pub streamed: Vec<f64>,
+    pub listeners: Vec<f64>,
+    pub ss: Vec<f64>,
+    pub ss_port: Vec<f64>,
+    pub exec_true: Vec<f64>,
+}
+
+/// Sockets the kernel reported, by state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Census {
+    counts: [u64; 11],
+}
+
+impl Census {
+    pub fn add(&mut self, state: TcpState) {
+        self.counts[state.index()] += 1;
+    }
+
+    pub fn get(&self, state: TcpState) -> u64 {
+        self.counts[state.index()]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// One line per state that is short of the plan; lines starting with
+    /// "FAIL" mean the table is not what the benchmark claims to measure.
+    pub fn shortfalls(&self, expected: &Expected) -> Vec<String> {
+        let wanted = [
+            (TcpState::Established, expected.established),
+            (TcpState::TimeWait, expected.time_wait),
+            (TcpState::FinWait2, expected.fin_wait2),
+            (TcpState::CloseWait, expected.close_wait),
+            (TcpState::Listen, expected.listen),
+        ];
+        wanted
+            .iter()
+            .filter_map(|&(state, want)| {
+                let got = self.get(state);
+                let want = want as u64;
+                if got * 100 < want * 90 {
+                    Some(format!("FAIL: {} {got}, planned {want}", state.name()))
+                } else if got < want {
+                    Some(format!("{} {got}, planned {want}", state.name()))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    pub fn describe(&self) -> String {
+        TcpState::ALL
+            .iter()
+            .filter(|s| self.get(**s) > 0)
+            .map(|s| format!("{} {}", s.name(), self.get(*s)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Everything measured at one size.
+#[derive(Debug, Clone, Default)]
+pub struct SizeResult {
+    /// N as asked.
+    pub size: usize,
+    pub holders: usize,
+    pub census: Census,
+    pub held_build_secs: f64,
+    pub tw_build_secs: f64,
+    /// One-walk dump of the namespace before it was populated.
+    pub empty_walk_ms: f64,
+    pub timings: Timings,
+    pub reps_asked: usize,
+    /// Sockets in a full tick's snapshot, and in a `--port` tick's.
+    pub tick_sockets: usize,
+    pub port_sockets: usize,
+    pub rss_base_kib: u64,
+    pub rss_peak_kib: u64,
+    pub listener_cpu_percent: f64,
+    pub listener_calls: usize,
+    pub listener_secs: f64,
+    /// sockstat's TIME_WAIT count before and after the rounds.
+    pub time_wait_before: Option<u64>,
+    pub time_wait_after: Option<u64>,
+    /// Seconds from the start of the TIME_WAIT build to the last round.
+    pub measured_secs: f64,
+    pub notes: Vec<String>,
+}
+
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    }
+}
+
+/// 10000 → "10k", 1000000 → "1M".
+pub fn human_count(n: usize) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(100_000) {
+        format!("{}M", n as f64 / 1e6)
+    } else if n >= 1_000 && n.is_multiple_of(1_000) {
+        format!("{}k", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn duration_ms(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0} ms")
+    } else if value >= 1.0 {
+        format!("{value:.1} ms")
+    } else {
+        format!("{value:.2} ms")
+    }
+}
+
+pub fn print_preamble(options: &Options) {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    println!(
+        "tcpwatch scale benchmark: sizes {}, {} rounds, {cores} cores, Linux {}",
+        options
+            .sizes
+            .iter()
+            .map(|s| human_count(*s))
+            .collect::<Vec<_>>()
+            .join(","),
+        options.reps,
+        kernel.trim()
+    );
+    println!(
+        "Each size gets a fresh namespace; TIME_WAIT is built last and every round runs within its 60 s lifetime."
+    );
+}
+
+pub fn print_size_detail(r: &SizeResult) {
+    let t = &r.timings;
+    let m = median;
+    println!(
+        "  table: {} sockets ({})",
+        r.census.total(),
+        r.census.describe()
+    );
+    println!(
+        "  {} holders; held sockets built in {:.1} s, TIME_WAIT in {:.1} s; empty-namespace walk {}",
+        r.holders,
+        r.held_build_secs,
+        r.tw_build_secs,
+        duration_ms(r.empty_walk_ms)
+    );
+    println!(
+        "  {} of {} rounds, last one {:.0} s after the TIME_WAIT build began; sockstat tw {} → {}",
+        t.rounds,
+        r.reps_asked,
+        r.measured_secs,
+        r.time_wait_before
+            .map_or("?".to_string(), |v| v.to_string()),
+        r.time_wait_after.map_or("?".to_string(), |v| v.to_string())
+    );
+    println!(
+        "  full tick {} = sample {} + aggregate/diff/drop {}; {} sockets in the snapshot ({} for --port {BUSY_PORT})",
+        duration_ms(m(&t.tick)),
+        duration_ms(m(&t.tick_sample)),
+        duration_ms(m(&t.tick) - m(&t.tick_sample)),
+        r.tick_sockets,
+        r.port_sockets
+    );
+    println!(
+        "  streamed tick (aggregate while receiving, no Vec) {}; ip netns exec true {}",
+        duration_ms(m(&t.streamed)),
+        duration_ms(m(&t.exec_true))
+    );
+    println!(
+        "  peak RSS of full ticks {:.1} MiB (process baseline {:.1} MiB); listener sampler at 10 Hz: {:.2}% of a core ({} calls in {:.0} s)",
+        r.rss_peak_kib as f64 / 1024.0,
+        r.rss_base_kib as f64 / 1024.0,
+        r.listener_cpu_percent,
+        r.listener_calls,
+        r.listener_secs
+    );
+    for note in &r.notes {
+        println!("  note: {note}");
+    }
+}
+
+/// The side-by-side table (Markdown), medians of the rounds.
+pub fn print_table(results: &[SizeResult]) {
+    if results.is_empty() {
+        return;
+    }
+    println!(
+        "\nMedians; ss runs through `ip netns exec` (its own overhead is listed in the detail above). port = {BUSY_PORT}.\n"
+    );
+    println!(
+        "| N | bare 1-walk | bare 2-walk | full tick | tick/1-walk | ss -tan | tick/ss | port tick | ss filtered | ratio | streamed | listeners | RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in results {
+        let t = &r.timings;
+        let m = median;
+        println!(
+            "| {} | {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {} | {:.0} MiB |",
+            human_count(r.size),
+            duration_ms(m(&t.bare_one)),
+            duration_ms(m(&t.bare_two)),
+            duration_ms(m(&t.tick)),
+            m(&t.tick) / m(&t.bare_one),
+            duration_ms(m(&t.ss)),
+            m(&t.tick) / m(&t.ss),
+            duration_ms(m(&t.port_tick)),
+            duration_ms(m(&t.ss_port)),
+            m(&t.port_tick) / m(&t.ss_port),
+            duration_ms(m(&t.streamed)),
+            duration_ms(m(&t.listeners)),
+            r.rss_peak_kib as f64 / 1024.0
+        );
+    }
+}

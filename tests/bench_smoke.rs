@@ -1,0 +1,48 @@
+//! Keeps the scale benchmark (`benches/scale`) from rotting: runs it at a
+//! tiny size (2k sockets, 3 rounds, 1 s of listener sampling) and checks
+//! that it measured something plausible. Needs root for the private
+//! network namespace; otherwise prints the skip reason and passes.
+//!
+//! A `harness = false` test: the same binary is re-executed as the
+//! benchmark's socket holders and RSS probe, chosen by an environment
+//! variable, before any test logic runs.
+
+#[path = "../benches/scale/harness/mod.rs"]
+#[allow(dead_code)]
+mod harness;
+
+fn main() {
+    if std::env::var_os(harness::ROLE_ENV).is_some() {
+        std::process::exit(harness::main(&[]));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("bench_smoke: {}", harness::SKIP_NOT_ROOT);
+        return;
+    }
+    let options = harness::Options {
+        sizes: vec![2_000],
+        reps: 3,
+        listener_secs: 1.0,
+    };
+    let results = match harness::run(&options) {
+        Ok(results) => results,
+        Err(message) => {
+            eprintln!("bench_smoke: FAILED: {message}");
+            std::process::exit(1);
+        }
+    };
+    let [result] = &results[..] else {
+        eprintln!(
+            "bench_smoke: FAILED: expected one result, got {}",
+            results.len()
+        );
+        std::process::exit(1);
+    };
+    let problems = harness::smoke_problems(result);
+    if !problems.is_empty() {
+        eprintln!("bench_smoke: FAILED: {}", problems.join("; "));
+        std::process::exit(1);
+    }
+    println!("bench_smoke: ok");
+}
