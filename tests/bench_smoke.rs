@@ -24,6 +24,7 @@ fn main() {
         sizes: vec![2_000],
         reps: 3,
         listener_secs: 1.0,
+        ..harness::Options::default()
     };
     let results = match harness::run(&options) {
         Ok(results) => results,

@@ -32,10 +32,10 @@ use super::plan::{BUSY_PORT, Expected, Plan};
 use super::population::Population;
 use super::report::{Census, SizeResult, Timings};
 
-/// TIME_WAIT lasts 60 s; rounds must end before the first socket built
-/// expires. Keep a margin for the round in flight.
-const TIME_WAIT_WINDOW: Duration = Duration::from_secs(57);
 /// Ticks the RSS probe runs (keeping the previous snapshot, like the app).
+/// TIME_WAIT generations per size: after the first expires, the rounds
+/// wait for it to go and have it rebuilt, at most this many times in all.
+const MAX_GENERATIONS: usize = 4;
 const RSS_TICKS: usize = 3;
 const RSS_NETNS_ENV: &str = "TCPWATCH_BENCH_NETNS";
 
@@ -49,6 +49,7 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
 
     let (ready_tx, ready_rx) = channel::<f64>();
     let (go_tx, go_rx) = channel::<Instant>();
+    let (refresh_tx, refresh_rx) = channel::<()>();
     let thread_options = options.clone();
     let thread = std::thread::Builder::new()
         .name("measure".to_string())
@@ -60,7 +61,13 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
                 .send(floor)
                 .map_err(|_| "orchestrator gone".to_string())?;
             let tw_started = go_rx.recv().map_err(|_| "aborted".to_string())?;
-            measurer.run(tw_started)
+            let mut refresh = || -> Result<Instant, String> {
+                refresh_tx
+                    .send(())
+                    .map_err(|_| "orchestrator gone".to_string())?;
+                go_rx.recv().map_err(|_| "aborted".to_string())
+            };
+            measurer.run(tw_started, &mut refresh)
         })
         .map_err(|e| format!("spawning the measuring thread: {e}"))?;
     let floor = match ready_rx.recv() {
@@ -87,6 +94,20 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
     go_tx
         .send(tw_started)
         .map_err(|_| "the measuring thread is gone".to_string())?;
+    // The thread asks for a new TIME_WAIT generation when the first one
+    // has expired; its channel closes when it is done.
+    while refresh_rx.recv().is_ok() {
+        let started = Instant::now();
+        population.build_time_wait()?;
+        println!(
+            "  rebuilt {} TIME_WAIT in {:.1} s",
+            expected.time_wait,
+            started.elapsed().as_secs_f64()
+        );
+        go_tx
+            .send(started)
+            .map_err(|_| "the measuring thread is gone".to_string())?;
+    }
     let mut result = joined(thread)?;
     result.size = size;
     result.holders = population.holder_count();
@@ -188,14 +209,23 @@ impl Measurer {
         Ok(super::report::median(&times))
     }
 
-    fn run(mut self, tw_started: Instant) -> Result<SizeResult, String> {
-        let deadline = tw_started + TIME_WAIT_WINDOW;
+    fn run(
+        mut self,
+        first_tw_started: Instant,
+        refresh: &mut dyn FnMut() -> Result<Instant, String>,
+    ) -> Result<SizeResult, String> {
+        let mut tw_started = first_tw_started;
+        // TIME_WAIT lasts 60 s: rounds must end before the first socket of a
+        // generation expires.
+        let window = Duration::from_secs_f64(self.options.time_wait_window_secs);
+        let mut deadline = tw_started + window;
+        let mut generations = 1;
         let census = self.census()?;
         let mut notes = census.shortfalls(&self.expected);
         if notes.iter().any(|n| n.starts_with("FAIL")) {
             return Err(format!("population is wrong: {}", notes.join("; ")));
         }
-        let tw_before = sockstat_time_wait();
+        let mut tw_seen = TimeWaitRange::default();
 
         let mut full = open_sampler(Vec::new())?;
         let mut port = open_sampler(vec![BUSY_PORT])?;
@@ -214,14 +244,26 @@ impl Measurer {
         let mut t = Timings::default();
         let mut slowest_round = Duration::ZERO;
         for round in 0..self.options.reps {
-            let round_started = Instant::now();
-            if round > 0 && round_started + slowest_round > deadline {
+            if round > 0 && Instant::now() + slowest_round > deadline {
+                if generations == MAX_GENERATIONS {
+                    notes.push(format!(
+                        "stopped after {round} of {} rounds: out of TIME_WAIT generations",
+                        self.options.reps
+                    ));
+                    break;
+                }
+                // Let the first generation expire, then have it rebuilt.
+                self.await_time_wait_expiry(tw_started)?;
+                tw_started = refresh()?;
+                deadline = tw_started + window;
+                generations += 1;
                 notes.push(format!(
-                    "stopped after {round} of {} rounds: the first TIME_WAIT sockets expire 60 s after they were built",
-                    self.options.reps
+                    "rounds {}–: TIME_WAIT generation {generations} (the previous one expired)",
+                    round + 1
                 ));
-                break;
             }
+            let round_started = Instant::now();
+            tw_seen.record(sockstat_time_wait());
             let all = DumpRequest::all();
             t.bare_one.push(ms(bare(&mut self.one_walk, &all)?.0));
             t.bare_two.push(ms(bare(&mut self.two_walks, &all)?.0));
@@ -239,10 +281,10 @@ impl Measurer {
                 .push(ms(self.in_namespace(&["ss", "-tan", &ss_filter])?));
             t.exec_true.push(ms(self.in_namespace(&["true"])?));
             t.rounds += 1;
+            tw_seen.record(sockstat_time_wait());
             slowest_round = slowest_round.max(round_started.elapsed());
         }
-        let tw_after = sockstat_time_wait();
-        let measured_secs = tw_started.elapsed().as_secs_f64();
+        let measured_secs = first_tw_started.elapsed().as_secs_f64();
 
         let (listener_cpu_percent, listener_calls) = listener_cpu(&mut full, &self.options)?;
         Ok(SizeResult {
@@ -256,12 +298,27 @@ impl Measurer {
             listener_cpu_percent,
             listener_calls,
             listener_secs: self.options.listener_secs,
-            time_wait_before: tw_before,
-            time_wait_after: tw_after,
+            time_wait_min: tw_seen.min,
+            time_wait_max: tw_seen.max,
+            generations,
             measured_secs,
             notes,
             ..SizeResult::default()
         })
+    }
+
+    /// Waits until the TIME_WAIT generation built at `built` has expired
+    /// (sockstat shows under 1% of the plan), at most 75 s after it began.
+    fn await_time_wait_expiry(&self, built: Instant) -> Result<(), String> {
+        let limit = built + Duration::from_secs(75);
+        let target = self.expected.time_wait as u64;
+        while Instant::now() < limit {
+            if sockstat_time_wait().is_some_and(|tw| tw * 100 <= target) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err("TIME_WAIT sockets did not expire within 75 s".to_string())
     }
 
     /// Counts what the kernel reports, by state (one-walk dump).
@@ -291,6 +348,22 @@ impl Measurer {
             return Err(format!("ip netns exec {}: {status}", command.join(" ")));
         }
         Ok(elapsed)
+    }
+}
+
+/// The smallest and largest sockstat TIME_WAIT count seen around rounds.
+#[derive(Default)]
+struct TimeWaitRange {
+    min: Option<u64>,
+    max: Option<u64>,
+}
+
+impl TimeWaitRange {
+    fn record(&mut self, value: Option<u64>) {
+        if let Some(v) = value {
+            self.min = Some(self.min.map_or(v, |m| m.min(v)));
+            self.max = Some(self.max.map_or(v, |m| m.max(v)));
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Command-line options of the scale benchmark.
 //!
-//! Owns: parsing `--sizes`, `--reps`, `--listener-secs`. Must not:
+//! Owns: parsing `--sizes`, `--reps`, `--listener-secs`, `--tw-window`. Must not:
 //! do anything else; unknown flags cargo adds (`--bench`) are ignored.
 
 /// What to run.
@@ -12,6 +12,9 @@ pub struct Options {
     pub reps: usize,
     /// How long the 10 Hz listener sampler runs for its CPU figure.
     pub listener_secs: f64,
+    /// How long after a TIME_WAIT build rounds may still start (TIME_WAIT
+    /// lasts 60 s). Lower it only to exercise the rebuild path.
+    pub time_wait_window_secs: f64,
 }
 
 impl Default for Options {
@@ -20,6 +23,7 @@ impl Default for Options {
             sizes: vec![10_000, 100_000],
             reps: 9,
             listener_secs: 10.0,
+            time_wait_window_secs: 57.0,
         }
     }
 }
@@ -32,7 +36,8 @@ Builds a TCP table of N sockets on loopback in a private network namespace
 (40% ESTABLISHED, 55% TIME_WAIT, 5% FIN_WAIT2/CLOSE_WAIT, a few listeners,
 one with a full accept queue) and times tcpwatch's collector against ss on it.
 Needs root (for the namespace); prints a skip line and exits 0 otherwise.
-Defaults: --sizes 10k,100k --reps 9 --listener-secs 10.";
+Defaults: --sizes 10k,100k --reps 9 --listener-secs 10.
+--tw-window SECS (default 57) only exercises the TIME_WAIT rebuild path.";
 
     /// `Ok(None)` for `--help`.
     pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -73,6 +78,13 @@ Defaults: --sizes 10k,100k --reps 9 --listener-secs 10.";
                     options.listener_secs = value()?
                         .parse()
                         .map_err(|_| "--listener-secs wants a number of seconds".to_string())?;
+                }
+                "--tw-window" => {
+                    options.time_wait_window_secs = value()?
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| (1.0..=57.0).contains(s))
+                        .ok_or_else(|| "--tw-window wants seconds in 1..=57".to_string())?;
                 }
                 // Added by `cargo bench` / `cargo test`.
                 "--bench" | "--nocapture" | "--quiet" | "-q" => {}

@@ -102,9 +102,12 @@ pub struct SizeResult {
     pub listener_cpu_percent: f64,
     pub listener_calls: usize,
     pub listener_secs: f64,
-    /// sockstat's TIME_WAIT count before and after the rounds.
-    pub time_wait_before: Option<u64>,
-    pub time_wait_after: Option<u64>,
+    /// sockstat's TIME_WAIT count, lowest and highest seen at the start and
+    /// end of every round.
+    pub time_wait_min: Option<u64>,
+    pub time_wait_max: Option<u64>,
+    /// TIME_WAIT generations built (rounds outlasting one wait and rebuild).
+    pub generations: usize,
     /// Seconds from the start of the TIME_WAIT build to the last round.
     pub measured_secs: f64,
     pub notes: Vec<String>,
@@ -160,7 +163,8 @@ pub fn print_preamble(options: &Options) {
         kernel.trim()
     );
     println!(
-        "Each size gets a fresh namespace; TIME_WAIT is built last and every round runs within its 60 s lifetime."
+        "Each size gets a fresh namespace. TIME_WAIT is built last and every round runs within its 60 s lifetime;\n\
+         when rounds outlast it, they wait for it to expire and have it rebuilt (a new generation)."
     );
 }
 
@@ -180,13 +184,13 @@ pub fn print_size_detail(r: &SizeResult) {
         duration_ms(r.empty_walk_ms)
     );
     println!(
-        "  {} of {} rounds, last one {:.0} s after the TIME_WAIT build began; sockstat tw {} → {}",
+        "  {} of {} rounds over {} TIME_WAIT generation(s), done {:.0} s after the first build began; sockstat tw during rounds {}–{}",
         t.rounds,
         r.reps_asked,
+        r.generations,
         r.measured_secs,
-        r.time_wait_before
-            .map_or("?".to_string(), |v| v.to_string()),
-        r.time_wait_after.map_or("?".to_string(), |v| v.to_string())
+        r.time_wait_min.map_or("?".to_string(), |v| v.to_string()),
+        r.time_wait_max.map_or("?".to_string(), |v| v.to_string())
     );
     println!(
         "  full tick {} = sample {} + aggregate/diff/drop {}; {} sockets in the snapshot ({} for --port {BUSY_PORT})",
