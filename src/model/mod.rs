@@ -7,6 +7,8 @@
 
 pub mod aggregate;
 pub mod counters;
+pub mod history;
+pub mod seen;
 pub mod snapshot;
 pub mod socket;
 pub mod state;
