@@ -14,6 +14,7 @@ pub mod netlink;
 pub mod process;
 pub mod procfs;
 pub mod sampler;
+pub mod scenarios;
 pub mod sysctl;
 
 pub use error::CollectError;
