@@ -31,10 +31,39 @@ pub enum CollectError {
     NoSuchPid { pid: u32 },
     #[error("no network namespace named '{name}': list them with `ip netns list`")]
     NoSuchNetns { name: String },
-    #[error("not permitted to enter the network namespace of {target} ({source}): run tcpwatch as root or with CAP_SYS_ADMIN")]
+    #[error(
+        "not permitted to enter the network namespace of {target} ({source}): run tcpwatch as root or with CAP_SYS_ADMIN"
+    )]
     NamespacePermission {
         target: String,
         #[source]
         source: io::Error,
     },
+}
+
+/// A problem found by one of the pure text parsers, before the caller knows
+/// which file the text came from. `line` is 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct ParseError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(line: usize, reason: impl Into<String>) -> ParseError {
+        ParseError {
+            line,
+            reason: reason.into(),
+        }
+    }
+
+    /// Attaches the file the text was read from.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> CollectError {
+        CollectError::Malformed {
+            path: path.into(),
+            line: self.line,
+            reason: self.reason,
+        }
+    }
 }
