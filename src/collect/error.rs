@@ -39,6 +39,14 @@ pub enum CollectError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "cannot enter the network namespace of {target} ({source}); check it still exists with `ip netns list` or `ls -l /proc/<pid>/ns/net`"
+    )]
+    NamespaceUnusable {
+        target: String,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// A problem found by one of the pure text parsers, before the caller knows
