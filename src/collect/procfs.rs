@@ -60,7 +60,12 @@ impl ProcTable {
             Ok(file) => file,
             // tcp6 is absent when the kernel runs without IPv6 (ipv6.disable=1).
             Err(err) if optional && err.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => return Err(CollectError::ProcUnreadable { path, source }),
+            Err(source) => {
+                return Err(match self.watched_pid_gone(&source) {
+                    Some(pid) => CollectError::NoSuchPid { pid },
+                    None => CollectError::ProcUnreadable { path, source },
+                });
+            }
         };
         let reader = BufReader::with_capacity(64 * 1024, file);
         dump_lines(reader, &mut self.line, self.ms_per_tick, request, sink).map_err(|fault| {
@@ -72,6 +77,18 @@ impl ProcTable {
                 LineFault::Parse(err) => err.in_file(path.clone()),
             }
         })
+    }
+}
+
+impl ProcTable {
+    /// For a `/proc/PID/net` table whose process has exited, that pid.
+    fn watched_pid_gone(&self, err: &io::Error) -> Option<u32> {
+        if err.kind() != io::ErrorKind::NotFound {
+            return None;
+        }
+        let process_dir = self.net_dir.parent()?;
+        let pid = process_dir.file_name()?.to_str()?.parse().ok()?;
+        (process_dir.parent() == Some(Path::new("/proc")) && !process_dir.exists()).then_some(pid)
     }
 }
 
@@ -459,6 +476,15 @@ mod tests {
         );
         assert!(err.to_string().contains("/nonexistent/net/tcp"), "{err}");
         assert!(err.to_string().contains("mount -t proc"), "{err}");
+    }
+
+    #[test]
+    fn exited_process_is_no_such_pid() {
+        let err = collect("/proc/999999999/net", &DumpRequest::all()).expect_err("gone");
+        assert!(
+            matches!(err, CollectError::NoSuchPid { pid: 999_999_999 }),
+            "{err:?}"
+        );
     }
 
     #[test]
