@@ -119,11 +119,20 @@ fn one_connection_life_is_seen_in_order_on_both_sides() {
             )
         })
         .collect();
-    assert_eq!(
-        client_states,
-        ["appeared:ESTABLISHED", "moved:FIN_WAIT2", "moved:TIME_WAIT"],
-        "client: {events:#?}"
-    );
+    // FIN_WAIT1 lasts until the peer ACKs our FIN; that ACK may be delayed
+    // (up to ~200 ms), so a sample may or may not catch it.
+    let caught_fin_wait1 = client_states.iter().any(|s| s == "moved:FIN_WAIT1");
+    let expected_client: &[&str] = if caught_fin_wait1 {
+        &[
+            "appeared:ESTABLISHED",
+            "moved:FIN_WAIT1",
+            "moved:FIN_WAIT2",
+            "moved:TIME_WAIT",
+        ]
+    } else {
+        &["appeared:ESTABLISHED", "moved:FIN_WAIT2", "moved:TIME_WAIT"]
+    };
+    assert_eq!(client_states, expected_client, "client: {events:#?}");
     assert_eq!(
         server_states,
         ["appeared:ESTABLISHED", "moved:CLOSE_WAIT", "gone:-"],
@@ -138,13 +147,18 @@ fn one_connection_life_is_seen_in_order_on_both_sides() {
             .contains("recv FIN"),
         "{close_wait}"
     );
-    let fin_wait2 = events_for(&events, &client_addr)[1];
-    assert_eq!(
-        fin_wait2["skipped"],
-        serde_json::json!(["FIN_WAIT1"]),
-        "{fin_wait2}"
-    );
-    let time_wait = events_for(&events, &client_addr)[2];
+    let client_events = events_for(&events, &client_addr);
+    let fin_wait2 = client_events
+        .iter()
+        .find(|e| e["to"] == "FIN_WAIT2")
+        .expect("FIN_WAIT2");
+    let skipped = if caught_fin_wait1 {
+        serde_json::json!([])
+    } else {
+        serde_json::json!(["FIN_WAIT1"])
+    };
+    assert_eq!(fin_wait2["skipped"], skipped, "{fin_wait2}");
+    let time_wait = client_events.last().expect("TIME_WAIT");
     assert!(
         time_wait["cause"].as_str().unwrap_or("").contains("2MSL"),
         "{time_wait}"
