@@ -32,6 +32,10 @@ pub struct Args {
     #[arg(long)]
     pub once: bool,
 
+    /// Print one JSON line per event (state change, alert raised or cleared) instead of pictures.
+    #[arg(long, conflicts_with = "once")]
+    pub stream: bool,
+
     /// Output format for --once and for the line output.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -69,6 +73,13 @@ pub enum CommandArg {
         #[arg(value_parser = parse_state)]
         state: Option<TcpState>,
     },
+    /// Run the write-up's experiments on loopback (listen(1) without accept(),
+    /// TIME_WAIT, CLOSE_WAIT, a refused connect) and watch them.
+    Demo {
+        /// Print the narration and a picture after each step instead of the dashboard.
+        #[arg(long)]
+        no_tui: bool,
+    },
 }
 
 /// What the run does.
@@ -78,6 +89,8 @@ pub enum Action {
     Watch,
     /// Print the explanation of one state, or of all of them.
     Explain(Option<TcpState>),
+    /// Run the experiments of the write-up and show them.
+    Demo { no_tui: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,6 +120,7 @@ pub struct Config {
     pub filter: Filter,
     pub interval: Duration,
     pub once: bool,
+    pub stream: bool,
     pub format: OutputFormat,
     pub source: SourceChoice,
     pub target: NetnsTarget,
@@ -132,6 +146,7 @@ impl Args {
         };
         let action = match self.command {
             Some(CommandArg::Explain { state }) => Action::Explain(state),
+            Some(CommandArg::Demo { no_tui }) => Action::Demo { no_tui },
             None => Action::Watch,
         };
         Config {
@@ -139,6 +154,7 @@ impl Args {
             filter: Filter { ports, states },
             interval: self.interval,
             once: self.once,
+            stream: self.stream,
             format: self.format,
             source: match self.source {
                 SourceArg::Auto => SourceChoice::Auto,

@@ -18,6 +18,8 @@ pub enum AppError {
     Thread(#[source] io::Error),
     #[error("the sampling thread stopped unexpectedly; please report this")]
     SamplerLost,
+    #[error("a demo experiment failed on loopback: {0}")]
+    Demo(#[source] io::Error),
     #[error("terminal error: {0}; run with --once for plain output")]
     Terminal(#[source] io::Error),
 }

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod collect;
+pub mod demo;
 pub mod error;
 pub mod explain;
 pub mod model;

@@ -43,8 +43,14 @@ pub fn run(config: Config) -> Result<(), AppError> {
         let mut out = io::stdout().lock();
         return out.write_all(text.as_bytes()).map_err(AppError::Output);
     }
+    if let Action::Demo { .. } = config.action {
+        return run_demo_lines(&config);
+    }
     if config.once {
         return run_once(&config);
+    }
+    if config.stream {
+        return run_stream(&config);
     }
     run_lines(&config)
 }
@@ -140,8 +146,77 @@ fn run_lines(config: &Config) -> Result<(), AppError> {
     Err(AppError::SamplerLost)
 }
 
+/// `--stream`: one JSON line per connection state change, as it happens.
+fn run_stream(config: &Config) -> Result<(), AppError> {
+    use crate::model::transitions::TransitionTracker;
+    use crate::output::stream::transition_json;
+
+    let receiver = spawn_sampling(config)?;
+    let stdout = io::stdout();
+    let mut tracker = TransitionTracker::default();
+    for result in receiver {
+        let snapshot = result?;
+        let listener_ports: Vec<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
+        let mut followed = snapshot.listeners.clone();
+        followed.extend_from_slice(&snapshot.sockets);
+        let transitions = tracker.observe(&followed, &listener_ports, snapshot.taken_at_ms);
+        let mut out = stdout.lock();
+        for transition in &transitions {
+            serde_json::to_writer(&mut out, &transition_json(transition))
+                .map_err(|e| AppError::Output(io::Error::from(e)))?;
+            writeln!(out).map_err(AppError::Output)?;
+        }
+        out.flush().map_err(AppError::Output)?;
+    }
+    Err(AppError::SamplerLost)
+}
+
 /// How long to wait between samples, stretched when a sample took longer
 /// than the interval so work never queues up.
 pub fn next_delay(interval: Duration, sample_took: Duration) -> Duration {
     interval.saturating_sub(sample_took).max(interval / 10)
+}
+
+/// `tcpwatch demo --no-tui`: narrate each experiment, run it, wait for the
+/// kernel, and print the picture of the demo's ports.
+fn run_demo_lines(config: &Config) -> Result<(), AppError> {
+    use crate::demo::{EPILOGUE, Step, lab::Lab};
+    use crate::model::Filter;
+
+    let mut lab = Lab::open().map_err(AppError::Demo)?;
+    let mut sampler = Sampler::open(SamplerConfig {
+        source: config.source,
+        target: crate::collect::namespace::NetnsTarget::Host,
+        filter: Filter {
+            ports: lab.ports.all(),
+            ..Filter::default()
+        },
+    })?;
+    let stdout = io::stdout();
+    let mut previous: Option<Snapshot> = None;
+    for (index, step) in Step::ALL.into_iter().enumerate() {
+        let mut out = stdout.lock();
+        writeln!(
+            out,
+            "\n[{}/{}] {}",
+            index + 1,
+            Step::ALL.len(),
+            step.narration(&lab.ports)
+        )
+        .map_err(AppError::Output)?;
+        let outcome = step.perform(&mut lab).map_err(AppError::Demo)?;
+        writeln!(out, "  → {outcome}").map_err(AppError::Output)?;
+        out.flush().map_err(AppError::Output)?;
+        drop(out);
+        thread::sleep(step.watch_for());
+        let snapshot = sampler.sample(now_ms())?;
+        let mut out = stdout.lock();
+        writeln!(out).map_err(AppError::Output)?;
+        write_report(&mut out, OutputFormat::Table, &snapshot, previous.as_ref())
+            .map_err(AppError::Output)?;
+        previous = Some(snapshot);
+    }
+    drop(lab);
+    let mut out = stdout.lock();
+    writeln!(out, "\n{EPILOGUE}").map_err(AppError::Output)
 }

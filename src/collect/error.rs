@@ -15,6 +15,10 @@ pub enum CollectError {
     },
     #[error("could not decode the kernel's sock_diag reply: {reason}; try --source proc")]
     NetlinkDecode { reason: String },
+    #[error(
+        "the socket table changed too much during the sock_diag dump (NLM_F_DUMP_INTR); sample again"
+    )]
+    NetlinkInterrupted,
     #[error("cannot read {}: {source}; is /proc mounted and readable? (mount -t proc proc /proc)", path.display())]
     ProcUnreadable {
         path: PathBuf,
@@ -39,4 +43,39 @@ pub enum CollectError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "cannot enter the network namespace of {target} ({source}); check it still exists with `ip netns list` or `ls -l /proc/<pid>/ns/net`"
+    )]
+    NamespaceUnusable {
+        target: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A problem found by one of the pure text parsers, before the caller knows
+/// which file the text came from. `line` is 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct ParseError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(line: usize, reason: impl Into<String>) -> ParseError {
+        ParseError {
+            line,
+            reason: reason.into(),
+        }
+    }
+
+    /// Attaches the file the text was read from.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> CollectError {
+        CollectError::Malformed {
+            path: path.into(),
+            line: self.line,
+            reason: self.reason,
+        }
+    }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fake;
 pub mod namespace;
 pub mod netlink;
+pub mod netlink_wire;
 pub mod process;
 pub mod procfs;
 pub mod sampler;

@@ -1,14 +1,151 @@
-//! (stub until the netlink work lands)
+//! The sock_diag collector: dumps the TCP table of the network namespace the
+//! socket was opened in, over a NETLINK_SOCK_DIAG socket, with the state mask
+//! and port filter pushed into the kernel.
+//!
+//! Owns: `NetlinkTable` (socket, buffers, choice of request type) and
+//! `WalkMode`. Must not: interpret records, allocate per socket or per
+//! message, or panic on kernel input. Byte layouts live in `netlink_wire`,
+//! the filter program in `bytecode`.
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
+
+use super::bytecode::port_filter;
+use super::netlink_wire::{
+    AF_INET, AF_INET6, BLANK_RECORD, DumpQuery, ReplyProgress, ReplyReader, encode_dump_request,
+    ends_dump,
+};
 use super::{CollectError, DumpRequest, SocketTable};
 use crate::model::{SocketRecord, SourceKind};
 
-pub struct NetlinkTable;
+/// How many hash-table walks a dump of both families costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkMode {
+    /// Try `OneWalk`; if the kernel refuses it, use `TwoWalks` from then on.
+    Auto,
+    /// The compat request `TCPDIAG_GETSOCK`: IPv4 and IPv6 in one walk.
+    OneWalk,
+    /// `SOCK_DIAG_BY_FAMILY` for `AF_INET`, then for `AF_INET6`.
+    TwoWalks,
+}
+
+/// Size asked for the socket's receive buffer.
+const SOCKET_RECEIVE_BUFFER: libc::c_int = 4 << 20;
+/// Our datagram buffer. The kernel sends dump datagrams of at most 32 KiB
+/// (netlink caps `max_recvmsg_len`), so this never truncates one.
+const DATAGRAM_BUFFER: usize = 256 << 10;
+
+/// A NETLINK_SOCK_DIAG socket and its reused buffers.
+pub struct NetlinkTable {
+    channel: Channel,
+    mode: WalkMode,
+    /// What `Auto` settled on after its first successful dump.
+    settled: Option<WalkMode>,
+    /// `DumpRequest::ports` of the last dump, as given.
+    requested_ports: Vec<u16>,
+    /// The same ports sorted and deduplicated, for the user-space fallback.
+    filter_ports: Vec<u16>,
+    /// The program for `filter_ports`; empty when filtering in user space.
+    filter_program: Vec<u8>,
+}
 
 impl NetlinkTable {
+    /// Opens a sock_diag socket in the calling thread's network namespace
+    /// (callers may have `setns`'d this thread first). Walk mode `Auto`.
     pub fn open() -> Result<NetlinkTable, CollectError> {
-        Err(CollectError::NetlinkRefused {
-            source: std::io::Error::other("not built yet"),
+        let refused = |source: io::Error| CollectError::NetlinkRefused { source };
+        let mut socket = Socket::new(NETLINK_SOCK_DIAG).map_err(refused)?;
+        socket.bind_auto().map_err(refused)?;
+        socket.connect(&NetlinkAddr::new(0, 0)).map_err(refused)?;
+        enlarge_receive_buffer(&socket);
+        Ok(NetlinkTable {
+            channel: Channel {
+                socket,
+                datagram: Vec::with_capacity(DATAGRAM_BUFFER),
+                request: Vec::with_capacity(256),
+                seq: 0,
+                unfinished_dump: None,
+            },
+            mode: WalkMode::Auto,
+            settled: None,
+            requested_ports: Vec::new(),
+            filter_ports: Vec::new(),
+            filter_program: Vec::new(),
         })
+    }
+
+    /// Sets the walk mode; forgets what `Auto` had settled on.
+    pub fn with_walk_mode(mut self, mode: WalkMode) -> NetlinkTable {
+        self.set_walk_mode(mode);
+        self
+    }
+
+    /// Changes the walk mode of an open table; forgets what `Auto` had
+    /// settled on.
+    pub fn set_walk_mode(&mut self, mode: WalkMode) {
+        self.mode = mode;
+        self.settled = None;
+    }
+
+    /// The mode asked for.
+    pub fn walk_mode(&self) -> WalkMode {
+        self.mode
+    }
+
+    /// The mode dumps actually use: the asked-for mode, or for `Auto` what
+    /// it settled on (`Auto` again until the first dump succeeded).
+    pub fn effective_walk(&self) -> WalkMode {
+        match self.mode {
+            WalkMode::Auto => self.settled.unwrap_or(WalkMode::Auto),
+            fixed => fixed,
+        }
+    }
+
+    /// Rebuilds the filter program only when the requested ports changed, so
+    /// repeated dumps of the same request allocate nothing.
+    fn prepare_filter(&mut self, ports: &[u16]) {
+        if ports == self.requested_ports.as_slice() {
+            return;
+        }
+        self.requested_ports.clear();
+        self.requested_ports.extend_from_slice(ports);
+        self.filter_ports.clear();
+        self.filter_ports.extend_from_slice(ports);
+        self.filter_ports.sort_unstable();
+        self.filter_ports.dedup();
+        self.filter_program = port_filter(&self.filter_ports);
+    }
+
+    fn dump_with(
+        &mut self,
+        walk: WalkMode,
+        states: u32,
+        sink: &mut dyn FnMut(&SocketRecord),
+    ) -> Result<(), WalkFailure> {
+        // Ports but no program: too many ports for the kernel, filter here.
+        let in_kernel = self.filter_ports.is_empty() || !self.filter_program.is_empty();
+        let program = &self.filter_program;
+        let ports = &self.filter_ports;
+        let channel = &mut self.channel;
+        let mut filtered = |record: &SocketRecord| {
+            let wanted = |port: u16| ports.binary_search(&port).is_ok();
+            if wanted(record.local.port()) || wanted(record.remote.port()) {
+                sink(record);
+            }
+        };
+        let sink: &mut dyn FnMut(&SocketRecord) = if in_kernel { sink } else { &mut filtered };
+
+        match walk {
+            WalkMode::OneWalk | WalkMode::Auto => {
+                channel.walk(DumpQuery::BothFamiliesOneWalk, states, program, sink)
+            }
+            WalkMode::TwoWalks => {
+                channel.walk(DumpQuery::Family(AF_INET), states, program, sink)?;
+                channel.walk(DumpQuery::Family(AF_INET6), states, program, sink)
+            }
+        }
     }
 }
 
@@ -16,11 +153,227 @@ impl SocketTable for NetlinkTable {
     fn kind(&self) -> SourceKind {
         SourceKind::Netlink
     }
+
     fn dump(
         &mut self,
-        _: &DumpRequest,
-        _: &mut dyn FnMut(&SocketRecord),
+        request: &DumpRequest,
+        sink: &mut dyn FnMut(&SocketRecord),
     ) -> Result<(), CollectError> {
+        self.prepare_filter(&request.ports);
+        let states = request.states.0;
+        match self.effective_walk() {
+            WalkMode::Auto => match self.dump_with(WalkMode::OneWalk, states, sink) {
+                Ok(()) => {
+                    self.settled = Some(WalkMode::OneWalk);
+                    Ok(())
+                }
+                Err(failure) if failure.is_one_walk_unsupported() => {
+                    self.dump_with(WalkMode::TwoWalks, states, sink)
+                        .map_err(|f| f.error)?;
+                    self.settled = Some(WalkMode::TwoWalks);
+                    Ok(())
+                }
+                Err(failure) => Err(failure.error),
+            },
+            walk => self.dump_with(walk, states, sink).map_err(|f| f.error),
+        }
+    }
+}
+
+/// The socket, its buffers and the sequence numbering of requests.
+struct Channel {
+    socket: Socket,
+    /// One datagram at a time; capacity `DATAGRAM_BUFFER`, never shrunk.
+    datagram: Vec<u8>,
+    request: Vec<u8>,
+    seq: u32,
+    /// A dump abandoned half-way: the kernel refuses new dumps (EBUSY) until
+    /// its remaining datagrams have been read.
+    unfinished_dump: Option<u32>,
+}
+
+/// A failed walk, with how far it got.
+struct WalkFailure {
+    error: CollectError,
+    delivered: u64,
+}
+
+impl WalkFailure {
+    /// The kernel refused the request before sending any socket, in a way
+    /// that means "this request type is not supported here".
+    fn is_one_walk_unsupported(&self) -> bool {
+        let CollectError::NetlinkRefused { source } = &self.error else {
+            return false;
+        };
+        self.delivered == 0
+            && matches!(
+                source.raw_os_error(),
+                Some(libc::EINVAL | libc::EOPNOTSUPP | libc::ENOENT | libc::EPROTONOSUPPORT)
+            )
+    }
+}
+
+impl Channel {
+    /// Sends one dump request and feeds every socket of the reply to `sink`.
+    fn walk(
+        &mut self,
+        query: DumpQuery,
+        states: u32,
+        program: &[u8],
+        sink: &mut dyn FnMut(&SocketRecord),
+    ) -> Result<(), WalkFailure> {
+        let no_progress = |error| WalkFailure {
+            error,
+            delivered: 0,
+        };
+        self.finish_abandoned_dump().map_err(no_progress)?;
+
+        self.seq = self.seq.wrapping_add(1);
+        encode_dump_request(&mut self.request, query, states, self.seq, program);
+        retry_interrupted(|| self.socket.send(&self.request, 0))
+            .map_err(|source| no_progress(refused(source)))?;
+
+        let mut reader = ReplyReader::new(self.seq);
+        let mut record = BLANK_RECORD;
+        loop {
+            // A kernel error reply ends the dump; any other failure leaves
+            // the rest of it queued on the socket.
+            let step = match self.receive() {
+                Ok(()) => reader
+                    .feed(&self.datagram, &mut record, sink)
+                    .map_err(|error| {
+                        let ended = matches!(error, CollectError::NetlinkRefused { .. });
+                        (error, ended)
+                    }),
+                Err(error) => Err((error, false)),
+            };
+            match step {
+                Ok(ReplyProgress::More) => {}
+                Ok(ReplyProgress::Done) => break,
+                Err((error, ended)) => {
+                    if !ended {
+                        self.unfinished_dump = Some(self.seq);
+                    }
+                    return Err(WalkFailure {
+                        error,
+                        delivered: reader.delivered(),
+                    });
+                }
+            }
+        }
+        if reader.interrupted() {
+            return Err(WalkFailure {
+                error: CollectError::NetlinkInterrupted,
+                delivered: reader.delivered(),
+            });
+        }
         Ok(())
+    }
+
+    /// Reads one datagram into `self.datagram`.
+    fn receive(&mut self) -> Result<(), CollectError> {
+        self.datagram.clear();
+        let capacity = self.datagram.capacity();
+        let length = retry_interrupted(|| self.socket.recv(&mut self.datagram, libc::MSG_TRUNC))
+            .map_err(refused)?;
+        if length > capacity {
+            return Err(CollectError::NetlinkDecode {
+                reason: format!("a {length}-byte datagram did not fit the {capacity}-byte buffer"),
+            });
+        }
+        if length == 0 {
+            return Err(CollectError::NetlinkDecode {
+                reason: "empty datagram".to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads and drops what is left of an abandoned dump, without blocking:
+    /// while a dump runs the kernel keeps its next datagram queued, so an
+    /// empty queue means the dump is over.
+    fn finish_abandoned_dump(&mut self) -> Result<(), CollectError> {
+        let Some(seq) = self.unfinished_dump.take() else {
+            return Ok(());
+        };
+        loop {
+            self.datagram.clear();
+            match retry_interrupted(|| self.socket.recv(&mut self.datagram, libc::MSG_DONTWAIT)) {
+                Ok(0) => return Ok(()),
+                Ok(_) if ends_dump(&self.datagram, seq) => return Ok(()),
+                Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(error) => return Err(refused(error)),
+            }
+        }
+    }
+}
+
+fn refused(source: io::Error) -> CollectError {
+    CollectError::NetlinkRefused { source }
+}
+
+fn retry_interrupted<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match call() {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Asks for a large receive buffer: SO_RCVBUFFORCE (root, beyond rmem_max),
+/// else SO_RCVBUF. Failure only costs speed, so it is ignored.
+fn enlarge_receive_buffer(socket: &Socket) {
+    let size = SOCKET_RECEIVE_BUFFER;
+    let set = |option| {
+        // SAFETY: passes a pointer to a live c_int and its exact size.
+        unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        }
+    };
+    if set(libc::SO_RCVBUFFORCE) != 0 {
+        let _ = set(libc::SO_RCVBUF);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(errno: i32, delivered: u64) -> WalkFailure {
+        WalkFailure {
+            error: refused(io::Error::from_raw_os_error(errno)),
+            delivered,
+        }
+    }
+
+    #[test]
+    fn a_table_can_move_to_a_sampler_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<NetlinkTable>();
+    }
+
+    #[test]
+    fn auto_falls_back_only_when_the_request_type_is_refused_up_front() {
+        assert!(failure(libc::EINVAL, 0).is_one_walk_unsupported());
+        assert!(failure(libc::EOPNOTSUPP, 0).is_one_walk_unsupported());
+        // Refused after sockets were delivered: a real error, not a fallback.
+        assert!(!failure(libc::EINVAL, 3).is_one_walk_unsupported());
+        // Other errors (no memory, busy) are not "unsupported".
+        assert!(!failure(libc::ENOBUFS, 0).is_one_walk_unsupported());
+        let decode = WalkFailure {
+            error: CollectError::NetlinkDecode {
+                reason: "x".to_string(),
+            },
+            delivered: 0,
+        };
+        assert!(!decode.is_one_walk_unsupported());
     }
 }

@@ -1,0 +1,105 @@
+//! `tcpwatch demo`: runs the write-up's experiments on loopback, step by
+//! step, narrating each one, and shows tcpwatch's picture after each step.
+//!
+//! Owns: the script of steps and their narration. Must not: touch anything
+//! outside loopback and its own sockets; it is bounded in time and closes
+//! everything it opened when it ends.
+
+pub mod lab;
+
+use std::time::Duration;
+
+use lab::{Lab, LabPorts};
+
+/// One step of the demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    ListenOne,
+    FillTheQueue,
+    ShortConnections,
+    NeverClose,
+    ClosedPort,
+}
+
+impl Step {
+    pub const ALL: [Step; 5] = [
+        Step::ListenOne,
+        Step::FillTheQueue,
+        Step::ShortConnections,
+        Step::NeverClose,
+        Step::ClosedPort,
+    ];
+
+    /// How long to watch after the step, so the kernel gets there.
+    pub fn watch_for(self) -> Duration {
+        match self {
+            Step::ListenOne => Duration::from_millis(500),
+            Step::FillTheQueue => Duration::from_millis(2500),
+            Step::ShortConnections | Step::NeverClose | Step::ClosedPort => {
+                Duration::from_millis(1000)
+            }
+        }
+    }
+
+    /// What is about to happen, and what to look for.
+    pub fn narration(self, ports: &LabPorts) -> String {
+        match self {
+            Step::ListenOne => format!(
+                "listen(1) on 127.0.0.1:{} and never call accept(). Look for: a LISTEN socket with queue 0/1.",
+                ports.full_queue
+            ),
+            Step::FillTheQueue => format!(
+                "now calling connect() ×5 on the listener with backlog 1 (port {}). Linux holds backlog+1 = 2 \
+                 finished handshakes in the accept queue; the kernel drops the other SYNs, so 3 clients stay in \
+                 SYN_SENT and retry their SYN (every 1 s at first on Linux 6.x, then 2, 4, 8… s). Look for: queue 2/1 FULL, 3 SYN_SENT, ListenOverflows rising.",
+                ports.full_queue
+            ),
+            Step::ShortConnections => format!(
+                "20 short connections to port {}: send, reply, and the client calls close() first. \
+                 The side that closes first keeps the connection in TIME_WAIT for 60 s (2MSL). \
+                 Look for: 20 TIME_WAIT under port {}.",
+                ports.time_wait, ports.time_wait
+            ),
+            Step::NeverClose => format!(
+                "3 clients of port {} hang up (close()), and the server never calls close(). \
+                 Look for: 3 CLOSE_WAIT (the server's leak) and 3 FIN_WAIT2 (the clients waiting for its FIN).",
+                ports.close_wait
+            ),
+            Step::ClosedPort => format!(
+                "connect() to port {}, where nobody listens: the kernel answers the SYN with an RST, \
+                 connect() fails with ECONNREFUSED and no socket remains. Look for: nothing on port {}, OutRsts +1.",
+                ports.closed, ports.closed
+            ),
+        }
+    }
+
+    /// Runs the step's experiment; returns what happened, in one line.
+    pub fn perform(self, lab: &mut Lab) -> std::io::Result<String> {
+        Ok(match self {
+            Step::ListenOne => {
+                lab.listen_with_backlog_one()?;
+                "listening".to_string()
+            }
+            Step::FillTheQueue => {
+                lab.connect_clients_to_full_queue(5)?;
+                "5 connect() calls issued (non-blocking)".to_string()
+            }
+            Step::ShortConnections => {
+                lab.short_connections_closed_by_client(20)?;
+                "20 connections opened and closed by the client".to_string()
+            }
+            Step::NeverClose => {
+                lab.server_that_never_closes(3)?;
+                "3 clients closed; the server keeps its sockets open".to_string()
+            }
+            Step::ClosedPort => {
+                let error = lab.connect_to_closed_port();
+                format!("connect() failed: {error}")
+            }
+        })
+    }
+}
+
+/// The closing words: what stays behind and why.
+pub const EPILOGUE: &str = "demo done: every socket the demo opened is closed. The TIME_WAIT sockets belong to \
+the kernel and expire on their own within 60 s; the clients stuck in SYN_SENT are gone with their sockets.";

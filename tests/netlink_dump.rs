@@ -1,0 +1,381 @@
+//! Live tests of `NetlinkTable` against the running kernel, with sockets on
+//! 127.0.0.1 and ::1 only. Other tests may open sockets concurrently, so
+//! every assertion looks only at the ports these tests own.
+
+mod netlink_support;
+
+use std::collections::BTreeSet;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use netlink_support::*;
+use tcpwatch::collect::netlink::{NetlinkTable, WalkMode};
+use tcpwatch::collect::{DumpRequest, SocketTable};
+use tcpwatch::model::{SocketRecord, StateMask, TcpState, TimerKind};
+
+fn dump(table: &mut NetlinkTable, request: &DumpRequest) -> Vec<SocketRecord> {
+    let mut records = Vec::new();
+    table
+        .dump(request, &mut |r| records.push(*r))
+        .expect("dump");
+    records
+}
+
+fn on_ports(ports: &[u16]) -> DumpRequest {
+    DumpRequest {
+        states: StateMask::ALL,
+        ports: ports.to_vec(),
+    }
+}
+
+fn find(records: &[SocketRecord], local: SocketAddr, remote: SocketAddr) -> Option<SocketRecord> {
+    records
+        .iter()
+        .find(|r| r.local == local && r.remote == remote)
+        .copied()
+}
+
+struct Connected {
+    listener: TcpListener,
+    client: TcpStream,
+    server: TcpStream,
+}
+
+fn connected(loopback: SocketAddr) -> Connected {
+    let listener = TcpListener::bind(loopback).expect("bind");
+    let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    Connected {
+        listener,
+        client,
+        server,
+    }
+}
+
+#[test]
+fn finds_listeners_and_connections_with_addresses_states_and_inodes() {
+    let mut table = NetlinkTable::open().expect("open sock_diag");
+    for loopback in [V4_LOOPBACK, V6_LOOPBACK] {
+        let c = connected(loopback);
+        let listen_addr = c.listener.local_addr().unwrap();
+        let records = dump(&mut table, &DumpRequest::all());
+
+        let unspecified: SocketAddr = if loopback.is_ipv4() {
+            "0.0.0.0:0"
+        } else {
+            "[::]:0"
+        }
+        .parse()
+        .unwrap();
+        let listener = find(&records, listen_addr, unspecified).expect("listener in dump");
+        assert_eq!(listener.state, TcpState::Listen);
+        assert_eq!(listener.inode, socket_inode(c.listener.as_raw_fd()));
+        assert!(listener.backlog_known);
+        assert!(listener.backlog().is_some_and(|b| b > 0), "{listener:?}");
+        assert_eq!(listener.uid, unsafe { libc::geteuid() });
+
+        let client_local = c.client.local_addr().unwrap();
+        let client = find(&records, client_local, listen_addr).expect("client in dump");
+        assert_eq!(client.state, TcpState::Established);
+        assert_eq!(client.inode, socket_inode(c.client.as_raw_fd()));
+
+        let server = find(&records, listen_addr, client_local).expect("server side in dump");
+        assert_eq!(server.state, TcpState::Established);
+        assert_eq!(server.inode, socket_inode(c.server.as_raw_fd()));
+        assert_eq!(server.local.is_ipv4(), loopback.is_ipv4());
+    }
+}
+
+#[test]
+fn a_full_accept_queue_shows_queue_backlog_and_syn_sent_clients() {
+    let mut table = NetlinkTable::open().expect("open sock_diag");
+    for loopback in [V4_LOOPBACK, V6_LOOPBACK] {
+        let scene = FullQueue::new(loopback);
+        let port = scene.port();
+        let records = eventually(Duration::from_secs(3), || {
+            let records = dump(&mut table, &on_ports(&[port]));
+            let count = |s| records.iter().filter(|r| r.state == s).count();
+            (count(TcpState::SynSent) == 3 && count(TcpState::Established) == 4).then_some(records)
+        })
+        .expect("3 SYN_SENT and 4 ESTABLISHED within 3 s");
+
+        let listener = records
+            .iter()
+            .find(|r| r.state == TcpState::Listen)
+            .expect("listener");
+        assert_eq!(
+            (listener.recv_queue, listener.send_queue),
+            (2, 1),
+            "listen(1) holds 2"
+        );
+        assert_eq!(listener.backlog(), Some(1));
+        assert_eq!(listener.inode, socket_inode(scene.listener.as_raw_fd()));
+
+        for syn_sent in records.iter().filter(|r| r.state == TcpState::SynSent) {
+            assert_eq!(syn_sent.timer, TimerKind::Retransmit, "{syn_sent:?}");
+            assert!(syn_sent.timer_expires_ms > 0 && syn_sent.timer_expires_ms <= 120_000);
+            assert_eq!(syn_sent.remote.port(), port);
+        }
+        // Server-side sockets waiting in the accept queue belong to no one yet.
+        let queued = records
+            .iter()
+            .filter(|r| r.state == TcpState::Established && r.local.port() == port)
+            .collect::<Vec<_>>();
+        assert_eq!(queued.len(), 2);
+        assert!(queued.iter().all(|r| r.inode == 0));
+        // Every client shows up with its own inode.
+        let client_inodes: BTreeSet<u64> = scene
+            .clients
+            .iter()
+            .map(|c| socket_inode(c.as_raw_fd()))
+            .collect();
+        let dumped_inodes: BTreeSet<u64> = records
+            .iter()
+            .filter(|r| r.remote.port() == port)
+            .map(|r| r.inode)
+            .collect();
+        assert_eq!(client_inodes, dumped_inodes);
+    }
+}
+
+#[test]
+fn the_port_filter_returns_only_sockets_on_those_ports() {
+    let a = connected(V4_LOOPBACK);
+    let b = connected(V6_LOOPBACK);
+    let c = connected(V4_LOOPBACK);
+    let port = |l: &TcpListener| l.local_addr().unwrap().port();
+    let wanted = [port(&a.listener), port(&b.listener)];
+
+    let check = |records: &[SocketRecord]| {
+        assert!(
+            records
+                .iter()
+                .all(|r| wanted.contains(&r.local.port()) || wanted.contains(&r.remote.port())),
+            "{records:#?}"
+        );
+        for p in wanted {
+            // listener + client + server side
+            assert_eq!(
+                records
+                    .iter()
+                    .filter(|r| r.local.port() == p || r.remote.port() == p)
+                    .count(),
+                3
+            );
+        }
+        assert!(!records.iter().any(|r| r.local.port() == port(&c.listener)));
+    };
+
+    for mode in [WalkMode::OneWalk, WalkMode::TwoWalks] {
+        let mut table = NetlinkTable::open().unwrap().with_walk_mode(mode);
+        check(&dump(&mut table, &on_ports(&wanted)));
+
+        // More ports than one kernel program holds: filtered in user space.
+        let mut many: Vec<u16> = (1..=3000).filter(|p| *p != port(&c.listener)).collect();
+        many.extend(wanted);
+        let records = dump(&mut table, &on_ports(&many));
+        assert!(
+            records
+                .iter()
+                .all(|r| many.contains(&r.local.port()) || many.contains(&r.remote.port()))
+        );
+        for p in wanted {
+            assert_eq!(
+                records
+                    .iter()
+                    .filter(|r| r.local.port() == p || r.remote.port() == p)
+                    .count(),
+                3
+            );
+        }
+    }
+    drop((a, b, c));
+}
+
+#[test]
+fn the_state_mask_returns_only_those_states() {
+    let mut table = NetlinkTable::open().unwrap();
+    let c = connected(V4_LOOPBACK);
+    let port = c.listener.local_addr().unwrap().port();
+
+    let listen_only = DumpRequest::listeners(&[port]);
+    let records = dump(&mut table, &listen_only);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0].state, TcpState::Listen);
+
+    // Whole table, LISTEN only: no other state may appear.
+    let all_listeners = dump(&mut table, &DumpRequest::listeners(&[]));
+    assert!(all_listeners.iter().all(|r| r.state == TcpState::Listen));
+    assert!(all_listeners.iter().any(|r| r.local.port() == port));
+
+    let established_only = DumpRequest {
+        states: StateMask::of(&[TcpState::Established]),
+        ports: vec![port],
+    };
+    let records = dump(&mut table, &established_only);
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.state == TcpState::Established));
+}
+
+#[test]
+fn time_wait_only_returns_the_actively_closed_side_with_its_timer() {
+    let mut table = NetlinkTable::open().unwrap();
+    for loopback in [V4_LOOPBACK, V6_LOOPBACK] {
+        let listener = TcpListener::bind(loopback).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (local, remote) = make_time_wait(&listener);
+        let request = DumpRequest {
+            states: StateMask::of(&[TcpState::TimeWait]),
+            ports: vec![port],
+        };
+        let records = eventually(Duration::from_secs(3), || {
+            let records = dump(&mut table, &request);
+            (!records.is_empty()).then_some(records)
+        })
+        .expect("a TIME_WAIT socket within 3 s");
+        assert_eq!(records.len(), 1, "{records:#?}");
+        let tw = records[0];
+        assert_eq!(tw.state, TcpState::TimeWait);
+        assert_eq!((tw.local, tw.remote), (local, remote));
+        assert_eq!(tw.timer, TimerKind::TimeWait);
+        assert!(
+            tw.timer_expires_ms > 0 && tw.timer_expires_ms <= 60_000,
+            "{tw:?}"
+        );
+        assert_eq!(tw.inode, 0);
+    }
+}
+
+#[test]
+fn one_walk_returns_both_families_and_agrees_with_two_walks() {
+    let v4 = FullQueue::new(V4_LOOPBACK);
+    let v6 = FullQueue::new(V6_LOOPBACK);
+    let c4 = connected(V4_LOOPBACK);
+    let c6 = connected(V6_LOOPBACK);
+    let ports = [
+        v4.port(),
+        v6.port(),
+        c4.listener.local_addr().unwrap().port(),
+        c6.listener.local_addr().unwrap().port(),
+    ];
+    // Let the handshakes settle so both dumps see the same table.
+    std::thread::sleep(Duration::from_millis(200));
+
+    let keys = |mode| {
+        let mut table = NetlinkTable::open().unwrap().with_walk_mode(mode);
+        dump(&mut table, &on_ports(&ports))
+            .iter()
+            .map(|r| (r.key(), r.state))
+            .collect::<BTreeSet<_>>()
+    };
+    let one = keys(WalkMode::OneWalk);
+    let two = keys(WalkMode::TwoWalks);
+    assert_eq!(one, two);
+    assert!(
+        one.iter().any(|(k, _)| k.local.is_ipv4()),
+        "one walk has IPv4"
+    );
+    assert!(
+        one.iter().any(|(k, _)| k.local.is_ipv6()),
+        "one walk has IPv6"
+    );
+    // 2 × (listener + 3 SYN_SENT + 2 ESTABLISHED clients + 2 queued) + 2 × 3
+    assert_eq!(one.len(), 2 * 8 + 2 * 3);
+
+    let mut auto = NetlinkTable::open().unwrap();
+    assert_eq!(auto.walk_mode(), WalkMode::Auto);
+    assert_eq!(auto.effective_walk(), WalkMode::Auto);
+    dump(&mut auto, &on_ports(&ports));
+    assert_eq!(
+        auto.effective_walk(),
+        WalkMode::OneWalk,
+        "this kernel serves TCPDIAG_GETSOCK"
+    );
+}
+
+#[test]
+fn dumps_can_follow_each_other_on_one_socket() {
+    let mut table = NetlinkTable::open().unwrap();
+    let c = connected(V6_LOOPBACK);
+    let port = c.listener.local_addr().unwrap().port();
+    for _ in 0..50 {
+        assert_eq!(dump(&mut table, &on_ports(&[port])).len(), 3);
+    }
+}
+
+#[test]
+fn time_one_dump_of_the_whole_table() {
+    for mode in [WalkMode::OneWalk, WalkMode::TwoWalks] {
+        let mut table = NetlinkTable::open().unwrap().with_walk_mode(mode);
+        let mut count = 0u64;
+        table
+            .dump(&DumpRequest::all(), &mut |_| count += 1)
+            .unwrap(); // warm up
+        let mut best = Duration::MAX;
+        for _ in 0..5 {
+            count = 0;
+            let start = Instant::now();
+            table
+                .dump(&DumpRequest::all(), &mut |_| count += 1)
+                .unwrap();
+            best = best.min(start.elapsed());
+        }
+        let start = Instant::now();
+        table
+            .dump(&DumpRequest::listeners(&[]), &mut |_| {})
+            .unwrap();
+        let listeners = start.elapsed();
+        println!(
+            "{mode:?}: whole table {count} sockets in {best:?} (best of 5); LISTEN-only {listeners:?}"
+        );
+    }
+}
+
+#[test]
+fn the_kernel_audit_rejects_a_bad_program_so_accepting_ours_means_something() {
+    use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
+    use tcpwatch::collect::CollectError;
+    use tcpwatch::collect::bytecode::port_filter;
+    use tcpwatch::collect::netlink_wire::{
+        BLANK_RECORD, DumpQuery, ReplyReader, encode_dump_request,
+    };
+
+    let try_program = |program: &[u8]| {
+        let mut socket = Socket::new(NETLINK_SOCK_DIAG).unwrap();
+        socket.bind_auto().unwrap();
+        socket.connect(&NetlinkAddr::new(0, 0)).unwrap();
+        let mut request = Vec::new();
+        encode_dump_request(
+            &mut request,
+            DumpQuery::BothFamiliesOneWalk,
+            StateMask::ALL.0,
+            1,
+            program,
+        );
+        socket.send(&request, 0).unwrap();
+        let mut reader = ReplyReader::new(1);
+        let mut record = BLANK_RECORD;
+        loop {
+            let mut datagram = Vec::with_capacity(1 << 16);
+            socket.recv(&mut datagram, 0).unwrap();
+            match reader.feed(&datagram, &mut record, &mut |_| {}) {
+                Ok(tcpwatch::collect::netlink_wire::ReplyProgress::More) => continue,
+                Ok(_) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    assert!(try_program(&port_filter(&[80, 443])).is_ok());
+    // The same program with the first miss jump moved off an op boundary.
+    let mut bad = port_filter(&[80, 443]);
+    // offset 16 is the second condition's port operand: not reachable
+    // through `yes` jumps (0 → 8 → 12 → 20 …), so `valid_cc` refuses it.
+    bad[2..4].copy_from_slice(&16u16.to_ne_bytes());
+    match try_program(&bad) {
+        Err(CollectError::NetlinkRefused { source }) => {
+            assert_eq!(source.raw_os_error(), Some(libc::EINVAL))
+        }
+        other => panic!("expected EINVAL, got {other:?}"),
+    }
+}
