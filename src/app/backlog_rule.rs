@@ -110,7 +110,7 @@ fn backlog_full_alert(
             level.local, level.accept_queue, backlog
         ),
         cause: format!(
-            "{} connections wait for accept(), listen({backlog}) holds {}: new SYNs are dropped, clients stay in SYN_SENT and retry after 1, 2, 4, 8, 16 s",
+            "{} connections wait for accept(), listen({backlog}) holds {}: new SYNs are dropped, clients stay in SYN_SENT retrying their SYN (every 1 s at first on Linux 6.x, then 2, 4, 8… s)",
             level.accept_queue,
             backlog.saturating_add(1)
         ),

@@ -67,6 +67,18 @@ pub const FOOTER_KEYS: &[(&str, &str)] = &[
     ("?", "help"),
 ];
 
+/// The footer in the connection view.
+pub const CONNECTIONS_FOOTER_KEYS: &[(&str, &str)] = &[
+    ("Esc", "back"),
+    ("↑↓", "scroll"),
+    ("PgUp/PgDn", "page"),
+    ("/", "filter"),
+    ("p", "pause"),
+    ("+-", "interval"),
+    ("q", "quit"),
+    ("?", "help"),
+];
+
 pub fn command_for(key: KeyEvent, editing_filter: bool) -> Option<Command> {
     if key.kind == KeyEventKind::Release {
         return None;

@@ -26,7 +26,7 @@ use crate::model::{CounterDeltas, PortStates, Settings, SocketRecord};
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
 pub use backlog_rule::{BacklogFullRule, QueueLevel};
 pub use filter::{FilterQuery, LiveFilter};
-pub use keymap::{Command, FOOTER_KEYS, KEY_HELP};
+pub use keymap::{CONNECTIONS_FOOTER_KEYS, Command, FOOTER_KEYS, KEY_HELP};
 pub use msg::{Msg, Sample};
 pub use rows::{ConnectionRef, ListenerRow};
 pub use scroll::Scroll;
