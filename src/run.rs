@@ -49,6 +49,9 @@ pub fn run(config: Config) -> Result<(), AppError> {
     if config.once {
         return run_once(&config);
     }
+    if !config.stream && config.format == OutputFormat::Table && io::stdout().is_terminal() {
+        return crate::live::run_dashboard(&config);
+    }
     if config.stream {
         return run_stream(&config);
     }
@@ -126,8 +129,8 @@ pub fn spawn_sampling(
     Ok(receiver)
 }
 
-/// Prints one picture per interval: for pipes, logs, and terminals until
-/// the dashboard is there.
+/// Prints one picture per interval: for pipes, logs, and `--format json`
+/// on a terminal (a terminal with the table format gets the dashboard).
 fn run_lines(config: &Config) -> Result<(), AppError> {
     let receiver = spawn_sampling(config)?;
     let stdout = io::stdout();
