@@ -14,6 +14,7 @@ pub mod netlink_wire;
 pub mod process;
 pub mod procfs;
 pub mod sampler;
+pub mod self_usage;
 pub mod sysctl;
 
 pub use error::CollectError;
