@@ -29,7 +29,7 @@ pub fn memory_kib() -> Option<(u64, u64)> {
     Some((status_field_kib(&status, "VmRSS:")?, status_field_kib(&status, "VmHWM:")?))
 }
 
-/// `VmRSS:	   1234 kB` → 1234.
+/// `VmRSS:   1234 kB` → 1234.
 pub fn status_field_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
