@@ -16,6 +16,7 @@ pub mod process;
 pub mod procfs;
 pub mod sampler;
 pub mod scenarios;
+pub mod self_usage;
 pub mod sysctl;
 
 pub use error::CollectError;
