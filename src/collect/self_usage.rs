@@ -26,7 +26,10 @@ pub fn process_cpu_time() -> Option<Duration> {
 /// Resident set size now and at its peak, in KiB (VmRSS, VmHWM).
 pub fn memory_kib() -> Option<(u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    Some((status_field_kib(&status, "VmRSS:")?, status_field_kib(&status, "VmHWM:")?))
+    Some((
+        status_field_kib(&status, "VmRSS:")?,
+        status_field_kib(&status, "VmHWM:")?,
+    ))
 }
 
 /// `VmRSS:   1234 kB` → 1234.
