@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod counters;
+pub mod peaks;
 pub mod snapshot;
 pub mod socket;
 pub mod state;
