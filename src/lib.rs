@@ -5,5 +5,6 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod alert;
 pub mod collect;
 pub mod model;
