@@ -6,7 +6,7 @@
 //! source did not report (/proc): unknown is never 0, and is only full when
 //! the queue exceeds net.core.somaxconn, which bounds every backlog.
 
-use crate::model::Sysctl;
+use crate::model::{Sysctl, TcpState};
 
 use super::context::{Context, FullEvidence, ListenerView};
 use super::{AlertKind, Evidence, Finding, Severity, overflow};
@@ -85,8 +85,10 @@ fn full_finding(
         .map(|text| format!("; {text}"))
         .unwrap_or_default();
     let summary = format!(
-        "{} ({}) {state}{attribution}: {RETRIES}",
-        view.local, view.process
+        "{} ({}) {state}{attribution}: {RETRIES}{}",
+        view.local,
+        view.process,
+        waiting_clients(ctx, view)
     );
     let cause = match full {
         FullEvidence::Now { backlog, .. } | FullEvidence::Peak { backlog, .. } => format!(
@@ -117,6 +119,31 @@ fn full_finding(
         summary,
         cause,
         fix,
+    }
+}
+
+/// "; 3 clients on this host wait in SYN_SENT (up to 2 SYN retransmits)",
+/// for the SYN_SENT sockets in the snapshot aimed at this listener.
+fn waiting_clients(ctx: &Context<'_>, view: &ListenerView<'_>) -> String {
+    let waiting: Vec<u8> = ctx
+        .snapshot
+        .sockets
+        .iter()
+        .filter(|r| r.state == TcpState::SynSent)
+        .filter(|r| {
+            ctx.listener_for(&r.remote)
+                .is_some_and(|l| l.local == view.local && l.inode == view.inode)
+        })
+        .map(|r| r.retransmits)
+        .collect();
+    match waiting.iter().max() {
+        None => String::new(),
+        Some(retries) => format!(
+            "; {} client{} on this host wait{} in SYN_SENT (up to {retries} SYN retransmits)",
+            waiting.len(),
+            if waiting.len() == 1 { "" } else { "s" },
+            if waiting.len() == 1 { "s" } else { "" },
+        ),
     }
 }
 
@@ -232,6 +259,10 @@ mod tests {
             assert!(message.contains(word), "{word:?} missing: {message}");
         }
         assert!(!message.contains("somaxconn"), "not clamped: {message}");
+        assert!(
+            !message.contains("wait in SYN_SENT"),
+            "no client here: {message}"
+        );
 
         snap.counters.set(Counter::ListenOverflows, 16);
         snap.counters.set(Counter::ListenDrops, 16);

@@ -23,6 +23,12 @@ pub(crate) struct CloseWaitHistory {
 }
 
 impl CloseWaitHistory {
+    /// Ports with CLOSE_WAIT history (for tests of the memory bound).
+    #[cfg(test)]
+    pub fn tracked_ports(&self) -> usize {
+        self.by_port.len()
+    }
+
     pub fn check(&mut self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let window = ctx.thresholds.close_wait_min_ticks as usize;
         let snapshot = ctx.snapshot;

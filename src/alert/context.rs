@@ -11,7 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::model::peaks::{ListenerPeak, ListenerPeaks};
 use crate::model::{
-    Aggregates, Counter, CounterDeltas, ListenerSummary, Snapshot, SocketRecord, Sysctl,
+    Aggregates, Counter, CounterDeltas, ListenerSummary, NoOwnerReason, Snapshot, SocketRecord,
+    Sysctl,
 };
 
 use super::Thresholds;
@@ -255,7 +256,15 @@ fn full_evidence(
 pub(crate) fn process_of(snapshot: &Snapshot, record: &SocketRecord) -> String {
     match snapshot.owner_of(record) {
         Ok(p) => format!("{} pid {}", p.name, p.pid),
-        Err(reason) => format!("process unknown: {}", reason.explain()),
+        Err(reason) => unknown_owner(reason),
+    }
+}
+
+/// "process unknown: <why>", or just "process unknown" when nobody knows why.
+fn unknown_owner(reason: NoOwnerReason) -> String {
+    match reason {
+        NoOwnerReason::Unknown => "process unknown".to_string(),
+        other => format!("process unknown: {}", other.explain()),
     }
 }
 
@@ -277,7 +286,7 @@ pub(crate) fn owners_of<'r>(
                 }
             }
             Err(reason) => {
-                unknown.get_or_insert_with(|| format!("process unknown: {}", reason.explain()));
+                unknown.get_or_insert_with(|| unknown_owner(reason));
             }
         }
     }

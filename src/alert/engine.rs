@@ -124,3 +124,124 @@ impl AlertEngine {
         self.lifecycle.active()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{AlertKind, Severity};
+    use crate::model::socket::fixtures::{listener, record};
+    use crate::model::{Counter, SourceKind, TcpState};
+
+    /// The write-up's listen(1) experiment on loopback, at time `now_ms`.
+    fn listen_one(now_ms: u64, overflows: u64) -> Snapshot {
+        let mut snap = Snapshot::empty(now_ms, SourceKind::Netlink);
+        snap.settings.somaxconn = Some(4096);
+        snap.listeners.push(listener("127.0.0.1:10000", 2, 1));
+        for port in [40001, 40002] {
+            let client = format!("127.0.0.1:{port}");
+            snap.sockets
+                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
+            snap.sockets
+                .push(record(TcpState::Established, "127.0.0.1:10000", &client));
+        }
+        for port in [40003, 40004] {
+            let client = format!("127.0.0.1:{port}");
+            snap.sockets
+                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
+            snap.sockets
+                .push(record(TcpState::SynRecv, "127.0.0.1:10000", &client));
+        }
+        let mut waiting = record(TcpState::SynSent, "127.0.0.1:40005", "127.0.0.1:10000");
+        waiting.retransmits = 2;
+        snap.sockets.push(waiting);
+        snap.counters.set(Counter::ListenOverflows, overflows);
+        snap.counters.set(Counter::ListenDrops, overflows);
+        snap
+    }
+
+    #[test]
+    fn evaluate_takes_explicit_inputs() {
+        let mut engine = AlertEngine::default();
+        let snap = listen_one(5_000, 0);
+        let aggregates = aggregate(&snap);
+        let mut before = Counters::default();
+        before.set(Counter::ListenOverflows, 0);
+        let mut after = before;
+        after.set(Counter::ListenOverflows, 6);
+        let peaks = ListenerPeaks::new();
+        let events = engine.evaluate(&EvaluationInput {
+            now_ms: 5_000,
+            snapshot: &snap,
+            aggregates: &aggregates,
+            deltas: Some(after.delta_since(&before)),
+            interval_ms: 2_000,
+            peaks: &peaks,
+        });
+        assert_eq!(events.len(), 1, "{events:?}");
+        let alert = events[0].alert();
+        assert_eq!(alert.kind, AlertKind::BacklogFull);
+        assert!(
+            alert
+                .summary
+                .contains("ListenOverflows +6 in the last 2.0 s"),
+            "{}",
+            alert.summary
+        );
+    }
+
+    #[test]
+    fn the_listen_one_experiment_reads_as_one_story() {
+        let mut engine = AlertEngine::default();
+        let peaks = ListenerPeaks::new();
+        engine.evaluate_snapshot(&listen_one(1_000, 10), &peaks);
+        let events = engine.evaluate_snapshot(&listen_one(2_000, 13), &peaks);
+        assert!(events.iter().all(|e| e.is_raised()));
+        let active: Vec<(Severity, AlertKind, String)> = engine
+            .active()
+            .map(|a| (a.severity, a.kind, a.subject.clone()))
+            .collect();
+        let subject = "127.0.0.1:10000".to_string();
+        assert_eq!(
+            active,
+            vec![
+                (Severity::Critical, AlertKind::BacklogFull, subject.clone()),
+                (
+                    Severity::Warning,
+                    AlertKind::SynQueuePressure,
+                    subject.clone()
+                ),
+                (Severity::Warning, AlertKind::HalfOpenMismatch, subject),
+            ]
+        );
+        let full = engine
+            .active()
+            .next()
+            .map(|a| a.summary.clone())
+            .unwrap_or_default();
+        assert!(
+            full.contains("ListenOverflows +3, ListenDrops +3"),
+            "overflows are attributed to the full listener: {full}"
+        );
+        assert!(
+            full.contains("1 client on this host waits in SYN_SENT (up to 2 SYN retransmits)"),
+            "{full}"
+        );
+    }
+
+    #[test]
+    fn history_is_dropped_for_ports_that_are_gone() {
+        let mut engine = AlertEngine::default();
+        let peaks = ListenerPeaks::new();
+        for tick in 0..50u16 {
+            let mut snap = Snapshot::empty(u64::from(tick) * 1000, SourceKind::Netlink);
+            let local = format!("127.0.0.1:{}", 1000 + tick);
+            snap.sockets
+                .push(record(TcpState::CloseWait, &local, "127.0.0.1:80"));
+            snap.sockets
+                .push(record(TcpState::TimeWait, &local, "127.0.0.1:81"));
+            engine.evaluate_snapshot(&snap, &peaks);
+        }
+        assert!(engine.close_wait.tracked_ports() <= 1);
+        assert!(engine.time_wait.tracked_ports() <= 2);
+    }
+}

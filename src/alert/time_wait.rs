@@ -40,6 +40,12 @@ pub(crate) struct TimeWaitHistory {
 }
 
 impl TimeWaitHistory {
+    /// Ports with a remembered count (for tests of the memory bound).
+    #[cfg(test)]
+    pub fn tracked_ports(&self) -> usize {
+        self.previous.as_ref().map_or(0, HashMap::len)
+    }
+
     pub fn check(&mut self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         near_limit(ctx, out);
         overflow(ctx, out);
