@@ -32,6 +32,10 @@ pub struct Args {
     #[arg(long)]
     pub once: bool,
 
+    /// Print one JSON line per event (state change, alert raised or cleared) instead of pictures.
+    #[arg(long, conflicts_with = "once")]
+    pub stream: bool,
+
     /// Output format for --once and for the line output.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -116,6 +120,7 @@ pub struct Config {
     pub filter: Filter,
     pub interval: Duration,
     pub once: bool,
+    pub stream: bool,
     pub format: OutputFormat,
     pub source: SourceChoice,
     pub target: NetnsTarget,
@@ -149,6 +154,7 @@ impl Args {
             filter: Filter { ports, states },
             interval: self.interval,
             once: self.once,
+            stream: self.stream,
             format: self.format,
             source: match self.source {
                 SourceArg::Auto => SourceChoice::Auto,

@@ -39,7 +39,7 @@ pub fn explain(state: TcpState) -> StateExplanation {
             "a SYN was sent and the client waits for the SYN-ACK",
             "client",
             "connect()",
-            "SYN-ACK received → ESTABLISHED (the kernel sends the ACK, connect() returns); RST → gone (ECONNREFUSED); no answer → SYN retried after 1, 2, 4, 8, 16, 32 s (net.ipv4.tcp_syn_retries), then ETIMEDOUT",
+            "SYN-ACK received → ESTABLISHED (the kernel sends the ACK, connect() returns); RST → gone (ECONNREFUSED); no answer → the SYN is retried, then connect() fails with ETIMEDOUT. Retries come 1, 2, 4, 8, 16 s apart on classic kernels (the write-up); Linux 6.x first retries every 1 s for net.ipv4.tcp_syn_linear_timeouts (4) tries, then doubles (2, 4, 8… s), up to net.ipv4.tcp_syn_retries",
             "one round trip normally; up to about 2 minutes when nothing answers",
             "the peer's accept queue is full (it drops SYNs without an RST), or a firewall drops them, or the peer is unreachable",
         ),

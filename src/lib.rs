@@ -5,11 +5,16 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod alert;
+pub mod app;
 pub mod cli;
 pub mod collect;
 pub mod demo;
 pub mod error;
 pub mod explain;
+pub mod live;
 pub mod model;
 pub mod output;
 pub mod run;
+pub mod tui;
+pub mod ui;

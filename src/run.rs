@@ -49,6 +49,12 @@ pub fn run(config: Config) -> Result<(), AppError> {
     if config.once {
         return run_once(&config);
     }
+    if !config.stream && config.format == OutputFormat::Table && io::stdout().is_terminal() {
+        return crate::live::run_dashboard(&config);
+    }
+    if config.stream {
+        return run_stream(&config);
+    }
     run_lines(&config)
 }
 
@@ -123,8 +129,8 @@ pub fn spawn_sampling(
     Ok(receiver)
 }
 
-/// Prints one picture per interval: for pipes, logs, and terminals until
-/// the dashboard is there.
+/// Prints one picture per interval: for pipes, logs, and `--format json`
+/// on a terminal (a terminal with the table format gets the dashboard).
 fn run_lines(config: &Config) -> Result<(), AppError> {
     let receiver = spawn_sampling(config)?;
     let stdout = io::stdout();
@@ -139,6 +145,31 @@ fn run_lines(config: &Config) -> Result<(), AppError> {
         write_report(&mut out, config.format, &snapshot, previous.as_ref())
             .map_err(AppError::Output)?;
         previous = Some(snapshot);
+    }
+    Err(AppError::SamplerLost)
+}
+
+/// `--stream`: one JSON line per connection state change, as it happens.
+fn run_stream(config: &Config) -> Result<(), AppError> {
+    use crate::model::transitions::TransitionTracker;
+    use crate::output::stream::transition_json;
+
+    let receiver = spawn_sampling(config)?;
+    let stdout = io::stdout();
+    let mut tracker = TransitionTracker::default();
+    for result in receiver {
+        let snapshot = result?;
+        let listener_ports: Vec<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
+        let mut followed = snapshot.listeners.clone();
+        followed.extend_from_slice(&snapshot.sockets);
+        let transitions = tracker.observe(&followed, &listener_ports, snapshot.taken_at_ms);
+        let mut out = stdout.lock();
+        for transition in &transitions {
+            serde_json::to_writer(&mut out, &transition_json(transition))
+                .map_err(|e| AppError::Output(io::Error::from(e)))?;
+            writeln!(out).map_err(AppError::Output)?;
+        }
+        out.flush().map_err(AppError::Output)?;
     }
     Err(AppError::SamplerLost)
 }

@@ -43,4 +43,39 @@ pub enum CollectError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "cannot enter the network namespace of {target} ({source}); check it still exists with `ip netns list` or `ls -l /proc/<pid>/ns/net`"
+    )]
+    NamespaceUnusable {
+        target: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A problem found by one of the pure text parsers, before the caller knows
+/// which file the text came from. `line` is 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct ParseError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(line: usize, reason: impl Into<String>) -> ParseError {
+        ParseError {
+            line,
+            reason: reason.into(),
+        }
+    }
+
+    /// Attaches the file the text was read from.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> CollectError {
+        CollectError::Malformed {
+            path: path.into(),
+            line: self.line,
+            reason: self.reason,
+        }
+    }
 }

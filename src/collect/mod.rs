@@ -8,12 +8,15 @@
 pub mod bytecode;
 pub mod counters;
 pub mod error;
+pub mod fake;
 pub mod namespace;
 pub mod netlink;
 pub mod netlink_wire;
 pub mod process;
 pub mod procfs;
 pub mod sampler;
+pub mod scenarios;
+pub mod self_usage;
 pub mod sysctl;
 
 pub use error::CollectError;

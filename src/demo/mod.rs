@@ -51,7 +51,7 @@ impl Step {
             Step::FillTheQueue => format!(
                 "now calling connect() ×5 on the listener with backlog 1 (port {}). Linux holds backlog+1 = 2 \
                  finished handshakes in the accept queue; the kernel drops the other SYNs, so 3 clients stay in \
-                 SYN_SENT and retry after 1, 2, 4… s. Look for: queue 2/1 FULL, 3 SYN_SENT, ListenOverflows rising.",
+                 SYN_SENT and retry their SYN (every 1 s at first on Linux 6.x, then 2, 4, 8… s). Look for: queue 2/1 FULL, 3 SYN_SENT, ListenOverflows rising.",
                 ports.full_queue
             ),
             Step::ShortConnections => format!(

@@ -7,6 +7,9 @@
 
 pub mod aggregate;
 pub mod counters;
+pub mod history;
+pub mod peaks;
+pub mod seen;
 pub mod snapshot;
 pub mod socket;
 pub mod state;
@@ -16,6 +19,7 @@ pub use aggregate::{
     Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate,
 };
 pub use counters::{Counter, CounterDeltas, Counters, Settings, Sockstat, Sysctl};
+pub use peaks::{ListenerPeak, ListenerPeaks};
 pub use snapshot::{Filter, NoOwnerReason, ProcessInfo, Snapshot, SourceKind};
 pub use socket::{SocketKey, SocketRecord, TimerKind};
 pub use state::{StateMask, TcpState, UnknownStateName};

@@ -9,6 +9,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+pub mod netns;
+
 use serde_json::Value;
 use socket2::{Domain, Protocol, Socket, Type};
 

@@ -1,0 +1,137 @@
+//! The alerts the dashboard shows: the active ones and a bounded log of
+//! raised/cleared events with their times.
+//!
+//! Owns: `AlertView` (the app's own picture of an alert, so any rule engine
+//! can feed it), `AlertChange`, `AlertBoard`. Must not: decide what is wrong
+//! (rules do), draw, or read the clock.
+
+use std::collections::VecDeque;
+
+/// Log entries kept at most.
+pub const ALERT_LOG_CAPACITY: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Warning => "WARN",
+            Severity::Critical => "CRIT",
+        }
+    }
+}
+
+/// One alert as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertView {
+    /// The rule, e.g. `backlog-full`.
+    pub kind: String,
+    /// What it is about, e.g. `127.0.0.1:10000`.
+    pub subject: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub cause: String,
+    pub fix: String,
+    pub since_ms: u64,
+    pub last_seen_ms: u64,
+    pub fire_count: u32,
+}
+
+impl AlertView {
+    fn same_alert(&self, other: &AlertView) -> bool {
+        self.kind == other.kind && self.subject == other.subject
+    }
+}
+
+/// What a rule reports: an alert starts, or stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertChange {
+    Raised(AlertView),
+    Cleared(AlertView),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogEvent {
+    Raised,
+    Cleared,
+}
+
+impl LogEvent {
+    pub fn label(self) -> &'static str {
+        match self {
+            LogEvent::Raised => "RAISED",
+            LogEvent::Cleared => "CLEARED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertLogEntry {
+    pub at_ms: u64,
+    pub event: LogEvent,
+    pub alert: AlertView,
+}
+
+/// Active alerts (most severe first, then oldest) and the log (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct AlertBoard {
+    active: Vec<AlertView>,
+    log: VecDeque<AlertLogEntry>,
+}
+
+impl AlertBoard {
+    pub fn active(&self) -> &[AlertView] {
+        &self.active
+    }
+
+    /// Newest first.
+    pub fn log(&self) -> impl Iterator<Item = &AlertLogEntry> {
+        self.log.iter()
+    }
+
+    pub fn log_len(&self) -> usize {
+        self.log.len()
+    }
+
+    pub fn clear_log(&mut self) {
+        self.log.clear();
+    }
+
+    /// Applies changes evaluated at `at_ms`.
+    pub fn apply(&mut self, at_ms: u64, changes: Vec<AlertChange>) {
+        for change in changes {
+            match change {
+                AlertChange::Raised(alert) => {
+                    match self.active.iter_mut().find(|a| a.same_alert(&alert)) {
+                        Some(existing) => *existing = alert.clone(),
+                        None => self.active.push(alert.clone()),
+                    }
+                    self.push_log(at_ms, LogEvent::Raised, alert);
+                }
+                AlertChange::Cleared(alert) => {
+                    self.active.retain(|a| !a.same_alert(&alert));
+                    self.push_log(at_ms, LogEvent::Cleared, alert);
+                }
+            }
+        }
+        self.active
+            .sort_by_key(|a| (std::cmp::Reverse(a.severity), a.since_ms));
+    }
+
+    fn push_log(&mut self, at_ms: u64, event: LogEvent, alert: AlertView) {
+        if self.log.len() == ALERT_LOG_CAPACITY {
+            self.log.pop_back();
+        }
+        self.log.push_front(AlertLogEntry {
+            at_ms,
+            event,
+            alert,
+        });
+    }
+}

@@ -1,0 +1,129 @@
+//! Which key does what: the translation from terminal key events to
+//! commands, and the key list the footer and the help overlay show.
+//!
+//! Owns: `Command`, `command_for`, `KEY_HELP`. Must not: change state; the
+//! app executes commands.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// Something the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    ToggleHelp,
+    /// Esc: close the overlay, leave the connection view, or clear the filter.
+    Back,
+    StartFilter,
+    FilterChar(char),
+    FilterBackspace,
+    FilterErase,
+    FilterConfirm,
+    FilterCancel,
+    TogglePause,
+    IntervalLonger,
+    IntervalShorter,
+    SortNext,
+    SortPrevious,
+    ClearAlertLog,
+    FocusNext,
+    FocusPrevious,
+    Open,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+}
+
+/// The keys, as the help overlay lists them.
+pub const KEY_HELP: &[(&str, &str)] = &[
+    ("q, Ctrl-C", "quit"),
+    ("↑ ↓ / k j", "select a port, scroll"),
+    ("PgUp PgDn Home End", "page, jump to first / last"),
+    ("Enter", "connections of the selected port"),
+    ("Esc", "back, close help, clear the filter"),
+    ("Tab / Shift-Tab", "next / previous panel"),
+    ("s / S", "sort: total, port, each state"),
+    ("/", "filter: port, address, or state name"),
+    ("p, Space", "pause / resume"),
+    ("+ / -", "sample interval longer / shorter"),
+    ("c", "clear the alert log"),
+    ("?", "this help"),
+    ("mouse wheel", "scroll"),
+];
+
+/// The one-line footer.
+pub const FOOTER_KEYS: &[(&str, &str)] = &[
+    ("q", "quit"),
+    ("↑↓", "select"),
+    ("⏎", "conns"),
+    ("s", "sort"),
+    ("/", "filter"),
+    ("p", "pause"),
+    ("+-", "interval"),
+    ("Tab", "panel"),
+    ("c", "clear"),
+    ("?", "help"),
+];
+
+/// The footer in the connection view.
+pub const CONNECTIONS_FOOTER_KEYS: &[(&str, &str)] = &[
+    ("Esc", "back"),
+    ("↑↓", "scroll"),
+    ("PgUp/PgDn", "page"),
+    ("/", "filter"),
+    ("p", "pause"),
+    ("+-", "interval"),
+    ("q", "quit"),
+    ("?", "help"),
+];
+
+pub fn command_for(key: KeyEvent, editing_filter: bool) -> Option<Command> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
+        return Some(Command::Quit);
+    }
+    if editing_filter {
+        return match key.code {
+            KeyCode::Enter => Some(Command::FilterConfirm),
+            KeyCode::Esc => Some(Command::FilterCancel),
+            KeyCode::Backspace => Some(Command::FilterBackspace),
+            KeyCode::Char('u') if ctrl => Some(Command::FilterErase),
+            KeyCode::Char(c) if !ctrl => Some(Command::FilterChar(c)),
+            _ => None,
+        };
+    }
+    if ctrl {
+        return match key.code {
+            KeyCode::Char('d') => Some(Command::PageDown),
+            KeyCode::Char('u') => Some(Command::PageUp),
+            _ => None,
+        };
+    }
+    Some(match key.code {
+        KeyCode::Char('q') => Command::Quit,
+        KeyCode::Char('?') => Command::ToggleHelp,
+        KeyCode::Esc => Command::Back,
+        KeyCode::Char('/') => Command::StartFilter,
+        KeyCode::Char('p') | KeyCode::Char(' ') => Command::TogglePause,
+        KeyCode::Char('+') | KeyCode::Char('=') => Command::IntervalLonger,
+        KeyCode::Char('-') | KeyCode::Char('_') => Command::IntervalShorter,
+        KeyCode::Char('s') => Command::SortNext,
+        KeyCode::Char('S') => Command::SortPrevious,
+        KeyCode::Char('c') => Command::ClearAlertLog,
+        KeyCode::Tab => Command::FocusNext,
+        KeyCode::BackTab => Command::FocusPrevious,
+        KeyCode::Enter => Command::Open,
+        KeyCode::Up | KeyCode::Char('k') => Command::Up,
+        KeyCode::Down | KeyCode::Char('j') => Command::Down,
+        KeyCode::PageUp => Command::PageUp,
+        KeyCode::PageDown => Command::PageDown,
+        KeyCode::Home | KeyCode::Char('g') => Command::Home,
+        KeyCode::End | KeyCode::Char('G') => Command::End,
+        _ => return None,
+    })
+}

@@ -1,0 +1,676 @@
+//! The dashboard's state and how messages change it.
+//!
+//! Owns: `App`, `App::update`, what is shown versus kept aside while paused,
+//! selection, sort, live filter, focus, drill-down, interval requests and
+//! the alert board. Must not: draw, do I/O or read the clock: samples, keys
+//! and the time all arrive as `Msg`s.
+
+pub mod alerts;
+pub mod backlog_rule;
+pub mod filter;
+pub mod keymap;
+pub mod msg;
+pub mod rows;
+pub mod scroll;
+pub mod sort;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
+
+use crate::model::history::History;
+use crate::model::seen::FirstSeen;
+use crate::model::{CounterDeltas, PortStates, Settings, SocketRecord};
+
+pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
+pub use backlog_rule::{BacklogFullRule, QueueLevel};
+pub use filter::{FilterQuery, LiveFilter};
+pub use keymap::{CONNECTIONS_FOOTER_KEYS, Command, FOOTER_KEYS, KEY_HELP};
+pub use msg::{Msg, Sample};
+pub use rows::{ConnectionRef, ListenerRow};
+pub use scroll::Scroll;
+pub use sort::SortMode;
+
+/// Rows of the screen the connection view spends on other things (header 2,
+/// footer 1, table borders 2, column titles 1): the rest is one page.
+pub const CONNECTIONS_CHROME_ROWS: u16 = 6;
+
+/// Rows a mouse-wheel notch scrolls.
+const WHEEL_ROWS: isize = 3;
+/// Rows PgUp/PgDn move in the small panels.
+const PANEL_PAGE_ROWS: usize = 5;
+
+/// Sample intervals `+`/`-` step through.
+pub const INTERVAL_STEPS_MS: [u64; 11] = [
+    100, 200, 250, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000,
+];
+
+/// The panel that arrow keys act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Focus {
+    #[default]
+    Ports,
+    Listeners,
+    TimeWait,
+    Alerts,
+}
+
+impl Focus {
+    const ORDER: [Focus; 4] = [
+        Focus::Ports,
+        Focus::Listeners,
+        Focus::TimeWait,
+        Focus::Alerts,
+    ];
+
+    fn step(self, forward: bool) -> Focus {
+        let i = Focus::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        let n = Focus::ORDER.len();
+        Focus::ORDER[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+}
+
+/// The drill-down: one port's connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionsView {
+    pub port: u16,
+    pub rows: Vec<ConnectionRef>,
+    pub scroll: Scroll,
+    selected_key: Option<crate::model::SocketKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    Dashboard,
+    Connections(ConnectionsView),
+}
+
+/// A failed sample, shown in the status line until a sample succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleFailure {
+    pub at_ms: u64,
+    pub message: String,
+    /// Failures in a row.
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct ListenerSample {
+    at_ms: u64,
+    listeners: Vec<SocketRecord>,
+}
+
+/// What the app starts from: facts about the run, passed in as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSetup {
+    pub host: String,
+    pub color: bool,
+    pub interval: Duration,
+    pub listen_interval: Duration,
+    /// The `--port`/`--state` filter, described.
+    pub watch_filter: String,
+    pub width: u16,
+    pub height: u16,
+    pub now_ms: u64,
+}
+
+/// The whole UI state.
+#[derive(Debug, Clone)]
+pub struct App {
+    setup: AppSetup,
+    interval: Duration,
+    now_ms: u64,
+    viewport: (u16, u16),
+
+    shown: Option<(Box<Sample>, Option<CounterDeltas>)>,
+    shown_listeners: Option<ListenerSample>,
+    kept_aside: Option<Box<Sample>>,
+    kept_aside_listeners: Option<ListenerSample>,
+    kept_aside_count: usize,
+    paused: bool,
+    failure: Option<SampleFailure>,
+    latest_settings: Settings,
+
+    history: History,
+    seen: FirstSeen,
+
+    port_rows: Vec<PortStates>,
+    listener_rows: Vec<ListenerRow>,
+    sort: SortMode,
+    filter: LiveFilter,
+    selected_port: Option<u16>,
+    selected_index: usize,
+    focus: Focus,
+    listeners_offset: usize,
+    alerts_offset: usize,
+    view: View,
+    help_visible: bool,
+
+    alerts: AlertBoard,
+    backlog_rule: BacklogFullRule,
+    quit: bool,
+}
+
+impl App {
+    pub fn new(setup: AppSetup) -> App {
+        App {
+            interval: setup.interval,
+            now_ms: setup.now_ms,
+            viewport: (setup.width, setup.height),
+            setup,
+            shown: None,
+            shown_listeners: None,
+            kept_aside: None,
+            kept_aside_listeners: None,
+            kept_aside_count: 0,
+            paused: false,
+            failure: None,
+            latest_settings: Settings::default(),
+            history: History::default(),
+            seen: FirstSeen::default(),
+            port_rows: Vec::new(),
+            listener_rows: Vec::new(),
+            sort: SortMode::default(),
+            filter: LiveFilter::default(),
+            selected_port: None,
+            selected_index: 0,
+            focus: Focus::default(),
+            listeners_offset: 0,
+            alerts_offset: 0,
+            view: View::Dashboard,
+            help_visible: false,
+            alerts: AlertBoard::default(),
+            backlog_rule: BacklogFullRule::default(),
+            quit: false,
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg) {
+        match msg {
+            Msg::Sampled(sample) => self.on_sample(sample),
+            Msg::SampleFailed { at_ms, message } => {
+                let count = self.failure.as_ref().map_or(0, |f| f.count) + 1;
+                self.failure = Some(SampleFailure {
+                    at_ms,
+                    message,
+                    count,
+                });
+            }
+            Msg::ListenersSampled { at_ms, listeners } => self.on_listener_sample(at_ms, listeners),
+            Msg::Key(key) => self.on_key(key),
+            Msg::Mouse(mouse) => self.on_mouse(mouse),
+            Msg::Resize { width, height } => {
+                self.viewport = (width, height);
+                self.keep_connection_selection_visible();
+            }
+            Msg::Tick { now_ms } => self.now_ms = now_ms,
+            Msg::Quit => self.quit = true,
+        }
+    }
+
+    /// Applies alert events from a rule engine, evaluated at `at_ms`.
+    pub fn apply_alert_events(&mut self, at_ms: u64, changes: Vec<AlertChange>) {
+        if !changes.is_empty() {
+            self.alerts.apply(at_ms, changes);
+        }
+    }
+
+    // ---- what the views read ----
+
+    pub fn host(&self) -> &str {
+        &self.setup.host
+    }
+
+    pub fn color(&self) -> bool {
+        self.setup.color
+    }
+
+    pub fn watch_filter(&self) -> &str {
+        &self.setup.watch_filter
+    }
+
+    /// The interval the user asked for; the loop passes it to the sampler.
+    pub fn requested_interval(&self) -> Duration {
+        self.interval
+    }
+
+    pub fn listen_interval(&self) -> Duration {
+        self.setup.listen_interval
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    pub fn viewport(&self) -> (u16, u16) {
+        self.viewport
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Samples that arrived while paused.
+    pub fn kept_aside_count(&self) -> usize {
+        self.kept_aside_count
+    }
+
+    /// The sample on screen (the last good one).
+    pub fn shown(&self) -> Option<&Sample> {
+        self.shown.as_ref().map(|(s, _)| s.as_ref())
+    }
+
+    /// Counter growth between the shown sample and the one before it.
+    pub fn shown_deltas(&self) -> Option<&CounterDeltas> {
+        self.shown.as_ref().and_then(|(_, d)| d.as_ref())
+    }
+
+    pub fn failure(&self) -> Option<&SampleFailure> {
+        self.failure.as_ref()
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Charts stop here: the newest shown sample while paused.
+    pub fn history_until_ms(&self) -> u64 {
+        if !self.paused {
+            return u64::MAX;
+        }
+        let snapshot = self.shown().map_or(0, |s| s.snapshot.taken_at_ms);
+        let listeners = self.shown_listeners.as_ref().map_or(0, |l| l.at_ms);
+        snapshot.max(listeners)
+    }
+
+    pub fn seen(&self) -> &FirstSeen {
+        &self.seen
+    }
+
+    pub fn port_rows(&self) -> &[PortStates] {
+        &self.port_rows
+    }
+
+    pub fn listener_rows(&self) -> &[ListenerRow] {
+        &self.listener_rows
+    }
+
+    pub fn port_has_full_listener(&self, port: u16) -> bool {
+        self.listener_rows
+            .iter()
+            .any(|l| l.summary.port() == port && l.summary.is_full() == Some(true))
+    }
+
+    pub fn selected_port(&self) -> Option<u16> {
+        self.selected_port
+    }
+
+    pub fn selected_row_index(&self) -> Option<usize> {
+        let port = self.selected_port?;
+        self.port_rows.iter().position(|r| r.port == port)
+    }
+
+    pub fn sort(&self) -> SortMode {
+        self.sort
+    }
+
+    pub fn filter(&self) -> &LiveFilter {
+        &self.filter
+    }
+
+    pub fn focus(&self) -> Focus {
+        self.focus
+    }
+
+    pub fn listeners_offset(&self) -> usize {
+        self.listeners_offset
+    }
+
+    pub fn alerts_offset(&self) -> usize {
+        self.alerts_offset
+    }
+
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    pub fn help_visible(&self) -> bool {
+        self.help_visible
+    }
+
+    pub fn alerts(&self) -> &AlertBoard {
+        &self.alerts
+    }
+
+    // ---- samples ----
+
+    fn on_sample(&mut self, sample: Box<Sample>) {
+        let at_ms = sample.snapshot.taken_at_ms;
+        self.history
+            .record_snapshot(&sample.snapshot, &sample.aggregates);
+        self.seen.observe(
+            at_ms,
+            sample
+                .snapshot
+                .listeners
+                .iter()
+                .chain(sample.snapshot.sockets.iter()),
+        );
+        self.latest_settings = sample.snapshot.settings;
+        let levels: Vec<QueueLevel> = sample
+            .aggregates
+            .listeners
+            .iter()
+            .map(|l| QueueLevel {
+                local: l.local,
+                accept_queue: l.accept_queue,
+                backlog: l.backlog,
+            })
+            .collect();
+        self.evaluate_builtin_rule(at_ms, &levels);
+        self.failure = None;
+        if self.paused {
+            self.kept_aside = Some(sample);
+            self.kept_aside_count += 1;
+        } else {
+            self.show(sample);
+        }
+    }
+
+    fn on_listener_sample(&mut self, at_ms: u64, listeners: Vec<SocketRecord>) {
+        self.history.record_listener_sample(at_ms, &listeners);
+        let levels: Vec<QueueLevel> = listeners
+            .iter()
+            .filter_map(QueueLevel::from_record)
+            .collect();
+        self.evaluate_builtin_rule(at_ms, &levels);
+        let sample = ListenerSample { at_ms, listeners };
+        if self.paused {
+            self.kept_aside_listeners = Some(sample);
+        } else {
+            self.shown_listeners = Some(sample);
+            self.rebuild_listener_rows();
+        }
+    }
+
+    /// The rule built in until the alert engine lands; see `backlog_rule`.
+    fn evaluate_builtin_rule(&mut self, at_ms: u64, levels: &[QueueLevel]) {
+        let changes = self
+            .backlog_rule
+            .evaluate(at_ms, levels, &self.latest_settings);
+        self.apply_alert_events(at_ms, changes);
+    }
+
+    fn show(&mut self, sample: Box<Sample>) {
+        let deltas = self.history.counter_deltas();
+        self.shown = Some((sample, deltas));
+        self.rebuild_rows();
+    }
+
+    fn rebuild_rows(&mut self) {
+        if let Some((sample, _)) = &self.shown {
+            self.port_rows = rows::port_rows(sample, self.filter.query(), self.sort);
+        }
+        self.reconcile_port_selection();
+        self.rebuild_listener_rows();
+        self.rebuild_connection_rows();
+    }
+
+    fn rebuild_listener_rows(&mut self) {
+        let Some((sample, _)) = &self.shown else {
+            return;
+        };
+        let live = self
+            .shown_listeners
+            .as_ref()
+            .map(|l| (l.at_ms, l.listeners.as_slice()));
+        let ports: Option<HashSet<u16>> = self
+            .filter
+            .is_active()
+            .then(|| self.port_rows.iter().map(|r| r.port).collect());
+        self.listener_rows = rows::listener_rows(sample, live, ports.as_ref());
+        self.listeners_offset = self
+            .listeners_offset
+            .min(self.listener_rows.len().saturating_sub(1));
+    }
+
+    fn rebuild_connection_rows(&mut self) {
+        let page = self.connections_page();
+        let (Some((sample, _)), View::Connections(view)) = (&self.shown, &mut self.view) else {
+            return;
+        };
+        view.rows = rows::connection_rows(sample, view.port, self.filter.query());
+        let found = view.selected_key.and_then(|key| {
+            view.rows
+                .iter()
+                .position(|r| r.record(sample).is_some_and(|s| s.key() == key))
+        });
+        let index = found.unwrap_or(view.scroll.selected);
+        view.scroll.select(index, view.rows.len(), page);
+        view.selected_key = view
+            .rows
+            .get(view.scroll.selected)
+            .and_then(|r| r.record(sample))
+            .map(|s| s.key());
+    }
+
+    /// Keeps the selected port if it is still listed; otherwise selects the
+    /// row now at the same position.
+    fn reconcile_port_selection(&mut self) {
+        if let Some(index) = self.selected_row_index() {
+            self.selected_index = index;
+            return;
+        }
+        if self.port_rows.is_empty() {
+            return;
+        }
+        self.selected_index = self.selected_index.min(self.port_rows.len() - 1);
+        self.selected_port = Some(self.port_rows[self.selected_index].port);
+    }
+
+    // ---- input ----
+
+    fn on_key(&mut self, key: KeyEvent) {
+        if let Some(command) = keymap::command_for(key, self.filter.is_editing()) {
+            self.execute(command);
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.navigate(WHEEL_ROWS),
+            MouseEventKind::ScrollUp => self.navigate(-WHEEL_ROWS),
+            _ => {}
+        }
+    }
+
+    pub fn execute(&mut self, command: Command) {
+        if self.help_visible {
+            match command {
+                Command::Quit => self.quit = true,
+                Command::ToggleHelp | Command::Back => self.help_visible = false,
+                _ => {}
+            }
+            return;
+        }
+        match command {
+            Command::Quit => self.quit = true,
+            Command::ToggleHelp => self.help_visible = true,
+            Command::Back => self.back(),
+            Command::StartFilter => self.filter.start_editing(),
+            Command::FilterChar(c) => {
+                self.filter.push(c);
+                self.rebuild_rows();
+            }
+            Command::FilterBackspace => {
+                self.filter.pop();
+                self.rebuild_rows();
+            }
+            Command::FilterErase | Command::FilterCancel => {
+                self.filter.clear();
+                self.rebuild_rows();
+            }
+            Command::FilterConfirm => self.filter.stop_editing(),
+            Command::TogglePause => self.toggle_pause(),
+            Command::IntervalLonger => self.step_interval(true),
+            Command::IntervalShorter => self.step_interval(false),
+            Command::SortNext => self.set_sort(self.sort.next()),
+            Command::SortPrevious => self.set_sort(self.sort.previous()),
+            Command::ClearAlertLog => {
+                self.alerts.clear_log();
+                self.alerts_offset = 0;
+            }
+            Command::FocusNext | Command::FocusPrevious => {
+                if matches!(self.view, View::Connections(_)) {
+                    self.view = View::Dashboard;
+                } else {
+                    self.focus = self.focus.step(command == Command::FocusNext);
+                }
+            }
+            Command::Open => self.open_connections(),
+            Command::Up => self.navigate(-1),
+            Command::Down => self.navigate(1),
+            Command::PageUp => self.navigate(-self.page_rows()),
+            Command::PageDown => self.navigate(self.page_rows()),
+            Command::Home => self.navigate(isize::MIN / 2),
+            Command::End => self.navigate(isize::MAX / 2),
+        }
+    }
+
+    fn back(&mut self) {
+        if matches!(self.view, View::Connections(_)) {
+            self.view = View::Dashboard;
+        } else if self.filter.is_active() {
+            self.filter.clear();
+            self.rebuild_rows();
+        }
+    }
+
+    fn toggle_pause(&mut self) {
+        self.paused = !self.paused;
+        if self.paused {
+            return;
+        }
+        self.kept_aside_count = 0;
+        if let Some(listeners) = self.kept_aside_listeners.take() {
+            self.shown_listeners = Some(listeners);
+        }
+        match self.kept_aside.take() {
+            Some(sample) => self.show(sample),
+            None => self.rebuild_listener_rows(),
+        }
+    }
+
+    fn step_interval(&mut self, longer: bool) {
+        let current = u64::try_from(self.interval.as_millis()).unwrap_or(u64::MAX);
+        let next = if longer {
+            INTERVAL_STEPS_MS.iter().find(|ms| **ms > current).copied()
+        } else {
+            INTERVAL_STEPS_MS
+                .iter()
+                .rev()
+                .find(|ms| **ms < current)
+                .copied()
+        };
+        if let Some(ms) = next {
+            self.interval = Duration::from_millis(ms);
+        }
+    }
+
+    fn set_sort(&mut self, sort: SortMode) {
+        self.sort = sort;
+        self.rebuild_rows();
+    }
+
+    fn open_connections(&mut self) {
+        if matches!(self.view, View::Connections(_)) {
+            return;
+        }
+        if let Some(port) = self.selected_port {
+            self.view = View::Connections(ConnectionsView {
+                port,
+                rows: Vec::new(),
+                scroll: Scroll::default(),
+                selected_key: None,
+            });
+            self.rebuild_connection_rows();
+        }
+    }
+
+    fn connections_page(&self) -> usize {
+        usize::from(self.viewport.1.saturating_sub(CONNECTIONS_CHROME_ROWS)).max(1)
+    }
+
+    fn page_rows(&self) -> isize {
+        let rows = match self.view {
+            View::Connections(_) => self.connections_page(),
+            View::Dashboard => PANEL_PAGE_ROWS,
+        };
+        isize::try_from(rows).unwrap_or(1)
+    }
+
+    fn navigate(&mut self, delta: isize) {
+        let page = self.connections_page();
+        if let View::Connections(view) = &mut self.view {
+            view.scroll.move_by(delta, view.rows.len(), page);
+            let shown = self.shown.as_ref().map(|(s, _)| s.as_ref());
+            view.selected_key = shown.and_then(|sample| {
+                view.rows
+                    .get(view.scroll.selected)
+                    .and_then(|r| r.record(sample))
+                    .map(|s| s.key())
+            });
+            return;
+        }
+        match self.focus {
+            Focus::Ports | Focus::TimeWait => {
+                if self.port_rows.is_empty() {
+                    return;
+                }
+                let mut scroll = Scroll {
+                    selected: self.selected_row_index().unwrap_or(0),
+                    offset: 0,
+                };
+                scroll.move_by(delta, self.port_rows.len(), 1);
+                self.selected_index = scroll.selected;
+                self.selected_port = self.port_rows.get(scroll.selected).map(|r| r.port);
+            }
+            Focus::Listeners => {
+                self.listeners_offset =
+                    offset_by(self.listeners_offset, delta, self.listener_rows.len());
+            }
+            Focus::Alerts => {
+                let len = self.alerts.active().len() + self.alerts.log_len();
+                self.alerts_offset = offset_by(self.alerts_offset, delta, len);
+            }
+        }
+    }
+
+    fn keep_connection_selection_visible(&mut self) {
+        let page = self.connections_page();
+        if let View::Connections(view) = &mut self.view {
+            view.scroll.keep_visible(view.rows.len(), page);
+        }
+    }
+}
+
+fn offset_by(offset: usize, delta: isize, len: usize) -> usize {
+    let moved = if delta < 0 {
+        offset.saturating_sub(delta.unsigned_abs())
+    } else {
+        offset.saturating_add(delta.unsigned_abs())
+    };
+    moved.min(len.saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests;

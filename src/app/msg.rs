@@ -1,0 +1,55 @@
+//! The messages the app reacts to: samples from the sampling thread, input
+//! from the terminal, size changes and clock ticks.
+//!
+//! Owns: `Msg`, `Sample`. Must not: hold behaviour; `App::update` decides.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::model::{Aggregates, Snapshot, SocketRecord, aggregate};
+
+/// A full snapshot with its aggregates, computed off the UI thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub snapshot: Snapshot,
+    pub aggregates: Aggregates,
+}
+
+impl Sample {
+    /// Aggregates the snapshot (one pass over its sockets).
+    pub fn new(snapshot: Snapshot) -> Sample {
+        let aggregates = aggregate(&snapshot);
+        Sample {
+            snapshot,
+            aggregates,
+        }
+    }
+}
+
+/// Everything that can change the app's state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// A full sample arrived.
+    Sampled(Box<Sample>),
+    /// A full sample failed; the last good data stays on screen.
+    SampleFailed {
+        at_ms: u64,
+        message: String,
+    },
+    /// A cheap listener-only sample (accept queues, ~10 Hz).
+    ListenersSampled {
+        at_ms: u64,
+        listeners: Vec<SocketRecord>,
+    },
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The wall clock, passed in (countdowns and ages).
+    Tick {
+        now_ms: u64,
+    },
+    /// A signal asked us to stop.
+    Quit,
+}

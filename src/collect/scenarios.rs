@@ -1,0 +1,200 @@
+//! Prepared scripts for `ScriptedSource`: what the kernel would report during
+//! known experiments, for screen tests and the demo.
+//!
+//! Owns: the scenario builders. Must not: touch the kernel or the clock;
+//! every time is derived from the `start_ms` passed in.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::model::{
+    Counter, Counters, ProcessInfo, Settings, Snapshot, SocketRecord, Sockstat, SourceKind,
+    TcpState, TimerKind,
+};
+
+fn addr(text: &str) -> std::net::SocketAddr {
+    text.parse()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+fn socket(state: TcpState, local: &str, remote: &str, inode: u64) -> SocketRecord {
+    SocketRecord {
+        state,
+        local: addr(local),
+        remote: addr(remote),
+        recv_queue: 0,
+        send_queue: 0,
+        backlog_known: true,
+        inode,
+        uid: 1000,
+        timer: TimerKind::None,
+        timer_expires_ms: 0,
+        retransmits: 0,
+    }
+}
+
+fn listener(local: &str, queue: u32, backlog: u32, inode: u64) -> SocketRecord {
+    SocketRecord {
+        recv_queue: queue,
+        send_queue: backlog,
+        ..socket(TcpState::Listen, local, "0.0.0.0:0", inode)
+    }
+}
+
+/// The write-up's experiment at second `tick` after `start_ms`: a server on
+/// 127.0.0.1:10000 called listen(1) and never accept()s; five clients
+/// connected. Two completed (queue 2 of capacity 2, FULL), three are stuck
+/// in SYN_SENT retrying. Beside it an sshd on :22 and a web app on :8080
+/// that leaves TIME_WAIT behind and has two CLOSE_WAIT it never closes.
+pub fn listen_one_experiment(start_ms: u64, tick: u64) -> Snapshot {
+    let taken_at_ms = start_ms + tick * 1000;
+    let mut snap = Snapshot::empty(taken_at_ms, SourceKind::Netlink);
+    snap.elapsed = Duration::from_micros(2_400);
+    snap.listeners = vec![
+        listener("0.0.0.0:22", 0, 128, 900),
+        listener("0.0.0.0:8080", 0, 511, 950),
+        listener("127.0.0.1:10000", 2, 1, 1000),
+    ];
+    let mut owners = HashMap::new();
+    owners.insert(900, process(612, "sshd"));
+    owners.insert(950, process(2210, "gunicorn"));
+    owners.insert(1000, process(4242, "python3"));
+
+    let mut sockets = vec![socket(
+        TcpState::Established,
+        "10.0.0.5:22",
+        "10.0.0.9:51514",
+        901,
+    )];
+    owners.insert(901, process(7781, "sshd"));
+    for (i, client_port) in [40001u16, 40002].into_iter().enumerate() {
+        let client = format!("127.0.0.1:{client_port}");
+        let inode = 2001 + i as u64;
+        sockets.push(socket(
+            TcpState::Established,
+            &client,
+            "127.0.0.1:10000",
+            inode,
+        ));
+        owners.insert(inode, process(4301 + i as u32, "nc"));
+        // The server's end waits in the accept queue: inode 0, no owner yet.
+        sockets.push(socket(TcpState::Established, "127.0.0.1:10000", &client, 0));
+    }
+    for (i, client_port) in [40003u16, 40004, 40005].into_iter().enumerate() {
+        let inode = 2003 + i as u64;
+        let retransmits = (tick as u8).saturating_sub(i as u8).min(4);
+        let mut client = socket(
+            TcpState::SynSent,
+            &format!("127.0.0.1:{client_port}"),
+            "127.0.0.1:10000",
+            inode,
+        );
+        client.timer = TimerKind::Retransmit;
+        client.retransmits = retransmits;
+        client.timer_expires_ms = 1000 * (1 << retransmits) - 300 * (i as u32 + 1);
+        client.send_queue = 1;
+        sockets.push(client);
+        owners.insert(inode, process(4303 + i as u32, "nc"));
+    }
+    for i in 0..2u16 {
+        sockets.push(socket(
+            TcpState::CloseWait,
+            "10.0.0.5:8080",
+            &format!("10.0.0.7:{}", 52000 + i),
+            960 + u64::from(i),
+        ));
+        owners.insert(960 + u64::from(i), process(2210, "gunicorn"));
+    }
+    for i in 0..3u16 {
+        sockets.push(socket(
+            TcpState::Established,
+            "10.0.0.5:8080",
+            &format!("10.0.0.8:{}", 53000 + i),
+            970 + u64::from(i),
+        ));
+        owners.insert(970 + u64::from(i), process(2210, "gunicorn"));
+    }
+    // TIME_WAIT on :8080 rises and falls in waves of 60 s.
+    let time_wait = 20 + (tick % 60) * 2
+        - if tick % 60 > 30 {
+            (tick % 60 - 30) * 3
+        } else {
+            0
+        };
+    for i in 0..time_wait as u16 {
+        let mut tw = socket(
+            TcpState::TimeWait,
+            "10.0.0.5:8080",
+            &format!("10.0.0.8:{}", 33000 + i),
+            0,
+        );
+        tw.timer = TimerKind::TimeWait;
+        tw.timer_expires_ms = 60_000 - u32::from(i) * 700 % 59_000;
+        sockets.push(tw);
+    }
+    snap.sockets = sockets;
+    snap.owners = owners;
+    snap.counters = counters(tick);
+    snap.sockstat = Some(Sockstat {
+        inuse: 16,
+        orphan: 0,
+        tw: time_wait,
+        alloc: 20,
+        mem_pages: 3,
+    });
+    snap.settings = Settings {
+        somaxconn: Some(4096),
+        tcp_max_syn_backlog: Some(1024),
+        tcp_syncookies: Some(1),
+        tcp_abort_on_overflow: Some(0),
+        tcp_max_tw_buckets: Some(262_144),
+        ip_local_port_range: Some((32768, 60999)),
+        tcp_tw_reuse: Some(2),
+        tcp_fin_timeout: Some(60),
+    };
+    snap
+}
+
+/// `ticks` seconds of the experiment, one snapshot per second.
+pub fn listen_one_script(start_ms: u64, ticks: u64) -> Vec<Snapshot> {
+    (0..ticks)
+        .map(|tick| listen_one_experiment(start_ms, tick))
+        .collect()
+}
+
+fn counters(tick: u64) -> Counters {
+    let mut counters = Counters::default();
+    counters.set(Counter::ListenOverflows, 100 + tick * 3);
+    counters.set(Counter::ListenDrops, 100 + tick * 3);
+    counters.set(Counter::ActiveOpens, 500 + tick * 5);
+    counters.set(Counter::PassiveOpens, 400 + tick * 4);
+    counters
+}
+
+fn process(pid: u32, name: &str) -> ProcessInfo {
+    ProcessInfo {
+        pid,
+        name: name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::aggregate;
+
+    #[test]
+    fn the_experiment_shows_the_write_ups_picture() {
+        let agg = aggregate(&listen_one_experiment(0, 10));
+        let port = agg.port(10000).expect("port 10000");
+        assert_eq!(port.counts.get(TcpState::Listen), 1);
+        assert_eq!(port.counts.get(TcpState::Established), 4);
+        assert_eq!(port.counts.get(TcpState::SynSent), 3);
+        let listener = agg
+            .listeners
+            .iter()
+            .find(|l| l.port() == 10000)
+            .expect("listener");
+        assert_eq!(listener.is_full(), Some(true));
+    }
+}

@@ -1,0 +1,305 @@
+//! The live dashboard's event loop: a sampling thread (full samples at the
+//! interval, listener-only samples in between, interval adjustable at run
+//! time), an input thread, and the main thread that updates the app and
+//! redraws. A slow dump only delays samples, never keys or redraws.
+//!
+//! Owns: threads, channels, the wall clock for the app, colour choice and
+//! the host name. Must not: draw (ui), hold UI state (app), or touch terminal
+//! modes (tui).
+
+use std::io::{self, IsTerminal};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event};
+
+use crate::app::{App, AppSetup, Msg, Sample};
+use crate::cli::{ColorArg, Config};
+use crate::collect::sampler::Sampler;
+use crate::collect::{CollectError, SnapshotSource};
+use crate::error::AppError;
+use crate::run::now_ms;
+use crate::tui::{StopSignals, TerminalGuard};
+
+/// The longest the loop waits before redrawing (clock, countdowns).
+const REDRAW_AT_LEAST_EVERY: Duration = Duration::from_millis(250);
+/// How often the input thread checks whether it should stop.
+const INPUT_POLL: Duration = Duration::from_millis(100);
+
+/// What the loop tells the sampling thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SamplerControl {
+    SetInterval(Duration),
+    Stop,
+}
+
+/// Whether to draw in colour: `--color always|never` wins; `auto` means a
+/// terminal and no (non-empty) `NO_COLOR`.
+pub fn color_enabled(choice: ColorArg, no_color: Option<&str>, is_terminal: bool) -> bool {
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => is_terminal && no_color.is_none_or(str::is_empty),
+    }
+}
+
+/// The host name, or `?` when it cannot be read.
+pub fn host_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most
+    // that many bytes.
+    let rc = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if rc != 0 {
+        return "?".to_string();
+    }
+    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
+}
+
+/// Runs the dashboard on the real sampler.
+pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
+    let sampler_config = config.sampler_config();
+    let no_color = std::env::var("NO_COLOR").ok();
+    let color = color_enabled(
+        config.color,
+        no_color.as_deref(),
+        io::stdout().is_terminal(),
+    );
+    run_dashboard_with(config, host_name(), color, move || {
+        Sampler::open(sampler_config).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
+    })
+}
+
+/// Runs the dashboard on any source (the demo passes a scripted one). The
+/// source is opened on the sampling thread (it may enter a namespace); an
+/// error opening it ends the run before the terminal is touched.
+pub fn run_dashboard_with<F>(
+    config: &Config,
+    host: String,
+    color: bool,
+    open_source: F,
+) -> Result<(), AppError>
+where
+    F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
+{
+    let (messages, inbox) = mpsc::channel::<Msg>();
+    let (control, control_inbox) = mpsc::channel::<SamplerControl>();
+    let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
+    let timing = SamplingTiming {
+        interval: config.interval,
+        listen_interval: config.listen_interval,
+    };
+    let sender = messages.clone();
+    thread::Builder::new()
+        .name("tcpwatch-sampler".to_string())
+        .spawn(move || match open_source() {
+            Ok(source) => {
+                let _ = ready.send(Ok(()));
+                sample_forever(source, timing, &sender, &control_inbox);
+            }
+            Err(error) => {
+                let _ = ready.send(Err(error));
+            }
+        })
+        .map_err(AppError::Thread)?;
+    ready_inbox.recv().map_err(|_| AppError::SamplerLost)??;
+
+    let signals = StopSignals::register().map_err(AppError::Terminal)?;
+    let mut guard = TerminalGuard::enter().map_err(AppError::Terminal)?;
+    let size = guard.terminal().size().map_err(AppError::Terminal)?;
+    let mut app = App::new(AppSetup {
+        host,
+        color,
+        interval: config.interval,
+        listen_interval: config.listen_interval,
+        watch_filter: config.filter.describe(),
+        width: size.width,
+        height: size.height,
+        now_ms: now_ms(),
+    });
+    let input_stop = Arc::new(AtomicBool::new(false));
+    spawn_input(messages.clone(), Arc::clone(&input_stop))?;
+    drop(messages);
+
+    let result = event_loop(&mut guard, &mut app, &inbox, &control, &signals);
+    input_stop.store(true, Ordering::Relaxed);
+    let _ = control.send(SamplerControl::Stop);
+    drop(guard);
+    result
+}
+
+fn event_loop(
+    guard: &mut TerminalGuard,
+    app: &mut App,
+    inbox: &Receiver<Msg>,
+    control: &Sender<SamplerControl>,
+    signals: &StopSignals,
+) -> Result<(), AppError> {
+    let mut sent_interval = app.requested_interval();
+    loop {
+        app.update(Msg::Tick { now_ms: now_ms() });
+        guard
+            .terminal()
+            .draw(|frame| crate::ui::render(frame, app))
+            .map_err(AppError::Terminal)?;
+        match inbox.recv_timeout(REDRAW_AT_LEAST_EVERY) {
+            Ok(msg) => app.update(msg),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Err(AppError::SamplerLost),
+        }
+        // Take everything that is waiting before drawing again.
+        while let Ok(msg) = inbox.try_recv() {
+            app.update(msg);
+        }
+        if signals.raised() || app.should_quit() {
+            return Ok(());
+        }
+        if app.requested_interval() != sent_interval {
+            sent_interval = app.requested_interval();
+            let _ = control.send(SamplerControl::SetInterval(sent_interval));
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SamplingTiming {
+    interval: Duration,
+    listen_interval: Duration,
+}
+
+/// Full samples every `interval` (measured start to start, never closer than
+/// a tenth of it after a slow one), listener-only samples every
+/// `listen_interval` in between, until told to stop or nobody listens.
+fn sample_forever(
+    mut source: Box<dyn SnapshotSource>,
+    timing: SamplingTiming,
+    sender: &Sender<Msg>,
+    control: &Receiver<SamplerControl>,
+) {
+    let mut interval = timing.interval;
+    let mut last_full_start = Instant::now();
+    let mut next_full = last_full_start;
+    let mut next_listen = last_full_start + timing.listen_interval;
+    loop {
+        let now = Instant::now();
+        if now >= next_full {
+            last_full_start = now;
+            let at_ms = now_ms();
+            let msg = match source.sample(at_ms) {
+                Ok(snapshot) => Msg::Sampled(Box::new(Sample::new(snapshot))),
+                Err(error) => Msg::SampleFailed {
+                    at_ms,
+                    message: error.to_string(),
+                },
+            };
+            if sender.send(msg).is_err() {
+                return;
+            }
+            let done = Instant::now();
+            next_full = (last_full_start + interval).max(done + interval / 10);
+            next_listen = done + timing.listen_interval;
+            continue;
+        }
+        if now >= next_listen {
+            if let Ok(listeners) = source.sample_listeners() {
+                let msg = Msg::ListenersSampled {
+                    at_ms: now_ms(),
+                    listeners,
+                };
+                if sender.send(msg).is_err() {
+                    return;
+                }
+            }
+            next_listen = (next_listen + timing.listen_interval).max(Instant::now());
+            continue;
+        }
+        let wake = next_full.min(next_listen);
+        match control.recv_timeout(wake.saturating_duration_since(now)) {
+            Ok(SamplerControl::SetInterval(new_interval)) => {
+                interval = new_interval;
+                next_full = last_full_start + interval;
+            }
+            Ok(SamplerControl::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppError> {
+    thread::Builder::new()
+        .name("tcpwatch-input".to_string())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match event::poll(INPUT_POLL) {
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                    Err(_) => {
+                        let _ = sender.send(Msg::Quit);
+                        return;
+                    }
+                }
+                let msg = match event::read() {
+                    Ok(Event::Key(key)) => Msg::Key(key),
+                    Ok(Event::Mouse(mouse)) => Msg::Mouse(mouse),
+                    Ok(Event::Resize(width, height)) => Msg::Resize { width, height },
+                    Ok(_) => continue,
+                    Err(_) => Msg::Quit,
+                };
+                if sender.send(msg).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(AppError::Thread)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_follows_flag_then_no_color_then_terminal() {
+        assert!(color_enabled(ColorArg::Always, Some("1"), false));
+        assert!(!color_enabled(ColorArg::Never, None, true));
+        assert!(color_enabled(ColorArg::Auto, None, true));
+        assert!(
+            color_enabled(ColorArg::Auto, Some(""), true),
+            "empty NO_COLOR is unset"
+        );
+        assert!(!color_enabled(ColorArg::Auto, Some("1"), true));
+        assert!(!color_enabled(ColorArg::Auto, None, false));
+    }
+
+    #[test]
+    fn sampling_thread_sends_full_and_listener_samples_and_obeys_control() {
+        use crate::collect::fake::ScriptedSource;
+        use crate::collect::scenarios::listen_one_script;
+        let source = Box::new(ScriptedSource::new(listen_one_script(0, 3)));
+        let (sender, inbox) = mpsc::channel();
+        let (control, control_inbox) = mpsc::channel();
+        let timing = SamplingTiming {
+            interval: Duration::from_millis(200),
+            listen_interval: Duration::from_millis(20),
+        };
+        let worker = thread::spawn(move || sample_forever(source, timing, &sender, &control_inbox));
+        let first = inbox
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a sample");
+        assert!(
+            matches!(first, Msg::Sampled(_)),
+            "the first message is a full sample"
+        );
+        let listener = inbox
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a listener sample");
+        assert!(matches!(listener, Msg::ListenersSampled { .. }));
+        control
+            .send(SamplerControl::Stop)
+            .expect("the thread listens");
+        worker.join().expect("the thread stops");
+    }
+}

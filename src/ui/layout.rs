@@ -1,0 +1,110 @@
+//! Where each panel goes for a given terminal size: everything on wide
+//! terminals, the essentials at 80×24, a notice below the minimum.
+//!
+//! Owns: the size classes and the panel rectangles. Must not: draw.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+use crate::app::{App, CONNECTIONS_CHROME_ROWS, Focus};
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+/// From this size on, the TIME_WAIT chart and the alerts sit side by side
+/// and all columns are shown.
+pub const WIDE_WIDTH: u16 = 110;
+pub const WIDE_HEIGHT: u16 = 32;
+
+const HEADER_ROWS: u16 = 2;
+const FOOTER_ROWS: u16 = 1;
+
+pub fn is_wide(area: Rect) -> bool {
+    area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT
+}
+
+pub fn too_small(area: Rect) -> bool {
+    area.width < MIN_WIDTH || area.height < MIN_HEIGHT
+}
+
+/// The frame: header, body, footer.
+pub struct Frame3 {
+    pub header: Rect,
+    pub body: Rect,
+    pub footer: Rect,
+}
+
+pub fn frame(area: Rect) -> Frame3 {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(HEADER_ROWS),
+        Constraint::Min(1),
+        Constraint::Length(FOOTER_ROWS),
+    ])
+    .areas(area);
+    debug_assert_eq!(HEADER_ROWS + FOOTER_ROWS + 3, CONNECTIONS_CHROME_ROWS);
+    Frame3 {
+        header,
+        body,
+        footer,
+    }
+}
+
+/// The dashboard's panels; `None` for a panel this size leaves out.
+pub struct Dashboard {
+    pub ports: Rect,
+    pub listeners: Rect,
+    pub time_wait: Option<Rect>,
+    pub alerts: Option<Rect>,
+}
+
+pub fn dashboard(full: Rect, body: Rect, app: &App) -> Dashboard {
+    let listener_count = u16::try_from(app.listener_rows().len()).unwrap_or(u16::MAX);
+    if is_wide(full) {
+        let listeners_rows = listener_count.clamp(1, 8) + 2;
+        let [ports, listeners, bottom] = Layout::vertical([
+            Constraint::Min(6),
+            Constraint::Length(listeners_rows),
+            Constraint::Percentage(42),
+        ])
+        .areas(body);
+        let [time_wait, alerts] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(bottom);
+        return Dashboard {
+            ports,
+            listeners,
+            time_wait: Some(time_wait),
+            alerts: Some(alerts),
+        };
+    }
+    // Compact: one bottom panel, the alerts unless the TIME_WAIT chart has
+    // the focus.
+    let listeners_rows = listener_count.clamp(1, 4) + 2;
+    let [ports, listeners, bottom] = Layout::vertical([
+        Constraint::Min(5),
+        Constraint::Length(listeners_rows),
+        Constraint::Length(6),
+    ])
+    .areas(body);
+    let (time_wait, alerts) = if app.focus() == Focus::TimeWait {
+        (Some(bottom), None)
+    } else {
+        (None, Some(bottom))
+    };
+    Dashboard {
+        ports,
+        listeners,
+        time_wait,
+        alerts,
+    }
+}
+
+/// A centred rectangle for an overlay.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}

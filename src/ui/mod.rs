@@ -1,0 +1,83 @@
+//! Pure rendering of the dashboard: `render(frame, &App)` draws the header,
+//! the panels or the drill-down, the footer and the help overlay.
+//!
+//! Owns: what the screen looks like, one file per panel. Must not: mutate
+//! the app, do I/O, read the clock or the environment (colour comes in the
+//! app).
+
+pub mod alerts;
+pub mod connections;
+pub mod footer;
+pub mod format;
+pub mod header;
+pub mod help;
+pub mod layout;
+pub mod listeners;
+pub mod ports;
+pub mod sparkline;
+pub mod theme;
+pub mod time_wait;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{App, View};
+use theme::{Attention, Theme};
+
+pub fn render(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let theme = Theme::new(app.color());
+    if layout::too_small(area) {
+        render_too_small(frame, area, &theme);
+        return;
+    }
+    let parts = layout::frame(area);
+    header::render(frame, parts.header, app, &theme);
+    match app.view() {
+        View::Dashboard => {
+            let panels = layout::dashboard(area, parts.body, app);
+            ports::render(frame, panels.ports, app, &theme);
+            listeners::render(frame, panels.listeners, app, &theme);
+            if let Some(rect) = panels.time_wait {
+                time_wait::render(frame, rect, app, &theme);
+            }
+            if let Some(rect) = panels.alerts {
+                alerts::render(frame, rect, app, &theme);
+            }
+        }
+        View::Connections(view) => connections::render(frame, parts.body, app, view, &theme),
+    }
+    footer::render(frame, parts.footer, app, &theme);
+    if app.help_visible() {
+        help::render(frame, area, &theme);
+    }
+}
+
+fn render_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let lines = vec![
+        Line::from(Span::styled(
+            format!(
+                "terminal too small (need {}×{})",
+                layout::MIN_WIDTH,
+                layout::MIN_HEIGHT
+            ),
+            theme.attention(Attention::Warning),
+        )),
+        Line::from(format!("now {}×{} · q quits", area.width, area.height)),
+    ];
+    let top = area.height.saturating_sub(2) / 2;
+    let rect = Rect::new(
+        area.x,
+        area.y + top,
+        area.width,
+        area.height.saturating_sub(top),
+    );
+    frame.render_widget(
+        Paragraph::new(lines)
+            .alignment(ratatui::layout::Alignment::Center)
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        rect,
+    );
+}

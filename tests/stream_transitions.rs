@@ -1,0 +1,206 @@
+//! `tcpwatch --stream` follows a real connection's life on loopback and
+//! labels each step with the call or event behind it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::Shutdown;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// A running `tcpwatch --stream` whose JSON lines arrive on a channel. The
+/// child is killed (by its own pid) on drop.
+struct Stream {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Stream {
+    fn start(port: u16) -> Stream {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
+            .args([
+                "--stream",
+                "--interval",
+                "200ms",
+                "--port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start tcpwatch --stream");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let value: Value = serde_json::from_str(&line).expect("each line is JSON");
+                if sender.send(value).is_err() {
+                    return;
+                }
+            }
+        });
+        Stream { child, lines }
+    }
+
+    /// Events collected until `done` says so or the deadline passes.
+    fn collect_until(
+        &self,
+        deadline: Duration,
+        mut done: impl FnMut(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let start = Instant::now();
+        let mut events = Vec::new();
+        while start.elapsed() < deadline && !done(&events) {
+            if let Ok(event) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                events.push(event);
+            }
+        }
+        events
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn events_for<'a>(events: &'a [Value], local: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["local"] == local).collect()
+}
+
+#[test]
+fn one_connection_life_is_seen_in_order_on_both_sides() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let stream = Stream::start(port);
+    thread::sleep(Duration::from_millis(700)); // the first sample only learns the table
+
+    let client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    let client_addr = client.local_addr().expect("addr").to_string();
+    let server_addr = server.local_addr().expect("addr").to_string();
+    thread::sleep(Duration::from_millis(700));
+    client.shutdown(Shutdown::Both).expect("client close()");
+    thread::sleep(Duration::from_millis(700));
+    drop(server); // the server closes too: LAST_ACK → gone; the client → TIME_WAIT
+    drop(client);
+
+    let events = stream.collect_until(Duration::from_secs(6), |events| {
+        events_for(events, &client_addr)
+            .iter()
+            .any(|e| e["to"] == "TIME_WAIT")
+            && events_for(events, &server_addr)
+                .iter()
+                .any(|e| e["event"] == "gone")
+    });
+    let client_states: Vec<String> = events_for(&events, &client_addr)
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["event"].as_str().unwrap_or(""),
+                e["to"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    let server_states: Vec<String> = events_for(&events, &server_addr)
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["event"].as_str().unwrap_or(""),
+                e["to"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    // FIN_WAIT1 lasts until the peer ACKs our FIN; that ACK may be delayed
+    // (up to ~200 ms), so a sample may or may not catch it.
+    let caught_fin_wait1 = client_states.iter().any(|s| s == "moved:FIN_WAIT1");
+    let expected_client: &[&str] = if caught_fin_wait1 {
+        &[
+            "appeared:ESTABLISHED",
+            "moved:FIN_WAIT1",
+            "moved:FIN_WAIT2",
+            "moved:TIME_WAIT",
+        ]
+    } else {
+        &["appeared:ESTABLISHED", "moved:FIN_WAIT2", "moved:TIME_WAIT"]
+    };
+    assert_eq!(client_states, expected_client, "client: {events:#?}");
+    assert_eq!(
+        server_states,
+        ["appeared:ESTABLISHED", "moved:CLOSE_WAIT", "gone:-"],
+        "server: {events:#?}"
+    );
+
+    let close_wait = events_for(&events, &server_addr)[1];
+    assert!(
+        close_wait["cause"]
+            .as_str()
+            .unwrap_or("")
+            .contains("recv FIN"),
+        "{close_wait}"
+    );
+    let client_events = events_for(&events, &client_addr);
+    let fin_wait2 = client_events
+        .iter()
+        .find(|e| e["to"] == "FIN_WAIT2")
+        .expect("FIN_WAIT2");
+    let skipped = if caught_fin_wait1 {
+        serde_json::json!([])
+    } else {
+        serde_json::json!(["FIN_WAIT1"])
+    };
+    assert_eq!(fin_wait2["skipped"], skipped, "{fin_wait2}");
+    let time_wait = client_events.last().expect("TIME_WAIT");
+    assert!(
+        time_wait["cause"].as_str().unwrap_or("").contains("2MSL"),
+        "{time_wait}"
+    );
+}
+
+#[test]
+fn a_client_stuck_against_a_full_backlog_retransmits_its_syn() {
+    let listener = listen_with_backlog("127.0.0.1", 1);
+    let address = local_addr(&listener);
+    let stream = Stream::start(address.port());
+    thread::sleep(Duration::from_millis(500));
+    let _clients: Vec<_> = (0..3).map(|_| connect_nonblocking(address)).collect();
+
+    // The kernel retries a dropped SYN after about 1 s, then 2 s later.
+    let events = stream.collect_until(Duration::from_secs(8), |events| {
+        events
+            .iter()
+            .any(|e| e["event"] == "syn_retransmit" && e["retransmits"] == 2)
+    });
+    let retransmits: Vec<u64> = events
+        .iter()
+        .filter(|e| e["event"] == "syn_retransmit")
+        .filter_map(|e| e["retransmits"].as_u64())
+        .collect();
+    assert!(
+        retransmits.contains(&1) && retransmits.contains(&2),
+        "{events:#?}"
+    );
+    let first = events
+        .iter()
+        .find(|e| e["event"] == "syn_retransmit")
+        .expect("a retransmit");
+    assert!(
+        first["next_retry_ms"].as_u64().is_some_and(|ms| ms <= 4000),
+        "{first}"
+    );
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("next retry in"),
+        "{first}"
+    );
+}
