@@ -72,12 +72,20 @@ pub fn run(options: &Options) -> Result<Vec<report::SizeResult>, String> {
     let started = Instant::now();
     report::print_preamble(options);
     let mut results = Vec::new();
+    let mut failures = Vec::new();
     for &size in &options.sizes {
         if let Some(reason) = plan::memory_shortfall(size) {
             println!("N={}: skipped: {reason}", report::human_count(size));
             continue;
         }
-        let result = measure::measure_size(options, size)?;
+        let result = match measure::measure_size(options, size) {
+            Ok(result) => result,
+            Err(message) => {
+                println!("N={}: FAILED: {message}", report::human_count(size));
+                failures.push(format!("N={}: {message}", report::human_count(size)));
+                continue;
+            }
+        };
         report::print_size_detail(&result);
         for problem in smoke_problems(&result) {
             println!("  WARNING: {problem}");
@@ -86,7 +94,11 @@ pub fn run(options: &Options) -> Result<Vec<report::SizeResult>, String> {
     }
     report::print_table(&results);
     println!("\ntotal wall time {:.0} s", started.elapsed().as_secs_f64());
-    Ok(results)
+    if failures.is_empty() {
+        Ok(results)
+    } else {
+        Err(failures.join("; "))
+    }
 }
 
 /// What is implausible about a result (empty when it looks right): used by
