@@ -231,7 +231,10 @@ impl Measurer {
 
         let mut full = open_sampler(Vec::new())?;
         let mut port = open_sampler(vec![BUSY_PORT])?;
+        // The first tick also scans /proc/*/fd for the listeners' owners.
+        let first_started = Instant::now();
         let mut previous_full = full.sample(now_ms()).map_err(text)?;
+        let first_tick_ms = ms(first_started.elapsed());
         let mut previous_port = port.sample(now_ms()).map_err(text)?;
         let tick_sockets = previous_full.sockets.len();
         let port_sockets = previous_port.sockets.len();
@@ -240,6 +243,10 @@ impl Measurer {
 
         let table_request = DumpRequest {
             states: StateMask::ALL.without(TcpState::Listen),
+            ports: Vec::new(),
+        };
+        let without_time_wait = DumpRequest {
+            states: StateMask::ALL.without(TcpState::TimeWait),
             ports: Vec::new(),
         };
         let ss_filter = format!("( sport = :{BUSY_PORT} or dport = :{BUSY_PORT} )");
@@ -270,6 +277,8 @@ impl Measurer {
             let all = DumpRequest::all();
             t.bare_one.push(ms(bare(&mut self.one_walk, &all)?.0));
             t.bare_two.push(ms(bare(&mut self.two_walks, &all)?.0));
+            t.bare_no_time_wait
+                .push(ms(bare(&mut self.one_walk, &without_time_wait)?.0));
             let (total, sampled) = tick(&mut full, &mut previous_full)?;
             t.tick.push(ms(total));
             t.tick_sample.push(ms(sampled));
@@ -296,6 +305,7 @@ impl Measurer {
             reps_asked: self.options.reps,
             tick_sockets,
             port_sockets,
+            first_tick_ms,
             rss_base_kib,
             rss_peak_kib,
             listener_cpu_percent,

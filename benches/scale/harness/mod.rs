@@ -112,6 +112,7 @@ pub fn smoke_problems(result: &report::SizeResult) -> Vec<String> {
     let series = [
         ("bare 1-walk", &t.bare_one),
         ("bare 2-walk", &t.bare_two),
+        ("bare 1-walk without TIME_WAIT", &t.bare_no_time_wait),
         ("full tick", &t.tick),
         ("port tick", &t.port_tick),
         ("streamed", &t.streamed),

@@ -15,6 +15,8 @@ pub struct Timings {
     pub rounds: usize,
     pub bare_one: Vec<f64>,
     pub bare_two: Vec<f64>,
+    /// One walk with TIME_WAIT masked out in the kernel.
+    pub bare_no_time_wait: Vec<f64>,
     pub tick: Vec<f64>,
     /// The `Sampler::sample` part of `tick`.
     pub tick_sample: Vec<f64>,
@@ -97,6 +99,8 @@ pub struct SizeResult {
     /// Sockets in a full tick's snapshot, and in a `--port` tick's.
     pub tick_sockets: usize,
     pub port_sockets: usize,
+    /// The first full tick, which also scans /proc/*/fd for owners.
+    pub first_tick_ms: f64,
     pub rss_base_kib: u64,
     pub rss_peak_kib: u64,
     pub listener_cpu_percent: f64,
@@ -163,6 +167,10 @@ pub fn print_preamble(options: &Options) {
         kernel.trim()
     );
     println!(
+        "SocketRecord is {} bytes; a full tick keeps two snapshots (current and previous).",
+        std::mem::size_of::<tcpwatch::model::SocketRecord>()
+    );
+    println!(
         "Each size gets a fresh namespace. TIME_WAIT is built last and every round runs within its 60 s lifetime;\n\
          when rounds outlast it, they wait for it to expire and have it rebuilt (a new generation)."
     );
@@ -199,6 +207,11 @@ pub fn print_size_detail(r: &SizeResult) {
         duration_ms(m(&t.tick) - m(&t.tick_sample)),
         r.tick_sockets,
         r.port_sockets
+    );
+    println!(
+        "  first full tick (cold, with the /proc/*/fd owner scan) {}; bare 1-walk with TIME_WAIT masked out in the kernel {}",
+        duration_ms(r.first_tick_ms),
+        duration_ms(m(&t.bare_no_time_wait))
     );
     println!(
         "  streamed tick (aggregate while receiving, no Vec) {}; ip netns exec true {}",
