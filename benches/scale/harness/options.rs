@@ -8,7 +8,8 @@
 pub struct Options {
     /// Table sizes N (sockets), run in the order given.
     pub sizes: Vec<usize>,
-    /// Repetitions of each timed operation (the median is reported).
+    /// Rounds (each times every operation once; medians are reported).
+    /// Tables under 100k sockets get up to 5× as many.
     pub reps: usize,
     /// How long the 10 Hz listener sampler runs for its CPU figure.
     pub listener_secs: f64,
