@@ -162,6 +162,49 @@ pub fn listen_one_script(start_ms: u64, ticks: u64) -> Vec<Snapshot> {
         .collect()
 }
 
+/// Where a close sequence stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosePhase {
+    /// Three connections to 127.0.0.1:9000 are open.
+    Open,
+    /// The clients called close(): FIN_WAIT2 on their side, CLOSE_WAIT on
+    /// the server's (which has not called close() yet).
+    ClientsClosed,
+    /// The server called close() too: the clients sit in TIME_WAIT, the
+    /// server's sockets are gone.
+    BothClosed,
+}
+
+/// A server on 127.0.0.1:9000 and three clients closing their connections
+/// first, at `at_ms`.
+pub fn close_sequence(at_ms: u64, phase: ClosePhase) -> Snapshot {
+    let mut snap = Snapshot::empty(at_ms, SourceKind::Netlink);
+    snap.elapsed = Duration::from_micros(900);
+    snap.listeners = vec![listener("127.0.0.1:9000", 0, 128, 3000)];
+    for i in 0..3u16 {
+        let client = format!("127.0.0.1:{}", 45000 + i);
+        let client_inode = 3101 + u64::from(i);
+        let server_inode = 3201 + u64::from(i);
+        let (client_state, server_state) = match phase {
+            ClosePhase::Open => (TcpState::Established, Some(TcpState::Established)),
+            ClosePhase::ClientsClosed => (TcpState::FinWait2, Some(TcpState::CloseWait)),
+            ClosePhase::BothClosed => (TcpState::TimeWait, None),
+        };
+        let mut record = socket(client_state, &client, "127.0.0.1:9000", client_inode);
+        if client_state == TcpState::TimeWait {
+            record.inode = 0;
+            record.timer = TimerKind::TimeWait;
+            record.timer_expires_ms = 59_000 - u32::from(i) * 1000;
+        }
+        snap.sockets.push(record);
+        if let Some(state) = server_state {
+            snap.sockets
+                .push(socket(state, "127.0.0.1:9000", &client, server_inode));
+        }
+    }
+    snap
+}
+
 fn counters(tick: u64) -> Counters {
     let mut counters = Counters::default();
     counters.set(Counter::ListenOverflows, 100 + tick * 3);
