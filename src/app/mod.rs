@@ -7,12 +7,15 @@
 
 pub mod alerts;
 pub mod backlog_rule;
+pub mod diagram;
 pub mod filter;
 pub mod keymap;
 pub mod msg;
+pub mod narration;
 pub mod rows;
 pub mod scroll;
 pub mod sort;
+pub mod transition_log;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -25,12 +28,17 @@ use crate::model::{CounterDeltas, PortStates, Settings, SocketRecord};
 
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
 pub use backlog_rule::{BacklogFullRule, QueueLevel};
+pub use diagram::{DiagramScope, DiagramState, Direction};
 pub use filter::{FilterQuery, LiveFilter};
-pub use keymap::{CONNECTIONS_FOOTER_KEYS, Command, FOOTER_KEYS, KEY_HELP};
+pub use keymap::{
+    CONNECTIONS_FOOTER_KEYS, Command, DIAGRAM_FOOTER_KEYS, DIAGRAM_KEY_HELP, FOOTER_KEYS, KEY_HELP,
+};
 pub use msg::{Msg, Sample};
+pub use narration::{Narration, NarrationEvent};
 pub use rows::{ConnectionRef, ListenerRow};
 pub use scroll::Scroll;
 pub use sort::SortMode;
+pub use transition_log::TransitionLog;
 
 /// Rows of the screen the connection view spends on other things (header 2,
 /// footer 1, table borders 2, column titles 1): the rest is one page.
@@ -88,6 +96,8 @@ pub struct ConnectionsView {
 pub enum View {
     Dashboard,
     Connections(ConnectionsView),
+    /// The TCP state diagram with live counts, and the transition log.
+    Diagram,
 }
 
 /// A failed sample, shown in the status line until a sample succeeds.
@@ -154,6 +164,10 @@ pub struct App {
     alerts: AlertBoard,
     backlog_rule: BacklogFullRule,
     quit: bool,
+
+    diagram: DiagramState,
+    transitions: TransitionLog,
+    narration: Option<Narration>,
 }
 
 impl App {
@@ -187,6 +201,9 @@ impl App {
             alerts: AlertBoard::default(),
             backlog_rule: BacklogFullRule::default(),
             quit: false,
+            diagram: DiagramState::default(),
+            transitions: TransitionLog::default(),
+            narration: None,
         }
     }
 
@@ -210,6 +227,7 @@ impl App {
             }
             Msg::Tick { now_ms } => self.now_ms = now_ms,
             Msg::Quit => self.quit = true,
+            Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
         }
     }
 
@@ -351,10 +369,25 @@ impl App {
         &self.alerts
     }
 
+    pub fn diagram(&self) -> &DiagramState {
+        &self.diagram
+    }
+
+    /// Connection state changes, followed across every full sample.
+    pub fn transitions(&self) -> &TransitionLog {
+        &self.transitions
+    }
+
+    /// The demo's narration, when a demo runs beside the dashboard.
+    pub fn narration(&self) -> Option<&Narration> {
+        self.narration.as_ref()
+    }
+
     // ---- samples ----
 
     fn on_sample(&mut self, sample: Box<Sample>) {
         let at_ms = sample.snapshot.taken_at_ms;
+        self.transitions.observe(&sample.snapshot);
         self.history
             .record_snapshot(&sample.snapshot, &sample.aggregates);
         self.seen.observe(
@@ -423,6 +456,15 @@ impl App {
         self.reconcile_port_selection();
         self.rebuild_listener_rows();
         self.rebuild_connection_rows();
+        self.refresh_diagram();
+    }
+
+    fn refresh_diagram(&mut self) {
+        if let Some((sample, _)) = &self.shown {
+            let filter = self.filter.describe().unwrap_or_default();
+            self.diagram
+                .refresh(sample, &self.port_rows, &filter, self.now_ms);
+        }
     }
 
     fn rebuild_listener_rows(&mut self) {
@@ -497,12 +539,24 @@ impl App {
         if self.help_visible {
             match command {
                 Command::Quit => self.quit = true,
-                Command::ToggleHelp | Command::Back => self.help_visible = false,
+                Command::ToggleHelp | Command::Help | Command::Back => self.help_visible = false,
                 _ => {}
             }
             return;
         }
+        if self.view == View::Diagram
+            && !self.filter.is_editing()
+            && self.execute_in_diagram(command)
+        {
+            return;
+        }
         match command {
+            Command::Help => self.help_visible = true,
+            Command::ToggleDiagram => {
+                self.view = View::Diagram;
+                self.diagram.explaining = false;
+            }
+            Command::ToggleScope | Command::Left | Command::Right => {}
             Command::Quit => self.quit = true,
             Command::ToggleHelp => self.help_visible = true,
             Command::Back => self.back(),
@@ -544,6 +598,59 @@ impl App {
             Command::Home => self.navigate(isize::MIN / 2),
             Command::End => self.navigate(isize::MAX / 2),
         }
+    }
+
+    /// The keys that mean something else in the diagram view; returns false
+    /// for the ones that work as everywhere (quit, pause, filter, interval…).
+    fn execute_in_diagram(&mut self, command: Command) -> bool {
+        let on_diagram = diagram::diagram_fits(self.viewport.0, self.viewport.1);
+        let step = |diagram: &mut DiagramState, direction: Direction, delta: isize| {
+            if on_diagram {
+                diagram.move_on_diagram(direction);
+            } else {
+                diagram.move_in_list(delta);
+            }
+        };
+        match command {
+            Command::Up => step(&mut self.diagram, Direction::Up, -1),
+            Command::Down => step(&mut self.diagram, Direction::Down, 1),
+            Command::Left => step(&mut self.diagram, Direction::Left, -1),
+            Command::Right => step(&mut self.diagram, Direction::Right, 1),
+            Command::FocusNext => self.diagram.move_in_list(1),
+            Command::FocusPrevious => self.diagram.move_in_list(-1),
+            Command::ToggleHelp | Command::Open => {
+                self.diagram.explaining = !self.diagram.explaining;
+            }
+            Command::Back if self.diagram.explaining => self.diagram.explaining = false,
+            Command::Back | Command::ToggleDiagram => {
+                self.diagram.explaining = false;
+                self.view = View::Dashboard;
+            }
+            _ if self.diagram.explaining => {
+                return !matches!(command, Command::Quit | Command::Help);
+            }
+            Command::ToggleScope => {
+                self.diagram.scope = match (self.diagram.scope, self.selected_port) {
+                    (DiagramScope::AllWatched, Some(port)) => DiagramScope::Port(port),
+                    _ => DiagramScope::AllWatched,
+                };
+                self.refresh_diagram();
+            }
+            Command::PageDown => self.scroll_log(PANEL_PAGE_ROWS as isize),
+            Command::PageUp => self.scroll_log(-(PANEL_PAGE_ROWS as isize)),
+            Command::Home => self.diagram.log_offset = 0,
+            Command::End => self.scroll_log(isize::MAX / 2),
+            Command::ClearAlertLog => {
+                self.transitions.clear();
+                self.diagram.log_offset = 0;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn scroll_log(&mut self, delta: isize) {
+        self.diagram.log_offset = offset_by(self.diagram.log_offset, delta, self.transitions.len());
     }
 
     fn back(&mut self) {
@@ -613,12 +720,16 @@ impl App {
     fn page_rows(&self) -> isize {
         let rows = match self.view {
             View::Connections(_) => self.connections_page(),
-            View::Dashboard => PANEL_PAGE_ROWS,
+            View::Dashboard | View::Diagram => PANEL_PAGE_ROWS,
         };
         isize::try_from(rows).unwrap_or(1)
     }
 
     fn navigate(&mut self, delta: isize) {
+        if self.view == View::Diagram {
+            self.scroll_log(delta);
+            return;
+        }
         let page = self.connections_page();
         if let View::Connections(view) = &mut self.view {
             view.scroll.move_by(delta, view.rows.len(), page);
@@ -674,3 +785,6 @@ fn offset_by(offset: usize, delta: isize, len: usize) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod diagram_tests;

@@ -5,6 +5,7 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use super::narration::NarrationEvent;
 use crate::model::{Aggregates, Snapshot, SocketRecord, aggregate};
 
 /// A full snapshot with its aggregates, computed off the UI thread.
@@ -52,4 +53,6 @@ pub enum Msg {
     },
     /// A signal asked us to stop.
     Quit,
+    /// The demo's narrator: a step starts, ends, or the demo is over.
+    Narration(NarrationEvent),
 }
