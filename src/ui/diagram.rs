@@ -146,8 +146,13 @@ pub fn in_scope(app: &App, port: u16) -> bool {
     }
 }
 
-/// Whether a logged change concerns the ports in scope.
+/// Whether a logged change concerns the ports in scope. With all ports and
+/// no live filter, every change counts, including those of ports that have
+/// no socket left.
 pub fn transition_in_scope(app: &App, transition: &Transition) -> bool {
+    if app.diagram().scope == DiagramScope::AllWatched && !app.filter().is_active() {
+        return true;
+    }
     in_scope(app, transition.local.port()) || in_scope(app, transition.remote.port())
 }
 

@@ -33,7 +33,7 @@ fn same_group(a: &Transition, b: &Transition) -> bool {
     a.at_ms == b.at_ms
         && a.change == b.change
         && a.cause == b.cause
-        && (a.local == b.local || a.remote == b.remote)
+        && (a.local == b.local || (a.remote == b.remote && a.remote.port() != 0))
 }
 
 fn groups(app: &App) -> Vec<Group<'_>> {
