@@ -3,6 +3,10 @@
 //! time), an input thread, and the main thread that updates the app and
 //! redraws. A slow dump only delays samples, never keys or redraws.
 //!
+//! A companion thread (the demo's narrator) may run beside it and talk to
+//! the app with messages; it is told to stop, and joined, when the dashboard
+//! ends.
+//!
 //! Owns: threads, channels, the wall clock for the app, colour choice and
 //! the host name. Must not: draw (ui), hold UI state (app), or touch terminal
 //! modes (tui).
@@ -16,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
 
-use crate::app::{App, AppSetup, Msg, Sample};
+use crate::app::{App, AppSetup, Command, Msg, Sample};
 use crate::cli::{ColorArg, Config};
 use crate::collect::sampler::Sampler;
 use crate::collect::{CollectError, SnapshotSource};
@@ -59,15 +63,33 @@ pub fn host_name() -> String {
     String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
-/// Runs the dashboard on the real sampler.
-pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
-    let sampler_config = config.sampler_config();
+/// Whether this run draws in colour (`--color`, `NO_COLOR`, stdout).
+pub fn color_for(config: &Config) -> bool {
     let no_color = std::env::var("NO_COLOR").ok();
-    let color = color_enabled(
+    color_enabled(
         config.color,
         no_color.as_deref(),
         io::stdout().is_terminal(),
-    );
+    )
+}
+
+/// Runs beside the dashboard on its own thread and talks to the app with
+/// messages. The receiver disconnects when the dashboard ends: that is the
+/// signal to stop (the dashboard then waits for the thread).
+pub type Companion = Box<dyn FnOnce(Sender<Msg>, Receiver<()>) + Send>;
+
+/// What a run adds to the plain dashboard.
+#[derive(Default)]
+pub struct DashboardExtras {
+    /// Open on the state-diagram view.
+    pub open_diagram: bool,
+    pub companion: Option<Companion>,
+}
+
+/// Runs the dashboard on the real sampler.
+pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
+    let sampler_config = config.sampler_config();
+    let color = color_for(config);
     run_dashboard_with(config, host_name(), color, move || {
         Sampler::open(sampler_config).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
     })
@@ -81,6 +103,20 @@ pub fn run_dashboard_with<F>(
     host: String,
     color: bool,
     open_source: F,
+) -> Result<(), AppError>
+where
+    F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
+{
+    run_dashboard_beside(config, host, color, open_source, DashboardExtras::default())
+}
+
+/// `run_dashboard_with`, plus a companion thread and a first view.
+pub fn run_dashboard_beside<F>(
+    config: &Config,
+    host: String,
+    color: bool,
+    open_source: F,
+    extras: DashboardExtras,
 ) -> Result<(), AppError>
 where
     F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
@@ -120,14 +156,33 @@ where
         height: size.height,
         now_ms: now_ms(),
     });
+    if extras.open_diagram {
+        app.execute(Command::ToggleDiagram);
+    }
     let input_stop = Arc::new(AtomicBool::new(false));
     spawn_input(messages.clone(), Arc::clone(&input_stop))?;
+    let (stop_companion, companion_stop) = mpsc::channel::<()>();
+    let companion = match extras.companion {
+        Some(run) => {
+            let sender = messages.clone();
+            let handle = thread::Builder::new()
+                .name("tcpwatch-companion".to_string())
+                .spawn(move || run(sender, companion_stop))
+                .map_err(AppError::Thread)?;
+            Some(handle)
+        }
+        None => None,
+    };
     drop(messages);
 
     let result = event_loop(&mut guard, &mut app, &inbox, &control, &signals);
     input_stop.store(true, Ordering::Relaxed);
     let _ = control.send(SamplerControl::Stop);
+    drop(stop_companion);
     drop(guard);
+    if let Some(handle) = companion {
+        let _ = handle.join();
+    }
     result
 }
 

@@ -43,7 +43,10 @@ pub fn run(config: Config) -> Result<(), AppError> {
         let mut out = io::stdout().lock();
         return out.write_all(text.as_bytes()).map_err(AppError::Output);
     }
-    if let Action::Demo { .. } = config.action {
+    if let Action::Demo { no_tui } = config.action {
+        if !no_tui && io::stdout().is_terminal() {
+            return crate::demo::dashboard::run_demo_dashboard(&config);
+        }
         return run_demo_lines(&config);
     }
     if config.once {
