@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::format;
 use super::theme::{Attention, Theme};
+use crate::app::alerts::severity_label;
 use crate::app::{AlertView, App, Focus, LogEvent, Severity};
 use crate::output::timestamp::format_hms;
 
@@ -34,7 +35,7 @@ fn active_lines(
         String::new()
     };
     let indent = "     ";
-    let text_width = width.saturating_sub(indent.len() + 4);
+    let text_width = width.saturating_sub(indent.len() + 5);
     let detail = |label: &'static str, text: &str| -> Vec<Line<'static>> {
         format::wrap(text, text_width, detail_lines)
             .into_iter()
@@ -42,22 +43,23 @@ fn active_lines(
             .map(|(i, part)| {
                 Line::from(vec![
                     Span::raw(indent),
-                    Span::styled(if i == 0 { label } else { "    " }, theme.dim()),
+                    Span::styled(if i == 0 { label } else { "     " }, theme.dim()),
                     Span::raw(part),
                 ])
             })
             .collect()
     };
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{} ", alert.severity.label()), style),
-        Span::styled(alert.summary.clone(), style),
+        Span::styled(format!("{} ", severity_label(alert.severity)), style),
+        Span::styled(alert.title.clone(), style),
         Span::styled(
             format!(" · since {}{repeats}", format_hms(alert.since_ms)),
             theme.dim(),
         ),
     ])];
-    lines.extend(detail("why ", &alert.cause));
-    lines.extend(detail("fix ", &alert.fix));
+    lines.extend(detail("what ", &alert.summary));
+    lines.extend(detail("why  ", &alert.cause));
+    lines.extend(detail("fix  ", &alert.fix));
     lines
 }
 
@@ -103,7 +105,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", format_hms(entry.at_ms)), theme.dim()),
             Span::styled(format!("{:<7} ", entry.event.label()), style),
-            Span::raw(entry.alert.summary.clone()),
+            Span::raw(entry.alert.title.clone()),
         ]));
     }
     let visible: Vec<Line> = lines.into_iter().skip(app.alerts_offset()).collect();
