@@ -370,7 +370,7 @@ mod tests {
             (vec!["--fail-on", "critical"], "--once"),
             (vec!["--once", "--fail-on", "info"], "warning"),
             (vec!["--backlog-warn", "0"], "between 1 and 100"),
-            (vec!["--time-wait-rate", "-5"], "positive"),
+            (vec!["--time-wait-rate", "0"], "positive"),
             (vec!["--close-wait-samples", "0"], "0"),
         ] {
             let err = parse(&args).expect_err("must be rejected").to_string();
