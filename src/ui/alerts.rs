@@ -57,9 +57,11 @@ fn active_lines(
             theme.dim(),
         ),
     ])];
-    lines.extend(detail("what ", &alert.summary));
-    lines.extend(detail("why  ", &alert.cause));
-    lines.extend(detail("fix  ", &alert.fix));
+    if detail_lines > 0 {
+        lines.extend(detail("what ", &alert.summary));
+        lines.extend(detail("why  ", &alert.cause));
+        lines.extend(detail("fix  ", &alert.fix));
+    }
     lines
 }
 
@@ -86,8 +88,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if active.is_empty() {
         lines.push(Line::from(Span::styled("no active alerts", theme.good())));
     }
-    // Room for the whole explanation when the panel is tall.
-    let detail_lines = if area.height >= 12 { 3 } else { 1 };
+    // As much of each explanation as fits with every active alert visible:
+    // an alert takes a headline plus what/why/fix of `detail_lines` each.
+    let rows = usize::from(area.height.saturating_sub(2));
+    // When even one line each does not fit, only the headlines are shown.
+    let detail_lines = (1..=3)
+        .rev()
+        .find(|lines| active.len() * (1 + 3 * lines) <= rows)
+        .unwrap_or(0);
     for alert in active {
         lines.extend(active_lines(alert, width, detail_lines, theme));
     }
