@@ -5,6 +5,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod alert;
 pub mod app;
 pub mod cli;
 pub mod collect;
@@ -15,5 +16,6 @@ pub mod live;
 pub mod model;
 pub mod output;
 pub mod run;
+pub mod sampling;
 pub mod tui;
 pub mod ui;

@@ -16,29 +16,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::{self, Event};
 
-use crate::app::{App, AppSetup, Command, Msg, Sample};
+use crate::app::{App, AppSetup, Command, Msg};
 use crate::cli::{ColorArg, Config};
 use crate::collect::sampler::Sampler;
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
 use crate::run::now_ms;
+use crate::sampling::{SamplerControl, SamplingTiming, sample_forever};
 use crate::tui::{StopSignals, TerminalGuard};
 
 /// The longest the loop waits before redrawing (clock, countdowns).
 const REDRAW_AT_LEAST_EVERY: Duration = Duration::from_millis(250);
 /// How often the input thread checks whether it should stop.
 const INPUT_POLL: Duration = Duration::from_millis(100);
-
-/// What the loop tells the sampling thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SamplerControl {
-    SetInterval(Duration),
-    Stop,
-}
 
 /// Whether to draw in colour: `--color always|never` wins; `auto` means a
 /// terminal and no (non-empty) `NO_COLOR`.
@@ -134,7 +128,10 @@ where
         .spawn(move || match open_source() {
             Ok(source) => {
                 let _ = ready.send(Ok(()));
-                sample_forever(source, timing, &sender, &control_inbox);
+                let mut source = source;
+                sample_forever(source.as_mut(), timing, &control_inbox, |event| {
+                    sender.send(Msg::from(event)).is_ok()
+                });
             }
             Err(error) => {
                 let _ = ready.send(Err(error));
@@ -219,70 +216,6 @@ fn event_loop(
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct SamplingTiming {
-    interval: Duration,
-    listen_interval: Duration,
-}
-
-/// Full samples every `interval` (measured start to start, never closer than
-/// a tenth of it after a slow one), listener-only samples every
-/// `listen_interval` in between, until told to stop or nobody listens.
-fn sample_forever(
-    mut source: Box<dyn SnapshotSource>,
-    timing: SamplingTiming,
-    sender: &Sender<Msg>,
-    control: &Receiver<SamplerControl>,
-) {
-    let mut interval = timing.interval;
-    let mut last_full_start = Instant::now();
-    let mut next_full = last_full_start;
-    let mut next_listen = last_full_start + timing.listen_interval;
-    loop {
-        let now = Instant::now();
-        if now >= next_full {
-            last_full_start = now;
-            let at_ms = now_ms();
-            let msg = match source.sample(at_ms) {
-                Ok(snapshot) => Msg::Sampled(Box::new(Sample::new(snapshot))),
-                Err(error) => Msg::SampleFailed {
-                    at_ms,
-                    message: error.to_string(),
-                },
-            };
-            if sender.send(msg).is_err() {
-                return;
-            }
-            let done = Instant::now();
-            next_full = (last_full_start + interval).max(done + interval / 10);
-            next_listen = done + timing.listen_interval;
-            continue;
-        }
-        if now >= next_listen {
-            if let Ok(listeners) = source.sample_listeners() {
-                let msg = Msg::ListenersSampled {
-                    at_ms: now_ms(),
-                    listeners,
-                };
-                if sender.send(msg).is_err() {
-                    return;
-                }
-            }
-            next_listen = (next_listen + timing.listen_interval).max(Instant::now());
-            continue;
-        }
-        let wake = next_full.min(next_listen);
-        match control.recv_timeout(wake.saturating_duration_since(now)) {
-            Ok(SamplerControl::SetInterval(new_interval)) => {
-                interval = new_interval;
-                next_full = last_full_start + interval;
-            }
-            Ok(SamplerControl::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-            Err(RecvTimeoutError::Timeout) => {}
-        }
-    }
-}
-
 fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppError> {
     thread::Builder::new()
         .name("tcpwatch-input".to_string())
@@ -327,34 +260,5 @@ mod tests {
         );
         assert!(!color_enabled(ColorArg::Auto, Some("1"), true));
         assert!(!color_enabled(ColorArg::Auto, None, false));
-    }
-
-    #[test]
-    fn sampling_thread_sends_full_and_listener_samples_and_obeys_control() {
-        use crate::collect::fake::ScriptedSource;
-        use crate::collect::scenarios::listen_one_script;
-        let source = Box::new(ScriptedSource::new(listen_one_script(0, 3)));
-        let (sender, inbox) = mpsc::channel();
-        let (control, control_inbox) = mpsc::channel();
-        let timing = SamplingTiming {
-            interval: Duration::from_millis(200),
-            listen_interval: Duration::from_millis(20),
-        };
-        let worker = thread::spawn(move || sample_forever(source, timing, &sender, &control_inbox));
-        let first = inbox
-            .recv_timeout(Duration::from_secs(5))
-            .expect("a sample");
-        assert!(
-            matches!(first, Msg::Sampled(_)),
-            "the first message is a full sample"
-        );
-        let listener = inbox
-            .recv_timeout(Duration::from_secs(5))
-            .expect("a listener sample");
-        assert!(matches!(listener, Msg::ListenersSampled { .. }));
-        control
-            .send(SamplerControl::Stop)
-            .expect("the thread listens");
-        worker.join().expect("the thread stops");
     }
 }

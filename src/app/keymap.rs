@@ -56,10 +56,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("/", "filter: port, address, or state name"),
     ("p, Space", "pause / resume"),
     ("+ / -", "sample interval longer / shorter"),
-    (
-        "c",
-        "clear the alert log (the transition log in the diagram)",
-    ),
+    ("c", "clear the alert log (diagram: the transition log)"),
     ("d", "state diagram with the transition log / back"),
     (
         "? / H, F1",

@@ -6,7 +6,6 @@
 //! and the time all arrive as `Msg`s.
 
 pub mod alerts;
-pub mod backlog_rule;
 pub mod diagram;
 pub mod filter;
 pub mod keymap;
@@ -22,12 +21,12 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
+use crate::alert::{AlertEvent, AlertMonitor, Thresholds};
 use crate::model::history::History;
 use crate::model::seen::FirstSeen;
-use crate::model::{CounterDeltas, PortStates, Settings, SocketRecord};
+use crate::model::{CounterDeltas, PortStates, SocketRecord};
 
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
-pub use backlog_rule::{BacklogFullRule, QueueLevel};
 pub use diagram::{DiagramScope, DiagramState, Direction};
 pub use filter::{FilterQuery, LiveFilter};
 pub use keymap::{
@@ -144,7 +143,6 @@ pub struct App {
     kept_aside_count: usize,
     paused: bool,
     failure: Option<SampleFailure>,
-    latest_settings: Settings,
 
     history: History,
     seen: FirstSeen,
@@ -162,7 +160,9 @@ pub struct App {
     help_visible: bool,
 
     alerts: AlertBoard,
-    backlog_rule: BacklogFullRule,
+    monitor: AlertMonitor,
+    /// A warning or critical alert was raised and the bell has not rung yet.
+    bell_pending: bool,
     quit: bool,
 
     diagram: DiagramState,
@@ -184,7 +184,6 @@ impl App {
             kept_aside_count: 0,
             paused: false,
             failure: None,
-            latest_settings: Settings::default(),
             history: History::default(),
             seen: FirstSeen::default(),
             port_rows: Vec::new(),
@@ -199,12 +198,24 @@ impl App {
             view: View::Dashboard,
             help_visible: false,
             alerts: AlertBoard::default(),
-            backlog_rule: BacklogFullRule::default(),
+            monitor: AlertMonitor::new(Thresholds::default()),
+            bell_pending: false,
             quit: false,
             diagram: DiagramState::default(),
             transitions: TransitionLog::default(),
             narration: None,
         }
+    }
+
+    /// Uses these alert thresholds instead of the defaults.
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> App {
+        self.monitor = AlertMonitor::new(thresholds);
+        self
+    }
+
+    /// True once after a warning or critical alert was raised (`--bell`).
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.bell_pending)
     }
 
     pub fn update(&mut self, msg: Msg) {
@@ -398,18 +409,8 @@ impl App {
                 .iter()
                 .chain(sample.snapshot.sockets.iter()),
         );
-        self.latest_settings = sample.snapshot.settings;
-        let levels: Vec<QueueLevel> = sample
-            .aggregates
-            .listeners
-            .iter()
-            .map(|l| QueueLevel {
-                local: l.local,
-                accept_queue: l.accept_queue,
-                backlog: l.backlog,
-            })
-            .collect();
-        self.evaluate_builtin_rule(at_ms, &levels);
+        let events = self.monitor.evaluate(&sample.snapshot, &sample.aggregates);
+        self.apply_engine_events(at_ms, &events);
         self.failure = None;
         if self.paused {
             self.kept_aside = Some(sample);
@@ -421,11 +422,7 @@ impl App {
 
     fn on_listener_sample(&mut self, at_ms: u64, listeners: Vec<SocketRecord>) {
         self.history.record_listener_sample(at_ms, &listeners);
-        let levels: Vec<QueueLevel> = listeners
-            .iter()
-            .filter_map(QueueLevel::from_record)
-            .collect();
-        self.evaluate_builtin_rule(at_ms, &levels);
+        self.monitor.observe_listeners(&listeners, at_ms);
         let sample = ListenerSample { at_ms, listeners };
         if self.paused {
             self.kept_aside_listeners = Some(sample);
@@ -435,11 +432,14 @@ impl App {
         }
     }
 
-    /// The rule built in until the alert engine lands; see `backlog_rule`.
-    fn evaluate_builtin_rule(&mut self, at_ms: u64, levels: &[QueueLevel]) {
-        let changes = self
-            .backlog_rule
-            .evaluate(at_ms, levels, &self.latest_settings);
+    fn apply_engine_events(&mut self, at_ms: u64, events: &[AlertEvent]) {
+        let changes: Vec<AlertChange> = events.iter().map(AlertChange::from).collect();
+        if changes
+            .iter()
+            .any(|c| matches!(c, AlertChange::Raised(a) if a.severity >= Severity::Warning))
+        {
+            self.bell_pending = true;
+        }
         self.apply_alert_events(at_ms, changes);
     }
 

@@ -56,3 +56,25 @@ pub enum Msg {
     /// The demo's narrator: a step starts, ends, or the demo is over.
     Narration(NarrationEvent),
 }
+
+impl From<crate::sampling::SamplerEvent> for Msg {
+    fn from(event: crate::sampling::SamplerEvent) -> Msg {
+        use crate::sampling::SamplerEvent;
+        match event {
+            SamplerEvent::Full {
+                result: Ok(snapshot),
+                ..
+            } => Msg::Sampled(Box::new(Sample::new(*snapshot))),
+            SamplerEvent::Full {
+                at_ms,
+                result: Err(error),
+            } => Msg::SampleFailed {
+                at_ms,
+                message: error.to_string(),
+            },
+            SamplerEvent::Listeners { at_ms, listeners } => {
+                Msg::ListenersSampled { at_ms, listeners }
+            }
+        }
+    }
+}

@@ -155,6 +155,46 @@ pub fn listen_one_experiment(start_ms: u64, tick: u64) -> Snapshot {
     snap
 }
 
+/// A host in trouble at second `tick`: the listen(1) experiment and the
+/// CLOSE_WAIT leak of `listen_one_experiment`, plus a load generator that
+/// holds 18 of the 20 ephemeral ports towards 10.0.0.20:80 (a tiny
+/// ip_local_port_range), and TIME_WAIT at 90 of tcp_max_tw_buckets = 100.
+pub fn troubled_host(start_ms: u64, tick: u64) -> Snapshot {
+    let mut snap = listen_one_experiment(start_ms, tick);
+    for i in 0..18u16 {
+        let state = if i < 10 {
+            TcpState::TimeWait
+        } else {
+            TcpState::Established
+        };
+        let inode = if state == TcpState::TimeWait {
+            0
+        } else {
+            3000 + u64::from(i)
+        };
+        let mut client = socket(
+            state,
+            &format!("10.0.0.5:{}", 40000 + i),
+            "10.0.0.20:80",
+            inode,
+        );
+        if state == TcpState::TimeWait {
+            client.timer = TimerKind::TimeWait;
+            client.timer_expires_ms = 50_000;
+        } else {
+            snap.owners.insert(inode, process(3300, "loadgen"));
+        }
+        snap.sockets.push(client);
+    }
+    snap.settings.ip_local_port_range = Some((40000, 40019));
+    snap.settings.tcp_max_tw_buckets = Some(100);
+    snap.settings.tcp_tw_reuse = Some(0);
+    if let Some(sockstat) = snap.sockstat.as_mut() {
+        sockstat.tw = 90;
+    }
+    snap
+}
+
 /// `ticks` seconds of the experiment, one snapshot per second.
 pub fn listen_one_script(start_ms: u64, ticks: u64) -> Vec<Snapshot> {
     (0..ticks)

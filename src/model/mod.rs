@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod counters;
 pub mod history;
+pub mod peaks;
 pub mod seen;
 pub mod snapshot;
 pub mod socket;
@@ -18,6 +19,7 @@ pub use aggregate::{
     Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate,
 };
 pub use counters::{Counter, CounterDeltas, Counters, Settings, Sockstat, Sysctl};
+pub use peaks::{ListenerPeak, ListenerPeaks};
 pub use snapshot::{Filter, NoOwnerReason, ProcessInfo, Snapshot, SourceKind};
 pub use socket::{SocketKey, SocketRecord, TimerKind};
 pub use state::{StateMask, TcpState, UnknownStateName};

@@ -1,0 +1,174 @@
+//! CLOSE_WAIT leak (`close_wait_leak`): CLOSE_WAIT sockets on a service port
+//! that stay or grow over N consecutive evaluations. The peer closed (sent
+//! FIN, which the kernel ACKed), and the application owning the socket never
+//! called close().
+//!
+//! Owns: that kind and the per-port CLOSE_WAIT counts of the last N
+//! evaluations (a port is forgotten as soon as it has none, so memory is
+//! bounded by the ports in CLOSE_WAIT). Must not: blame a process it did not
+//! see owning the sockets.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::model::aggregate::service_port;
+use crate::model::{SocketRecord, TcpState};
+
+use super::context::{Context, owners_of};
+use super::{AlertKind, Evidence, Finding, Severity};
+
+/// CLOSE_WAIT counts per service port over the last evaluations.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CloseWaitHistory {
+    by_port: HashMap<u16, VecDeque<u64>>,
+}
+
+impl CloseWaitHistory {
+    /// Ports with CLOSE_WAIT history (for tests of the memory bound).
+    #[cfg(test)]
+    pub fn tracked_ports(&self) -> usize {
+        self.by_port.len()
+    }
+
+    pub fn check(&mut self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
+        let window = ctx.thresholds.close_wait_min_ticks as usize;
+        let snapshot = ctx.snapshot;
+        let mut now: BTreeMap<u16, Vec<&SocketRecord>> = BTreeMap::new();
+        for record in &snapshot.sockets {
+            if record.state == TcpState::CloseWait && snapshot.filter.matches(record) {
+                let port = service_port(record, &ctx.listener_ports, &snapshot.filter.ports);
+                now.entry(port).or_default().push(record);
+            }
+        }
+        self.by_port.retain(|port, _| now.contains_key(port));
+        for (port, sockets) in &now {
+            let history = self.by_port.entry(*port).or_default();
+            history.push_back(sockets.len() as u64);
+            while history.len() > window {
+                history.pop_front();
+            }
+            let (Some(first), Some(last)) = (history.front(), history.back()) else {
+                continue;
+            };
+            if history.len() < window || last < first {
+                continue;
+            }
+            let server_side = sockets.iter().filter(|r| r.local.port() == *port).count();
+            let side = if server_side * 2 >= sockets.len() {
+                format!("the server on port {port}")
+            } else {
+                format!("a client of port {port}")
+            };
+            let trend = if first == last {
+                format!("{last} steady")
+            } else {
+                format!("{first} → {last}")
+            };
+            let owners = owners_of(snapshot, sockets.iter().copied());
+            out.push(Finding {
+                kind: AlertKind::CloseWaitLeak,
+                subject: format!("port {port}"),
+                severity: Severity::Warning,
+                evidence: Evidence::Level,
+                summary: format!(
+                    "{last} sockets in CLOSE_WAIT on port {port} for {} consecutive samples \
+                     ({trend}), owned by {owners}",
+                    history.len()
+                ),
+                cause: format!(
+                    "the peer closed its end (sent FIN, which the kernel ACKed), but {side} \
+                     never called close() on these sockets; CLOSE_WAIT lasts until it does, \
+                     holding a file descriptor and buffers each"
+                ),
+                fix: "close the socket when recv()/read() returns 0 (EOF), on every path \
+                      including errors and timeouts; watch the process's fd count \
+                      (ls /proc/PID/fd | wc -l) for the leak"
+                    .to_string(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::alert::testkit::{Script, find, find_cleared};
+    use crate::alert::{AlertKind, Severity};
+    use crate::model::socket::fixtures::{listener, record};
+    use crate::model::{ProcessInfo, Snapshot, TcpState};
+
+    fn with_close_wait(script: &Script, count: u16) -> Snapshot {
+        let mut snap = script.base();
+        snap.listeners.push(listener("127.0.0.1:10000", 0, 128));
+        snap.owners.insert(
+            77,
+            ProcessInfo {
+                pid: 42,
+                name: "server".to_string(),
+            },
+        );
+        for i in 0..count {
+            let mut rec = record(
+                TcpState::CloseWait,
+                "127.0.0.1:10000",
+                &format!("127.0.0.1:{}", 30000 + i),
+            );
+            rec.inode = 77;
+            snap.sockets.push(rec);
+        }
+        snap
+    }
+
+    #[test]
+    fn sockets_that_stay_in_close_wait_are_a_leak() {
+        let mut script = Script::new();
+        let mut events = Vec::new();
+        for count in [2, 3, 5] {
+            events = script.tick(with_close_wait(&script, count));
+            if count < 5 {
+                assert!(events.is_empty(), "needs 3 samples: {events:?}");
+            }
+        }
+        assert!(events.is_empty(), "level warning waits for raise_after");
+        let events = script.tick(with_close_wait(&script, 6));
+        let alert = find(&events, AlertKind::CloseWaitLeak).expect("leak");
+        assert_eq!(alert.subject, "port 10000");
+        assert_eq!(alert.severity, Severity::Warning);
+        assert!(alert.summary.contains("6 sockets in CLOSE_WAIT on port 10000 for 3 consecutive samples (3 → 6), owned by server pid 42"), "{}", alert.summary);
+        assert!(
+            alert.cause.contains("never called close()")
+                && alert.cause.contains("the server on port 10000"),
+            "{}",
+            alert.cause
+        );
+        assert!(
+            alert.fix.contains("recv()/read() returns 0"),
+            "{}",
+            alert.fix
+        );
+    }
+
+    #[test]
+    fn draining_close_wait_is_not_a_leak_and_clears() {
+        let mut script = Script::new();
+        for count in [5, 5, 5, 5] {
+            script.tick(with_close_wait(&script, count));
+        }
+        assert_eq!(script.active().len(), 1);
+        assert!(
+            script.tick(with_close_wait(&script, 4)).is_empty(),
+            "one absence"
+        );
+        let events = script.tick(with_close_wait(&script, 3));
+        assert!(
+            find_cleared(&events, AlertKind::CloseWaitLeak).is_some(),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn a_gap_restarts_the_count() {
+        let mut script = Script::new();
+        for count in [4, 4, 0, 4, 4] {
+            assert!(script.tick(with_close_wait(&script, count)).is_empty());
+        }
+    }
+}

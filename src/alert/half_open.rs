@@ -1,0 +1,231 @@
+//! Half-open mismatch (`half_open_mismatch`): when both ends of a connection
+//! are in the snapshot (loopback or this host), a client socket that is
+//! ESTABLISHED while its peer, the reversed 4-tuple, is still SYN_RECV, or
+//! is missing while the listener for that port is full. That is Linux's odd
+//! case from the write-up: the server dropped the client's final ACK because
+//! its accept queue was full, and keeps retransmitting SYN-ACK; the client
+//! thinks it is connected, and its first data gets an RST (or is dropped).
+//!
+//! Owns: that kind. Must not: judge connections whose server is not on this
+//! host (its end cannot be in the snapshot), or call a missing peer a
+//! mismatch when the listener was not seen full.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+
+use crate::model::{Sysctl, TcpState};
+
+use super::context::{Context, FullEvidence, is_local_ip, process_of};
+use super::{AlertKind, Evidence, Finding, Severity};
+
+#[derive(Default)]
+struct Mismatch {
+    syn_recv: u64,
+    missing: u64,
+    example: Option<(SocketAddr, String)>,
+}
+
+pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
+    let snapshot = ctx.snapshot;
+    let peers: HashMap<(SocketAddr, SocketAddr), TcpState> = snapshot
+        .sockets
+        .iter()
+        .map(|r| ((r.local, r.remote), r.state))
+        .collect();
+    let local_ips: HashSet<IpAddr> = snapshot
+        .sockets
+        .iter()
+        .map(|r| r.local.ip())
+        .chain(snapshot.listeners.iter().map(|l| l.local.ip()))
+        .filter(|ip| !ip.is_unspecified())
+        .collect();
+
+    let mut by_server: BTreeMap<SocketAddr, (Mismatch, Option<FullEvidence>)> = BTreeMap::new();
+    for client in &snapshot.sockets {
+        if client.state != TcpState::Established
+            || ctx.listener_ports.contains(&client.local.port())
+            || !is_local_ip(client.remote.ip(), &local_ips)
+        {
+            continue;
+        }
+        let Some(listener) = ctx.listener_for(&client.remote) else {
+            continue;
+        };
+        let (syn_recv, missing) = match peers.get(&(client.remote, client.local)) {
+            Some(TcpState::SynRecv) => (1, 0),
+            None if listener.full.is_some() => (0, 1),
+            _ => continue,
+        };
+        let (entry, full) = by_server.entry(client.remote).or_default();
+        *full = full.or(listener.full);
+        entry.syn_recv += syn_recv;
+        entry.missing += missing;
+        entry
+            .example
+            .get_or_insert_with(|| (client.local, process_of(snapshot, client)));
+    }
+
+    for (server, (mismatch, full)) in by_server {
+        let total = mismatch.syn_recv + mismatch.missing;
+        let mut server_side = Vec::new();
+        if mismatch.syn_recv > 0 {
+            server_side.push(format!("SYN_RECV ({})", mismatch.syn_recv));
+        }
+        if mismatch.missing > 0 {
+            server_side.push(format!("missing ({})", mismatch.missing));
+        }
+        let example = mismatch
+            .example
+            .map(|(addr, process)| format!(", e.g. {addr} ({process})"))
+            .unwrap_or_default();
+        let queue = match full {
+            Some(FullEvidence::Now { queue, backlog }) => {
+                format!("was full ({queue}/{backlog} now)")
+            }
+            Some(FullEvidence::Peak {
+                peak_queue,
+                backlog,
+                ..
+            }) => format!("was full (peaked at {peak_queue}/{backlog})"),
+            Some(FullEvidence::AboveSomaxconn { queue, .. }) => {
+                format!("was full ({queue} waiting)")
+            }
+            None => "was full (or the final ACK was lost)".to_string(),
+        };
+        out.push(Finding {
+            kind: AlertKind::HalfOpenMismatch,
+            subject: server.to_string(),
+            severity: Severity::Warning,
+            evidence: Evidence::Level,
+            summary: format!(
+                "{total} connections to {server} are ESTABLISHED on the client but {} on the \
+                 server{example}",
+                server_side.join(" or ")
+            ),
+            cause: format!(
+                "the server's accept queue {queue} when the client's final ACK arrived, so the \
+                 kernel dropped that ACK and keeps retransmitting SYN-ACK (after ~1, 2, 4, 8, \
+                 16 s); the client believes it is connected, and its first data will be \
+                 answered with an RST (or dropped) once the server gives up"
+            ),
+            fix: format!(
+                "fix the backlog: call accept() faster or raise the listen() backlog (and \
+                 net.core.somaxconn); or set net.ipv4.tcp_abort_on_overflow=1 (now {}) so the \
+                 server answers with an RST at once and the client fails fast",
+                ctx.value(Sysctl::TcpAbortOnOverflow)
+            ),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::alert::testkit::{Script, find};
+    use crate::alert::{AlertKind, Severity};
+    use crate::model::socket::fixtures::{listener, record};
+    use crate::model::{Snapshot, TcpState};
+
+    /// The write-up's experiment on loopback: listen(1), no accept(); two
+    /// connections accepted into the queue, two more ESTABLISHED on the
+    /// client while the server holds them in SYN_RECV.
+    fn odd_linux_case(script: &Script) -> Snapshot {
+        let mut snap = script.base();
+        snap.listeners.push(listener("127.0.0.1:10000", 2, 1));
+        for port in [40001, 40002] {
+            let client = format!("127.0.0.1:{port}");
+            snap.sockets
+                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
+            snap.sockets
+                .push(record(TcpState::Established, "127.0.0.1:10000", &client));
+        }
+        for port in [40003, 40004] {
+            let client = format!("127.0.0.1:{port}");
+            snap.sockets
+                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
+            snap.sockets
+                .push(record(TcpState::SynRecv, "127.0.0.1:10000", &client));
+        }
+        snap
+    }
+
+    #[test]
+    fn client_established_server_syn_recv_is_a_mismatch() {
+        let mut script = Script::new();
+        script.tick(odd_linux_case(&script));
+        let events = script.tick(odd_linux_case(&script));
+        let alert = find(&events, AlertKind::HalfOpenMismatch).expect("mismatch");
+        assert_eq!(alert.severity, Severity::Warning);
+        assert_eq!(alert.subject, "127.0.0.1:10000");
+        assert!(alert.summary.starts_with("2 connections to 127.0.0.1:10000 are ESTABLISHED on the client but SYN_RECV (2) on the server, e.g. 127.0.0.1:40003"), "{}", alert.summary);
+        assert!(
+            alert.cause.contains("accept queue was full (2/1 now)"),
+            "{}",
+            alert.cause
+        );
+        assert!(alert.cause.contains("RST"), "{}", alert.cause);
+        assert!(
+            alert
+                .fix
+                .contains("net.ipv4.tcp_abort_on_overflow=1 (now 0)"),
+            "{}",
+            alert.fix
+        );
+    }
+
+    #[test]
+    fn missing_peer_counts_only_when_the_listener_is_full() {
+        let mut script = Script::new();
+        let mut snap = script.base();
+        snap.listeners.push(listener("0.0.0.0:10000", 2, 1));
+        snap.sockets.push(record(
+            TcpState::Established,
+            "127.0.0.1:40005",
+            "127.0.0.1:10000",
+        ));
+        script.tick(snap.clone());
+        let events = script.tick(snap.clone());
+        let alert = find(&events, AlertKind::HalfOpenMismatch).expect("missing peer");
+        assert!(alert.summary.contains("missing (1)"), "{}", alert.summary);
+
+        let mut script = Script::new();
+        snap.listeners[0].recv_queue = 0;
+        for _ in 0..3 {
+            let events = script.tick(snap.clone());
+            assert!(
+                find(&events, AlertKind::HalfOpenMismatch).is_none(),
+                "{events:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn remote_servers_and_healthy_pairs_are_ignored() {
+        let mut script = Script::new();
+        let mut snap = script.base();
+        snap.listeners.push(listener("0.0.0.0:80", 2, 1));
+        // This host is a client of another host's port 80: its peer cannot be here.
+        snap.sockets.push(record(
+            TcpState::Established,
+            "10.0.0.1:40000",
+            "10.0.0.9:80",
+        ));
+        // A healthy loopback pair.
+        snap.sockets.push(record(
+            TcpState::Established,
+            "127.0.0.1:40001",
+            "127.0.0.1:80",
+        ));
+        snap.sockets.push(record(
+            TcpState::Established,
+            "127.0.0.1:80",
+            "127.0.0.1:40001",
+        ));
+        for _ in 0..3 {
+            let events = script.tick(snap.clone());
+            assert!(
+                find(&events, AlertKind::HalfOpenMismatch).is_none(),
+                "{events:?}"
+            );
+        }
+    }
+}
