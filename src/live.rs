@@ -11,18 +11,19 @@
 //! the host name. Must not: draw (ui), hold UI state (app), or touch terminal
 //! modes (tui).
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
 
-use crate::app::{App, AppSetup, Command, Msg};
+use crate::app::{App, AppSetup, Command, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
 use crate::collect::sampler::Sampler;
+use crate::collect::self_usage::{CpuMeter, memory_kib};
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
 use crate::run::now_ms;
@@ -31,6 +32,8 @@ use crate::tui::{StopSignals, TerminalGuard};
 
 /// The longest the loop waits before redrawing (clock, countdowns).
 const REDRAW_AT_LEAST_EVERY: Duration = Duration::from_millis(250);
+/// How often tcpwatch's own CPU and memory are measured for the header.
+const SELF_COST_EVERY: Duration = Duration::from_secs(1);
 /// How often the input thread checks whether it should stop.
 const INPUT_POLL: Duration = Duration::from_millis(100);
 
@@ -152,7 +155,8 @@ where
         width: size.width,
         height: size.height,
         now_ms: now_ms(),
-    });
+    })
+    .with_thresholds(config.thresholds.clone());
     if extras.open_diagram {
         app.execute(Command::ToggleDiagram);
     }
@@ -172,7 +176,14 @@ where
     };
     drop(messages);
 
-    let result = event_loop(&mut guard, &mut app, &inbox, &control, &signals);
+    let result = event_loop(
+        &mut guard,
+        &mut app,
+        &inbox,
+        &control,
+        &signals,
+        config.bell,
+    );
     input_stop.store(true, Ordering::Relaxed);
     let _ = control.send(SamplerControl::Stop);
     drop(stop_companion);
@@ -189,10 +200,30 @@ fn event_loop(
     inbox: &Receiver<Msg>,
     control: &Sender<SamplerControl>,
     signals: &StopSignals,
+    bell: bool,
 ) -> Result<(), AppError> {
     let mut sent_interval = app.requested_interval();
+    let mut cpu = CpuMeter::new();
+    let mut last_cost = Instant::now();
     loop {
         app.update(Msg::Tick { now_ms: now_ms() });
+        if last_cost.elapsed() >= SELF_COST_EVERY {
+            last_cost = Instant::now();
+            if let (Some(cpu_percent), Some((rss_kib, _))) =
+                (cpu.percent_since_last(), memory_kib())
+            {
+                app.update(Msg::SelfCost(SelfCost {
+                    cpu_percent,
+                    rss_kib,
+                }));
+            }
+        }
+        if app.take_bell() && bell {
+            let mut out = io::stdout();
+            out.write_all(b"\x07")
+                .and_then(|()| out.flush())
+                .map_err(AppError::Terminal)?;
+        }
         guard
             .terminal()
             .draw(|frame| crate::ui::render(frame, app))

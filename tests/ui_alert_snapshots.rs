@@ -74,3 +74,16 @@ fn several_alerts_at_80x24() {
     let app = troubled_app(80, 24);
     insta::assert_snapshot!(screen(&app, 80, 24).backend());
 }
+
+#[test]
+fn the_header_shows_what_tcpwatch_itself_costs() {
+    let mut app = troubled_app(120, 40);
+    let before = screen(&app, 120, 40).backend().to_string();
+    assert!(!before.contains("% cpu"), "nothing is shown before the first measurement");
+    app.update(Msg::SelfCost(tcpwatch::app::SelfCost {
+        cpu_percent: 1.5,
+        rss_kib: 12 * 1024,
+    }));
+    let after = screen(&app, 120, 40).backend().to_string();
+    assert!(after.contains("self 1.5% cpu 12 MiB"), "{after}");
+}

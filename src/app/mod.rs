@@ -32,7 +32,7 @@ pub use filter::{FilterQuery, LiveFilter};
 pub use keymap::{
     CONNECTIONS_FOOTER_KEYS, Command, DIAGRAM_FOOTER_KEYS, DIAGRAM_KEY_HELP, FOOTER_KEYS, KEY_HELP,
 };
-pub use msg::{Msg, Sample};
+pub use msg::{Msg, Sample, SelfCost};
 pub use narration::{Narration, NarrationEvent};
 pub use rows::{ConnectionRef, ListenerRow};
 pub use scroll::Scroll;
@@ -163,6 +163,7 @@ pub struct App {
     monitor: AlertMonitor,
     /// A warning or critical alert was raised and the bell has not rung yet.
     bell_pending: bool,
+    self_cost: Option<SelfCost>,
     quit: bool,
 
     diagram: DiagramState,
@@ -200,6 +201,7 @@ impl App {
             alerts: AlertBoard::default(),
             monitor: AlertMonitor::new(Thresholds::default()),
             bell_pending: false,
+            self_cost: None,
             quit: false,
             diagram: DiagramState::default(),
             transitions: TransitionLog::default(),
@@ -211,6 +213,11 @@ impl App {
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> App {
         self.monitor = AlertMonitor::new(thresholds);
         self
+    }
+
+    /// tcpwatch's own CPU and memory, once measured.
+    pub fn self_cost(&self) -> Option<SelfCost> {
+        self.self_cost
     }
 
     /// True once after a warning or critical alert was raised (`--bell`).
@@ -238,6 +245,7 @@ impl App {
             }
             Msg::Tick { now_ms } => self.now_ms = now_ms,
             Msg::Quit => self.quit = true,
+            Msg::SelfCost(cost) => self.self_cost = Some(cost),
             Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
         }
     }

@@ -26,6 +26,14 @@ impl Sample {
     }
 }
 
+/// What tcpwatch itself costs: CPU (percent of one core, all threads) and
+/// resident memory, so users can trust that watching is cheap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelfCost {
+    pub cpu_percent: f64,
+    pub rss_kib: u64,
+}
+
 /// Everything that can change the app's state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
@@ -53,6 +61,8 @@ pub enum Msg {
     },
     /// A signal asked us to stop.
     Quit,
+    /// tcpwatch's own cost, measured about once a second.
+    SelfCost(SelfCost),
     /// The demo's narrator: a step starts, ends, or the demo is over.
     Narration(NarrationEvent),
 }
