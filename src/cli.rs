@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::alert::{Severity, Thresholds};
 use crate::collect::SourceChoice;
 use crate::collect::namespace::NetnsTarget;
 use crate::model::{Filter, StateMask, TcpState};
@@ -60,8 +61,46 @@ pub struct Args {
     #[arg(long, value_name = "HZ", default_value_t = 10.0, value_parser = parse_rate)]
     pub listen_rate: f64,
 
+    /// Ring the terminal bell when a warning or critical alert is raised.
+    #[arg(long)]
+    pub bell: bool,
+
+    /// With --once: exit with status 3 when an alert this severe (or worse) is active.
+    #[arg(long, value_enum, value_name = "SEVERITY", requires = "once")]
+    pub fail_on: Option<FailOnArg>,
+
+    /// Alert when an accept queue reaches this % of what it holds (backlog + 1).
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    pub backlog_warn: f64,
+
+    /// Alert when a listener's SYN_RECV count reaches this % of its backlog.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    pub syn_recv_warn: f64,
+
+    /// Alert when TIME_WAIT reaches this % of net.ipv4.tcp_max_tw_buckets.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    pub time_wait_warn: f64,
+
+    /// Alert when one port gains this many TIME_WAIT sockets per second.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 100.0, value_parser = parse_positive, help_heading = "Alert thresholds")]
+    pub time_wait_rate: f64,
+
+    /// Alert when one destination uses this % of the ephemeral port range.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    pub ports_warn: f64,
+
+    /// Alert when CLOSE_WAIT sockets stay on a port for this many samples.
+    #[arg(long, value_name = "SAMPLES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Alert thresholds")]
+    pub close_wait_samples: u32,
+
     #[command(subcommand)]
     pub command: Option<CommandArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    Warning,
+    Critical,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -127,6 +166,10 @@ pub struct Config {
     pub color: ColorArg,
     /// Time between listener-only samples.
     pub listen_interval: Duration,
+    pub thresholds: Thresholds,
+    pub bell: bool,
+    /// `--fail-on`: the least severe alert that makes `--once` exit 3.
+    pub fail_on: Option<Severity>,
 }
 
 impl Args {
@@ -149,6 +192,15 @@ impl Args {
             Some(CommandArg::Demo { no_tui }) => Action::Demo { no_tui },
             None => Action::Watch,
         };
+        let thresholds = Thresholds {
+            backlog_nearly_full_ratio: self.backlog_warn / 100.0,
+            syn_recv_ratio: self.syn_recv_warn / 100.0,
+            time_wait_near_limit_ratio: self.time_wait_warn / 100.0,
+            time_wait_growth_per_sec: self.time_wait_rate,
+            port_exhaustion_ratio: self.ports_warn / 100.0,
+            close_wait_min_ticks: self.close_wait_samples,
+            ..Thresholds::default()
+        };
         Config {
             action,
             filter: Filter { ports, states },
@@ -164,6 +216,12 @@ impl Args {
             target,
             color: self.color,
             listen_interval: Duration::from_secs_f64(1.0 / self.listen_rate),
+            thresholds,
+            bell: self.bell,
+            fail_on: self.fail_on.map(|level| match level {
+                FailOnArg::Warning => Severity::Warning,
+                FailOnArg::Critical => Severity::Critical,
+            }),
         }
     }
 }
@@ -178,6 +236,20 @@ fn parse_port(text: &str) -> Result<u16, String> {
 
 fn parse_state(text: &str) -> Result<TcpState, String> {
     text.parse::<TcpState>().map_err(|e| e.to_string())
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(percent) if percent > 0.0 && percent <= 100.0 => Ok(percent),
+        _ => Err(format!("'{text}' is not a percentage between 1 and 100")),
+    }
+}
+
+fn parse_positive(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(format!("'{text}' is not a positive number")),
+    }
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -277,6 +349,33 @@ mod tests {
             .expect_err("bad state")
             .to_string();
         assert!(err.contains("CLOSE_WAIT"), "{err}");
+    }
+
+    #[test]
+    fn thresholds_and_fail_on_are_validated() {
+        let config = parse(&[
+            "--once",
+            "--fail-on",
+            "warning",
+            "--backlog-warn",
+            "90%",
+            "--close-wait-samples",
+            "5",
+        ])
+        .expect("valid");
+        assert_eq!(config.fail_on, Some(Severity::Warning));
+        assert!((config.thresholds.backlog_nearly_full_ratio - 0.9).abs() < 1e-9);
+        assert_eq!(config.thresholds.close_wait_min_ticks, 5);
+        for (args, needle) in [
+            (vec!["--fail-on", "critical"], "--once"),
+            (vec!["--once", "--fail-on", "info"], "warning"),
+            (vec!["--backlog-warn", "0"], "between 1 and 100"),
+            (vec!["--time-wait-rate", "0"], "positive"),
+            (vec!["--close-wait-samples", "0"], "0"),
+        ] {
+            let err = parse(&args).expect_err("must be rejected").to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
     }
 
     #[test]

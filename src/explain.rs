@@ -180,6 +180,128 @@ pub const DIAGRAM: &str = r#"TCP state diagram (Linux), each arrow labelled with
               CLOSED
 "#;
 
+/// One arrow of the state diagram: the call or kernel event that moves a
+/// socket from `from` to `to`, in two short parts (what happens, what the
+/// kernel sends back), as the dashboard's diagram labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiagramEdge {
+    pub from: TcpState,
+    pub to: TcpState,
+    pub cause: &'static str,
+    pub then: &'static str,
+}
+
+impl DiagramEdge {
+    /// `recv SYN-ACK · send ACK`.
+    pub fn label(&self) -> String {
+        if self.then.is_empty() {
+            self.cause.to_string()
+        } else {
+            format!("{} · {}", self.cause, self.then)
+        }
+    }
+}
+
+const fn edge(
+    from: TcpState,
+    to: TcpState,
+    cause: &'static str,
+    then: &'static str,
+) -> DiagramEdge {
+    DiagramEdge {
+        from,
+        to,
+        cause,
+        then,
+    }
+}
+
+/// The arrows of the classic diagram (CLOSED stands for "no socket").
+pub const EDGES: [DiagramEdge; 14] = [
+    edge(TcpState::Close, TcpState::SynSent, "connect()", "send SYN"),
+    edge(TcpState::Close, TcpState::Listen, "listen()", ""),
+    edge(
+        TcpState::Listen,
+        TcpState::SynRecv,
+        "recv SYN",
+        "send SYN-ACK",
+    ),
+    edge(
+        TcpState::SynSent,
+        TcpState::Established,
+        "recv SYN-ACK",
+        "send ACK",
+    ),
+    edge(
+        TcpState::SynRecv,
+        TcpState::Established,
+        "recv ACK",
+        "→ accept queue",
+    ),
+    edge(
+        TcpState::Established,
+        TcpState::FinWait1,
+        "close()",
+        "send FIN",
+    ),
+    edge(
+        TcpState::Established,
+        TcpState::CloseWait,
+        "recv FIN",
+        "send ACK",
+    ),
+    edge(TcpState::FinWait1, TcpState::FinWait2, "recv ACK", ""),
+    edge(
+        TcpState::FinWait1,
+        TcpState::Closing,
+        "recv FIN",
+        "send ACK",
+    ),
+    edge(
+        TcpState::FinWait2,
+        TcpState::TimeWait,
+        "recv FIN",
+        "send ACK",
+    ),
+    edge(TcpState::Closing, TcpState::TimeWait, "recv ACK", ""),
+    edge(
+        TcpState::CloseWait,
+        TcpState::LastAck,
+        "close()",
+        "send FIN",
+    ),
+    edge(TcpState::TimeWait, TcpState::Close, "2MSL (60 s)", "timer"),
+    edge(TcpState::LastAck, TcpState::Close, "recv ACK", ""),
+];
+
+/// What `accept()` does, which is not an arrow: it takes an ESTABLISHED
+/// connection out of the accept queue and leaves its state alone.
+pub const ACCEPT_NOTE: &str = "accept() takes it out of the accept queue; the state stays";
+
+/// A state's name on the diagram: the kernel's names, but CLOSED for
+/// "no connection", as the classic diagram has it.
+pub fn diagram_name(state: TcpState) -> &'static str {
+    match state {
+        TcpState::Close => "CLOSED",
+        other => other.name(),
+    }
+}
+
+/// The edge from `from` to `to`, if the diagram has one.
+pub fn edge_between(from: TcpState, to: TcpState) -> Option<&'static DiagramEdge> {
+    EDGES.iter().find(|e| e.from == from && e.to == to)
+}
+
+/// The arrows into `state`.
+pub fn edges_into(state: TcpState) -> impl Iterator<Item = &'static DiagramEdge> {
+    EDGES.iter().filter(move |e| e.to == state)
+}
+
+/// The arrows out of `state`.
+pub fn edges_out_of(state: TcpState) -> impl Iterator<Item = &'static DiagramEdge> {
+    EDGES.iter().filter(move |e| e.from == state)
+}
+
 /// `tcpwatch explain` with no state: the diagram, then every state.
 pub fn explain_all() -> String {
     let mut text = String::from(DIAGRAM);
@@ -228,6 +350,21 @@ mod tests {
                 .contains("1, 2, 4, 8, 16")
         );
         assert!(explain(TcpState::SynRecv).side.contains("kernel"));
+    }
+
+    #[test]
+    fn every_state_has_a_way_in_and_out_of_the_diagram() {
+        for state in TcpState::ALL {
+            assert!(edges_into(state).count() > 0, "{state}: no way in");
+            assert!(edges_out_of(state).count() > 0, "{state}: no way out");
+        }
+        let open = edge_between(TcpState::SynSent, TcpState::Established).map(|e| e.label());
+        assert_eq!(open.as_deref(), Some("recv SYN-ACK · send ACK"));
+        assert!(DIAGRAM.contains("2MSL"));
+        assert!(
+            EDGES.iter().any(|e| e.cause.contains("2MSL (60 s)")),
+            "TIME_WAIT's exit names 60 s"
+        );
     }
 
     #[test]

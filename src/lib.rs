@@ -16,5 +16,6 @@ pub mod live;
 pub mod model;
 pub mod output;
 pub mod run;
+pub mod sampling;
 pub mod tui;
 pub mod ui;

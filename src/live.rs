@@ -3,11 +3,15 @@
 //! time), an input thread, and the main thread that updates the app and
 //! redraws. A slow dump only delays samples, never keys or redraws.
 //!
+//! A companion thread (the demo's narrator) may run beside it and talk to
+//! the app with messages; it is told to stop, and joined, when the dashboard
+//! ends.
+//!
 //! Owns: threads, channels, the wall clock for the app, colour choice and
 //! the host name. Must not: draw (ui), hold UI state (app), or touch terminal
 //! modes (tui).
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -16,25 +20,22 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
 
-use crate::app::{App, AppSetup, Msg, Sample};
+use crate::app::{App, AppSetup, Command, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
 use crate::collect::sampler::Sampler;
+use crate::collect::self_usage::{CpuMeter, memory_kib};
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
 use crate::run::now_ms;
+use crate::sampling::{SamplerControl, SamplingTiming, sample_forever};
 use crate::tui::{StopSignals, TerminalGuard};
 
 /// The longest the loop waits before redrawing (clock, countdowns).
 const REDRAW_AT_LEAST_EVERY: Duration = Duration::from_millis(250);
+/// How often tcpwatch's own CPU and memory are measured for the header.
+const SELF_COST_EVERY: Duration = Duration::from_secs(1);
 /// How often the input thread checks whether it should stop.
 const INPUT_POLL: Duration = Duration::from_millis(100);
-
-/// What the loop tells the sampling thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SamplerControl {
-    SetInterval(Duration),
-    Stop,
-}
 
 /// Whether to draw in colour: `--color always|never` wins; `auto` means a
 /// terminal and no (non-empty) `NO_COLOR`.
@@ -59,15 +60,33 @@ pub fn host_name() -> String {
     String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
-/// Runs the dashboard on the real sampler.
-pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
-    let sampler_config = config.sampler_config();
+/// Whether this run draws in colour (`--color`, `NO_COLOR`, stdout).
+pub fn color_for(config: &Config) -> bool {
     let no_color = std::env::var("NO_COLOR").ok();
-    let color = color_enabled(
+    color_enabled(
         config.color,
         no_color.as_deref(),
         io::stdout().is_terminal(),
-    );
+    )
+}
+
+/// Runs beside the dashboard on its own thread and talks to the app with
+/// messages. The receiver disconnects when the dashboard ends: that is the
+/// signal to stop (the dashboard then waits for the thread).
+pub type Companion = Box<dyn FnOnce(Sender<Msg>, Receiver<()>) + Send>;
+
+/// What a run adds to the plain dashboard.
+#[derive(Default)]
+pub struct DashboardExtras {
+    /// Open on the state-diagram view.
+    pub open_diagram: bool,
+    pub companion: Option<Companion>,
+}
+
+/// Runs the dashboard on the real sampler.
+pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
+    let sampler_config = config.sampler_config();
+    let color = color_for(config);
     run_dashboard_with(config, host_name(), color, move || {
         Sampler::open(sampler_config).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
     })
@@ -85,6 +104,20 @@ pub fn run_dashboard_with<F>(
 where
     F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
 {
+    run_dashboard_beside(config, host, color, open_source, DashboardExtras::default())
+}
+
+/// `run_dashboard_with`, plus a companion thread and a first view.
+pub fn run_dashboard_beside<F>(
+    config: &Config,
+    host: String,
+    color: bool,
+    open_source: F,
+    extras: DashboardExtras,
+) -> Result<(), AppError>
+where
+    F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
+{
     let (messages, inbox) = mpsc::channel::<Msg>();
     let (control, control_inbox) = mpsc::channel::<SamplerControl>();
     let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
@@ -98,7 +131,10 @@ where
         .spawn(move || match open_source() {
             Ok(source) => {
                 let _ = ready.send(Ok(()));
-                sample_forever(source, timing, &sender, &control_inbox);
+                let mut source = source;
+                sample_forever(source.as_mut(), timing, &control_inbox, |event| {
+                    sender.send(Msg::from(event)).is_ok()
+                });
             }
             Err(error) => {
                 let _ = ready.send(Err(error));
@@ -119,15 +155,42 @@ where
         width: size.width,
         height: size.height,
         now_ms: now_ms(),
-    });
+    })
+    .with_thresholds(config.thresholds.clone());
+    if extras.open_diagram {
+        app.execute(Command::ToggleDiagram);
+    }
     let input_stop = Arc::new(AtomicBool::new(false));
     spawn_input(messages.clone(), Arc::clone(&input_stop))?;
+    let (stop_companion, companion_stop) = mpsc::channel::<()>();
+    let companion = match extras.companion {
+        Some(run) => {
+            let sender = messages.clone();
+            let handle = thread::Builder::new()
+                .name("tcpwatch-companion".to_string())
+                .spawn(move || run(sender, companion_stop))
+                .map_err(AppError::Thread)?;
+            Some(handle)
+        }
+        None => None,
+    };
     drop(messages);
 
-    let result = event_loop(&mut guard, &mut app, &inbox, &control, &signals);
+    let result = event_loop(
+        &mut guard,
+        &mut app,
+        &inbox,
+        &control,
+        &signals,
+        config.bell,
+    );
     input_stop.store(true, Ordering::Relaxed);
     let _ = control.send(SamplerControl::Stop);
+    drop(stop_companion);
     drop(guard);
+    if let Some(handle) = companion {
+        let _ = handle.join();
+    }
     result
 }
 
@@ -137,10 +200,30 @@ fn event_loop(
     inbox: &Receiver<Msg>,
     control: &Sender<SamplerControl>,
     signals: &StopSignals,
+    bell: bool,
 ) -> Result<(), AppError> {
     let mut sent_interval = app.requested_interval();
+    let mut cpu = CpuMeter::new();
+    let mut last_cost = Instant::now();
     loop {
         app.update(Msg::Tick { now_ms: now_ms() });
+        if last_cost.elapsed() >= SELF_COST_EVERY {
+            last_cost = Instant::now();
+            if let (Some(cpu_percent), Some((rss_kib, _))) =
+                (cpu.percent_since_last(), memory_kib())
+            {
+                app.update(Msg::SelfCost(SelfCost {
+                    cpu_percent,
+                    rss_kib,
+                }));
+            }
+        }
+        if app.take_bell() && bell {
+            let mut out = io::stdout();
+            out.write_all(b"\x07")
+                .and_then(|()| out.flush())
+                .map_err(AppError::Terminal)?;
+        }
         guard
             .terminal()
             .draw(|frame| crate::ui::render(frame, app))
@@ -160,70 +243,6 @@ fn event_loop(
         if app.requested_interval() != sent_interval {
             sent_interval = app.requested_interval();
             let _ = control.send(SamplerControl::SetInterval(sent_interval));
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct SamplingTiming {
-    interval: Duration,
-    listen_interval: Duration,
-}
-
-/// Full samples every `interval` (measured start to start, never closer than
-/// a tenth of it after a slow one), listener-only samples every
-/// `listen_interval` in between, until told to stop or nobody listens.
-fn sample_forever(
-    mut source: Box<dyn SnapshotSource>,
-    timing: SamplingTiming,
-    sender: &Sender<Msg>,
-    control: &Receiver<SamplerControl>,
-) {
-    let mut interval = timing.interval;
-    let mut last_full_start = Instant::now();
-    let mut next_full = last_full_start;
-    let mut next_listen = last_full_start + timing.listen_interval;
-    loop {
-        let now = Instant::now();
-        if now >= next_full {
-            last_full_start = now;
-            let at_ms = now_ms();
-            let msg = match source.sample(at_ms) {
-                Ok(snapshot) => Msg::Sampled(Box::new(Sample::new(snapshot))),
-                Err(error) => Msg::SampleFailed {
-                    at_ms,
-                    message: error.to_string(),
-                },
-            };
-            if sender.send(msg).is_err() {
-                return;
-            }
-            let done = Instant::now();
-            next_full = (last_full_start + interval).max(done + interval / 10);
-            next_listen = done + timing.listen_interval;
-            continue;
-        }
-        if now >= next_listen {
-            if let Ok(listeners) = source.sample_listeners() {
-                let msg = Msg::ListenersSampled {
-                    at_ms: now_ms(),
-                    listeners,
-                };
-                if sender.send(msg).is_err() {
-                    return;
-                }
-            }
-            next_listen = (next_listen + timing.listen_interval).max(Instant::now());
-            continue;
-        }
-        let wake = next_full.min(next_listen);
-        match control.recv_timeout(wake.saturating_duration_since(now)) {
-            Ok(SamplerControl::SetInterval(new_interval)) => {
-                interval = new_interval;
-                next_full = last_full_start + interval;
-            }
-            Ok(SamplerControl::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-            Err(RecvTimeoutError::Timeout) => {}
         }
     }
 }
@@ -272,34 +291,5 @@ mod tests {
         );
         assert!(!color_enabled(ColorArg::Auto, Some("1"), true));
         assert!(!color_enabled(ColorArg::Auto, None, false));
-    }
-
-    #[test]
-    fn sampling_thread_sends_full_and_listener_samples_and_obeys_control() {
-        use crate::collect::fake::ScriptedSource;
-        use crate::collect::scenarios::listen_one_script;
-        let source = Box::new(ScriptedSource::new(listen_one_script(0, 3)));
-        let (sender, inbox) = mpsc::channel();
-        let (control, control_inbox) = mpsc::channel();
-        let timing = SamplingTiming {
-            interval: Duration::from_millis(200),
-            listen_interval: Duration::from_millis(20),
-        };
-        let worker = thread::spawn(move || sample_forever(source, timing, &sender, &control_inbox));
-        let first = inbox
-            .recv_timeout(Duration::from_secs(5))
-            .expect("a sample");
-        assert!(
-            matches!(first, Msg::Sampled(_)),
-            "the first message is a full sample"
-        );
-        let listener = inbox
-            .recv_timeout(Duration::from_secs(5))
-            .expect("a listener sample");
-        assert!(matches!(listener, Msg::ListenersSampled { .. }));
-        control
-            .send(SamplerControl::Stop)
-            .expect("the thread listens");
-        worker.join().expect("the thread stops");
     }
 }

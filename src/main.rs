@@ -4,11 +4,18 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use tcpwatch::run::Outcome;
 
 fn main() -> ExitCode {
     let config = tcpwatch::cli::Args::parse().into_config();
     match tcpwatch::run::run(config) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::AlertsActive { level, count }) => {
+            eprintln!(
+                "tcpwatch: {count} alert(s) at {level} or worse are active (--fail-on {level})"
+            );
+            ExitCode::from(3)
+        }
         Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tcpwatch: {error}");

@@ -11,8 +11,12 @@ use crate::model::{Sysctl, TcpState};
 use super::context::{Context, FullEvidence, ListenerView};
 use super::{AlertKind, Evidence, Finding, Severity, overflow};
 
-const RETRIES: &str =
-    "new SYNs are dropped and clients sit in SYN_SENT, retrying after ~1, 2, 4, 8 s";
+fn retries() -> String {
+    format!(
+        "new SYNs are dropped and clients sit in SYN_SENT, retrying {}",
+        super::SYN_RETRY_SCHEDULE
+    )
+}
 
 pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let somaxconn = ctx.snapshot.settings.somaxconn;
@@ -85,9 +89,10 @@ fn full_finding(
         .map(|text| format!("; {text}"))
         .unwrap_or_default();
     let summary = format!(
-        "{} ({}) {state}{attribution}: {RETRIES}{}",
+        "{} ({}) {state}{attribution}: {}{}",
         view.local,
         view.process,
+        retries(),
         waiting_clients(ctx, view)
     );
     let cause = match full {
@@ -177,8 +182,10 @@ fn nearly_full_finding(
         evidence: Evidence::Level,
         summary: format!(
             "{} ({}) {level}, {percent}% of the {capacity} it holds; \
-             once it is full, {RETRIES}",
-            view.local, view.process
+             once it is full, {}",
+            view.local,
+            view.process,
+            retries()
         ),
         cause: format!(
             "accept() is falling behind the connection rate: {} connections waiting \
@@ -254,7 +261,7 @@ mod tests {
             "listen(1) holds 2",
             "accept()",
             "SYN_SENT",
-            "1, 2, 4, 8",
+            "tcp_syn_linear_timeouts",
         ] {
             assert!(message.contains(word), "{word:?} missing: {message}");
         }

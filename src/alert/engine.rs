@@ -100,7 +100,16 @@ impl AlertEngine {
         snapshot: &Snapshot,
         peaks: &ListenerPeaks,
     ) -> Vec<AlertEvent> {
-        let aggregates = aggregate(snapshot);
+        self.evaluate_aggregated(snapshot, &aggregate(snapshot), peaks)
+    }
+
+    /// Like `evaluate_snapshot`, with the snapshot's aggregates already made.
+    pub fn evaluate_aggregated(
+        &mut self,
+        snapshot: &Snapshot,
+        aggregates: &Aggregates,
+        peaks: &ListenerPeaks,
+    ) -> Vec<AlertEvent> {
         let (deltas, interval_ms) = match self.previous {
             Some((then, counters)) => (
                 Some(snapshot.counters.delta_since(&counters)),
@@ -112,7 +121,7 @@ impl AlertEngine {
         self.evaluate(&EvaluationInput {
             now_ms: snapshot.taken_at_ms,
             snapshot,
-            aggregates: &aggregates,
+            aggregates,
             deltas,
             interval_ms,
             peaks,

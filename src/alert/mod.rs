@@ -14,6 +14,7 @@ mod context;
 mod engine;
 mod half_open;
 mod lifecycle;
+mod monitor;
 mod overflow;
 mod ports;
 mod syn_queue;
@@ -28,7 +29,14 @@ use serde::Serialize;
 
 pub use crate::model::peaks::{ListenerPeak, ListenerPeaks};
 pub use engine::{AlertEngine, EvaluationInput};
+pub use monitor::AlertMonitor;
 pub use thresholds::Thresholds;
+
+/// How a client retries a SYN nobody answers, on this kernel generation:
+/// Linux 6.x retries every 1 s for `net.ipv4.tcp_syn_linear_timeouts` (4)
+/// tries, then doubles; the classic schedule is 1, 2, 4, 8, 16 s.
+pub(crate) const SYN_RETRY_SCHEDULE: &str =
+    "every ~1 s for the first tries (Linux 6.x, net.ipv4.tcp_syn_linear_timeouts), then 2, 4, 8… s";
 
 /// How bad an alert is. Ordered: `Info < Warning < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -121,6 +129,25 @@ impl AlertKind {
             AlertKind::CloseWaitLeak => "close_wait_leak",
             AlertKind::HalfOpenMismatch => "half_open_mismatch",
             AlertKind::BacklogClamped => "backlog_clamped",
+        }
+    }
+
+    /// A short headline for people, e.g. `backlog full`.
+    pub fn title(self) -> &'static str {
+        match self {
+            AlertKind::BacklogFull => "backlog full",
+            AlertKind::BacklogNearlyFull => "backlog nearly full",
+            AlertKind::OverflowUnattributed => "SYNs dropped, no full listener seen",
+            AlertKind::SynQueuePressure => "SYN queue pressure",
+            AlertKind::SynCookies => "SYN cookies sent",
+            AlertKind::SynDrops => "SYNs dropped",
+            AlertKind::TimeWaitNearLimit => "TIME_WAIT near its limit",
+            AlertKind::TimeWaitOverflow => "TIME_WAIT skipped",
+            AlertKind::TimeWaitGrowth => "TIME_WAIT growing fast",
+            AlertKind::PortExhaustion => "ephemeral ports running out",
+            AlertKind::CloseWaitLeak => "CLOSE_WAIT leak",
+            AlertKind::HalfOpenMismatch => "half-open mismatch",
+            AlertKind::BacklogClamped => "backlog clamped by somaxconn",
         }
     }
 }

@@ -131,8 +131,9 @@ fn drops(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         evidence: Evidence::Event,
         summary: format!(
             "SYNs dropped: TCPReqQFullDrop +{dropped} {}; clients get no SYN-ACK and retry \
-             after ~1, 2, 4, 8 s{}",
+             {}{}",
             ctx.interval_text(),
+            super::SYN_RETRY_SCHEDULE,
             busiest(ctx)
         ),
         cause: format!(

@@ -10,30 +10,27 @@ use std::collections::VecDeque;
 /// Log entries kept at most.
 pub const ALERT_LOG_CAPACITY: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
+pub use crate::alert::Severity;
+use crate::alert::{Alert, AlertEvent};
 
-impl Severity {
-    pub fn label(self) -> &'static str {
-        match self {
-            Severity::Info => "INFO",
-            Severity::Warning => "WARN",
-            Severity::Critical => "CRIT",
-        }
+/// Four-letter label for the alert list: `CRIT`, `WARN`, `INFO`.
+pub fn severity_label(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Info => "INFO",
+        Severity::Warning => "WARN",
+        Severity::Critical => "CRIT",
     }
 }
 
 /// One alert as the dashboard shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertView {
-    /// The rule, e.g. `backlog-full`.
+    /// The rule, e.g. `backlog_full`.
     pub kind: String,
     /// What it is about, e.g. `127.0.0.1:10000`.
     pub subject: String,
+    /// The headline, e.g. `backlog full on 127.0.0.1:10000`.
+    pub title: String,
     pub severity: Severity,
     pub summary: String,
     pub cause: String,
@@ -46,6 +43,32 @@ pub struct AlertView {
 impl AlertView {
     fn same_alert(&self, other: &AlertView) -> bool {
         self.kind == other.kind && self.subject == other.subject
+    }
+}
+
+impl From<&Alert> for AlertView {
+    fn from(alert: &Alert) -> AlertView {
+        AlertView {
+            kind: alert.kind.name().to_string(),
+            subject: alert.subject.clone(),
+            title: format!("{} on {}", alert.kind.title(), alert.subject),
+            severity: alert.severity,
+            summary: alert.summary.clone(),
+            cause: alert.cause.clone(),
+            fix: alert.fix.clone(),
+            since_ms: alert.since_ms,
+            last_seen_ms: alert.last_seen_ms,
+            fire_count: alert.fire_count,
+        }
+    }
+}
+
+impl From<&AlertEvent> for AlertChange {
+    fn from(event: &AlertEvent) -> AlertChange {
+        match event {
+            AlertEvent::Raised(alert) => AlertChange::Raised(alert.into()),
+            AlertEvent::Cleared(alert) => AlertChange::Cleared(alert.into()),
+        }
     }
 }
 

@@ -34,6 +34,14 @@ pub enum Command {
     PageDown,
     Home,
     End,
+    /// `d`: the state diagram, or back to the dashboard.
+    ToggleDiagram,
+    /// `a` in the diagram: all watched ports, or the selected port only.
+    ToggleScope,
+    /// `H`, F1: the key help, from any view.
+    Help,
+    Left,
+    Right,
 }
 
 /// The keys, as the help overlay lists them.
@@ -48,9 +56,23 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("/", "filter: port, address, or state name"),
     ("p, Space", "pause / resume"),
     ("+ / -", "sample interval longer / shorter"),
-    ("c", "clear the alert log"),
-    ("?", "this help"),
+    ("c", "clear the alert log (diagram: the transition log)"),
+    ("d", "state diagram with the transition log / back"),
+    (
+        "? / H, F1",
+        "this help (in the diagram, ? explains the state)",
+    ),
     ("mouse wheel", "scroll"),
+];
+
+/// The keys of the state-diagram view, as the help overlay lists them.
+pub const DIAGRAM_KEY_HELP: &[(&str, &str)] = &[
+    ("← ↑ ↓ → / h k j l", "move between states"),
+    ("Tab", "next state in a connection's life"),
+    ("? / Enter", "explain the selected state (tcpwatch explain)"),
+    ("a", "count all watched ports / the selected port"),
+    ("PgUp PgDn Home End", "scroll the transition log"),
+    ("d / Esc", "back to the dashboard"),
 ];
 
 /// The one-line footer.
@@ -58,6 +80,7 @@ pub const FOOTER_KEYS: &[(&str, &str)] = &[
     ("q", "quit"),
     ("↑↓", "select"),
     ("⏎", "conns"),
+    ("d", "diagram"),
     ("s", "sort"),
     ("/", "filter"),
     ("p", "pause"),
@@ -65,6 +88,19 @@ pub const FOOTER_KEYS: &[(&str, &str)] = &[
     ("Tab", "panel"),
     ("c", "clear"),
     ("?", "help"),
+];
+
+/// The footer in the state-diagram view.
+pub const DIAGRAM_FOOTER_KEYS: &[(&str, &str)] = &[
+    ("q", "quit"),
+    ("←↑↓→", "state"),
+    ("?", "explain"),
+    ("a", "scope"),
+    ("PgUp/PgDn", "log"),
+    ("d", "dashboard"),
+    ("p", "pause"),
+    ("c", "clear log"),
+    ("H", "help"),
 ];
 
 /// The footer in the connection view.
@@ -75,6 +111,7 @@ pub const CONNECTIONS_FOOTER_KEYS: &[(&str, &str)] = &[
     ("/", "filter"),
     ("p", "pause"),
     ("+-", "interval"),
+    ("d", "diagram"),
     ("q", "quit"),
     ("?", "help"),
 ];
@@ -118,6 +155,11 @@ pub fn command_for(key: KeyEvent, editing_filter: bool) -> Option<Command> {
         KeyCode::Tab => Command::FocusNext,
         KeyCode::BackTab => Command::FocusPrevious,
         KeyCode::Enter => Command::Open,
+        KeyCode::Char('d') => Command::ToggleDiagram,
+        KeyCode::Char('a') => Command::ToggleScope,
+        KeyCode::Char('H') | KeyCode::F(1) => Command::Help,
+        KeyCode::Left | KeyCode::Char('h') => Command::Left,
+        KeyCode::Right | KeyCode::Char('l') => Command::Right,
         KeyCode::Up | KeyCode::Char('k') => Command::Up,
         KeyCode::Down | KeyCode::Char('j') => Command::Down,
         KeyCode::PageUp => Command::PageUp,

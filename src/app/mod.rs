@@ -6,31 +6,38 @@
 //! and the time all arrive as `Msg`s.
 
 pub mod alerts;
-pub mod backlog_rule;
+pub mod diagram;
 pub mod filter;
 pub mod keymap;
 pub mod msg;
+pub mod narration;
 pub mod rows;
 pub mod scroll;
 pub mod sort;
+pub mod transition_log;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
+use crate::alert::{AlertEvent, AlertMonitor, Thresholds};
 use crate::model::history::History;
 use crate::model::seen::FirstSeen;
-use crate::model::{CounterDeltas, PortStates, Settings, SocketRecord};
+use crate::model::{CounterDeltas, PortStates, SocketRecord};
 
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
-pub use backlog_rule::{BacklogFullRule, QueueLevel};
+pub use diagram::{DiagramScope, DiagramState, Direction};
 pub use filter::{FilterQuery, LiveFilter};
-pub use keymap::{CONNECTIONS_FOOTER_KEYS, Command, FOOTER_KEYS, KEY_HELP};
-pub use msg::{Msg, Sample};
+pub use keymap::{
+    CONNECTIONS_FOOTER_KEYS, Command, DIAGRAM_FOOTER_KEYS, DIAGRAM_KEY_HELP, FOOTER_KEYS, KEY_HELP,
+};
+pub use msg::{Msg, Sample, SelfCost};
+pub use narration::{Narration, NarrationEvent};
 pub use rows::{ConnectionRef, ListenerRow};
 pub use scroll::Scroll;
 pub use sort::SortMode;
+pub use transition_log::TransitionLog;
 
 /// Rows of the screen the connection view spends on other things (header 2,
 /// footer 1, table borders 2, column titles 1): the rest is one page.
@@ -88,6 +95,8 @@ pub struct ConnectionsView {
 pub enum View {
     Dashboard,
     Connections(ConnectionsView),
+    /// The TCP state diagram with live counts, and the transition log.
+    Diagram,
 }
 
 /// A failed sample, shown in the status line until a sample succeeds.
@@ -134,7 +143,6 @@ pub struct App {
     kept_aside_count: usize,
     paused: bool,
     failure: Option<SampleFailure>,
-    latest_settings: Settings,
 
     history: History,
     seen: FirstSeen,
@@ -152,8 +160,15 @@ pub struct App {
     help_visible: bool,
 
     alerts: AlertBoard,
-    backlog_rule: BacklogFullRule,
+    monitor: AlertMonitor,
+    /// A warning or critical alert was raised and the bell has not rung yet.
+    bell_pending: bool,
+    self_cost: Option<SelfCost>,
     quit: bool,
+
+    diagram: DiagramState,
+    transitions: TransitionLog,
+    narration: Option<Narration>,
 }
 
 impl App {
@@ -170,7 +185,6 @@ impl App {
             kept_aside_count: 0,
             paused: false,
             failure: None,
-            latest_settings: Settings::default(),
             history: History::default(),
             seen: FirstSeen::default(),
             port_rows: Vec::new(),
@@ -185,9 +199,30 @@ impl App {
             view: View::Dashboard,
             help_visible: false,
             alerts: AlertBoard::default(),
-            backlog_rule: BacklogFullRule::default(),
+            monitor: AlertMonitor::new(Thresholds::default()),
+            bell_pending: false,
+            self_cost: None,
             quit: false,
+            diagram: DiagramState::default(),
+            transitions: TransitionLog::default(),
+            narration: None,
         }
+    }
+
+    /// Uses these alert thresholds instead of the defaults.
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> App {
+        self.monitor = AlertMonitor::new(thresholds);
+        self
+    }
+
+    /// tcpwatch's own CPU and memory, once measured.
+    pub fn self_cost(&self) -> Option<SelfCost> {
+        self.self_cost
+    }
+
+    /// True once after a warning or critical alert was raised (`--bell`).
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.bell_pending)
     }
 
     pub fn update(&mut self, msg: Msg) {
@@ -210,6 +245,8 @@ impl App {
             }
             Msg::Tick { now_ms } => self.now_ms = now_ms,
             Msg::Quit => self.quit = true,
+            Msg::SelfCost(cost) => self.self_cost = Some(cost),
+            Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
         }
     }
 
@@ -351,10 +388,25 @@ impl App {
         &self.alerts
     }
 
+    pub fn diagram(&self) -> &DiagramState {
+        &self.diagram
+    }
+
+    /// Connection state changes, followed across every full sample.
+    pub fn transitions(&self) -> &TransitionLog {
+        &self.transitions
+    }
+
+    /// The demo's narration, when a demo runs beside the dashboard.
+    pub fn narration(&self) -> Option<&Narration> {
+        self.narration.as_ref()
+    }
+
     // ---- samples ----
 
     fn on_sample(&mut self, sample: Box<Sample>) {
         let at_ms = sample.snapshot.taken_at_ms;
+        self.transitions.observe(&sample.snapshot);
         self.history
             .record_snapshot(&sample.snapshot, &sample.aggregates);
         self.seen.observe(
@@ -365,18 +417,8 @@ impl App {
                 .iter()
                 .chain(sample.snapshot.sockets.iter()),
         );
-        self.latest_settings = sample.snapshot.settings;
-        let levels: Vec<QueueLevel> = sample
-            .aggregates
-            .listeners
-            .iter()
-            .map(|l| QueueLevel {
-                local: l.local,
-                accept_queue: l.accept_queue,
-                backlog: l.backlog,
-            })
-            .collect();
-        self.evaluate_builtin_rule(at_ms, &levels);
+        let events = self.monitor.evaluate(&sample.snapshot, &sample.aggregates);
+        self.apply_engine_events(at_ms, &events);
         self.failure = None;
         if self.paused {
             self.kept_aside = Some(sample);
@@ -388,11 +430,7 @@ impl App {
 
     fn on_listener_sample(&mut self, at_ms: u64, listeners: Vec<SocketRecord>) {
         self.history.record_listener_sample(at_ms, &listeners);
-        let levels: Vec<QueueLevel> = listeners
-            .iter()
-            .filter_map(QueueLevel::from_record)
-            .collect();
-        self.evaluate_builtin_rule(at_ms, &levels);
+        self.monitor.observe_listeners(&listeners, at_ms);
         let sample = ListenerSample { at_ms, listeners };
         if self.paused {
             self.kept_aside_listeners = Some(sample);
@@ -402,11 +440,14 @@ impl App {
         }
     }
 
-    /// The rule built in until the alert engine lands; see `backlog_rule`.
-    fn evaluate_builtin_rule(&mut self, at_ms: u64, levels: &[QueueLevel]) {
-        let changes = self
-            .backlog_rule
-            .evaluate(at_ms, levels, &self.latest_settings);
+    fn apply_engine_events(&mut self, at_ms: u64, events: &[AlertEvent]) {
+        let changes: Vec<AlertChange> = events.iter().map(AlertChange::from).collect();
+        if changes
+            .iter()
+            .any(|c| matches!(c, AlertChange::Raised(a) if a.severity >= Severity::Warning))
+        {
+            self.bell_pending = true;
+        }
         self.apply_alert_events(at_ms, changes);
     }
 
@@ -423,6 +464,15 @@ impl App {
         self.reconcile_port_selection();
         self.rebuild_listener_rows();
         self.rebuild_connection_rows();
+        self.refresh_diagram();
+    }
+
+    fn refresh_diagram(&mut self) {
+        if let Some((sample, _)) = &self.shown {
+            let filter = self.filter.describe().unwrap_or_default();
+            self.diagram
+                .refresh(sample, &self.port_rows, &filter, self.now_ms);
+        }
     }
 
     fn rebuild_listener_rows(&mut self) {
@@ -497,12 +547,24 @@ impl App {
         if self.help_visible {
             match command {
                 Command::Quit => self.quit = true,
-                Command::ToggleHelp | Command::Back => self.help_visible = false,
+                Command::ToggleHelp | Command::Help | Command::Back => self.help_visible = false,
                 _ => {}
             }
             return;
         }
+        if self.view == View::Diagram
+            && !self.filter.is_editing()
+            && self.execute_in_diagram(command)
+        {
+            return;
+        }
         match command {
+            Command::Help => self.help_visible = true,
+            Command::ToggleDiagram => {
+                self.view = View::Diagram;
+                self.diagram.explaining = false;
+            }
+            Command::ToggleScope | Command::Left | Command::Right => {}
             Command::Quit => self.quit = true,
             Command::ToggleHelp => self.help_visible = true,
             Command::Back => self.back(),
@@ -544,6 +606,59 @@ impl App {
             Command::Home => self.navigate(isize::MIN / 2),
             Command::End => self.navigate(isize::MAX / 2),
         }
+    }
+
+    /// The keys that mean something else in the diagram view; returns false
+    /// for the ones that work as everywhere (quit, pause, filter, interval…).
+    fn execute_in_diagram(&mut self, command: Command) -> bool {
+        let on_diagram = diagram::diagram_fits(self.viewport.0, self.viewport.1);
+        let step = |diagram: &mut DiagramState, direction: Direction, delta: isize| {
+            if on_diagram {
+                diagram.move_on_diagram(direction);
+            } else {
+                diagram.move_in_list(delta);
+            }
+        };
+        match command {
+            Command::Up => step(&mut self.diagram, Direction::Up, -1),
+            Command::Down => step(&mut self.diagram, Direction::Down, 1),
+            Command::Left => step(&mut self.diagram, Direction::Left, -1),
+            Command::Right => step(&mut self.diagram, Direction::Right, 1),
+            Command::FocusNext => self.diagram.move_in_list(1),
+            Command::FocusPrevious => self.diagram.move_in_list(-1),
+            Command::ToggleHelp | Command::Open => {
+                self.diagram.explaining = !self.diagram.explaining;
+            }
+            Command::Back if self.diagram.explaining => self.diagram.explaining = false,
+            Command::Back | Command::ToggleDiagram => {
+                self.diagram.explaining = false;
+                self.view = View::Dashboard;
+            }
+            _ if self.diagram.explaining => {
+                return !matches!(command, Command::Quit | Command::Help);
+            }
+            Command::ToggleScope => {
+                self.diagram.scope = match (self.diagram.scope, self.selected_port) {
+                    (DiagramScope::AllWatched, Some(port)) => DiagramScope::Port(port),
+                    _ => DiagramScope::AllWatched,
+                };
+                self.refresh_diagram();
+            }
+            Command::PageDown => self.scroll_log(PANEL_PAGE_ROWS as isize),
+            Command::PageUp => self.scroll_log(-(PANEL_PAGE_ROWS as isize)),
+            Command::Home => self.diagram.log_offset = 0,
+            Command::End => self.scroll_log(isize::MAX / 2),
+            Command::ClearAlertLog => {
+                self.transitions.clear();
+                self.diagram.log_offset = 0;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn scroll_log(&mut self, delta: isize) {
+        self.diagram.log_offset = offset_by(self.diagram.log_offset, delta, self.transitions.len());
     }
 
     fn back(&mut self) {
@@ -613,12 +728,16 @@ impl App {
     fn page_rows(&self) -> isize {
         let rows = match self.view {
             View::Connections(_) => self.connections_page(),
-            View::Dashboard => PANEL_PAGE_ROWS,
+            View::Dashboard | View::Diagram => PANEL_PAGE_ROWS,
         };
         isize::try_from(rows).unwrap_or(1)
     }
 
     fn navigate(&mut self, delta: isize) {
+        if self.view == View::Diagram {
+            self.scroll_log(delta);
+            return;
+        }
         let page = self.connections_page();
         if let View::Connections(view) = &mut self.view {
             view.scroll.move_by(delta, view.rows.len(), page);
@@ -674,3 +793,6 @@ fn offset_by(offset: usize, delta: isize, len: usize) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod diagram_tests;

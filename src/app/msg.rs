@@ -5,6 +5,7 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use super::narration::NarrationEvent;
 use crate::model::{Aggregates, Snapshot, SocketRecord, aggregate};
 
 /// A full snapshot with its aggregates, computed off the UI thread.
@@ -23,6 +24,14 @@ impl Sample {
             aggregates,
         }
     }
+}
+
+/// What tcpwatch itself costs: CPU (percent of one core, all threads) and
+/// resident memory, so users can trust that watching is cheap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelfCost {
+    pub cpu_percent: f64,
+    pub rss_kib: u64,
 }
 
 /// Everything that can change the app's state.
@@ -52,4 +61,30 @@ pub enum Msg {
     },
     /// A signal asked us to stop.
     Quit,
+    /// tcpwatch's own cost, measured about once a second.
+    SelfCost(SelfCost),
+    /// The demo's narrator: a step starts, ends, or the demo is over.
+    Narration(NarrationEvent),
+}
+
+impl From<crate::sampling::SamplerEvent> for Msg {
+    fn from(event: crate::sampling::SamplerEvent) -> Msg {
+        use crate::sampling::SamplerEvent;
+        match event {
+            SamplerEvent::Full {
+                result: Ok(snapshot),
+                ..
+            } => Msg::Sampled(Box::new(Sample::new(*snapshot))),
+            SamplerEvent::Full {
+                at_ms,
+                result: Err(error),
+            } => Msg::SampleFailed {
+                at_ms,
+                message: error.to_string(),
+            },
+            SamplerEvent::Listeners { at_ms, listeners } => {
+                Msg::ListenersSampled { at_ms, listeners }
+            }
+        }
+    }
 }

@@ -243,7 +243,7 @@ fn thousands_of_rows_scroll_by_page_and_wheel() {
     let page = usize::from(40 - CONNECTIONS_CHROME_ROWS);
     let scroll = |app: &App| match app.view() {
         View::Connections(view) => view.scroll,
-        View::Dashboard => Scroll::default(),
+        View::Dashboard | View::Diagram => Scroll::default(),
     };
     assert_eq!(scroll(&app).selected, page);
     app.update(Msg::Mouse(MouseEvent {
@@ -273,35 +273,64 @@ fn help_overlay_opens_and_swallows_other_keys() {
 }
 
 #[test]
-fn backlog_full_alert_is_raised_by_listener_samples_and_log_clears() {
+fn backlog_full_alert_is_raised_from_a_burst_between_ticks_and_log_clears() {
     let mut app = app();
-    let mut calm = listen_one_experiment(START_MS, 0);
-    calm.listeners[2].recv_queue = 1;
-    feed(&mut app, calm);
+    let calm_at = |at_ms: u64| {
+        let mut calm = listen_one_experiment(at_ms, 0);
+        calm.listeners[2].recv_queue = 1;
+        calm
+    };
+    feed(&mut app, calm_at(START_MS));
     assert!(app.alerts().active().is_empty(), "1/1 is not full yet");
     app.update(Msg::ListenersSampled {
         at_ms: START_MS + 100,
         listeners: vec![listener("127.0.0.1:10000", 2, 1)],
     });
-    let active = app.alerts().active();
-    assert_eq!(active.len(), 1);
-    assert_eq!(active[0].summary, "backlog full on 127.0.0.1:10000 (2/1)");
-    assert_eq!(active[0].since_ms, START_MS + 100);
     assert!(
         app.port_has_full_listener(10000),
-        "the gauge uses the newer sample"
+        "the gauge uses the newer listener sample"
     );
-    app.update(Msg::ListenersSampled {
-        at_ms: START_MS + 200,
-        listeners: vec![listener("127.0.0.1:10000", 0, 1)],
-    });
-    assert!(app.alerts().active().is_empty());
-    let log: Vec<_> = app.alerts().log().map(|e| (e.event, e.at_ms)).collect();
+    feed(&mut app, calm_at(START_MS + 1000));
+    let active: Vec<_> = app
+        .alerts()
+        .active()
+        .iter()
+        .filter(|a| a.kind == "backlog_full")
+        .collect();
+    assert_eq!(active.len(), 1, "{active:?}");
+    assert_eq!(active[0].subject, "127.0.0.1:10000");
+    assert!(
+        active[0].summary.contains("peaked at 2/1 between samples"),
+        "{}",
+        active[0].summary
+    );
+    assert!(active[0].cause.contains("accept()"), "{}", active[0].cause);
+    assert!(app.take_bell(), "a critical alert rings the bell once");
+    assert!(!app.take_bell());
+
+    // Calm for two ticks: the alert clears (hysteresis).
+    feed(&mut app, calm_at(START_MS + 2000));
+    feed(&mut app, calm_at(START_MS + 3000));
+    let is_backlog_full = |kind: &str| kind == "backlog_full";
+    assert!(
+        !app.alerts()
+            .active()
+            .iter()
+            .any(|a| is_backlog_full(&a.kind)),
+        "{:?}",
+        app.alerts().active()
+    );
+    let log: Vec<_> = app
+        .alerts()
+        .log()
+        .filter(|e| is_backlog_full(&e.alert.kind))
+        .map(|e| (e.event, e.at_ms))
+        .collect();
     assert_eq!(
         log,
         [
-            (LogEvent::Cleared, START_MS + 200),
-            (LogEvent::Raised, START_MS + 100)
+            (LogEvent::Cleared, START_MS + 3000),
+            (LogEvent::Raised, START_MS + 1000)
         ]
     );
     press(&mut app, KeyCode::Char('c'));

@@ -155,11 +155,94 @@ pub fn listen_one_experiment(start_ms: u64, tick: u64) -> Snapshot {
     snap
 }
 
+/// A host in trouble at second `tick`: the listen(1) experiment and the
+/// CLOSE_WAIT leak of `listen_one_experiment`, plus a load generator that
+/// holds 18 of the 20 ephemeral ports towards 10.0.0.20:80 (a tiny
+/// ip_local_port_range), and TIME_WAIT at 90 of tcp_max_tw_buckets = 100.
+pub fn troubled_host(start_ms: u64, tick: u64) -> Snapshot {
+    let mut snap = listen_one_experiment(start_ms, tick);
+    for i in 0..18u16 {
+        let state = if i < 10 {
+            TcpState::TimeWait
+        } else {
+            TcpState::Established
+        };
+        let inode = if state == TcpState::TimeWait {
+            0
+        } else {
+            3000 + u64::from(i)
+        };
+        let mut client = socket(
+            state,
+            &format!("10.0.0.5:{}", 40000 + i),
+            "10.0.0.20:80",
+            inode,
+        );
+        if state == TcpState::TimeWait {
+            client.timer = TimerKind::TimeWait;
+            client.timer_expires_ms = 50_000;
+        } else {
+            snap.owners.insert(inode, process(3300, "loadgen"));
+        }
+        snap.sockets.push(client);
+    }
+    snap.settings.ip_local_port_range = Some((40000, 40019));
+    snap.settings.tcp_max_tw_buckets = Some(100);
+    snap.settings.tcp_tw_reuse = Some(0);
+    if let Some(sockstat) = snap.sockstat.as_mut() {
+        sockstat.tw = 90;
+    }
+    snap
+}
+
 /// `ticks` seconds of the experiment, one snapshot per second.
 pub fn listen_one_script(start_ms: u64, ticks: u64) -> Vec<Snapshot> {
     (0..ticks)
         .map(|tick| listen_one_experiment(start_ms, tick))
         .collect()
+}
+
+/// Where a close sequence stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosePhase {
+    /// Three connections to 127.0.0.1:9000 are open.
+    Open,
+    /// The clients called close(): FIN_WAIT2 on their side, CLOSE_WAIT on
+    /// the server's (which has not called close() yet).
+    ClientsClosed,
+    /// The server called close() too: the clients sit in TIME_WAIT, the
+    /// server's sockets are gone.
+    BothClosed,
+}
+
+/// A server on 127.0.0.1:9000 and three clients closing their connections
+/// first, at `at_ms`.
+pub fn close_sequence(at_ms: u64, phase: ClosePhase) -> Snapshot {
+    let mut snap = Snapshot::empty(at_ms, SourceKind::Netlink);
+    snap.elapsed = Duration::from_micros(900);
+    snap.listeners = vec![listener("127.0.0.1:9000", 0, 128, 3000)];
+    for i in 0..3u16 {
+        let client = format!("127.0.0.1:{}", 45000 + i);
+        let client_inode = 3101 + u64::from(i);
+        let server_inode = 3201 + u64::from(i);
+        let (client_state, server_state) = match phase {
+            ClosePhase::Open => (TcpState::Established, Some(TcpState::Established)),
+            ClosePhase::ClientsClosed => (TcpState::FinWait2, Some(TcpState::CloseWait)),
+            ClosePhase::BothClosed => (TcpState::TimeWait, None),
+        };
+        let mut record = socket(client_state, &client, "127.0.0.1:9000", client_inode);
+        if client_state == TcpState::TimeWait {
+            record.inode = 0;
+            record.timer = TimerKind::TimeWait;
+            record.timer_expires_ms = 59_000 - u32::from(i) * 1000;
+        }
+        snap.sockets.push(record);
+        if let Some(state) = server_state {
+            snap.sockets
+                .push(socket(state, "127.0.0.1:9000", &client, server_inode));
+        }
+    }
+    snap
 }
 
 fn counters(tick: u64) -> Counters {

@@ -5,7 +5,9 @@
 //! outside loopback and its own sockets; it is bounded in time and closes
 //! everything it opened when it ends.
 
+pub mod dashboard;
 pub mod lab;
+pub mod narrator;
 
 use std::time::Duration;
 
@@ -39,6 +41,18 @@ impl Step {
                 Duration::from_millis(1000)
             }
         }
+    }
+
+    /// How long the dashboard demo stays on the step: long enough to read
+    /// the narration and watch the kernel get there (the SYN retries need a
+    /// few seconds). The whole demo stays under 40 s.
+    pub fn on_screen_for(self) -> Duration {
+        match self {
+            Step::ListenOne => Duration::from_secs(4),
+            Step::FillTheQueue => Duration::from_secs(7),
+            Step::ShortConnections | Step::NeverClose | Step::ClosedPort => Duration::from_secs(5),
+        }
+        .max(self.watch_for())
     }
 
     /// What is about to happen, and what to look for.
@@ -98,6 +112,22 @@ impl Step {
             }
         })
     }
+}
+
+/// The opening words of the dashboard demo: the ports, and how to read the
+/// screen.
+pub fn introduction(ports: &LabPorts) -> String {
+    format!(
+        "{} experiments from the write-up, run for real on 127.0.0.1: port {} (listen(1), never accept()), \
+         {} (short connections), {} (a server that never calls close()), {} (nobody listens). Each box counts the \
+         sockets in that TCP state; a count that rises flashes, an arrow lights up when a connection takes it, and \
+         the log below names the call or kernel event behind each change. Arrows + ? explain a state; q quits.",
+        Step::ALL.len(),
+        ports.full_queue,
+        ports.time_wait,
+        ports.close_wait,
+        ports.closed
+    )
 }
 
 /// The closing words: what stays behind and why.

@@ -139,9 +139,9 @@ impl TransitionTracker {
     /// Compares the next snapshot's sockets (LISTEN excluded or not, as the
     /// caller likes) with the previous ones and returns the new transitions.
     /// The first call only learns the table: nothing "appears" at start-up.
-    pub fn observe(
+    pub fn observe<'a>(
         &mut self,
-        sockets: &[SocketRecord],
+        sockets: impl IntoIterator<Item = &'a SocketRecord>,
         listener_ports: &[u16],
         now_ms: u64,
     ) -> Vec<Transition> {
@@ -362,6 +362,7 @@ fn move_cause(from: TcpState, to: TcpState, server_side: bool) -> &'static str {
         (FinWait1, TimeWait) | (FinWait2, TimeWait) => "recv FIN, send ACK: 2MSL wait (60 s)",
         (Closing, TimeWait) => "recv ACK of our FIN: 2MSL wait (60 s)",
         (CloseWait, LastAck) => "close(): send FIN",
+        (Established, FinWait2) => "close(): send FIN, recv its ACK (no call)",
         (Established, TimeWait) => "close() first, then the peer's FIN: 2MSL wait (60 s)",
         (Established, LastAck) => "recv FIN, then close()",
         (Close, Listen) => "listen()",

@@ -9,11 +9,30 @@ use std::net::SocketAddr;
 use serde_json::{Map, Value, json};
 
 use super::Report;
+use crate::alert::Alert;
 use crate::model::{Sysctl, TcpState};
 
 /// `127.0.0.1:10000` or `[::1]:10000`.
 fn address_text(address: &SocketAddr) -> String {
     address.to_string()
+}
+
+/// One alert: `kind`, `severity`, `subject`, `message` (what, why, fix),
+/// `since` (ms since the Unix epoch) and the parts of the message.
+pub fn alert_json(alert: &Alert) -> Value {
+    json!({
+        "kind": alert.kind.name(),
+        "severity": alert.severity.name(),
+        "subject": alert.subject,
+        "title": format!("{} on {}", alert.kind.title(), alert.subject),
+        "message": alert.message(),
+        "summary": alert.summary,
+        "cause": alert.cause,
+        "fix": alert.fix,
+        "since": alert.since_ms,
+        "last_seen": alert.last_seen_ms,
+        "fire_count": alert.fire_count,
+    })
 }
 
 pub fn report_json(report: &Report<'_>) -> Value {
@@ -106,5 +125,6 @@ pub fn report_json(report: &Report<'_>) -> Value {
         "counters": counters,
         "counter_deltas": counter_deltas,
         "sysctls": sysctls,
+        "alerts": report.alerts.iter().map(alert_json).collect::<Vec<_>>(),
     })
 }

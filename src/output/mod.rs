@@ -9,6 +9,7 @@ pub mod stream;
 pub mod table;
 pub mod timestamp;
 
+use crate::alert::Alert;
 use crate::model::{Aggregates, CounterDeltas, Snapshot};
 
 /// Everything one line-output frame shows.
@@ -18,4 +19,6 @@ pub struct Report<'a> {
     pub aggregates: &'a Aggregates,
     /// Counter growth since the previous sample, when there was one.
     pub deltas: Option<&'a CounterDeltas>,
+    /// Active alerts, most severe first.
+    pub alerts: &'a [Alert],
 }

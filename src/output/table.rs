@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use super::Report;
 use super::timestamp::format_utc;
+use crate::alert::Severity;
 use crate::model::{Counter, ListenerSummary, Snapshot, Sysctl, TcpState};
 
 /// Short column headings, in `TcpState::ALL` order.
@@ -48,6 +49,27 @@ pub fn write_table(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
     writeln!(out)?;
     write_time_wait(out, report)?;
     write_counters(out, report)?;
+    write_alerts(out, report)?;
+    Ok(())
+}
+
+fn write_alerts(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+    if report.alerts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "ALERTS ({})", report.alerts.len())?;
+    for alert in report.alerts {
+        let label = match alert.severity {
+            Severity::Critical => "CRIT",
+            Severity::Warning => "WARN",
+            Severity::Info => "INFO",
+        };
+        writeln!(out, "{label} {} on {}", alert.kind.title(), alert.subject)?;
+        writeln!(out, "     what: {}", alert.summary)?;
+        writeln!(out, "     why:  {}", alert.cause)?;
+        writeln!(out, "     fix:  {}", alert.fix)?;
+    }
     Ok(())
 }
 

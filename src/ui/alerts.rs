@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::format;
 use super::theme::{Attention, Theme};
+use crate::app::alerts::severity_label;
 use crate::app::{AlertView, App, Focus, LogEvent, Severity};
 use crate::output::timestamp::format_hms;
 
@@ -34,7 +35,7 @@ fn active_lines(
         String::new()
     };
     let indent = "     ";
-    let text_width = width.saturating_sub(indent.len() + 4);
+    let text_width = width.saturating_sub(indent.len() + 5);
     let detail = |label: &'static str, text: &str| -> Vec<Line<'static>> {
         format::wrap(text, text_width, detail_lines)
             .into_iter()
@@ -42,22 +43,25 @@ fn active_lines(
             .map(|(i, part)| {
                 Line::from(vec![
                     Span::raw(indent),
-                    Span::styled(if i == 0 { label } else { "    " }, theme.dim()),
+                    Span::styled(if i == 0 { label } else { "     " }, theme.dim()),
                     Span::raw(part),
                 ])
             })
             .collect()
     };
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{} ", alert.severity.label()), style),
-        Span::styled(alert.summary.clone(), style),
+        Span::styled(format!("{} ", severity_label(alert.severity)), style),
+        Span::styled(alert.title.clone(), style),
         Span::styled(
             format!(" · since {}{repeats}", format_hms(alert.since_ms)),
             theme.dim(),
         ),
     ])];
-    lines.extend(detail("why ", &alert.cause));
-    lines.extend(detail("fix ", &alert.fix));
+    if detail_lines > 0 {
+        lines.extend(detail("what ", &alert.summary));
+        lines.extend(detail("why  ", &alert.cause));
+        lines.extend(detail("fix  ", &alert.fix));
+    }
     lines
 }
 
@@ -84,8 +88,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if active.is_empty() {
         lines.push(Line::from(Span::styled("no active alerts", theme.good())));
     }
-    // Room for the whole explanation when the panel is tall.
-    let detail_lines = if area.height >= 12 { 3 } else { 1 };
+    // As much of each explanation as fits with every active alert visible:
+    // an alert takes a headline plus what/why/fix of `detail_lines` each.
+    let rows = usize::from(area.height.saturating_sub(2));
+    // When even one line each does not fit, only the headlines are shown.
+    let detail_lines = (1..=3)
+        .rev()
+        .find(|lines| active.len() * (1 + 3 * lines) <= rows)
+        .unwrap_or(0);
     for alert in active {
         lines.extend(active_lines(alert, width, detail_lines, theme));
     }
@@ -103,7 +113,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", format_hms(entry.at_ms)), theme.dim()),
             Span::styled(format!("{:<7} ", entry.event.label()), style),
-            Span::raw(entry.alert.summary.clone()),
+            Span::raw(entry.alert.title.clone()),
         ]));
     }
     let visible: Vec<Line> = lines.into_iter().skip(app.alerts_offset()).collect();

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::app::{App, CONNECTIONS_FOOTER_KEYS, FOOTER_KEYS, View};
+use crate::app::{App, CONNECTIONS_FOOTER_KEYS, DIAGRAM_FOOTER_KEYS, FOOTER_KEYS, View};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let line = if app.filter().is_editing() {
@@ -33,8 +33,13 @@ fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
     let keys: &[(&str, &str)] = match app.view() {
         View::Connections(_) => CONNECTIONS_FOOTER_KEYS,
         View::Dashboard => FOOTER_KEYS,
+        View::Diagram => DIAGRAM_FOOTER_KEYS,
     };
-    let sort = format!("sort {}", app.sort().label());
+    let sort = match (app.view(), app.diagram().scope) {
+        (View::Diagram, crate::app::DiagramScope::AllWatched) => "all ports".to_string(),
+        (View::Diagram, crate::app::DiagramScope::Port(port)) => format!("port {port}"),
+        _ => format!("sort {}", app.sort().label()),
+    };
     let budget = usize::from(width).saturating_sub(sort.chars().count() + 1);
     for (key, action) in keys {
         let cost = key.chars().count() + action.chars().count() + 2;

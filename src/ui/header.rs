@@ -61,6 +61,19 @@ fn identity_line(app: &App, theme: &Theme) -> Line<'static> {
             Span::styled("waiting for the first sample…", theme.dim()),
         ]),
     }
+    if let Some(cost) = app.self_cost() {
+        spans.extend([
+            sep(),
+            Span::styled(
+                format!(
+                    "self {:.1}% cpu {} MiB",
+                    cost.cpu_percent,
+                    cost.rss_kib.div_ceil(1024)
+                ),
+                theme.dim(),
+            ),
+        ]);
+    }
     if app.is_paused() {
         spans.push(Span::raw(" "));
         let kept = app.kept_aside_count();

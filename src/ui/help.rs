@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::layout::centered;
 use super::theme::{Attention, Theme};
-use crate::app::KEY_HELP;
+use crate::app::{DIAGRAM_KEY_HELP, KEY_HELP, View};
 
 const LEGEND: &[(&str, &str)] = &[
     (
@@ -22,9 +22,10 @@ const LEGEND: &[(&str, &str)] = &[
     ("?", "backlog unknown (/proc source)"),
 ];
 
-pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
+pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
     let key_width = KEY_HELP
         .iter()
+        .chain(DIAGRAM_KEY_HELP.iter())
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
@@ -37,6 +38,22 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
             ])
         })
         .collect();
+    if *view == View::Diagram {
+        lines.push(Line::from(Span::styled(
+            " In the state diagram",
+            theme.title(),
+        )));
+        for (key, action) in DIAGRAM_KEY_HELP {
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {key:<key_width$}  "), theme.key()),
+                Span::raw(*action),
+            ]));
+        }
+    }
+    if *view == View::Diagram {
+        let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+        return show(frame, area, lines, height, theme);
+    }
     lines.push(Line::default());
     for (mark, meaning) in LEGEND {
         let style = if *mark == "FULL" {
@@ -50,12 +67,16 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme) {
         ]));
     }
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    show(frame, area, lines, height, theme);
+}
+
+fn show(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, height: u16, theme: &Theme) {
     let overlay = centered(area, 76, height);
     frame.render_widget(Clear, overlay);
     frame.render_widget(
         Paragraph::new(lines).block(
             Block::bordered()
-                .title(Span::styled(" Help · ? or Esc closes ", theme.title()))
+                .title(Span::styled(" Help · Esc closes ", theme.title()))
                 .border_style(theme.focused_border()),
         ),
         overlay,

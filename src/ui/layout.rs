@@ -5,6 +5,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
+use crate::app::diagram::diagram_fits;
 use crate::app::{App, CONNECTIONS_CHROME_ROWS, Focus};
 
 pub const MIN_WIDTH: u16 = 60;
@@ -94,6 +95,52 @@ pub fn dashboard(full: Rect, body: Rect, app: &App) -> Dashboard {
         listeners,
         time_wait,
         alerts,
+    }
+}
+
+/// The state-diagram view: the demo's narration (when a demo runs), the
+/// drawn diagram or its compact list, and the transition log.
+pub struct DiagramView {
+    pub narration: Option<Rect>,
+    pub states: Rect,
+    /// True for the drawn diagram, false for the compact list.
+    pub drawn: bool,
+    pub log: Option<Rect>,
+}
+
+/// Rows the log needs to be worth showing (border and the newest line).
+const MIN_LOG_ROWS: u16 = 3;
+
+pub fn diagram_view(full: Rect, body: Rect, app: &App) -> DiagramView {
+    let drawn = diagram_fits(full.width, full.height);
+    let narration_rows = app
+        .narration()
+        .map_or(0, |n| super::narration::height(n, body.width))
+        .min(body.height.saturating_sub(3));
+    let rest = body.height - narration_rows;
+    let states_rows = if drawn {
+        super::diagram::BLOCK_HEIGHT.min(rest)
+    } else {
+        // The list may shrink (it scrolls) to leave the log a few rows.
+        let list = super::state_list::HEIGHT;
+        if rest >= list + MIN_LOG_ROWS {
+            list
+        } else {
+            rest.saturating_sub(MIN_LOG_ROWS).max(6).min(rest)
+        }
+    };
+    let log_rows = rest - states_rows;
+    let [narration, states, log] = Layout::vertical([
+        Constraint::Length(narration_rows),
+        Constraint::Length(states_rows),
+        Constraint::Length(log_rows),
+    ])
+    .areas(body);
+    DiagramView {
+        narration: (narration_rows > 0).then_some(narration),
+        states,
+        drawn,
+        log: (log_rows >= MIN_LOG_ROWS).then_some(log),
     }
 }
 

@@ -6,17 +6,23 @@
 //! app).
 
 pub mod alerts;
+pub mod canvas;
 pub mod connections;
+pub mod diagram;
+pub mod explanation;
 pub mod footer;
 pub mod format;
 pub mod header;
 pub mod help;
 pub mod layout;
 pub mod listeners;
+pub mod narration;
 pub mod ports;
 pub mod sparkline;
+pub mod state_list;
 pub mod theme;
 pub mod time_wait;
+pub mod transition_log;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -48,10 +54,29 @@ pub fn render(frame: &mut Frame, app: &App) {
             }
         }
         View::Connections(view) => connections::render(frame, parts.body, app, view, &theme),
+        View::Diagram => render_diagram_view(frame, area, parts.body, app, &theme),
     }
     footer::render(frame, parts.footer, app, &theme);
+    if *app.view() == View::Diagram && app.diagram().explaining {
+        explanation::render(frame, area, app, &theme);
+    }
     if app.help_visible() {
-        help::render(frame, area, &theme);
+        help::render(frame, area, app.view(), &theme);
+    }
+}
+
+fn render_diagram_view(frame: &mut Frame, area: Rect, body: Rect, app: &App, theme: &Theme) {
+    let parts = layout::diagram_view(area, body, app);
+    if let (Some(rect), Some(narration)) = (parts.narration, app.narration()) {
+        narration::render(frame, rect, narration, theme);
+    }
+    if parts.drawn {
+        diagram::render(frame, parts.states, app, theme);
+    } else {
+        state_list::render(frame, parts.states, app, theme);
+    }
+    if let Some(rect) = parts.log {
+        transition_log::render(frame, rect, app, theme);
     }
 }
 

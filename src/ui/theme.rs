@@ -98,6 +98,27 @@ impl Theme {
         self.fg(Color::Green)
     }
 
+    /// A state's figure when it has sockets: its colour, bold.
+    pub fn strong(&self, state: TcpState) -> Style {
+        self.state(state).add_modifier(Modifier::BOLD)
+    }
+
+    /// A state that just gained sockets.
+    pub fn flash(&self) -> Style {
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    }
+
+    /// An arrow of the diagram.
+    pub fn arrow(&self) -> Style {
+        self.fg(Color::Gray)
+    }
+
+    /// An arrow a connection just took.
+    pub fn lit(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
     pub fn series_total(&self) -> Style {
         self.fg(Color::Blue)
     }

@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 pub mod netns;
+pub mod pty;
 
 use serde_json::Value;
 use socket2::{Domain, Protocol, Socket, Type};

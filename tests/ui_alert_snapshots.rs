@@ -1,0 +1,89 @@
+//! The dashboard with several alerts active at once, each with its what /
+//! why / fix, from a scripted troubled host with frozen time.
+
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tcpwatch::app::{App, AppSetup, Msg, Sample};
+use tcpwatch::collect::scenarios::troubled_host;
+
+/// 2026-11-23 21:40:00 UTC.
+const START_MS: u64 = 1_795_470_000_000;
+
+fn troubled_app(width: u16, height: u16) -> App {
+    let mut app = App::new(AppSetup {
+        host: "testhost".to_string(),
+        color: false,
+        interval: Duration::from_secs(1),
+        listen_interval: Duration::from_millis(100),
+        watch_filter: "all".to_string(),
+        width,
+        height,
+        now_ms: START_MS,
+    });
+    for tick in 0..5 {
+        app.update(Msg::Sampled(Box::new(Sample::new(troubled_host(
+            START_MS, tick,
+        )))));
+    }
+    app.update(Msg::Tick {
+        now_ms: START_MS + 4_500,
+    });
+    app
+}
+
+fn screen(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal
+        .draw(|frame| tcpwatch::ui::render(frame, app))
+        .expect("draw");
+    terminal
+}
+
+#[test]
+fn several_alerts_are_listed_most_severe_first() {
+    let app = troubled_app(120, 48);
+    let kinds: Vec<&str> = app
+        .alerts()
+        .active()
+        .iter()
+        .map(|a| a.kind.as_str())
+        .collect();
+    for kind in [
+        "backlog_full",
+        "close_wait_leak",
+        "time_wait_near_limit",
+        "port_exhaustion",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    assert_eq!(kinds[0], "backlog_full", "critical first: {kinds:?}");
+    let terminal = screen(&app, 120, 48);
+    let text = terminal.backend().to_string();
+    assert!(
+        text.contains("CRIT backlog full on 127.0.0.1:10000"),
+        "{text}"
+    );
+    assert!(text.contains("ephemeral ports running out"), "{text}");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn several_alerts_at_80x24() {
+    let app = troubled_app(80, 24);
+    insta::assert_snapshot!(screen(&app, 80, 24).backend());
+}
+
+#[test]
+fn the_header_shows_what_tcpwatch_itself_costs() {
+    let mut app = troubled_app(120, 40);
+    let before = screen(&app, 120, 40).backend().to_string();
+    assert!(!before.contains("% cpu"), "nothing is shown before the first measurement");
+    app.update(Msg::SelfCost(tcpwatch::app::SelfCost {
+        cpu_percent: 1.5,
+        rss_kib: 12 * 1024,
+    }));
+    let after = screen(&app, 120, 40).backend().to_string();
+    assert!(after.contains("self 1.5% cpu 12 MiB"), "{after}");
+}
