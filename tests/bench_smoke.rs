@@ -1,6 +1,8 @@
 //! Keeps the scale benchmark (`benches/scale`) from rotting: runs it at a
-//! tiny size (2k sockets, 3 rounds, 1 s of listener sampling) and checks
-//! that it measured something plausible. Needs root for the private
+//! tiny size (2k sockets, 3 rounds, 1 s of listener sampling, and the real
+//! dashboard in a pty for 1 + 2 s with 4 keys) and checks that it measured
+//! something plausible, including that the dashboard shows the benchmark's
+//! full listen(1) listener as `2/1 FULL`. Needs root for the private
 //! network namespace; otherwise prints the skip reason and passes.
 //!
 //! A `harness = false` test: the same binary is re-executed as the
@@ -24,6 +26,12 @@ fn main() {
         sizes: vec![2_000],
         reps: 3,
         listener_secs: 1.0,
+        dashboard: harness::DashboardOptions {
+            mode: harness::DashboardMode::On,
+            warmup_secs: 1.0,
+            window_secs: 2.0,
+            keys: 4,
+        },
         ..harness::Options::default()
     };
     let results = match harness::run(&options) {

@@ -2,8 +2,10 @@
 //! compared: a thread enters the benchmark namespace, times the empty
 //! namespace's walk, waits for the population, then times in interleaved
 //! rounds the bare dumps, tcpwatch's ticks, the listener sample and `ss`,
-//! and finally the CPU cost of the 10 Hz listener sampler. A child process
-//! (`run_rss_probe`) reports the peak RSS of full ticks.
+//! then the CPU cost of the 10 Hz listener sampler, and last (where enabled)
+//! the real binary's live dashboard (`dashboard`), in a TIME_WAIT generation
+//! that lasts its whole run. A child process (`run_rss_probe`) reports the
+//! peak RSS of full ticks.
 //!
 //! Owns: what is timed and how (wall clock per call, medians over rounds,
 //! rounds stopped before the first TIME_WAIT socket expires). Must not:
@@ -26,16 +28,18 @@ use tcpwatch::model::{
 
 use super::ROLE_ENV;
 use super::cleanup;
+use super::dashboard;
 use super::namespace::{self, BenchNamespace};
 use super::options::Options;
 use super::plan::{BUSY_PORT, Expected, Plan};
 use super::population::Population;
 use super::report::{Census, SizeResult, Timings};
 
-/// Ticks the RSS probe runs (keeping the previous snapshot, like the app).
 /// TIME_WAIT generations per size: after the first expires, the rounds
-/// wait for it to go and have it rebuilt, at most this many times in all.
-const MAX_GENERATIONS: usize = 4;
+/// (and the dashboard) wait for it to go and have it rebuilt, at most this
+/// many times in all.
+const MAX_GENERATIONS: usize = 5;
+/// Ticks the RSS probe runs (keeping the previous snapshot, like the app).
 const RSS_TICKS: usize = 3;
 const RSS_NETNS_ENV: &str = "TCPWATCH_BENCH_NETNS";
 
@@ -55,7 +59,7 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
         .name("measure".to_string())
         .spawn(move || {
             let ready = ready_tx;
-            let mut measurer = Measurer::enter(&path, name, thread_options, expected)?;
+            let mut measurer = Measurer::enter(&path, name, thread_options, size, expected)?;
             let floor = measurer.empty_walk()?;
             ready
                 .send(floor)
@@ -172,6 +176,7 @@ fn tick(sampler: &mut Sampler, previous: &mut Snapshot) -> Result<(Duration, Dur
 struct Measurer {
     name: String,
     options: Options,
+    size: usize,
     expected: Expected,
     one_walk: NetlinkTable,
     two_walks: NetlinkTable,
@@ -182,6 +187,7 @@ impl Measurer {
         path: &Path,
         name: String,
         options: Options,
+        size: usize,
         expected: Expected,
     ) -> Result<Measurer, String> {
         namespace::enter_on_this_thread(path)?;
@@ -193,6 +199,7 @@ impl Measurer {
         Ok(Measurer {
             name,
             options,
+            size,
             expected,
             one_walk: open(WalkMode::OneWalk)?,
             two_walks: open(WalkMode::TwoWalks)?,
@@ -300,6 +307,40 @@ impl Measurer {
         let measured_secs = first_tw_started.elapsed().as_secs_f64();
 
         let (listener_cpu_percent, listener_calls) = listener_cpu(&mut full, &self.options)?;
+        drop((full, port, previous_full, previous_port));
+
+        let (mut dashboard, mut dashboard_error) = (None, None);
+        if self.options.dashboard.enabled_for(self.size) {
+            let d = &self.options.dashboard;
+            let needed = dashboard::STARTUP_ALLOWANCE
+                + Duration::from_secs_f64(d.warmup_secs + d.window_secs);
+            if Instant::now() + needed > deadline && generations < MAX_GENERATIONS {
+                // The dashboard gets a TIME_WAIT generation that outlasts it.
+                self.await_time_wait_expiry(tw_started, tw_built)?;
+                tw_started = refresh()?;
+                deadline = tw_started + window;
+                generations += 1;
+                notes.push(format!(
+                    "dashboard: TIME_WAIT generation {generations} (a fresh one, to last its run)"
+                ));
+            }
+            let before = sockstat_time_wait();
+            match dashboard::measure(&self.name, d, deadline) {
+                Ok(mut result) => {
+                    result.time_wait_before = before;
+                    result.time_wait_after = sockstat_time_wait();
+                    if let (Some(b), Some(a)) = (before, result.time_wait_after)
+                        && a * 100 < b * 99
+                    {
+                        notes.push(format!(
+                            "dashboard: TIME_WAIT fell from {b} to {a} during its run"
+                        ));
+                    }
+                    dashboard = Some(result);
+                }
+                Err(message) => dashboard_error = Some(message),
+            }
+        }
         Ok(SizeResult {
             census,
             timings: t,
@@ -317,6 +358,8 @@ impl Measurer {
             generations,
             measured_secs,
             notes,
+            dashboard,
+            dashboard_error,
             ..SizeResult::default()
         })
     }

@@ -1,7 +1,8 @@
 //! The scale benchmark: builds a TCP table of N sockets on loopback inside a
 //! private network namespace (`population`, `holder`), then times tcpwatch's
 //! collector and `ss` side by side on it (`measure`) and prints the table
-//! (`report`).
+//! (`report`). Where enabled, it also runs the real binary's live dashboard
+//! in a pty on that table and measures it (`dashboard`).
 //!
 //! Owns: the role dispatch (the same binary runs as the orchestrator, as a
 //! socket holder and as the peak-RSS probe, chosen by `ROLE_ENV`) and the
@@ -10,6 +11,7 @@
 //! not start.
 
 mod cleanup;
+mod dashboard;
 mod holder;
 mod measure;
 mod namespace;
@@ -20,7 +22,8 @@ mod report;
 
 use std::time::Instant;
 
-pub use options::Options;
+#[allow(unused_imports)] // used by tests/bench_smoke.rs
+pub use options::{DashboardMode, DashboardOptions, Options};
 
 /// Environment variable that selects a child role: `holder` or `rss`.
 pub const ROLE_ENV: &str = "TCPWATCH_BENCH_ROLE";
@@ -142,6 +145,43 @@ pub fn smoke_problems(result: &report::SizeResult) -> Vec<String> {
     }
     if result.rss_peak_kib == 0 || result.listener_calls == 0 {
         problems.push("no RSS or listener-CPU figure".to_string());
+    }
+    if let Some(error) = &result.dashboard_error {
+        problems.push(format!("dashboard: {error}"));
+    }
+    if let Some(d) = &result.dashboard {
+        problems.extend(dashboard_problems(d));
+    }
+    problems
+}
+
+/// What is implausible about a dashboard measurement.
+fn dashboard_problems(d: &report::DashboardResult) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !d.shows_full_listener() {
+        problems.push(format!(
+            "dashboard: the full listen(1) listener (2/1 FULL) is not on the screen:\n{}",
+            d.screen
+        ));
+    }
+    if !d.header.first().is_some_and(|l| l.contains("tcpwatch")) {
+        problems.push(format!("dashboard: no header line: {:?}", d.header));
+    }
+    if d.presses.is_empty() || d.missed() > 0 {
+        problems.push(format!(
+            "dashboard: {} of {} key presses never showed",
+            d.missed(),
+            d.presses.len()
+        ));
+    }
+    if !(d.cpu_percent.is_finite() && d.cpu_percent >= 0.0) || d.hwm_kib == 0 {
+        problems.push(format!(
+            "dashboard: bad CPU {} % or VmHWM {} KiB",
+            d.cpu_percent, d.hwm_kib
+        ));
+    }
+    if !d.clean_exit {
+        problems.push(format!("dashboard: {}", d.ended));
     }
     problems
 }

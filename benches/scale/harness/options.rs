@@ -1,7 +1,9 @@
 //! Command-line options of the scale benchmark.
 //!
-//! Owns: parsing `--sizes`, `--reps`, `--listener-secs`, `--tw-window`. Must not:
-//! do anything else; unknown flags cargo adds (`--bench`) are ignored.
+//! Owns: parsing `--sizes`, `--reps`, `--listener-secs`, `--tw-window` and the
+//! dashboard flags (`--dashboard`, `--no-dashboard`, `--dash-secs`,
+//! `--dash-warmup`, `--dash-keys`). Must not: do anything else; unknown flags
+//! cargo adds (`--bench`) are ignored.
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +18,54 @@ pub struct Options {
     /// How long after a TIME_WAIT build rounds may still start (TIME_WAIT
     /// lasts 60 s). Lower it only to exercise the rebuild path.
     pub time_wait_window_secs: f64,
+    /// The live dashboard measurement (the real binary in a pty).
+    pub dashboard: DashboardOptions,
+}
+
+/// Whether the dashboard is measured at a size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DashboardMode {
+    /// At sizes of 100k and more.
+    Auto,
+    On,
+    Off,
+}
+
+/// How the live dashboard is measured (see `dashboard`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardOptions {
+    pub mode: DashboardMode,
+    /// Seconds after the first full sample is on screen before measuring.
+    pub warmup_secs: f64,
+    /// The CPU window (shortened, and reported so, when the TIME_WAIT
+    /// generation would not last it).
+    pub window_secs: f64,
+    /// Key presses sent during the window, at random phases.
+    pub keys: usize,
+}
+
+impl Default for DashboardOptions {
+    fn default() -> Self {
+        DashboardOptions {
+            mode: DashboardMode::Auto,
+            warmup_secs: 5.0,
+            window_secs: 30.0,
+            keys: 20,
+        }
+    }
+}
+
+impl DashboardOptions {
+    /// The smallest size `Auto` measures.
+    pub const AUTO_FROM: usize = 100_000;
+
+    pub fn enabled_for(&self, size: usize) -> bool {
+        match self.mode {
+            DashboardMode::Auto => size >= Self::AUTO_FROM,
+            DashboardMode::On => true,
+            DashboardMode::Off => false,
+        }
+    }
 }
 
 impl Default for Options {
@@ -25,6 +75,7 @@ impl Default for Options {
             reps: 9,
             listener_secs: 10.0,
             time_wait_window_secs: 57.0,
+            dashboard: DashboardOptions::default(),
         }
     }
 }
@@ -32,13 +83,19 @@ impl Default for Options {
 impl Options {
     pub const USAGE: &'static str = "\
 usage: sudo cargo bench --bench scale -- [--sizes 10k,100k,500k,1M] [--reps 9] [--listener-secs 10]
+           [--dashboard | --no-dashboard] [--dash-secs 30] [--dash-warmup 5] [--dash-keys 20]
 
 Builds a TCP table of N sockets on loopback in a private network namespace
 (40% ESTABLISHED, 55% TIME_WAIT, 5% FIN_WAIT2/CLOSE_WAIT, a few listeners,
 one with a full accept queue) and times tcpwatch's collector against ss on it.
 Needs root (for the namespace); prints a skip line and exits 0 otherwise.
 Defaults: --sizes 10k,100k --reps 9 --listener-secs 10.
---tw-window SECS (default 57) only exercises the TIME_WAIT rebuild path.";
+--tw-window SECS (default 57) only exercises the TIME_WAIT rebuild path.
+The live dashboard (the real tcpwatch binary in a 120x40 pty, --interval 1s)
+is measured at sizes of 100k and more; --dashboard measures it at every size,
+--no-dashboard never. Its CPU window is --dash-secs after --dash-warmup, with
+--dash-keys help-overlay toggles timed during it. TCPWATCH_BENCH_BIN=PATH
+measures another binary than the one cargo built with the benchmark.";
 
     /// `Ok(None)` for `--help`.
     pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -86,6 +143,27 @@ Defaults: --sizes 10k,100k --reps 9 --listener-secs 10.
                         .ok()
                         .filter(|s: &f64| (1.0..=57.0).contains(s))
                         .ok_or_else(|| "--tw-window wants seconds in 1..=57".to_string())?;
+                }
+                "--dashboard" => options.dashboard.mode = DashboardMode::On,
+                "--no-dashboard" => options.dashboard.mode = DashboardMode::Off,
+                "--dash-secs" => {
+                    options.dashboard.window_secs = value()?
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| (1.0..=50.0).contains(s))
+                        .ok_or_else(|| "--dash-secs wants seconds in 1..=50".to_string())?;
+                }
+                "--dash-warmup" => {
+                    options.dashboard.warmup_secs = value()?
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| (0.0..=20.0).contains(s))
+                        .ok_or_else(|| "--dash-warmup wants seconds in 0..=20".to_string())?;
+                }
+                "--dash-keys" => {
+                    options.dashboard.keys = value()?
+                        .parse()
+                        .map_err(|_| "--dash-keys wants a whole number".to_string())?;
                 }
                 // Added by `cargo bench` / `cargo test`.
                 "--bench" | "--nocapture" | "--quiet" | "-q" => {}

@@ -1,8 +1,8 @@
 //! Results of the scale benchmark and how they are printed: a detail block
 //! per size as it finishes, then the side-by-side table.
 //!
-//! Owns: `SizeResult`, `Timings`, `Census`, medians, ratios and the table
-//! layout. Must not: measure or touch the system.
+//! Owns: `SizeResult`, `Timings`, `Census`, `DashboardResult`, medians,
+//! percentiles, ratios and the table layout. Must not: measure or touch the system.
 
 use tcpwatch::model::TcpState;
 
@@ -115,6 +115,81 @@ pub struct SizeResult {
     /// Seconds from the start of the TIME_WAIT build to the last round.
     pub measured_secs: f64,
     pub notes: Vec<String>,
+    /// The live dashboard, when measured at this size.
+    pub dashboard: Option<DashboardResult>,
+    /// Why the dashboard measurement failed (the rest of the size stands).
+    pub dashboard_error: Option<String>,
+}
+
+/// One key press sent to the dashboard.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Press {
+    /// From writing the key to the parsed screen showing its effect; `None`
+    /// when it did not show within the limit.
+    pub latency_ms: Option<f64>,
+    /// Whether the binary's sampling thread was running just before (a
+    /// dump in progress, nearly always).
+    pub sampler_busy: bool,
+    /// Whether its UI thread was running just before.
+    pub ui_busy: bool,
+}
+
+/// The real binary's dashboard in a pty, watching the table.
+#[derive(Debug, Clone, Default)]
+pub struct DashboardResult {
+    pub binary: String,
+    /// From spawning to the first full sample on screen.
+    pub startup_secs: f64,
+    pub warmup_secs: f64,
+    pub window_asked_secs: f64,
+    /// The CPU window as measured (shorter than asked when the TIME_WAIT
+    /// generation would not have lasted it).
+    pub window_secs: f64,
+    /// utime + stime of the process over the window, % of one core.
+    pub cpu_percent: f64,
+    /// VmHWM at the end of the window.
+    pub hwm_kib: u64,
+    /// VmRSS at the start of the window, every 5 s, and at its end.
+    pub rss_kib: Vec<u64>,
+    pub presses: Vec<Press>,
+    /// The first two screen lines at the end (help closed).
+    pub header: Vec<String>,
+    pub screen: String,
+    /// sockstat's TIME_WAIT count before and after the run.
+    pub time_wait_before: Option<u64>,
+    pub time_wait_after: Option<u64>,
+    pub clean_exit: bool,
+    pub ended: String,
+}
+
+impl DashboardResult {
+    /// Latencies of the presses that showed, sorted.
+    pub fn latencies(&self) -> Vec<f64> {
+        let mut shown: Vec<f64> = self.presses.iter().filter_map(|p| p.latency_ms).collect();
+        shown.sort_by(f64::total_cmp);
+        shown
+    }
+
+    pub fn missed(&self) -> usize {
+        self.presses
+            .iter()
+            .filter(|p| p.latency_ms.is_none())
+            .count()
+    }
+
+    /// Whether the full `listen(1)` listener is on the final screen.
+    pub fn shows_full_listener(&self) -> bool {
+        self.screen.contains("2/1 FULL")
+    }
+}
+
+/// Nearest-rank percentile of sorted values (`p` in 0..=100).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 pub fn median(values: &[f64]) -> f64 {
@@ -226,9 +301,120 @@ pub fn print_size_detail(r: &SizeResult) {
         r.listener_calls,
         r.listener_secs
     );
+    if let Some(d) = &r.dashboard {
+        print_dashboard_detail(d);
+    }
+    if let Some(error) = &r.dashboard_error {
+        println!("  dashboard: FAILED: {error}");
+    }
     for note in &r.notes {
         println!("  note: {note}");
     }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0}", kib as f64 / 1024.0)
+}
+
+fn print_dashboard_detail(d: &DashboardResult) {
+    println!(
+        "  dashboard: {} --netns NAME --interval {} in a {}x{} pty; first full sample on screen after {:.1} s",
+        d.binary,
+        super::dashboard::INTERVAL,
+        super::dashboard::COLS,
+        super::dashboard::ROWS,
+        d.startup_secs
+    );
+    let shortened = if d.window_secs + 0.5 < d.window_asked_secs {
+        format!(
+            " (asked {:.0} s; cut to fit the TIME_WAIT generation)",
+            d.window_asked_secs
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "    CPU {:.1}% of one core over {:.1} s{shortened} after a {:.0} s warm-up; VmHWM {} MiB; VmRSS every 5 s: {} MiB",
+        d.cpu_percent,
+        d.window_secs,
+        d.warmup_secs,
+        mib(d.hwm_kib),
+        d.rss_kib
+            .iter()
+            .map(|k| mib(*k))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let shown = d.latencies();
+    let busy: Vec<f64> = d
+        .presses
+        .iter()
+        .filter(|p| p.sampler_busy)
+        .filter_map(|p| p.latency_ms)
+        .collect();
+    let ui_busy = d.presses.iter().filter(|p| p.ui_busy).count();
+    println!(
+        "    keys ('?' toggles the help overlay; {} presses at random phases): p50 {}, p90 {}, max {}{}; {} pressed while the sampling thread ran (max {}), {} while the UI thread did",
+        d.presses.len(),
+        duration_ms(percentile(&shown, 50.0)),
+        duration_ms(percentile(&shown, 90.0)),
+        duration_ms(percentile(&shown, 100.0)),
+        match d.missed() {
+            0 => String::new(),
+            n => format!(", {n} never showed"),
+        },
+        busy.len(),
+        if busy.is_empty() {
+            "-".to_string()
+        } else {
+            duration_ms(busy.iter().copied().fold(0.0, f64::max))
+        },
+        ui_busy
+    );
+    println!(
+        "    sockstat tw before/after {}/{}; {}; full listener on screen: {}",
+        d.time_wait_before
+            .map_or("?".to_string(), |v| v.to_string()),
+        d.time_wait_after.map_or("?".to_string(), |v| v.to_string()),
+        d.ended,
+        if d.shows_full_listener() {
+            "yes (2/1 FULL)"
+        } else {
+            "NO"
+        }
+    );
+    for line in &d.header {
+        println!("    | {line}");
+    }
+}
+
+/// The three dashboard cells of the table: cpu, rss, keys.
+fn dashboard_cells(r: &SizeResult) -> [String; 3] {
+    let Some(d) = &r.dashboard else {
+        let why = if r.dashboard_error.is_some() {
+            "failed"
+        } else {
+            "–"
+        };
+        return [why.to_string(), why.to_string(), why.to_string()];
+    };
+    let shown = d.latencies();
+    let first = d.rss_kib.first().copied().unwrap_or(0);
+    let last = d.rss_kib.last().copied().unwrap_or(0);
+    let missed = match d.missed() {
+        0 => String::new(),
+        n => format!(" ({n} missed)"),
+    };
+    [
+        format!("{:.1}%", d.cpu_percent),
+        format!("{} MiB ({}→{})", mib(d.hwm_kib), mib(first), mib(last)),
+        format!(
+            "{:.0}/{:.0}/{:.0} ms{missed}",
+            percentile(&shown, 50.0),
+            percentile(&shown, 90.0),
+            percentile(&shown, 100.0)
+        ),
+    ]
 }
 
 /// The side-by-side table (Markdown), medians of the rounds.
@@ -240,14 +426,15 @@ pub fn print_table(results: &[SizeResult]) {
         "\nMedians; ss runs through `ip netns exec` (its own overhead is listed in the detail above). port = {BUSY_PORT}.\n"
     );
     println!(
-        "| N | bare 1-walk | bare 2-walk | full tick | tick/1-walk | ss -tan | tick/ss | port tick | ss filtered | ratio | streamed | listeners | RSS |"
+        "| N | bare 1-walk | bare 2-walk | full tick | tick/1-walk | ss -tan | tick/ss | port tick | ss filtered | ratio | streamed | listeners | RSS | dash cpu | dash rss | key p50/p90/max |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in results {
         let t = &r.timings;
         let m = median;
+        let [dash_cpu, dash_rss, keys] = dashboard_cells(r);
         println!(
-            "| {} | {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {} | {:.0} MiB |",
+            "| {} | {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {} | {:.0} MiB | {dash_cpu} | {dash_rss} | {keys} |",
             human_count(r.size),
             duration_ms(m(&t.bare_one)),
             duration_ms(m(&t.bare_two)),
