@@ -79,7 +79,10 @@ fn several_alerts_at_80x24() {
 fn the_header_shows_what_tcpwatch_itself_costs() {
     let mut app = troubled_app(120, 40);
     let before = screen(&app, 120, 40).backend().to_string();
-    assert!(!before.contains("% cpu"), "nothing is shown before the first measurement");
+    assert!(
+        !before.contains("% cpu"),
+        "nothing is shown before the first measurement"
+    );
     app.update(Msg::SelfCost(tcpwatch::app::SelfCost {
         cpu_percent: 1.5,
         rss_kib: 12 * 1024,

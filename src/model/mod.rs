@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod counters;
 pub mod history;
 pub mod peaks;
+pub mod retained;
 pub mod seen;
 pub mod snapshot;
 pub mod socket;
