@@ -6,6 +6,7 @@
 //! I/O or read the clock; time always comes in as a value.
 
 pub mod aggregate;
+pub mod cadence;
 pub mod counters;
 pub mod history;
 pub mod peaks;
