@@ -88,7 +88,9 @@ pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
     let sampler_config = config.sampler_config();
     let color = color_for(config);
     run_dashboard_with(config, host_name(), color, move || {
-        Sampler::open(sampler_config).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
+        Sampler::open(sampler_config)
+            .and_then(Sampler::with_background_owners)
+            .map(|s| Box::new(s) as Box<dyn SnapshotSource>)
     })
 }
 

@@ -290,10 +290,16 @@ mod tests {
         resolver.last_scan_ms = Some(0);
         resolver.last_scan_cost_ms = 10;
         assert!(!resolver.may_rescan(1999));
-        assert!(resolver.may_rescan(2000), "cheap scans: the minimum interval");
+        assert!(
+            resolver.may_rescan(2000),
+            "cheap scans: the minimum interval"
+        );
         resolver.last_scan_cost_ms = 800;
         assert!(!resolver.may_rescan(7999));
-        assert!(resolver.may_rescan(8000), "an 800 ms scan waits 10 × 800 ms");
+        assert!(
+            resolver.may_rescan(8000),
+            "an 800 ms scan waits 10 × 800 ms"
+        );
     }
     use std::os::unix::fs::symlink;
 

@@ -14,6 +14,7 @@ use std::time::Instant;
 use super::counters::read_counters;
 use super::namespace::{NamespaceContext, NetnsTarget, enter};
 use super::netlink::NetlinkTable;
+use super::owner_thread::BackgroundOwners;
 use super::process::ProcessResolver;
 use super::procfs::ProcTable;
 use super::sysctl::read_settings;
@@ -39,7 +40,7 @@ pub struct Sampler {
     config: SamplerConfig,
     context: NamespaceContext,
     table: Box<dyn SocketTable + Send>,
-    resolver: ProcessResolver,
+    owners: OwnerLookup,
     /// Notes that stay true for every sample (fallbacks, permissions).
     standing_notes: Vec<String>,
     /// Capacity hint so each tick allocates its socket list once.
@@ -58,7 +59,7 @@ impl Sampler {
             config,
             context,
             table,
-            resolver: ProcessResolver::new(),
+            owners: OwnerLookup::Inline(ProcessResolver::new()),
             standing_notes,
             last_socket_count: 0,
             retain_limit: DEFAULT_RETAIN_LIMIT,
@@ -104,12 +105,14 @@ impl Sampler {
         }
     }
 
+    /// Owners of the listeners, and of the sockets when there are few;
+    /// with whether every process could be inspected.
     fn owners_for(
         &mut self,
         listeners: &[SocketRecord],
         sockets: &[SocketRecord],
         now_ms: u64,
-    ) -> HashMap<u64, ProcessInfo> {
+    ) -> (HashMap<u64, ProcessInfo>, bool) {
         let mut wanted: Vec<u64> = listeners
             .iter()
             .map(|l| l.inode)
@@ -118,8 +121,42 @@ impl Sampler {
         if sockets.len() <= OWNER_LOOKUP_LIMIT {
             wanted.extend(sockets.iter().map(|s| s.inode).filter(|i| *i != 0));
         }
-        self.resolver.resolve(&wanted, now_ms)
+        match &mut self.owners {
+            OwnerLookup::Inline(resolver) => {
+                let owners = resolver.resolve(&wanted, now_ms);
+                (owners, resolver.can_see_all_processes())
+            }
+            OwnerLookup::Background(background) => background.lookup(wanted, now_ms),
+        }
     }
+
+    /// Looks owners up on a thread of its own from now on: ticks never wait
+    /// for a /proc scan, and owners appear a tick or two later. For the live
+    /// modes; `--once` keeps the inline lookup so its one picture is complete.
+    pub fn with_background_owners(mut self) -> Result<Sampler, CollectError> {
+        let resolver = match std::mem::replace(
+            &mut self.owners,
+            OwnerLookup::Inline(ProcessResolver::new()),
+        ) {
+            OwnerLookup::Inline(resolver) => resolver,
+            OwnerLookup::Background(background) => {
+                self.owners = OwnerLookup::Background(background);
+                return Ok(self);
+            }
+        };
+        let background =
+            BackgroundOwners::spawn(resolver).map_err(|source| CollectError::Thread { source })?;
+        self.owners = OwnerLookup::Background(background);
+        Ok(self)
+    }
+}
+
+/// Where socket owners come from.
+enum OwnerLookup {
+    /// Resolved during the tick (one-shot runs).
+    Inline(ProcessResolver),
+    /// Resolved on a thread of its own (live runs).
+    Background(BackgroundOwners),
 }
 
 /// What one streamed table dump produced.
@@ -258,8 +295,10 @@ impl SnapshotSource for Sampler {
             ));
         }
 
-        snapshot.owners = self.owners_for(&snapshot.listeners, &snapshot.sockets, taken_at_ms);
-        snapshot.owners_complete = self.resolver.can_see_all_processes();
+        let (owners, owners_complete) =
+            self.owners_for(&snapshot.listeners, &snapshot.sockets, taken_at_ms);
+        snapshot.owners = owners;
+        snapshot.owners_complete = owners_complete;
         let mut aggregates = streamed.aggregates;
         for listener in &mut aggregates.listeners {
             listener.process = snapshot.owners.get(&listener.inode).cloned();
