@@ -11,8 +11,8 @@
 use super::socket::SocketRecord;
 use super::state::TcpState;
 
-/// Records kept at most per snapshot by default: about 29 MiB.
-pub const DEFAULT_RETAIN_LIMIT: usize = 300_000;
+/// Records kept at most per snapshot by default: about 19 MiB.
+pub const DEFAULT_RETAIN_LIMIT: usize = 200_000;
 
 #[derive(Debug)]
 pub struct Retained {
