@@ -20,14 +20,15 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
 
-use crate::app::{App, AppSetup, Command, Msg, SelfCost};
+use crate::alert::AlertMonitor;
+use crate::app::{App, AppSetup, Command, Msg, Sample, SelfCost};
 use crate::cli::{ColorArg, Config};
 use crate::collect::sampler::Sampler;
 use crate::collect::self_usage::{CpuMeter, memory_kib};
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
 use crate::run::now_ms;
-use crate::sampling::{SamplerControl, SamplingTiming, sample_forever};
+use crate::sampling::{SamplerControl, SamplerEvent, SamplingTiming, sample_forever};
 use crate::tui::{StopSignals, TerminalGuard};
 
 /// The longest the loop waits before redrawing (clock, countdowns).
@@ -88,7 +89,9 @@ pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
     let sampler_config = config.sampler_config();
     let color = color_for(config);
     run_dashboard_with(config, host_name(), color, move || {
-        Sampler::open(sampler_config).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
+        Sampler::open(sampler_config)
+            .and_then(Sampler::with_background_owners)
+            .map(|s| Box::new(s) as Box<dyn SnapshotSource>)
     })
 }
 
@@ -126,14 +129,16 @@ where
         listen_interval: config.listen_interval,
     };
     let sender = messages.clone();
+    let thresholds = config.thresholds.clone();
     thread::Builder::new()
         .name("tcpwatch-sampler".to_string())
         .spawn(move || match open_source() {
             Ok(source) => {
                 let _ = ready.send(Ok(()));
                 let mut source = source;
+                let mut monitor = AlertMonitor::new(thresholds);
                 sample_forever(source.as_mut(), timing, &control_inbox, |event| {
-                    sender.send(Msg::from(event)).is_ok()
+                    sender.send(prepare(event, &mut monitor)).is_ok()
                 });
             }
             Err(error) => {
@@ -192,6 +197,27 @@ where
         let _ = handle.join();
     }
     result
+}
+
+/// Turns a sampler event into the app's message on the sampling thread,
+/// doing the per-sample work there (aggregates, alert rules) so the UI
+/// thread only applies results and never stalls on a large table.
+fn prepare(event: SamplerEvent, monitor: &mut AlertMonitor) -> Msg {
+    match event {
+        SamplerEvent::Listeners { at_ms, listeners } => {
+            monitor.observe_listeners(&listeners, at_ms);
+            Msg::ListenersSampled { at_ms, listeners }
+        }
+        SamplerEvent::Full {
+            result: Ok(snapshot),
+            ..
+        } => {
+            let mut sample = Sample::new(*snapshot);
+            sample.alert_events = Some(monitor.evaluate(&sample.snapshot, &sample.aggregates));
+            Msg::Sampled(Box::new(sample))
+        }
+        failed => Msg::from(failed),
+    }
 }
 
 fn event_loop(

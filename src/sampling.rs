@@ -11,6 +11,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::collect::{CollectError, SnapshotSource};
+use crate::model::cadence::full_sample_period;
 use crate::model::{Snapshot, SocketRecord};
 use crate::run::now_ms;
 
@@ -64,7 +65,9 @@ pub fn sample_forever(
                 return;
             }
             let done = Instant::now();
-            next_full = (last_full_start + interval).max(done + interval / 10);
+            let cost = done.duration_since(last_full_start);
+            next_full =
+                (last_full_start + full_sample_period(interval, cost)).max(done + interval / 10);
             next_listen = done + timing.listen_interval;
             continue;
         }

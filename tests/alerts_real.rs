@@ -4,14 +4,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::netns::{PrivateNetns, SKIP_REASON};
+use common::stream::Stream;
 use common::*;
 use serde_json::Value;
 use tcpwatch::alert::{AlertKind, AlertMonitor, Severity, Thresholds};
@@ -171,56 +170,6 @@ fn listen_overflows_are_blamed_on_the_full_listener_or_said_to_be_unattributed()
         "{}",
         alert.alert().summary
     );
-}
-
-/// `tcpwatch --stream ARGS`, its JSON lines on a channel; killed on drop.
-struct Stream {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-}
-
-impl Stream {
-    fn start(args: &[&str]) -> Stream {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
-            .arg("--stream")
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start tcpwatch --stream");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let value: Value = serde_json::from_str(&line).expect("JSON line");
-                if sender.send(value).is_err() {
-                    return;
-                }
-            }
-        });
-        Stream { child, lines }
-    }
-
-    /// The first alert event of `kind` raised within the deadline.
-    fn raised(&self, kind: &str, deadline: Duration) -> Option<Value> {
-        let start = Instant::now();
-        while start.elapsed() < deadline {
-            if let Ok(event) = self.lines.recv_timeout(Duration::from_millis(100))
-                && event["type"] == "alert"
-                && event["event"] == "raised"
-                && event["kind"] == kind
-            {
-                return Some(event);
-            }
-        }
-        None
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! its own somaxconn and a listener inside. Needs root and iproute2;
 //! otherwise each test says it was skipped and passes.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use tcpwatch::collect::namespace::{NamespaceContext, NetnsTarget, enter};
 use tcpwatch::collect::procfs::ProcTable;
@@ -12,106 +12,37 @@ use tcpwatch::collect::sysctl::read_settings;
 use tcpwatch::collect::{CollectError, DumpRequest, SocketTable};
 use tcpwatch::model::{Settings, SocketRecord};
 
-const SKIP: &str = "skipped: needs root and iproute2 to create a network namespace";
+use common::netns::{Experiment, PrivateNetns, SKIP_REASON as SKIP};
 /// Differs from the default 4096, so reading the host's value would show.
 const NAMESPACE_SOMAXCONN: u32 = 1234;
 const LISTEN_BACKLOG: u32 = 7;
 
-/// A network namespace made for one test, deleted on drop even if the test
-/// panics.
-struct TestNetns {
-    name: String,
-}
+/// A private namespace with a distinctive somaxconn, for one test.
+struct TestNetns(PrivateNetns);
 
 impl TestNetns {
     fn create(suffix: &str) -> Option<TestNetns> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            return None;
-        }
-        let name = format!("tcpwatch-test-{}-{suffix}", std::process::id());
-        let added = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .ok()?;
-        if !added.success() {
-            return None;
-        }
-        let netns = TestNetns { name };
-        netns.exec(&["ip", "link", "set", "lo", "up"]);
-        let somaxconn = format!("echo {NAMESPACE_SOMAXCONN} > /proc/sys/net/core/somaxconn");
-        netns.exec(&["sh", "-c", &somaxconn]);
-        Some(netns)
+        let netns = PrivateNetns::create(suffix)?;
+        netns.sysctl("net/core/somaxconn", &NAMESPACE_SOMAXCONN.to_string());
+        Some(TestNetns(netns))
     }
 
-    fn exec(&self, command: &[&str]) {
-        let status = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(command)
-            .status()
-            .expect("ip netns exec runs");
-        assert!(
-            status.success(),
-            "ip netns exec {}: {status}",
-            command.join(" ")
-        );
+    fn name(&self) -> &str {
+        &self.0.name
     }
 
-    /// Starts a python listener inside; `ip netns exec` execs it, so the
-    /// child's pid is python's.
-    fn spawn_listener(&self) -> (ChildGuard, u16) {
+    /// Starts a python listener inside and returns it with its port.
+    fn spawn_listener(&self) -> (Experiment, u16) {
         let script = format!(
-            "import socket, sys, time\n\
+            "import socket, time\n\
              s = socket.socket()\n\
              s.bind(('127.0.0.1', 0))\n\
              s.listen({LISTEN_BACKLOG})\n\
              print(s.getsockname()[1], flush=True)\n\
              time.sleep(120)\n"
         );
-        let mut child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.name,
-                "/usr/bin/python3",
-                "-c",
-                &script,
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let guard = ChildGuard(child);
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("port line");
-        let port = line.trim().parse().expect("python printed its port");
-        (guard, port)
-    }
-}
-
-impl Drop for TestNetns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-/// Kills exactly the child we started, by its pid.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let (experiment, line) = self.0.spawn_python(&script);
+        (experiment, line.parse().expect("python printed its port"))
     }
 }
 
@@ -179,8 +110,8 @@ fn named_namespace_is_entered_and_read() {
         "the listener is not on the host"
     );
 
-    let seen = enter_on_thread(NetnsTarget::Named(netns.name.clone()), port).expect("enter");
-    assert_eq!(seen.context.label, format!("netns {}", netns.name));
+    let seen = enter_on_thread(NetnsTarget::Named(netns.name().to_string()), port).expect("enter");
+    assert_eq!(seen.context.label, format!("netns {}", netns.name()));
     assert!(seen.context.netlink_usable);
     assert!(seen.context.notes.is_empty());
     assert_sees_the_namespace(&seen, port);
@@ -264,7 +195,7 @@ fn named_namespace_needs_privilege() {
         println!("{SKIP}");
         return;
     };
-    let name = netns.name.clone();
+    let name = netns.name().to_string();
     let result = std::thread::spawn(move || {
         // SAFETY: plain syscall on the current thread.
         let rc = unsafe { libc::syscall(libc::SYS_setresuid, 65534, 65534, 65534) };

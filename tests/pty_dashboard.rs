@@ -8,15 +8,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::num::NonZeroU16;
-use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use tcpwatch::collect::netlink::NetlinkTable;
 
+use common::pty::{PtyRun, after_last_entry};
 use common::{connect_nonblocking, listen_with_backlog, local_addr};
 
 const ROWS: u16 = 40;
@@ -67,79 +64,18 @@ fn dashboard_shows_the_listen_one_experiment_and_restores_the_terminal() {
         })
         .collect();
 
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pty");
-    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tcpwatch"));
-    command.args(["--port", &port.to_string(), "--interval", "500ms"]);
-    command.env("TERM", "xterm-256color");
-    command.env_remove("NO_COLOR");
-    let mut child = pty.slave.spawn_command(command).expect("spawn tcpwatch");
-    drop(pty.slave);
-
-    let output = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(
-        NonZeroU16::new(ROWS).expect("rows"),
-        NonZeroU16::new(COLS).expect("cols"),
-        0,
-    )));
-    let mut reader = pty.master.try_clone_reader().expect("pty reader");
-    let reader_thread = {
-        let output = Arc::clone(&output);
-        let parser = Arc::clone(&parser);
-        thread::spawn(move || {
-            let mut buffer = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                output
-                    .lock()
-                    .expect("output")
-                    .extend_from_slice(&buffer[..n]);
-                parser.lock().expect("parser").process(&buffer[..n]);
-            }
-        })
-    };
-    let mut writer = pty.master.take_writer().expect("pty writer");
-
-    let started = Instant::now();
-    let mut screen = String::new();
-    let mut seen = false;
-    while started.elapsed() < DEADLINE {
-        screen = parser.lock().expect("parser").screen().contents();
-        let syn_sent = cell_under(&screen, "SYN_SENT", port);
-        if screen.contains(&format!("127.0.0.1:{port}"))
+    let mut run = PtyRun::start(
+        &["--port", &port.to_string(), "--interval", "500ms"],
+        COLS,
+        ROWS,
+    );
+    let (seen, screen) = run.wait_for(DEADLINE, |screen| {
+        screen.contains(&format!("127.0.0.1:{port}"))
             && screen.contains("2/1 FULL")
-            && syn_sent.as_deref() == Some("3!")
-        {
-            seen = true;
-            break;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-
-    writer.write_all(b"q").expect("send q");
-    writer.flush().expect("flush");
-    let quit_at = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for tcpwatch") {
-            break Some(status);
-        }
-        if quit_at.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    drop(writer);
-    drop(pty.master);
-    let _ = reader_thread.join();
+            && cell_under(screen, "SYN_SENT", port).as_deref() == Some("3!")
+    });
+    run.send(b"q");
+    let (status, output) = run.finish(Duration::from_secs(5));
     drop(clients);
     drop(server);
 
@@ -149,9 +85,7 @@ fn dashboard_shows_the_listen_one_experiment_and_restores_the_terminal() {
     );
     let status = status.expect("tcpwatch exits after q");
     assert!(status.success(), "exit status {status:?}");
-    let bytes = output.lock().expect("output").clone();
-    let text = String::from_utf8_lossy(&bytes);
-    let quit_part = text.rfind("\x1b[?1049h").map_or(&text[..], |i| &text[i..]);
+    let quit_part = after_last_entry(&output);
     assert!(
         quit_part.contains("\x1b[?1049l"),
         "leaves the alternate screen"

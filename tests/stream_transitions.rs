@@ -3,72 +3,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::Shutdown;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::stream::Stream;
 use common::*;
 use serde_json::Value;
-
-/// A running `tcpwatch --stream` whose JSON lines arrive on a channel. The
-/// child is killed (by its own pid) on drop.
-struct Stream {
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-}
-
-impl Stream {
-    fn start(port: u16) -> Stream {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
-            .args([
-                "--stream",
-                "--interval",
-                "200ms",
-                "--port",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start tcpwatch --stream");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let value: Value = serde_json::from_str(&line).expect("each line is JSON");
-                if sender.send(value).is_err() {
-                    return;
-                }
-            }
-        });
-        Stream { child, lines }
-    }
-
-    /// Events collected until `done` says so or the deadline passes.
-    fn collect_until(
-        &self,
-        deadline: Duration,
-        mut done: impl FnMut(&[Value]) -> bool,
-    ) -> Vec<Value> {
-        let start = Instant::now();
-        let mut events = Vec::new();
-        while start.elapsed() < deadline && !done(&events) {
-            if let Ok(event) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                events.push(event);
-            }
-        }
-        events
-    }
-}
-
-impl Drop for Stream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn events_for<'a>(events: &'a [Value], local: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["local"] == local).collect()
@@ -78,7 +19,7 @@ fn events_for<'a>(events: &'a [Value], local: &str) -> Vec<&'a Value> {
 fn one_connection_life_is_seen_in_order_on_both_sides() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let stream = Stream::start(port);
+    let stream = Stream::start(&["--interval", "200ms", "--port", &port.to_string()]);
     thread::sleep(Duration::from_millis(700)); // the first sample only learns the table
 
     let client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -169,7 +110,7 @@ fn one_connection_life_is_seen_in_order_on_both_sides() {
 fn a_client_stuck_against_a_full_backlog_retransmits_its_syn() {
     let listener = listen_with_backlog("127.0.0.1", 1);
     let address = local_addr(&listener);
-    let stream = Stream::start(address.port());
+    let stream = Stream::start(&["--interval", "200ms", "--port", &address.port().to_string()]);
     thread::sleep(Duration::from_millis(500));
     let _clients: Vec<_> = (0..3).map(|_| connect_nonblocking(address)).collect();
 

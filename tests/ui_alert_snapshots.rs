@@ -79,11 +79,29 @@ fn several_alerts_at_80x24() {
 fn the_header_shows_what_tcpwatch_itself_costs() {
     let mut app = troubled_app(120, 40);
     let before = screen(&app, 120, 40).backend().to_string();
-    assert!(!before.contains("% cpu"), "nothing is shown before the first measurement");
+    assert!(
+        !before.contains("% cpu"),
+        "nothing is shown before the first measurement"
+    );
     app.update(Msg::SelfCost(tcpwatch::app::SelfCost {
         cpu_percent: 1.5,
         rss_kib: 12 * 1024,
     }));
     let after = screen(&app, 120, 40).backend().to_string();
     assert!(after.contains("self 1.5% cpu 12 MiB"), "{after}");
+}
+
+#[test]
+fn the_header_says_when_expensive_dumps_are_spread_out() {
+    let mut app = troubled_app(160, 40);
+    let mut slow = troubled_host(START_MS, 5);
+    slow.elapsed = Duration::from_millis(300);
+    app.update(Msg::Sampled(Box::new(Sample::new(slow))));
+    let text = screen(&app, 160, 40).backend().to_string();
+    assert!(
+        text.contains("every 1s · table every 1.8s (dump 300"),
+        "{}",
+        text.lines().next().unwrap_or("")
+    );
+    assert!(text.contains("queues every 100ms"), "{text}");
 }

@@ -404,20 +404,27 @@ impl App {
 
     // ---- samples ----
 
-    fn on_sample(&mut self, sample: Box<Sample>) {
+    fn on_sample(&mut self, mut sample: Box<Sample>) {
         let at_ms = sample.snapshot.taken_at_ms;
         self.transitions.observe(&sample.snapshot);
         self.history
             .record_snapshot(&sample.snapshot, &sample.aggregates);
-        self.seen.observe(
-            at_ms,
-            sample
-                .snapshot
-                .listeners
-                .iter()
-                .chain(sample.snapshot.sockets.iter()),
-        );
-        let events = self.monitor.evaluate(&sample.snapshot, &sample.aggregates);
+        if sample.snapshot.sockets.len() <= transition_log::FOLLOW_AT_MOST {
+            self.seen.observe(
+                at_ms,
+                sample
+                    .snapshot
+                    .listeners
+                    .iter()
+                    .chain(sample.snapshot.sockets.iter()),
+            );
+        }
+        // The live loop evaluates alerts on the sampling thread; scripted
+        // samples are evaluated here.
+        let events = match sample.alert_events.take() {
+            Some(events) => events,
+            None => self.monitor.evaluate(&sample.snapshot, &sample.aggregates),
+        };
         self.apply_engine_events(at_ms, &events);
         self.failure = None;
         if self.paused {

@@ -6,6 +6,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::narration::NarrationEvent;
+use crate::alert::AlertEvent;
 use crate::model::{Aggregates, Snapshot, SocketRecord, aggregate};
 
 /// A full snapshot with its aggregates, computed off the UI thread.
@@ -13,6 +14,9 @@ use crate::model::{Aggregates, Snapshot, SocketRecord, aggregate};
 pub struct Sample {
     pub snapshot: Snapshot,
     pub aggregates: Aggregates,
+    /// Alert events already evaluated with this sample (on the sampling
+    /// thread); `None` lets the app evaluate them itself.
+    pub alert_events: Option<Vec<AlertEvent>>,
 }
 
 impl Sample {
@@ -22,6 +26,7 @@ impl Sample {
         Sample {
             snapshot,
             aggregates,
+            alert_events: None,
         }
     }
 }

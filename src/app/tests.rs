@@ -369,3 +369,26 @@ fn tab_cycles_panels_and_leaves_the_connection_view() {
     press(&mut app, KeyCode::Tab);
     assert_eq!(*app.view(), View::Dashboard);
 }
+
+#[test]
+fn a_huge_sample_is_counted_but_not_followed_connection_by_connection() {
+    let mut app = app();
+    let mut huge = Snapshot::empty(START_MS, SourceKind::Netlink);
+    huge.listeners.push(listener("127.0.0.1:8080", 0, 128));
+    for i in 0..=transition_log::FOLLOW_AT_MOST {
+        let client = format!(
+            "10.{}.{}.{}:40000",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255
+        );
+        huge.sockets
+            .push(record(TcpState::Established, "127.0.0.1:8080", &client));
+    }
+    feed(&mut app, huge);
+    assert_eq!(
+        app.transitions().too_many(),
+        Some(transition_log::FOLLOW_AT_MOST + 1)
+    );
+    assert_eq!(ports(&app), vec![8080], "the counts still show");
+}

@@ -12,17 +12,24 @@ use crate::model::transitions::{Transition, TransitionTracker};
 pub const LOG_CAPACITY: usize = 500;
 /// Connections followed at most, so a huge table cannot grow the memory
 /// without bound; beyond it new connections are not followed.
-pub const MAX_FOLLOWED: usize = 100_000;
+pub const MAX_FOLLOWED: usize = 50_000;
+/// A sample with more sockets than this is not followed connection by
+/// connection at all: the work would stall the screen (the counts, queues
+/// and alerts still update). Filtering with --port brings it under.
+pub const FOLLOW_AT_MOST: usize = 50_000;
 
 #[derive(Debug, Clone)]
 pub struct TransitionLog {
     tracker: TransitionTracker,
+    /// The socket count of the last sample when it was too large to follow.
+    too_many: Option<usize>,
 }
 
 impl Default for TransitionLog {
     fn default() -> Self {
         TransitionLog {
             tracker: TransitionTracker::new(LOG_CAPACITY, MAX_FOLLOWED),
+            too_many: None,
         }
     }
 }
@@ -31,6 +38,11 @@ impl TransitionLog {
     /// Follows the snapshot's listeners and sockets; the first snapshot only
     /// learns the table.
     pub fn observe(&mut self, snapshot: &Snapshot) {
+        if snapshot.sockets.len() > FOLLOW_AT_MOST {
+            self.too_many = Some(snapshot.sockets.len());
+            return;
+        }
+        self.too_many = None;
         let listener_ports: Vec<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
         self.tracker.observe(
             snapshot.listeners.iter().chain(snapshot.sockets.iter()),
@@ -50,6 +62,11 @@ impl TransitionLog {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The last sample's socket count when it was too large to follow.
+    pub fn too_many(&self) -> Option<usize> {
+        self.too_many
     }
 
     /// True when some connections are not followed (more than `MAX_FOLLOWED`).

@@ -8,6 +8,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CollectError {
+    #[error("cannot start a collector thread ({source}); the system is out of threads or memory")]
+    Thread {
+        #[source]
+        source: io::Error,
+    },
     #[error("the kernel refused the sock_diag netlink request ({source}); try --source proc")]
     NetlinkRefused {
         #[source]

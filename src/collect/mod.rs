@@ -12,6 +12,7 @@ pub mod fake;
 pub mod namespace;
 pub mod netlink;
 pub mod netlink_wire;
+pub mod owner_thread;
 pub mod process;
 pub mod procfs;
 pub mod sampler;

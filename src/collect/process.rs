@@ -26,9 +26,17 @@ pub struct ProcessResolver {
     forget_after_ms: u64,
     cache: HashMap<u64, CachedOwner>,
     last_scan_ms: Option<u64>,
+    /// What the last scan cost: rescans wait at least
+    /// `RESCAN_COST_FACTOR` times that, so a host with a million open files
+    /// is not scanned every two seconds.
+    last_scan_cost_ms: u64,
     sees_all_processes: bool,
     scans: u64,
 }
+
+/// Rescans are spaced to at least this multiple of their own cost (≤ 10% of
+/// one core spent on attribution).
+const RESCAN_COST_FACTOR: u64 = 10;
 
 #[derive(Debug, Clone)]
 struct CachedOwner {
@@ -72,6 +80,7 @@ impl ProcessResolver {
             forget_after_ms: Self::DEFAULT_FORGET_AFTER_MS,
             cache: HashMap::new(),
             last_scan_ms: None,
+            last_scan_cost_ms: 0,
             sees_all_processes: true,
             scans: 0,
         }
@@ -128,12 +137,19 @@ impl ProcessResolver {
             None => true,
             // The wall clock went backwards: do not wait for it to catch up.
             Some(last) if now_ms < last => true,
-            Some(last) => now_ms - last >= self.min_rescan_interval_ms,
+            Some(last) => {
+                now_ms - last
+                    >= self
+                        .min_rescan_interval_ms
+                        .max(self.last_scan_cost_ms.saturating_mul(RESCAN_COST_FACTOR))
+            }
         }
     }
 
     fn rescan(&mut self, missing: &HashSet<u64>, now_ms: u64) {
+        let started = std::time::Instant::now();
         let result = scan_proc(&self.proc_root, missing);
+        self.last_scan_cost_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.scans += 1;
         self.last_scan_ms = Some(now_ms);
         // A full scan tells the whole truth; an early stop can only add to
@@ -267,6 +283,24 @@ pub fn parse_comm(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expensive_scans_are_spaced_by_their_own_cost() {
+        let mut resolver = ProcessResolver::new().with_min_rescan_interval_ms(2000);
+        resolver.last_scan_ms = Some(0);
+        resolver.last_scan_cost_ms = 10;
+        assert!(!resolver.may_rescan(1999));
+        assert!(
+            resolver.may_rescan(2000),
+            "cheap scans: the minimum interval"
+        );
+        resolver.last_scan_cost_ms = 800;
+        assert!(!resolver.may_rescan(7999));
+        assert!(
+            resolver.may_rescan(8000),
+            "an 800 ms scan waits 10 × 800 ms"
+        );
+    }
     use std::os::unix::fs::symlink;
 
     struct FakeProc {

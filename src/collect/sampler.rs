@@ -14,11 +14,14 @@ use std::time::Instant;
 use super::counters::read_counters;
 use super::namespace::{NamespaceContext, NetnsTarget, enter};
 use super::netlink::NetlinkTable;
+use super::owner_thread::BackgroundOwners;
 use super::process::ProcessResolver;
 use super::procfs::ProcTable;
 use super::sysctl::read_settings;
 use super::{CollectError, DumpRequest, SnapshotSource, SocketTable, SourceChoice};
-use crate::model::{Filter, ProcessInfo, Snapshot, SocketRecord, TcpState};
+use crate::model::aggregate::Aggregator;
+use crate::model::retained::{DEFAULT_RETAIN_LIMIT, Retained};
+use crate::model::{Aggregates, Filter, ProcessInfo, Snapshot, SocketRecord, TcpState};
 
 /// At most this many non-listener sockets get their owner looked up per
 /// tick; owners come from the cache built for listeners.
@@ -37,11 +40,13 @@ pub struct Sampler {
     config: SamplerConfig,
     context: NamespaceContext,
     table: Box<dyn SocketTable + Send>,
-    resolver: ProcessResolver,
+    owners: OwnerLookup,
     /// Notes that stay true for every sample (fallbacks, permissions).
     standing_notes: Vec<String>,
     /// Capacity hint so each tick allocates its socket list once.
     last_socket_count: usize,
+    /// Socket records kept per snapshot at most.
+    retain_limit: usize,
 }
 
 impl Sampler {
@@ -54,10 +59,17 @@ impl Sampler {
             config,
             context,
             table,
-            resolver: ProcessResolver::new(),
+            owners: OwnerLookup::Inline(ProcessResolver::new()),
             standing_notes,
             last_socket_count: 0,
+            retain_limit: DEFAULT_RETAIN_LIMIT,
         })
+    }
+
+    /// Keeps at most `limit` socket records per snapshot (counts stay exact).
+    pub fn with_retain_limit(mut self, limit: usize) -> Sampler {
+        self.retain_limit = limit;
+        self
     }
 
     pub fn namespace_label(&self) -> &str {
@@ -93,12 +105,14 @@ impl Sampler {
         }
     }
 
+    /// Owners of the listeners, and of the sockets when there are few;
+    /// with whether every process could be inspected.
     fn owners_for(
         &mut self,
         listeners: &[SocketRecord],
         sockets: &[SocketRecord],
         now_ms: u64,
-    ) -> HashMap<u64, ProcessInfo> {
+    ) -> (HashMap<u64, ProcessInfo>, bool) {
         let mut wanted: Vec<u64> = listeners
             .iter()
             .map(|l| l.inode)
@@ -107,7 +121,86 @@ impl Sampler {
         if sockets.len() <= OWNER_LOOKUP_LIMIT {
             wanted.extend(sockets.iter().map(|s| s.inode).filter(|i| *i != 0));
         }
-        self.resolver.resolve(&wanted, now_ms)
+        match &mut self.owners {
+            OwnerLookup::Inline(resolver) => {
+                let owners = resolver.resolve(&wanted, now_ms);
+                (owners, resolver.can_see_all_processes())
+            }
+            OwnerLookup::Background(background) => background.lookup(wanted, now_ms),
+        }
+    }
+
+    /// Looks owners up on a thread of its own from now on: ticks never wait
+    /// for a /proc scan, and owners appear a tick or two later. For the live
+    /// modes; `--once` keeps the inline lookup so its one picture is complete.
+    pub fn with_background_owners(mut self) -> Result<Sampler, CollectError> {
+        let resolver = match std::mem::replace(
+            &mut self.owners,
+            OwnerLookup::Inline(ProcessResolver::new()),
+        ) {
+            OwnerLookup::Inline(resolver) => resolver,
+            OwnerLookup::Background(background) => {
+                self.owners = OwnerLookup::Background(background);
+                return Ok(self);
+            }
+        };
+        let background =
+            BackgroundOwners::spawn(resolver).map_err(|source| CollectError::Thread { source })?;
+        self.owners = OwnerLookup::Background(background);
+        Ok(self)
+    }
+}
+
+/// Where socket owners come from.
+enum OwnerLookup {
+    /// Resolved during the tick (one-shot runs).
+    Inline(ProcessResolver),
+    /// Resolved on a thread of its own (live runs).
+    Background(BackgroundOwners),
+}
+
+/// What one streamed table dump produced.
+struct Streamed {
+    sockets: Vec<SocketRecord>,
+    aggregates: Aggregates,
+    table_size: u64,
+    complete: bool,
+}
+
+impl Streamed {
+    fn empty(base: &Snapshot) -> Streamed {
+        Streamed {
+            sockets: Vec::new(),
+            aggregates: Aggregator::new(base).finish(),
+            table_size: 0,
+            complete: true,
+        }
+    }
+}
+
+impl Sampler {
+    /// Dumps the table once, counting every socket into the aggregates as it
+    /// arrives and keeping records up to the retention limit.
+    fn dump_aggregating(
+        &mut self,
+        request: &DumpRequest,
+        base: &Snapshot,
+    ) -> Result<Streamed, CollectError> {
+        let mut aggregator = Aggregator::new(base);
+        let mut retained = Retained::new(
+            self.retain_limit,
+            self.last_socket_count + self.last_socket_count / 8,
+        );
+        self.table.dump(request, &mut |record| {
+            aggregator.add(record);
+            retained.offer(record);
+        })?;
+        Ok(Streamed {
+            table_size: retained.offered(),
+            complete: retained.is_complete(),
+            sockets: retained.into_records(),
+            aggregates: aggregator.finish(),
+        })
     }
 }
 
@@ -156,18 +249,6 @@ impl SnapshotSource for Sampler {
         let filter = self.config.filter.clone();
         let mut listeners = Vec::new();
         self.dump_into(&DumpRequest::listeners(&filter.ports), &mut listeners)?;
-
-        let mut sockets = Vec::with_capacity(self.last_socket_count + self.last_socket_count / 8);
-        let table_states = filter.states.without(TcpState::Listen);
-        if table_states.0 != 0 {
-            let request = DumpRequest {
-                states: table_states,
-                ports: filter.ports.clone(),
-            };
-            self.dump_into(&request, &mut sockets)?;
-        }
-        self.last_socket_count = sockets.len();
-
         let (counters, sockstat) = read_counters(&self.context.net_dir)?;
         let settings = self
             .context
@@ -175,19 +256,54 @@ impl SnapshotSource for Sampler {
             .as_deref()
             .map(read_settings)
             .unwrap_or_default();
-        let owners = self.owners_for(&listeners, &sockets, taken_at_ms);
 
         let mut snapshot = Snapshot::empty(taken_at_ms, self.table.kind());
         snapshot.namespace = self.context.label.clone();
         snapshot.notes = self.standing_notes.clone();
         snapshot.filter = filter;
         snapshot.listeners = listeners;
-        snapshot.sockets = sockets;
         snapshot.counters = counters;
         snapshot.sockstat = Some(sockstat);
         snapshot.settings = settings;
+
+        let table_states = snapshot.filter.states.without(TcpState::Listen);
+        let request = DumpRequest {
+            states: table_states,
+            ports: snapshot.filter.ports.clone(),
+        };
+        let streamed = if table_states.0 == 0 {
+            Streamed::empty(&snapshot)
+        } else {
+            match self.dump_aggregating(&request, &snapshot) {
+                Err(error) if self.fall_back_to_proc(&error) => {
+                    snapshot.source = self.table.kind();
+                    snapshot.notes = self.standing_notes.clone();
+                    self.dump_aggregating(&request, &snapshot)?
+                }
+                other => other?,
+            }
+        };
+        self.last_socket_count = streamed.sockets.len();
+        snapshot.table_size = streamed.table_size;
+        snapshot.sockets_complete = streamed.complete;
+        snapshot.sockets = streamed.sockets;
+        if !snapshot.sockets_complete {
+            snapshot.notes.push(format!(
+                "{} sockets: counts are exact, connection details kept for {} (TIME_WAIT left out first)",
+                snapshot.table_size,
+                snapshot.sockets.len()
+            ));
+        }
+
+        let (owners, owners_complete) =
+            self.owners_for(&snapshot.listeners, &snapshot.sockets, taken_at_ms);
         snapshot.owners = owners;
-        snapshot.owners_complete = self.resolver.can_see_all_processes();
+        snapshot.owners_complete = owners_complete;
+        let mut aggregates = streamed.aggregates;
+        for listener in &mut aggregates.listeners {
+            listener.process = snapshot.owners.get(&listener.inode).cloned();
+        }
+        snapshot.aggregated = Some(aggregates);
         snapshot.elapsed = started.elapsed();
         Ok(snapshot)
     }

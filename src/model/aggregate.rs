@@ -6,7 +6,7 @@
 //! `TimeWaitSummary` and the service-port rule. Must not: do I/O or read the
 //! clock.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 
 use super::snapshot::{Filter, ProcessInfo, Snapshot};
@@ -127,18 +127,77 @@ impl Aggregates {
     }
 }
 
+/// A set of ports that can answer "is this port in it?".
+pub trait PortLookup {
+    fn has_port(&self, port: u16) -> bool;
+}
+
+impl PortLookup for HashSet<u16> {
+    fn has_port(&self, port: u16) -> bool {
+        self.contains(&port)
+    }
+}
+
+/// A set of ports as a 65,536-bit bitmap: one shift and mask per lookup,
+/// for the per-socket hot path.
+#[derive(Clone)]
+pub struct PortSet {
+    bits: Box<[u64; 1024]>,
+}
+
+impl PortSet {
+    pub fn new() -> PortSet {
+        PortSet {
+            bits: Box::new([0; 1024]),
+        }
+    }
+
+    pub fn insert(&mut self, port: u16) {
+        self.bits[usize::from(port >> 6)] |= 1 << (port & 63);
+    }
+}
+
+impl Default for PortSet {
+    fn default() -> Self {
+        PortSet::new()
+    }
+}
+
+impl std::fmt::Debug for PortSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count: u32 = self.bits.iter().map(|w| w.count_ones()).sum();
+        write!(f, "PortSet({count} ports)")
+    }
+}
+
+impl PortLookup for PortSet {
+    fn has_port(&self, port: u16) -> bool {
+        self.bits[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+}
+
+impl FromIterator<u16> for PortSet {
+    fn from_iter<I: IntoIterator<Item = u16>>(ports: I) -> PortSet {
+        let mut set = PortSet::new();
+        for port in ports {
+            set.insert(port);
+        }
+        set
+    }
+}
+
 /// The port a socket is counted under: its local port if a listener owns that
 /// port, else its remote port. A client's SYN_SENT towards :10000 and the
 /// server's child both count under 10000. With a port filter, a socket whose
 /// rule-port is outside the filter counts under the filtered port it matched.
-pub fn service_port(
+pub fn service_port<P: PortLookup + ?Sized>(
     record: &SocketRecord,
-    listener_ports: &HashSet<u16>,
+    listener_ports: &P,
     filter_ports: &[u16],
 ) -> u16 {
     let local = record.local.port();
     let remote = record.remote.port();
-    let by_rule = if listener_ports.contains(&local) {
+    let by_rule = if listener_ports.has_port(local) {
         local
     } else {
         remote
@@ -152,8 +211,13 @@ pub fn service_port(
     }
 }
 
-/// Summarises a snapshot. Pure; costs one pass over the sockets.
+/// Summarises a snapshot: the collector's own aggregates when it made them
+/// while streaming (exact even for a partial `sockets`), else one pass over
+/// the sockets. Pure.
 pub fn aggregate(snapshot: &Snapshot) -> Aggregates {
+    if let Some(aggregated) = &snapshot.aggregated {
+        return aggregated.clone();
+    }
     let mut aggregator = Aggregator::new(snapshot);
     for record in &snapshot.sockets {
         aggregator.add(record);
@@ -162,19 +226,22 @@ pub fn aggregate(snapshot: &Snapshot) -> Aggregates {
 }
 
 /// Builds `Aggregates` one socket at a time, so a collector can aggregate
-/// while it receives instead of keeping every record.
+/// while it receives instead of keeping every record. Costs a bitmap lookup
+/// and an array index per socket.
 #[derive(Debug, Clone)]
 pub struct Aggregator {
     filter: Filter,
-    listener_ports: HashSet<u16>,
+    listener_ports: PortSet,
     listeners: Vec<ListenerSummary>,
-    per_port: BTreeMap<u16, StateCounts>,
+    /// Port → index into `rows`, `NO_ROW` when the port has none yet.
+    row_of_port: Vec<u32>,
+    rows: Vec<PortStates>,
     totals: StateCounts,
-    tw_by_port: BTreeMap<u16, u64>,
-    tw_total: u64,
     sockstat_tw: Option<u64>,
     max_tw_buckets: Option<u64>,
 }
+
+const NO_ROW: u32 = u32::MAX;
 
 impl Aggregator {
     /// Starts from the snapshot's listeners, filter, owners and settings;
@@ -196,28 +263,37 @@ impl Aggregator {
             })
             .collect();
         listeners.sort_by_key(|l| (l.local.port(), l.local));
-        let mut per_port: BTreeMap<u16, StateCounts> = BTreeMap::new();
-        let mut totals = StateCounts::default();
-        if filter.states.contains(TcpState::Listen) {
-            for listener in &snapshot.listeners {
-                per_port
-                    .entry(listener.local.port())
-                    .or_default()
-                    .add(TcpState::Listen, 1);
-                totals.add(TcpState::Listen, 1);
-            }
-        }
-        Aggregator {
+        let mut aggregator = Aggregator {
             filter,
             listener_ports,
             listeners,
-            per_port,
-            totals,
-            tw_by_port: BTreeMap::new(),
-            tw_total: 0,
+            row_of_port: vec![NO_ROW; usize::from(u16::MAX) + 1],
+            rows: Vec::new(),
+            totals: StateCounts::default(),
             sockstat_tw: snapshot.sockstat.map(|s| s.tw),
             max_tw_buckets: snapshot.settings.tcp_max_tw_buckets,
+        };
+        if aggregator.filter.states.contains(TcpState::Listen) {
+            for listener in &snapshot.listeners {
+                aggregator.count(listener.local.port(), TcpState::Listen);
+            }
         }
+        aggregator
+    }
+
+    fn count(&mut self, port: u16, state: TcpState) {
+        let slot = &mut self.row_of_port[usize::from(port)];
+        if *slot == NO_ROW {
+            *slot = u32::try_from(self.rows.len()).unwrap_or(NO_ROW - 1);
+            self.rows.push(PortStates {
+                port,
+                counts: StateCounts::default(),
+            });
+        }
+        if let Some(row) = self.rows.get_mut(*slot as usize) {
+            row.counts.add(state, 1);
+        }
+        self.totals.add(state, 1);
     }
 
     /// Counts one non-LISTEN socket (LISTEN sockets come from `listeners`).
@@ -226,36 +302,31 @@ impl Aggregator {
             return;
         }
         let port = service_port(record, &self.listener_ports, &self.filter.ports);
-        self.per_port.entry(port).or_default().add(record.state, 1);
-        self.totals.add(record.state, 1);
-        match record.state {
-            TcpState::TimeWait => {
-                self.tw_total += 1;
-                *self.tw_by_port.entry(port).or_default() += 1;
-            }
-            TcpState::SynRecv => {
-                if let Some(index) = owning_listener(&self.listeners, &record.local) {
-                    self.listeners[index].syn_recv += 1;
-                }
-            }
-            _ => {}
+        self.count(port, record.state);
+        if record.state == TcpState::SynRecv
+            && let Some(index) = owning_listener(&self.listeners, &record.local)
+        {
+            self.listeners[index].syn_recv += 1;
         }
     }
 
-    pub fn finish(self) -> Aggregates {
+    pub fn finish(mut self) -> Aggregates {
+        self.rows.sort_unstable_by_key(|row| row.port);
+        let by_port: Vec<(u16, u64)> = self
+            .rows
+            .iter()
+            .map(|row| (row.port, row.counts.get(TcpState::TimeWait)))
+            .filter(|(_, count)| *count > 0)
+            .collect();
         Aggregates {
-            ports: self
-                .per_port
-                .into_iter()
-                .map(|(port, counts)| PortStates { port, counts })
-                .collect(),
-            listeners: self.listeners,
             time_wait: TimeWaitSummary {
-                total: self.tw_total,
-                by_port: self.tw_by_port.into_iter().collect(),
+                total: self.totals.get(TcpState::TimeWait),
+                by_port,
                 sockstat_total: self.sockstat_tw,
                 max_tw_buckets: self.max_tw_buckets,
             },
+            ports: self.rows,
+            listeners: self.listeners,
             totals: self.totals,
         }
     }

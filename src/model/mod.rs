@@ -6,9 +6,11 @@
 //! I/O or read the clock; time always comes in as a value.
 
 pub mod aggregate;
+pub mod cadence;
 pub mod counters;
 pub mod history;
 pub mod peaks;
+pub mod retained;
 pub mod seen;
 pub mod snapshot;
 pub mod socket;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::aggregate::Aggregates;
 use super::counters::{Counters, Settings, Sockstat};
 use super::socket::SocketRecord;
 use super::state::{StateMask, TcpState};
@@ -110,8 +111,17 @@ pub struct Snapshot {
     pub filter: Filter,
     /// Every LISTEN socket on the filtered ports, whatever the state filter.
     pub listeners: Vec<SocketRecord>,
-    /// Every non-LISTEN socket matching the filter.
+    /// The non-LISTEN sockets matching the filter: all of them when
+    /// `sockets_complete`, else as many as the retention limit allows
+    /// (TIME_WAIT dropped first). Counts never depend on it: see `aggregated`.
     pub sockets: Vec<SocketRecord>,
+    /// False when the table was larger than what a snapshot keeps.
+    pub sockets_complete: bool,
+    /// How many non-LISTEN sockets matched the filter, kept or not.
+    pub table_size: u64,
+    /// The aggregates, when the collector made them while the dump streamed
+    /// in (exact even when `sockets` is partial). `aggregate()` uses them.
+    pub aggregated: Option<Aggregates>,
     pub counters: Counters,
     pub sockstat: Option<Sockstat>,
     pub settings: Settings,
@@ -134,6 +144,9 @@ impl Snapshot {
             filter: Filter::default(),
             listeners: Vec::new(),
             sockets: Vec::new(),
+            sockets_complete: true,
+            table_size: 0,
+            aggregated: None,
             counters: Counters::default(),
             sockstat: None,
             settings: Settings::default(),

@@ -38,16 +38,17 @@ fn spawn_sampling(
     thread::Builder::new()
         .name("tcpwatch-sampler".to_string())
         .spawn(move || {
-            let mut sampler = match Sampler::open(sampler_config) {
-                Ok(sampler) => sampler,
-                Err(error) => {
-                    let _ = sender.send(SamplerEvent::Full {
-                        at_ms: now_ms(),
-                        result: Err(error),
-                    });
-                    return;
-                }
-            };
+            let mut sampler =
+                match Sampler::open(sampler_config).and_then(Sampler::with_background_owners) {
+                    Ok(sampler) => sampler,
+                    Err(error) => {
+                        let _ = sender.send(SamplerEvent::Full {
+                            at_ms: now_ms(),
+                            result: Err(error),
+                        });
+                        return;
+                    }
+                };
             sample_forever(&mut sampler, timing, &control_inbox, |event| {
                 sender.send(event).is_ok()
             });

@@ -12,6 +12,7 @@ use super::format;
 use super::theme::{Attention, Theme};
 use crate::app::App;
 use crate::model::Counter;
+use crate::model::cadence::full_sample_period;
 use crate::output::timestamp::format_hms;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -37,10 +38,7 @@ fn identity_line(app: &App, theme: &Theme) -> Line<'static> {
     }
     spans.extend([
         sep(),
-        Span::raw(format!(
-            "every {}",
-            format::interval(app.requested_interval())
-        )),
+        Span::raw(cadence_text(app)),
         sep(),
         Span::raw(format!("watching {}", app.watch_filter())),
     ]);
@@ -85,6 +83,26 @@ fn identity_line(app: &App, theme: &Theme) -> Line<'static> {
         spans.push(Span::styled(text, theme.paused()));
     }
     Line::from(spans)
+}
+
+/// `every 1s`, or, when full dumps are expensive, how the sampler stretched
+/// them: `every 1s · table every 1.8s (dump 300ms) · queues every 100ms`.
+fn cadence_text(app: &App) -> String {
+    let interval = app.requested_interval();
+    let stretched = app
+        .shown()
+        .map(|sample| full_sample_period(interval, sample.snapshot.elapsed))
+        .filter(|period| *period > interval);
+    match (stretched, app.shown()) {
+        (Some(period), Some(sample)) => format!(
+            "every {} · table every {} (dump {}) · queues every {}",
+            format::interval(interval),
+            format::interval(period),
+            format::took(sample.snapshot.elapsed),
+            format::interval(app.listen_interval())
+        ),
+        _ => format!("every {}", format::interval(interval)),
+    }
 }
 
 fn status_line(app: &App, theme: &Theme) -> Line<'static> {

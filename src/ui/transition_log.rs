@@ -142,7 +142,12 @@ fn group_line(group: &Group, short: bool, theme: &Theme) -> Line<'static> {
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let groups = groups(app);
     let offset = app.diagram().log_offset.min(groups.len().saturating_sub(1));
-    let followed = if app.transitions().truncated() {
+    let followed = if let Some(count) = app.transitions().too_many() {
+        format!(
+            " · paused: {} sockets, filter with --port to follow them",
+            format::count(count as u64)
+        )
+    } else if app.transitions().truncated() {
         format!(
             " · following the first {}",
             format::count(MAX_FOLLOWED as u64)

@@ -1,0 +1,68 @@
+//! A running `tcpwatch --stream ARGS` whose JSON lines arrive on a channel;
+//! the child (and only it) is killed, by its own handle, on drop.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Stream {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Stream {
+    pub fn start(args: &[&str]) -> Stream {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
+            .arg("--stream")
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start tcpwatch --stream");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let value: Value = serde_json::from_str(&line).expect("each line is JSON");
+                if sender.send(value).is_err() {
+                    return;
+                }
+            }
+        });
+        Stream { child, lines }
+    }
+
+    /// Events collected until `done` says so or the deadline passes.
+    pub fn collect_until(
+        &self,
+        deadline: Duration,
+        mut done: impl FnMut(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let start = Instant::now();
+        let mut events = Vec::new();
+        while start.elapsed() < deadline && !done(&events) {
+            if let Ok(event) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
+    /// The first alert event of `kind` raised within the deadline.
+    pub fn raised(&self, kind: &str, deadline: Duration) -> Option<Value> {
+        let is_it = |e: &Value| e["type"] == "alert" && e["event"] == "raised" && e["kind"] == kind;
+        self.collect_until(deadline, |events| events.iter().any(is_it))
+            .into_iter()
+            .find(is_it)
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
