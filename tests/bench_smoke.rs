@@ -48,7 +48,18 @@ fn main() {
         );
         std::process::exit(1);
     };
-    let problems = harness::smoke_problems(result);
+    let mut problems = harness::smoke_problems(result);
+    // A 2k table leaves room for the listeners panel: the full listen(1)
+    // listener must show there as its queue, not only as an alert.
+    match &result.dashboard {
+        Some(d) if d.screen.contains(harness::FULL_QUEUE_MARK) => {}
+        Some(d) => problems.push(format!(
+            "the dashboard does not show {}:\n{}",
+            harness::FULL_QUEUE_MARK,
+            d.screen
+        )),
+        None => problems.push("the dashboard was not measured".to_string()),
+    }
     if !problems.is_empty() {
         eprintln!("bench_smoke: FAILED: {}", problems.join("; "));
         std::process::exit(1);

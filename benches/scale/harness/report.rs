@@ -7,7 +7,7 @@
 use tcpwatch::model::TcpState;
 
 use super::options::Options;
-use super::plan::{BUSY_PORT, Expected};
+use super::plan::{BUSY_PORT, Expected, FULL_QUEUE_ADDR, FULL_QUEUE_PORT};
 
 /// Wall times in milliseconds, one entry per round.
 #[derive(Debug, Clone, Default)]
@@ -177,11 +177,24 @@ impl DashboardResult {
             .count()
     }
 
-    /// Whether the full `listen(1)` listener is on the final screen.
-    pub fn shows_full_listener(&self) -> bool {
-        self.screen.contains("2/1 FULL")
+    /// How the full `listen(1)` listener shows on the final screen: its
+    /// queue, `2/1 FULL`, in the listeners panel, or else the alert
+    /// `backlog full on 127.3.0.1:7000` (large tables fill the screen with
+    /// alerts and push the panel off it).
+    pub fn full_listener_shown(&self) -> Option<&'static str> {
+        let alert = format!("backlog full on {FULL_QUEUE_ADDR}:{FULL_QUEUE_PORT}");
+        if self.screen.contains(FULL_QUEUE_MARK) {
+            Some("2/1 FULL in the listeners panel")
+        } else if self.screen.contains(&alert) {
+            Some("only as the alert, backlog full on its address")
+        } else {
+            None
+        }
     }
 }
+
+/// The full listener's queue as the listeners panel shows it.
+pub const FULL_QUEUE_MARK: &str = "2/1 FULL";
 
 /// Nearest-rank percentile of sorted values (`p` in 0..=100).
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -372,16 +385,12 @@ fn print_dashboard_detail(d: &DashboardResult) {
         ui_busy
     );
     println!(
-        "    sockstat tw before/after {}/{}; {}; full listener on screen: {}",
+        "    sockstat tw before/after {}/{}; {}; the full listen(1) listener on screen: {}",
         d.time_wait_before
             .map_or("?".to_string(), |v| v.to_string()),
         d.time_wait_after.map_or("?".to_string(), |v| v.to_string()),
         d.ended,
-        if d.shows_full_listener() {
-            "yes (2/1 FULL)"
-        } else {
-            "NO"
-        }
+        d.full_listener_shown().unwrap_or("NO")
     );
     for line in &d.header {
         println!("    | {line}");
