@@ -213,13 +213,13 @@ impl PtyChild {
             .map_err(|e| format!("writing to the pty: {e}"))
     }
 
-    /// Waits until the header shows a sample time: the first full sample is
-    /// on screen.
+    /// Waits until the status line (the second) has text: the first full
+    /// sample is on screen. (The first line may be cut at 120 columns.)
     fn wait_for_first_sample(&mut self) -> Result<(), String> {
         let started = Instant::now();
         loop {
             let screen = self.screen_text();
-            if screen.lines().next().is_some_and(|l| l.contains(" UTC (")) {
+            if screen.lines().nth(1).is_some_and(|l| !l.trim().is_empty()) {
                 return Ok(());
             }
             self.check_alive()?;
@@ -250,7 +250,14 @@ impl PtyChild {
             .saturating_sub(Duration::from_millis(500));
         let window = Duration::from_secs_f64(options.window_secs).min(left);
         if window < Duration::from_secs(1) {
-            return Err("no time left in this TIME_WAIT generation for the window".to_string());
+            return Err(format!(
+                "no time left in this TIME_WAIT generation for the window (first sample on screen after {startup_secs:.1} s); the header:\n{}",
+                self.screen_text()
+                    .lines()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
         }
         let mean_gap = (window.as_secs_f64() / (options.keys + 1) as f64).min(1.0);
         let mut random = XorShift::seeded();

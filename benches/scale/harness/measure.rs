@@ -35,10 +35,10 @@ use super::plan::{BUSY_PORT, Expected, Plan};
 use super::population::Population;
 use super::report::{Census, SizeResult, Timings};
 
-/// TIME_WAIT generations per size: after the first expires, the rounds
-/// (and the dashboard) wait for it to go and have it rebuilt, at most this
-/// many times in all.
-const MAX_GENERATIONS: usize = 5;
+/// TIME_WAIT generations the rounds may use per size: after the first
+/// expires, they wait for it to go and have it rebuilt, at most this many
+/// times in all. The dashboard may take one more.
+const MAX_GENERATIONS: usize = 4;
 /// Ticks the RSS probe runs (keeping the previous snapshot, like the app).
 const RSS_TICKS: usize = 3;
 const RSS_NETNS_ENV: &str = "TCPWATCH_BENCH_NETNS";
@@ -243,8 +243,11 @@ impl Measurer {
         let mut previous_full = full.sample(now_ms()).map_err(text)?;
         let first_tick_ms = ms(first_started.elapsed());
         let mut previous_port = port.sample(now_ms()).map_err(text)?;
-        let tick_sockets = previous_full.sockets.len();
-        let port_sockets = previous_port.sockets.len();
+        // Counted while the dump streamed in; a snapshot keeps at most the
+        // sampler's retention limit of the records themselves.
+        let tick_sockets = previous_full.table_size as usize;
+        let tick_kept = previous_full.sockets.len();
+        let port_sockets = previous_port.table_size as usize;
 
         let (rss_base_kib, rss_peak_kib) = rss_probe(&self.name)?;
 
@@ -305,6 +308,7 @@ impl Measurer {
             slowest_round = slowest_round.max(round_started.elapsed());
         }
         let measured_secs = first_tw_started.elapsed().as_secs_f64();
+        let round_generations = generations;
 
         let (listener_cpu_percent, listener_calls) = listener_cpu(&mut full, &self.options)?;
         drop((full, port, previous_full, previous_port));
@@ -314,7 +318,7 @@ impl Measurer {
             let d = &self.options.dashboard;
             let needed = dashboard::STARTUP_ALLOWANCE
                 + Duration::from_secs_f64(d.warmup_secs + d.window_secs);
-            if Instant::now() + needed > deadline && generations < MAX_GENERATIONS {
+            if Instant::now() + needed > deadline {
                 // The dashboard gets a TIME_WAIT generation that outlasts it.
                 self.await_time_wait_expiry(tw_started, tw_built)?;
                 tw_started = refresh()?;
@@ -346,6 +350,7 @@ impl Measurer {
             timings: t,
             reps_asked: rounds,
             tick_sockets,
+            tick_kept,
             port_sockets,
             first_tick_ms,
             rss_base_kib,
@@ -355,7 +360,7 @@ impl Measurer {
             listener_secs: self.options.listener_secs,
             time_wait_min: tw_seen.min,
             time_wait_max: tw_seen.max,
-            generations,
+            generations: round_generations,
             measured_secs,
             notes,
             dashboard,

@@ -96,8 +96,11 @@ pub struct SizeResult {
     pub empty_walk_ms: f64,
     pub timings: Timings,
     pub reps_asked: usize,
-    /// Sockets in a full tick's snapshot, and in a `--port` tick's.
+    /// Sockets a full tick counted, and a `--port` tick's.
     pub tick_sockets: usize,
+    /// Records the full tick's snapshot kept (the sampler's retention
+    /// limit caps it).
+    pub tick_kept: usize,
     pub port_sockets: usize,
     /// The first full tick, which also scans /proc/*/fd for owners.
     pub first_tick_ms: f64,
@@ -289,11 +292,12 @@ pub fn print_size_detail(r: &SizeResult) {
         r.time_wait_max.map_or("?".to_string(), |v| v.to_string())
     );
     println!(
-        "  full tick {} = sample {} + aggregate/diff/drop {}; {} sockets in the snapshot ({} for --port {BUSY_PORT})",
+        "  full tick {} = sample {} + aggregate/diff/drop {}; {} sockets counted, {} records kept ({} counted with --port {BUSY_PORT})",
         duration_ms(m(&t.tick)),
         duration_ms(m(&t.tick_sample)),
         duration_ms(m(&t.tick) - m(&t.tick_sample)),
         r.tick_sockets,
+        r.tick_kept,
         r.port_sockets
     );
     println!(
