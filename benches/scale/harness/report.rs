@@ -401,6 +401,17 @@ fn print_dashboard_detail(d: &DashboardResult) {
     }
 }
 
+/// 0.61, 3.3, 41: key latencies are often under a millisecond.
+fn two_digits(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.2}")
+    } else if ms < 10.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.0}")
+    }
+}
+
 /// The three dashboard cells of the table: cpu, rss, keys.
 fn dashboard_cells(r: &SizeResult) -> [String; 3] {
     let Some(d) = &r.dashboard else {
@@ -422,10 +433,10 @@ fn dashboard_cells(r: &SizeResult) -> [String; 3] {
         format!("{:.1}%", d.cpu_percent),
         format!("{} MiB ({}→{})", mib(d.hwm_kib), mib(first), mib(last)),
         format!(
-            "{:.0}/{:.0}/{:.0} ms{missed}",
-            percentile(&shown, 50.0),
-            percentile(&shown, 90.0),
-            percentile(&shown, 100.0)
+            "{}/{}/{} ms{missed}",
+            two_digits(percentile(&shown, 50.0)),
+            two_digits(percentile(&shown, 90.0)),
+            two_digits(percentile(&shown, 100.0))
         ),
     ]
 }
