@@ -214,6 +214,7 @@ fn prepare(event: SamplerEvent, monitor: &mut AlertMonitor) -> Msg {
         } => {
             let mut sample = Sample::new(*snapshot);
             sample.alert_events = Some(monitor.evaluate(&sample.snapshot, &sample.aggregates));
+            sample.active_alerts = monitor.active().cloned().collect();
             Msg::Sampled(Box::new(sample))
         }
         failed => Msg::from(failed),

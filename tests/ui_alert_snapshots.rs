@@ -99,9 +99,9 @@ fn the_header_says_when_expensive_dumps_are_spread_out() {
     app.update(Msg::Sampled(Box::new(Sample::new(slow))));
     let text = screen(&app, 160, 40).backend().to_string();
     assert!(
-        text.contains("every 1s · table every 1.8s (dump 300"),
+        text.contains("every 1s (table 1.8s: dump 300"),
         "{}",
         text.lines().next().unwrap_or("")
     );
-    assert!(text.contains("queues every 100ms"), "{text}");
+    assert!(text.contains("queues 100ms)"), "{text}");
 }

@@ -147,6 +147,17 @@ impl AlertBoard {
             .sort_by_key(|a| (std::cmp::Reverse(a.severity), a.since_ms));
     }
 
+    /// Replaces the active alerts' details (numbers in the summary, last
+    /// seen) with the engine's current view; raises and clears stay with
+    /// `apply`, which also logs them.
+    pub fn refresh_active(&mut self, current: &[AlertView]) {
+        for alert in &mut self.active {
+            if let Some(latest) = current.iter().find(|c| c.same_alert(alert)) {
+                *alert = latest.clone();
+            }
+        }
+    }
+
     fn push_log(&mut self, at_ms: u64, event: LogEvent, alert: AlertView) {
         if self.log.len() == ALERT_LOG_CAPACITY {
             self.log.pop_back();

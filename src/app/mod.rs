@@ -421,11 +421,16 @@ impl App {
         }
         // The live loop evaluates alerts on the sampling thread; scripted
         // samples are evaluated here.
-        let events = match sample.alert_events.take() {
-            Some(events) => events,
-            None => self.monitor.evaluate(&sample.snapshot, &sample.aggregates),
+        let (events, active) = match sample.alert_events.take() {
+            Some(events) => (events, std::mem::take(&mut sample.active_alerts)),
+            None => {
+                let events = self.monitor.evaluate(&sample.snapshot, &sample.aggregates);
+                (events, self.monitor.active().cloned().collect())
+            }
         };
         self.apply_engine_events(at_ms, &events);
+        let current: Vec<AlertView> = active.iter().map(AlertView::from).collect();
+        self.alerts.refresh_active(&current);
         self.failure = None;
         if self.paused {
             self.kept_aside = Some(sample);

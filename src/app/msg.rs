@@ -6,7 +6,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::narration::NarrationEvent;
-use crate::alert::AlertEvent;
+use crate::alert::{Alert, AlertEvent};
 use crate::model::{Aggregates, Snapshot, SocketRecord, aggregate};
 
 /// A full snapshot with its aggregates, computed off the UI thread.
@@ -17,6 +17,8 @@ pub struct Sample {
     /// Alert events already evaluated with this sample (on the sampling
     /// thread); `None` lets the app evaluate them itself.
     pub alert_events: Option<Vec<AlertEvent>>,
+    /// The active alerts after those events, with their latest numbers.
+    pub active_alerts: Vec<Alert>,
 }
 
 impl Sample {
@@ -27,6 +29,7 @@ impl Sample {
             snapshot,
             aggregates,
             alert_events: None,
+            active_alerts: Vec::new(),
         }
     }
 }

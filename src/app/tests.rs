@@ -392,3 +392,44 @@ fn a_huge_sample_is_counted_but_not_followed_connection_by_connection() {
     );
     assert_eq!(ports(&app), vec![8080], "the counts still show");
 }
+
+#[test]
+fn an_active_alert_shows_its_latest_numbers() {
+    let mut app = app();
+    let with_close_wait = |at_ms: u64, count: u16| {
+        let mut snap = Snapshot::empty(at_ms, SourceKind::Netlink);
+        snap.listeners.push(listener("127.0.0.1:8080", 0, 128));
+        for i in 0..count {
+            snap.sockets.push(record(
+                TcpState::CloseWait,
+                "127.0.0.1:8080",
+                &format!("127.0.0.1:{}", 50000 + i),
+            ));
+        }
+        snap
+    };
+    for tick in 0..5 {
+        feed(&mut app, with_close_wait(START_MS + tick * 1000, 2));
+    }
+    let leak = |app: &App| {
+        app.alerts()
+            .active()
+            .iter()
+            .find(|a| a.kind == "close_wait_leak")
+            .map(|a| a.summary.clone())
+    };
+    let first = leak(&app).expect("the leak is raised");
+    assert!(first.starts_with("2 sockets"), "{first}");
+    feed(&mut app, with_close_wait(START_MS + 5000, 5));
+    let latest = leak(&app).expect("still active");
+    assert!(
+        latest.starts_with("5 sockets"),
+        "the numbers follow: {latest}"
+    );
+    let raised = app
+        .alerts()
+        .log()
+        .filter(|e| e.alert.kind == "close_wait_leak")
+        .count();
+    assert_eq!(raised, 1, "refreshing is not a new raise");
+}

@@ -86,7 +86,7 @@ fn identity_line(app: &App, theme: &Theme) -> Line<'static> {
 }
 
 /// `every 1s`, or, when full dumps are expensive, how the sampler stretched
-/// them: `every 1s · table every 1.8s (dump 300ms) · queues every 100ms`.
+/// them: `every 1s (table 1.8s: dump 300ms; queues 100ms)`.
 fn cadence_text(app: &App) -> String {
     let interval = app.requested_interval();
     let stretched = app
@@ -95,7 +95,7 @@ fn cadence_text(app: &App) -> String {
         .filter(|period| *period > interval);
     match (stretched, app.shown()) {
         (Some(period), Some(sample)) => format!(
-            "every {} · table every {} (dump {}) · queues every {}",
+            "every {} (table {}: dump {}; queues {})",
             format::interval(interval),
             format::interval(period),
             format::took(sample.snapshot.elapsed),
