@@ -8,7 +8,7 @@
 //! listener's) or ports bound outside the ephemeral range, or guess a range
 //! it could not read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::model::{SocketRecord, Sysctl, TcpState};
@@ -16,9 +16,12 @@ use crate::model::{SocketRecord, Sysctl, TcpState};
 use super::context::{Context, owners_of};
 use super::{AlertKind, Evidence, Finding, Severity};
 
+/// Ports held towards one destination. Counted first for every
+/// destination; the sockets themselves are gathered only for the few over
+/// the threshold, so a table of a million clients costs counters, not lists.
 #[derive(Default)]
-struct Destination<'a> {
-    sockets: Vec<&'a SocketRecord>,
+struct Destination {
+    held: u64,
     time_wait: u64,
 }
 
@@ -30,30 +33,44 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     ) else {
         return;
     };
-    let mut destinations: BTreeMap<(IpAddr, SocketAddr), Destination<'_>> = BTreeMap::new();
-    for record in &ctx.snapshot.sockets {
+    let holds_ephemeral_port = |record: &SocketRecord| {
         let local_port = record.local.port();
-        if record.state == TcpState::Listen
-            || ctx.listener_ports.contains(&local_port)
-            || !(first..=last).contains(&local_port)
-        {
-            continue;
-        }
+        record.state != TcpState::Listen
+            && !ctx.listener_ports.contains(&local_port)
+            && (first..=last).contains(&local_port)
+    };
+    let mut destinations: HashMap<(IpAddr, SocketAddr), Destination> = HashMap::new();
+    for record in ctx
+        .snapshot
+        .sockets
+        .iter()
+        .filter(|r| holds_ephemeral_port(r))
+    {
         let entry = destinations
             .entry((record.local.ip(), record.remote))
             .or_default();
-        entry.sockets.push(record);
+        entry.held += 1;
         if record.state == TcpState::TimeWait {
             entry.time_wait += 1;
         }
     }
 
     let ratio = ctx.thresholds.port_exhaustion_ratio;
-    for ((source, destination), held) in destinations {
-        let all = held.sockets.len() as u64;
-        if (all as f64) < ratio * f64::from(range) {
-            continue;
-        }
+    let mut crowded: Vec<((IpAddr, SocketAddr), Destination)> = destinations
+        .into_iter()
+        .filter(|(_, held)| held.held as f64 >= ratio * f64::from(range))
+        .collect();
+    crowded.sort_by_key(|(key, _)| *key);
+    for ((source, destination), held) in crowded {
+        let all = held.held;
+        let sockets: Vec<&SocketRecord> = ctx
+            .snapshot
+            .sockets
+            .iter()
+            .filter(|r| {
+                holds_ephemeral_port(r) && r.local.ip() == source && r.remote == destination
+            })
+            .collect();
         let reuse = match settings.tcp_tw_reuse {
             Some(1) => true,
             Some(2) => destination.ip().is_loopback(),
@@ -65,7 +82,7 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         } else {
             Severity::Warning
         };
-        let by_state = states_text(&held.sockets);
+        let by_state = states_text(&sockets);
         let consequence = if severity == Severity::Critical {
             "no port is left: connect() fails with EADDRNOTAVAIL"
         } else {
@@ -73,7 +90,7 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         let owners = owners_of(
             ctx.snapshot,
-            held.sockets
+            sockets
                 .iter()
                 .copied()
                 .filter(|r| r.state != TcpState::TimeWait),

@@ -34,6 +34,9 @@ pub struct ProcessResolver {
     scans: u64,
 }
 
+/// At most this many owners a scan caches beyond the ones it was asked for.
+const OPPORTUNISTIC_CACHE_LIMIT: usize = 20_000;
+
 /// Rescans are spaced to at least this multiple of their own cost (≤ 10% of
 /// one core spent on attribution).
 const RESCAN_COST_FACTOR: u64 = 10;
@@ -215,8 +218,13 @@ fn scan_proc(root: &Path, missing: &HashSet<u64>) -> ScanResult {
             name: parse_comm(&comm),
         };
         for inode in &sockets {
-            still_missing.remove(inode);
-            result.owners.entry(*inode).or_insert_with(|| info.clone());
+            let wanted = still_missing.remove(inode) || missing.contains(inode);
+            // Owners met on the way are cached too (the next ticks will ask
+            // for them), but only so many: a host with a million open
+            // sockets must not cost a million cache entries.
+            if wanted || result.owners.len() < OPPORTUNISTIC_CACHE_LIMIT {
+                result.owners.entry(*inode).or_insert_with(|| info.clone());
+            }
         }
         if still_missing.is_empty() {
             result.stopped_early = true;
