@@ -145,7 +145,18 @@ pub fn listener_rows(
             })
             .collect(),
     };
-    rows.sort_by_key(|r| (r.summary.local.port(), r.summary.local));
+    // The fullest queues first, so a full listener is never scrolled out of
+    // sight on a host with many listeners; then by port.
+    rows.sort_by_key(|r| {
+        let pressure = r.summary.backlog.map_or(0, |backlog| {
+            u64::from(r.summary.accept_queue) * 1000 / (u64::from(backlog) + 1)
+        });
+        (
+            std::cmp::Reverse(pressure),
+            r.summary.local.port(),
+            r.summary.local,
+        )
+    });
     rows
 }
 

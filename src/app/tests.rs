@@ -433,3 +433,23 @@ fn an_active_alert_shows_its_latest_numbers() {
         .count();
     assert_eq!(raised, 1, "refreshing is not a new raise");
 }
+
+#[test]
+fn the_fullest_listener_comes_first_however_many_there_are() {
+    let mut app = app();
+    let mut snap = Snapshot::empty(START_MS, SourceKind::Netlink);
+    for port in 1000..1020u16 {
+        snap.listeners
+            .push(listener(&format!("127.0.0.1:{port}"), 0, 128));
+    }
+    snap.listeners.push(listener("127.0.0.1:30000", 2, 1));
+    snap.listeners.push(listener("127.0.0.1:20000", 100, 128));
+    feed(&mut app, snap);
+    let order: Vec<u16> = app
+        .listener_rows()
+        .iter()
+        .map(|r| r.summary.local.port())
+        .take(3)
+        .collect();
+    assert_eq!(order, vec![30000, 20000, 1000]);
+}
