@@ -2,43 +2,16 @@
 //! overlay, the transition log and the demo's narration, built from scripted
 //! samples with frozen time: no threads, no sleeps, no terminal.
 
-use std::time::Duration;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
-use tcpwatch::app::{App, AppSetup, Msg, NarrationEvent, Sample};
+mod common;
+
+use common::screen::{START_MS, at, draw, feed, new_app, press};
+use tcpwatch::app::{App, Msg, NarrationEvent};
 use tcpwatch::collect::scenarios::{ClosePhase, close_sequence, listen_one_experiment};
 use tcpwatch::model::{Snapshot, SourceKind, TcpState};
-
-/// 2026-11-23 21:40:00 UTC.
-const START_MS: u64 = 1_795_470_000_000;
-
-fn new_app(width: u16, height: u16, color: bool) -> App {
-    App::new(AppSetup {
-        host: "testhost".to_string(),
-        color,
-        interval: Duration::from_secs(1),
-        listen_interval: Duration::from_millis(100),
-        watch_filter: "all".to_string(),
-        width,
-        height,
-        now_ms: START_MS,
-    })
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn feed(app: &mut App, snapshot: Snapshot) {
-    app.update(Msg::Sampled(Box::new(Sample::new(snapshot))));
-}
-
-fn at(app: &mut App, now_ms: u64) {
-    app.update(Msg::Tick { now_ms });
-}
 
 fn select_port(app: &mut App, port: u16) {
     for _ in 0..10 {
@@ -86,14 +59,6 @@ fn close_diagram(width: u16, height: u16, phase: ClosePhase) -> App {
     at(&mut app, START_MS + last as u64 * 1000 + 500);
     press(&mut app, KeyCode::Char('d'));
     app
-}
-
-fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
-    terminal
-        .draw(|frame| tcpwatch::ui::render(frame, app))
-        .expect("draw");
-    terminal
 }
 
 fn text(terminal: &Terminal<TestBackend>) -> String {

@@ -3,25 +3,14 @@
 
 use std::time::Duration;
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use tcpwatch::app::{App, AppSetup, Msg, Sample};
+mod common;
+
+use common::screen::{START_MS, draw, new_app};
+use tcpwatch::app::{App, Msg, Sample};
 use tcpwatch::collect::scenarios::troubled_host;
 
-/// 2026-11-23 21:40:00 UTC.
-const START_MS: u64 = 1_795_470_000_000;
-
 fn troubled_app(width: u16, height: u16) -> App {
-    let mut app = App::new(AppSetup {
-        host: "testhost".to_string(),
-        color: false,
-        interval: Duration::from_secs(1),
-        listen_interval: Duration::from_millis(100),
-        watch_filter: "all".to_string(),
-        width,
-        height,
-        now_ms: START_MS,
-    });
+    let mut app = new_app(width, height, false);
     for tick in 0..5 {
         app.update(Msg::Sampled(Box::new(Sample::new(troubled_host(
             START_MS, tick,
@@ -31,14 +20,6 @@ fn troubled_app(width: u16, height: u16) -> App {
         now_ms: START_MS + 4_500,
     });
     app
-}
-
-fn screen(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
-    terminal
-        .draw(|frame| tcpwatch::ui::render(frame, app))
-        .expect("draw");
-    terminal
 }
 
 #[test]
@@ -59,7 +40,7 @@ fn several_alerts_are_listed_most_severe_first() {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
     assert_eq!(kinds[0], "backlog_full", "critical first: {kinds:?}");
-    let terminal = screen(&app, 120, 48);
+    let terminal = draw(&app, 120, 48);
     let text = terminal.backend().to_string();
     assert!(
         text.contains("CRIT backlog full on 127.0.0.1:10000"),
@@ -72,13 +53,13 @@ fn several_alerts_are_listed_most_severe_first() {
 #[test]
 fn several_alerts_at_80x24() {
     let app = troubled_app(80, 24);
-    insta::assert_snapshot!(screen(&app, 80, 24).backend());
+    insta::assert_snapshot!(draw(&app, 80, 24).backend());
 }
 
 #[test]
 fn the_header_shows_what_tcpwatch_itself_costs() {
     let mut app = troubled_app(120, 40);
-    let before = screen(&app, 120, 40).backend().to_string();
+    let before = draw(&app, 120, 40).backend().to_string();
     assert!(
         !before.contains("% cpu"),
         "nothing is shown before the first measurement"
@@ -87,7 +68,7 @@ fn the_header_shows_what_tcpwatch_itself_costs() {
         cpu_percent: 1.5,
         rss_kib: 12 * 1024,
     }));
-    let after = screen(&app, 120, 40).backend().to_string();
+    let after = draw(&app, 120, 40).backend().to_string();
     assert!(after.contains("self 1.5% cpu 12 MiB"), "{after}");
 }
 
@@ -97,7 +78,7 @@ fn the_header_says_when_expensive_dumps_are_spread_out() {
     let mut slow = troubled_host(START_MS, 5);
     slow.elapsed = Duration::from_millis(300);
     app.update(Msg::Sampled(Box::new(Sample::new(slow))));
-    let text = screen(&app, 160, 40).backend().to_string();
+    let text = draw(&app, 160, 40).backend().to_string();
     assert!(
         text.contains("every 1s (table 1.8s: dump 300"),
         "{}",

@@ -1,37 +1,19 @@
 //! Rendered-screen snapshots of the dashboard, built from scripted samples
 //! with frozen time: no threads, no sleeps, no host name, no terminal.
 
-use std::time::Duration;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
-use tcpwatch::app::{App, AppSetup, Msg, Sample};
+mod common;
+
+use common::screen::{START_MS, draw, press, setup};
+use tcpwatch::app::{App, Msg, Sample};
 use tcpwatch::collect::scenarios::listen_one_experiment;
 use tcpwatch::model::SocketRecord;
 
-/// 2026-11-23 21:40:00 UTC.
-const START_MS: u64 = 1_795_470_000_000;
 /// Seconds of the experiment fed before the picture is taken.
 const SECONDS: u64 = 40;
-
-fn setup(width: u16, height: u16, color: bool) -> AppSetup {
-    AppSetup {
-        host: "testhost".to_string(),
-        color,
-        interval: Duration::from_secs(1),
-        listen_interval: Duration::from_millis(100),
-        watch_filter: "all".to_string(),
-        width,
-        height,
-        now_ms: START_MS,
-    }
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
 
 /// The listen(1) experiment after `SECONDS` s: a snapshot per second and
 /// listener samples at 10 Hz in between, the queue filling at second 1.
@@ -72,14 +54,6 @@ fn listen_one_app(width: u16, height: u16, color: bool) -> App {
         assert_ne!(app.selected_port(), before, "port 10000 must be listed");
     }
     app
-}
-
-fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
-    terminal
-        .draw(|frame| tcpwatch::ui::render(frame, app))
-        .expect("draw");
-    terminal
 }
 
 fn screen_text(terminal: &Terminal<TestBackend>) -> String {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub mod netns;
 pub mod pty;
+pub mod screen;
 pub mod stream;
 
 use serde_json::Value;
