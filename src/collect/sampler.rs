@@ -80,6 +80,7 @@ impl Sampler {
     fn fall_back_to_proc(&mut self, error: &CollectError) -> bool {
         if self.config.source != SourceChoice::Auto
             || self.table.kind() != crate::model::SourceKind::Netlink
+            || !netlink_is_unusable(error)
         {
             return false;
         }
@@ -148,6 +149,29 @@ impl Sampler {
             BackgroundOwners::spawn(resolver).map_err(|source| CollectError::Thread { source })?;
         self.owners = OwnerLookup::Background(background);
         Ok(self)
+    }
+}
+
+/// Whether a failed dump means sock_diag cannot be used here at all
+/// (refused, unsupported), rather than a transient failure (a receive
+/// overrun, an interrupted dump) that the next tick may not meet: only the
+/// former is worth giving up the backlogs for.
+fn netlink_is_unusable(error: &CollectError) -> bool {
+    match error {
+        CollectError::NetlinkRefused { source } => {
+            matches!(
+                source.raw_os_error(),
+                Some(
+                    libc::EPERM
+                        | libc::EACCES
+                        | libc::EPROTONOSUPPORT
+                        | libc::EINVAL
+                        | libc::EOPNOTSUPP
+                        | libc::ENOENT
+                )
+            ) || source.kind() == std::io::ErrorKind::PermissionDenied
+        }
+        _ => false,
     }
 }
 
@@ -313,5 +337,28 @@ impl SnapshotSource for Sampler {
         let ports = self.config.filter.ports.clone();
         self.dump_into(&DumpRequest::listeners(&ports), &mut listeners)?;
         Ok(listeners)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn only_a_refusal_gives_up_sock_diag() {
+        let refused = |errno| CollectError::NetlinkRefused {
+            source: io::Error::from_raw_os_error(errno),
+        };
+        assert!(netlink_is_unusable(&refused(libc::EPERM)));
+        assert!(netlink_is_unusable(&refused(libc::EPROTONOSUPPORT)));
+        assert!(
+            !netlink_is_unusable(&refused(libc::ENOBUFS)),
+            "a receive overrun is transient"
+        );
+        assert!(!netlink_is_unusable(&refused(libc::EBUSY)));
+        assert!(!netlink_is_unusable(&CollectError::NetlinkDecode {
+            reason: "truncated".to_string()
+        }));
     }
 }
