@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::collect::{CollectError, SnapshotSource};
 use crate::model::cadence::full_sample_period;
-use crate::model::{Snapshot, SocketRecord};
+use crate::model::{Counters, Snapshot, SocketRecord, Sockstat};
 use crate::run::now_ms;
 
 /// What the consumer tells the sampling thread.
@@ -41,6 +41,13 @@ pub enum SamplerEvent {
         at_ms: u64,
         listeners: Vec<SocketRecord>,
     },
+    /// Counters and sockstat alone, at the interval, while expensive full
+    /// dumps are spread out: the TIME_WAIT total stays exact every tick.
+    Totals {
+        at_ms: u64,
+        counters: Box<Counters>,
+        sockstat: Sockstat,
+    },
 }
 
 /// Samples until told to stop, the control channel closes, or `emit`
@@ -55,6 +62,8 @@ pub fn sample_forever(
     let mut last_full_start = Instant::now();
     let mut next_full = last_full_start;
     let mut next_listen = last_full_start + timing.listen_interval;
+    // Only between stretched full dumps; `None` while dumps keep the interval.
+    let mut next_totals: Option<Instant> = None;
     loop {
         let now = Instant::now();
         if now >= next_full {
@@ -66,9 +75,24 @@ pub fn sample_forever(
             }
             let done = Instant::now();
             let cost = done.duration_since(last_full_start);
-            next_full =
-                (last_full_start + full_sample_period(interval, cost)).max(done + interval / 10);
+            let period = full_sample_period(interval, cost);
+            next_full = (last_full_start + period).max(done + interval / 10);
             next_listen = done + timing.listen_interval;
+            next_totals = (period > interval).then_some(last_full_start + interval);
+            continue;
+        }
+        if let Some(due) = next_totals.filter(|due| now >= *due) {
+            next_totals = Some(due + interval).filter(|next| *next < next_full);
+            if let Some((counters, sockstat)) = source.sample_totals() {
+                let event = SamplerEvent::Totals {
+                    at_ms: now_ms(),
+                    counters: Box::new(counters),
+                    sockstat,
+                };
+                if !emit(event) {
+                    return;
+                }
+            }
             continue;
         }
         if now >= next_listen {
@@ -84,7 +108,9 @@ pub fn sample_forever(
             next_listen = (next_listen + timing.listen_interval).max(Instant::now());
             continue;
         }
-        let wake = next_full.min(next_listen);
+        let wake = next_totals
+            .map_or(next_full, |due| due.min(next_full))
+            .min(next_listen);
         match control.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(SamplerControl::SetInterval(new_interval)) => {
                 interval = new_interval;
@@ -103,6 +129,66 @@ mod tests {
     use crate::collect::scenarios::listen_one_script;
     use std::sync::mpsc;
     use std::thread;
+
+    /// A source whose full sample takes 20 ms.
+    struct SlowSource;
+
+    impl SnapshotSource for SlowSource {
+        fn sample(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+            thread::sleep(Duration::from_millis(20));
+            Ok(Snapshot::empty(
+                taken_at_ms,
+                crate::model::SourceKind::Netlink,
+            ))
+        }
+
+        fn sample_listeners(&mut self) -> Result<Vec<SocketRecord>, CollectError> {
+            Ok(Vec::new())
+        }
+
+        fn sample_totals(&mut self) -> Option<(Counters, Sockstat)> {
+            Some((Counters::default(), Sockstat::default()))
+        }
+    }
+
+    #[test]
+    fn expensive_dumps_are_spread_out_and_totals_fill_the_ticks_between() {
+        let (sender, inbox) = mpsc::channel();
+        let (control, control_inbox) = mpsc::channel();
+        let timing = SamplingTiming {
+            interval: Duration::from_millis(40),
+            listen_interval: Duration::from_secs(10),
+        };
+        let worker = thread::spawn(move || {
+            sample_forever(&mut SlowSource, timing, &control_inbox, |event| {
+                sender.send((Instant::now(), event)).is_ok()
+            })
+        });
+        thread::sleep(Duration::from_millis(700));
+        control
+            .send(SamplerControl::Stop)
+            .expect("the thread listens");
+        worker.join().expect("the thread stops");
+        let events: Vec<(Instant, SamplerEvent)> = inbox.try_iter().collect();
+        let fulls: Vec<Instant> = events
+            .iter()
+            .filter(|(_, e)| matches!(e, SamplerEvent::Full { .. }))
+            .map(|(at, _)| *at)
+            .collect();
+        let totals = events
+            .iter()
+            .filter(|(_, e)| matches!(e, SamplerEvent::Totals { .. }))
+            .count();
+        assert!(fulls.len() >= 2, "{} full samples", fulls.len());
+        for pair in fulls.windows(2) {
+            let gap = pair[1].duration_since(pair[0]);
+            assert!(
+                gap >= Duration::from_millis(100),
+                "full samples only {gap:?} apart"
+            );
+        }
+        assert!(totals >= 2, "totals between the spread-out dumps: {totals}");
+    }
 
     #[test]
     fn sends_full_and_listener_samples_and_obeys_control() {

@@ -24,7 +24,7 @@ use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 use crate::alert::{AlertEvent, AlertMonitor, Thresholds};
 use crate::model::history::History;
 use crate::model::seen::FirstSeen;
-use crate::model::{CounterDeltas, PortStates, SocketRecord};
+use crate::model::{CounterDeltas, PortStates, SocketRecord, Sockstat};
 
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
 pub use diagram::{DiagramScope, DiagramState, Direction};
@@ -164,6 +164,8 @@ pub struct App {
     /// A warning or critical alert was raised and the bell has not rung yet.
     bell_pending: bool,
     self_cost: Option<SelfCost>,
+    /// Sockstat read between spread-out full dumps, with its time.
+    latest_totals: Option<(u64, Sockstat)>,
     quit: bool,
 
     diagram: DiagramState,
@@ -202,6 +204,7 @@ impl App {
             monitor: AlertMonitor::new(Thresholds::default()),
             bell_pending: false,
             self_cost: None,
+            latest_totals: None,
             quit: false,
             diagram: DiagramState::default(),
             transitions: TransitionLog::default(),
@@ -213,6 +216,21 @@ impl App {
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> App {
         self.monitor = AlertMonitor::new(thresholds);
         self
+    }
+
+    /// The newest sockstat: from a totals-only sample when it is newer
+    /// than the full sample on screen.
+    pub fn latest_sockstat(&self) -> Option<Sockstat> {
+        let shown = self
+            .shown()
+            .and_then(|s| s.snapshot.sockstat.map(|st| (s.snapshot.taken_at_ms, st)));
+        match (shown, self.latest_totals) {
+            (Some((shown_at, _)), Some((at, totals))) if at > shown_at && !self.paused => {
+                Some(totals)
+            }
+            (Some((_, shown)), _) => Some(shown),
+            (None, totals) => totals.map(|(_, s)| s),
+        }
     }
 
     /// tcpwatch's own CPU and memory, once measured.
@@ -246,6 +264,14 @@ impl App {
             Msg::Tick { now_ms } => self.now_ms = now_ms,
             Msg::Quit => self.quit = true,
             Msg::SelfCost(cost) => self.self_cost = Some(cost),
+            Msg::TotalsSampled {
+                at_ms,
+                counters,
+                sockstat,
+            } => {
+                self.history.record_totals(at_ms, &counters, &sockstat);
+                self.latest_totals = Some((at_ms, sockstat));
+            }
             Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
         }
     }

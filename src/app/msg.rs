@@ -7,7 +7,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::narration::NarrationEvent;
 use crate::alert::{Alert, AlertEvent};
-use crate::model::{Aggregates, Snapshot, SocketRecord, aggregate};
+use crate::model::{Aggregates, Counters, Snapshot, SocketRecord, Sockstat, aggregate};
 
 /// A full snapshot with its aggregates, computed off the UI thread.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,12 @@ pub enum Msg {
     },
     /// A signal asked us to stop.
     Quit,
+    /// Counters and sockstat between spread-out full dumps.
+    TotalsSampled {
+        at_ms: u64,
+        counters: Box<Counters>,
+        sockstat: Sockstat,
+    },
     /// tcpwatch's own cost, measured about once a second.
     SelfCost(SelfCost),
     /// The demo's narrator: a step starts, ends, or the demo is over.
@@ -93,6 +99,15 @@ impl From<crate::sampling::SamplerEvent> for Msg {
             SamplerEvent::Listeners { at_ms, listeners } => {
                 Msg::ListenersSampled { at_ms, listeners }
             }
+            SamplerEvent::Totals {
+                at_ms,
+                counters,
+                sockstat,
+            } => Msg::TotalsSampled {
+                at_ms,
+                counters,
+                sockstat,
+            },
         }
     }
 }

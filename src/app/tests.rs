@@ -453,3 +453,25 @@ fn the_fullest_listener_comes_first_however_many_there_are() {
         .collect();
     assert_eq!(order, vec![30000, 20000, 1000]);
 }
+
+#[test]
+fn totals_between_dumps_keep_the_time_wait_total_and_sockstat_fresh() {
+    let mut app = app();
+    feed(&mut app, listen_one_experiment(START_MS, 0));
+    let shown_tw = app.history().time_wait_total().latest().map(|(_, n)| n);
+    app.update(Msg::TotalsSampled {
+        at_ms: START_MS + 1000,
+        counters: Box::default(),
+        sockstat: crate::model::Sockstat {
+            inuse: 77,
+            tw: 4321,
+            ..crate::model::Sockstat::default()
+        },
+    });
+    assert_ne!(shown_tw, Some(4321));
+    assert_eq!(
+        app.history().time_wait_total().latest(),
+        Some((START_MS + 1000, 4321))
+    );
+    assert_eq!(app.latest_sockstat().map(|s| s.inuse), Some(77));
+}

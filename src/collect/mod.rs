@@ -71,6 +71,13 @@ pub trait SnapshotSource: Send {
     /// Only the listeners on the filtered ports: cheap (a LISTEN-only dump
     /// costs about 1 ms at any table size), for sampling queues at 10 Hz.
     fn sample_listeners(&mut self) -> Result<Vec<SocketRecord>, CollectError>;
+
+    /// The namespace's counters and sockstat alone (about 2 ms at any table
+    /// size), for the ticks between spread-out full dumps. `None` when the
+    /// source cannot read them separately.
+    fn sample_totals(&mut self) -> Option<(crate::model::Counters, crate::model::Sockstat)> {
+        None
+    }
 }
 
 /// Which socket table to read.

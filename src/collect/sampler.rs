@@ -332,6 +332,10 @@ impl SnapshotSource for Sampler {
         Ok(snapshot)
     }
 
+    fn sample_totals(&mut self) -> Option<(crate::model::Counters, crate::model::Sockstat)> {
+        read_counters(&self.context.net_dir).ok()
+    }
+
     fn sample_listeners(&mut self) -> Result<Vec<SocketRecord>, CollectError> {
         let mut listeners = Vec::new();
         let ports = self.config.filter.ports.clone();

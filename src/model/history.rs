@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use super::aggregate::Aggregates;
-use super::counters::{CounterDeltas, Counters};
+use super::counters::{CounterDeltas, Counters, Sockstat};
 use super::snapshot::Snapshot;
 use super::socket::SocketRecord;
 use super::state::TcpState;
@@ -159,6 +159,13 @@ impl History {
         self.record_time_wait_by_port(at_ms, &tw.by_port);
         self.record_queues(at_ms, &snapshot.listeners);
         self.previous_counters = self.latest_counters.replace(snapshot.counters);
+    }
+
+    /// Records counters and the namespace's TIME_WAIT total read between
+    /// spread-out full dumps.
+    pub fn record_totals(&mut self, at_ms: u64, counters: &Counters, sockstat: &Sockstat) {
+        self.time_wait_total.push(at_ms, sockstat.tw);
+        self.previous_counters = self.latest_counters.replace(*counters);
     }
 
     /// Records one listener-only sample (cheap, ~10 Hz).

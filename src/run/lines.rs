@@ -76,6 +76,8 @@ fn for_each_sample(
             SamplerEvent::Listeners { at_ms, listeners } => {
                 monitor.observe_listeners(&listeners, at_ms)
             }
+            // The line output prints whole pictures, at full samples only.
+            SamplerEvent::Totals { .. } => {}
             SamplerEvent::Full { result, .. } => {
                 // The first sample must work; later failures are reported and
                 // sampling goes on.

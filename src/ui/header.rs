@@ -136,7 +136,7 @@ fn status_line(app: &App, theme: &Theme) -> Line<'static> {
     }
     let totals = &sample.aggregates.totals;
     let mut text = format!("{} sockets", format::count(totals.total()));
-    if let Some(sockstat) = sample.snapshot.sockstat {
+    if let Some(sockstat) = app.latest_sockstat() {
         text.push_str(&format!(
             " · TCP in use {} · orphans {}",
             format::count(sockstat.inuse),
