@@ -5,8 +5,9 @@
 //! Owns: test scaffolding only (compiled for tests). Must not: sleep, spawn
 //! threads or do I/O.
 
+use crate::collect::scenarios::linux_defaults;
 use crate::model::peaks::ListenerPeaks;
-use crate::model::{Settings, Snapshot, SocketRecord, SourceKind};
+use crate::model::{Snapshot, SocketRecord, SourceKind};
 
 use super::{Alert, AlertEngine, AlertEvent, AlertKind, Thresholds};
 
@@ -35,16 +36,7 @@ impl Script {
     /// An empty netlink snapshot for the next tick, with Linux defaults.
     pub fn base(&self) -> Snapshot {
         let mut snap = Snapshot::empty(self.now_ms + 1000, SourceKind::Netlink);
-        snap.settings = Settings {
-            somaxconn: Some(4096),
-            tcp_max_syn_backlog: Some(1024),
-            tcp_syncookies: Some(1),
-            tcp_abort_on_overflow: Some(0),
-            tcp_max_tw_buckets: Some(262_144),
-            ip_local_port_range: Some((32768, 60999)),
-            tcp_tw_reuse: Some(2),
-            tcp_fin_timeout: Some(60),
-        };
+        snap.settings = linux_defaults();
         snap
     }
 

@@ -142,7 +142,13 @@ pub fn listen_one_experiment(start_ms: u64, tick: u64) -> Snapshot {
         alloc: 20,
         mem_pages: 3,
     });
-    snap.settings = Settings {
+    snap.settings = linux_defaults();
+    snap
+}
+
+/// The sysctls of a stock Linux 6.x host, as scripted snapshots carry them.
+pub fn linux_defaults() -> Settings {
+    Settings {
         somaxconn: Some(4096),
         tcp_max_syn_backlog: Some(1024),
         tcp_syncookies: Some(1),
@@ -151,8 +157,7 @@ pub fn listen_one_experiment(start_ms: u64, tick: u64) -> Snapshot {
         ip_local_port_range: Some((32768, 60999)),
         tcp_tw_reuse: Some(2),
         tcp_fin_timeout: Some(60),
-    };
-    snap
+    }
 }
 
 /// A host in trouble at second `tick`: the listen(1) experiment and the
