@@ -43,12 +43,7 @@ impl TransitionLog {
             return;
         }
         self.too_many = None;
-        let listener_ports: Vec<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
-        self.tracker.observe(
-            snapshot.listeners.iter().chain(snapshot.sockets.iter()),
-            &listener_ports,
-            snapshot.taken_at_ms,
-        );
+        self.tracker.observe_snapshot(snapshot);
     }
 
     /// The logged changes, newest first.

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
+use super::snapshot::Snapshot;
 use super::socket::{SocketRecord, TimerKind};
 use super::state::TcpState;
 
@@ -139,6 +140,17 @@ impl TransitionTracker {
     /// Compares the next snapshot's sockets (LISTEN excluded or not, as the
     /// caller likes) with the previous ones and returns the new transitions.
     /// The first call only learns the table: nothing "appears" at start-up.
+    /// Follows a snapshot's listeners and sockets (listener ports decide
+    /// which side is the server).
+    pub fn observe_snapshot(&mut self, snapshot: &Snapshot) -> Vec<Transition> {
+        let listener_ports: Vec<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
+        self.observe(
+            snapshot.listeners.iter().chain(snapshot.sockets.iter()),
+            &listener_ports,
+            snapshot.taken_at_ms,
+        )
+    }
+
     pub fn observe<'a>(
         &mut self,
         sockets: impl IntoIterator<Item = &'a SocketRecord>,

@@ -147,10 +147,7 @@ pub fn run_stream(config: &Config) -> Result<(), AppError> {
     let stdout = io::stdout();
     let mut tracker = TransitionTracker::default();
     for_each_sample(config, |snapshot, _, events, _| {
-        let listener_ports: Vec<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
-        let mut followed = snapshot.listeners.clone();
-        followed.extend_from_slice(&snapshot.sockets);
-        let transitions = tracker.observe(&followed, &listener_ports, snapshot.taken_at_ms);
+        let transitions = tracker.observe_snapshot(snapshot);
         let mut out = stdout.lock();
         ring_bell_if(config, &mut out, events).map_err(AppError::Output)?;
         for transition in &transitions {
