@@ -9,6 +9,7 @@ pub mod bytecode;
 pub mod counters;
 pub mod error;
 pub mod fake;
+pub mod host;
 pub mod namespace;
 pub mod netlink;
 pub mod netlink_wire;

@@ -56,6 +56,7 @@ pub fn run_demo_lines(config: &Config) -> Result<(), AppError> {
         write_report(
             &mut out,
             OutputFormat::Table,
+            "",
             &snapshot,
             &aggregates,
             deltas.as_ref(),

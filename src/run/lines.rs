@@ -14,12 +14,12 @@ use super::now_ms;
 use super::report::write_report;
 use crate::alert::{Alert, AlertEvent, AlertMonitor, Severity};
 use crate::cli::{Config, OutputFormat};
+use crate::collect::host::host_name;
 use crate::collect::sampler::Sampler;
 use crate::error::AppError;
 use crate::model::transitions::TransitionTracker;
 use crate::model::{Aggregates, Snapshot, aggregate};
-use crate::output::json::alert_json;
-use crate::output::stream::transition_json;
+use crate::output::json::{alert_line, transition_line};
 use crate::sampling::{SamplerControl, SamplerEvent, SamplingTiming, sample_forever};
 
 /// Starts the sampling thread: it opens the sampler (entering the namespace)
@@ -113,6 +113,7 @@ fn ring_bell_if(config: &Config, out: &mut dyn Write, events: &[AlertEvent]) -> 
 pub fn run_lines(config: &Config) -> Result<(), AppError> {
     let stdout = io::stdout();
     let separate = config.format == OutputFormat::Table && stdout.is_terminal();
+    let host = host_name();
     let mut previous_counters = None;
     for_each_sample(config, |snapshot, aggregates, events, monitor| {
         let deltas = previous_counters.map(|c| snapshot.counters.delta_since(&c));
@@ -125,6 +126,7 @@ pub fn run_lines(config: &Config) -> Result<(), AppError> {
         write_report(
             &mut out,
             config.format,
+            &host,
             snapshot,
             aggregates,
             deltas.as_ref(),
@@ -141,30 +143,38 @@ fn write_json_line(out: &mut dyn Write, value: &serde_json::Value) -> Result<(),
     writeln!(out).map_err(AppError::Output)
 }
 
-/// `--stream`: one JSON line per connection state change and per alert
-/// raised or cleared, as it happens.
+/// `--stream`: a `snapshot` line with the starting picture, then one JSON
+/// line per connection state change and per alert raised or cleared, as it
+/// happens.
 pub fn run_stream(config: &Config) -> Result<(), AppError> {
     let stdout = io::stdout();
+    let host = host_name();
     let mut tracker = TransitionTracker::default();
-    for_each_sample(config, |snapshot, _, events, _| {
+    let mut first = true;
+    for_each_sample(config, |snapshot, aggregates, events, monitor| {
         let transitions = tracker.observe_snapshot(snapshot);
         let mut out = stdout.lock();
         ring_bell_if(config, &mut out, events).map_err(AppError::Output)?;
+        if std::mem::take(&mut first) {
+            let alerts: Vec<Alert> = monitor.active().cloned().collect();
+            write_report(
+                &mut out,
+                OutputFormat::Json,
+                &host,
+                snapshot,
+                aggregates,
+                None,
+                &alerts,
+            )
+            .map_err(AppError::Output)?;
+        }
+        let namespace = &snapshot.namespace;
         for transition in &transitions {
-            write_json_line(&mut out, &transition_json(transition))?;
+            write_json_line(&mut out, &transition_line(&host, namespace, transition))?;
         }
         for event in events {
-            let (name, alert) = match event {
-                AlertEvent::Raised(alert) => ("raised", alert),
-                AlertEvent::Cleared(alert) => ("cleared", alert),
-            };
-            let mut value = alert_json(alert);
-            if let Some(object) = value.as_object_mut() {
-                object.insert("type".to_string(), "alert".into());
-                object.insert("event".to_string(), name.into());
-                object.insert("at_ms".to_string(), snapshot.taken_at_ms.into());
-            }
-            write_json_line(&mut out, &value)?;
+            let line = alert_line(&host, namespace, event, snapshot.taken_at_ms);
+            write_json_line(&mut out, &line)?;
         }
         out.flush().map_err(AppError::Output)
     })

@@ -10,6 +10,7 @@ use super::report::write_report;
 use super::{Outcome, now_ms};
 use crate::alert::{Alert, AlertMonitor, Thresholds};
 use crate::cli::Config;
+use crate::collect::host::host_name;
 use crate::collect::sampler::Sampler;
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
@@ -45,6 +46,7 @@ pub fn run_once(config: &Config) -> Result<Outcome, AppError> {
     write_report(
         &mut out,
         config.format,
+        &host_name(),
         &snapshot,
         &aggregates,
         None,
