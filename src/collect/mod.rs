@@ -22,6 +22,7 @@ pub mod scenarios;
 pub mod schedule;
 pub mod self_usage;
 pub mod sysctl;
+pub mod target_pin;
 
 pub use error::CollectError;
 
