@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::timestamp::format_rfc3339;
 use crate::alert::{Alert, AlertEvent, AlertKind, Severity};
+use crate::format::timestamp::format_rfc3339;
 use crate::model::transitions::{Change, Transition, intern_cause};
 use crate::model::{
     Aggregates, Counter, CounterDeltas, Counters, Filter, ListenerPeak, ListenerPeaks,

@@ -7,7 +7,6 @@
 pub mod contract;
 pub mod json;
 pub mod table;
-pub mod timestamp;
 
 use crate::alert::Alert;
 use crate::model::{Aggregates, CounterDeltas, Snapshot};
