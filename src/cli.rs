@@ -3,6 +3,7 @@
 //! Owns: `Args`, `Config` and the parsing of ports, states and durations.
 //! Must not: touch the kernel or the terminal.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -93,6 +94,22 @@ pub struct Args {
     #[arg(long, value_name = "SAMPLES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Alert thresholds")]
     pub close_wait_samples: u32,
 
+    /// Also record every full tick to FILE (replay it with `tcpwatch replay FILE`).
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Recording")]
+    pub record: Option<PathBuf>,
+
+    /// Start a new recording segment past this size, e.g. 100MiB (the full one is renamed FILE.<start time>).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, global = true, help_heading = "Recording")]
+    pub max_size: Option<u64>,
+
+    /// Remove recording segments older than this, e.g. 24h (segments then span at most an hour).
+    #[arg(long, value_name = "DURATION", value_parser = parse_keep, global = true, help_heading = "Recording")]
+    pub keep: Option<Duration>,
+
+    /// Connections kept per recorded frame (counts are always exact).
+    #[arg(long, value_name = "N", default_value_t = crate::record::DEFAULT_MAX_CONNECTIONS, global = true, help_heading = "Recording")]
+    pub max_connections: usize,
+
     #[command(subcommand)]
     pub command: Option<CommandArg>,
 }
@@ -119,6 +136,45 @@ pub enum CommandArg {
         #[arg(long)]
         no_tui: bool,
     },
+    /// Record the watched sockets to FILE until stopped (Ctrl-C, SIGTERM):
+    /// every tick, compressed; the usual filters, --pid and --netns apply.
+    Record {
+        /// The recording to create (it must not exist).
+        file: PathBuf,
+    },
+    /// Replay a recording: the dashboard with play/pause (space), speed
+    /// (1-64x), seek (arrows) and jump to the next alert (n); or one picture
+    /// (--once --at TIME) or the events again (--stream).
+    Replay {
+        /// A file made by `tcpwatch record` or `--record`.
+        file: PathBuf,
+        /// Print the picture at --at (default: the start) and exit.
+        #[arg(long)]
+        once: bool,
+        /// Print the recorded events as JSON lines, as `--stream` did live.
+        #[arg(long, conflicts_with = "once")]
+        stream: bool,
+        /// When: RFC 3339 (2026-11-23T21:40:12Z) or an offset from the start (+90s, +1h).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Output format for --once.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Playback speed of the dashboard, 1 to 64.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+        speed: u32,
+    },
+}
+
+/// `tcpwatch replay`: what to show of which recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayConfig {
+    pub file: PathBuf,
+    pub once: bool,
+    pub stream: bool,
+    pub at: Option<String>,
+    pub format: OutputFormat,
+    pub speed: u32,
 }
 
 /// What the run does.
@@ -130,6 +186,10 @@ pub enum Action {
     Explain(Option<TcpState>),
     /// Run the experiments of the write-up and show them.
     Demo { no_tui: bool },
+    /// Record to `Config::record` until stopped.
+    Record,
+    /// Replay `Config::replay`.
+    Replay,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -170,6 +230,10 @@ pub struct Config {
     pub bell: bool,
     /// `--fail-on`: the least severe alert that makes `--once` exit 3.
     pub fail_on: Option<Severity>,
+    /// Where to record every full tick, with how.
+    pub record: Option<crate::record::RecordOptions>,
+    /// `tcpwatch replay`.
+    pub replay: Option<ReplayConfig>,
 }
 
 impl Args {
@@ -187,11 +251,41 @@ impl Args {
             (None, Some(name)) => NetnsTarget::Named(name),
             (None, None) => NetnsTarget::Host,
         };
+        let mut record_path = self.record;
+        let mut replay = None;
         let action = match self.command {
             Some(CommandArg::Explain { state }) => Action::Explain(state),
             Some(CommandArg::Demo { no_tui }) => Action::Demo { no_tui },
+            Some(CommandArg::Record { file }) => {
+                record_path = Some(file);
+                Action::Record
+            }
+            Some(CommandArg::Replay {
+                file,
+                once,
+                stream,
+                at,
+                format,
+                speed,
+            }) => {
+                replay = Some(ReplayConfig {
+                    file,
+                    once,
+                    stream,
+                    at,
+                    format,
+                    speed,
+                });
+                Action::Replay
+            }
             None => Action::Watch,
         };
+        let record = record_path.map(|path| crate::record::RecordOptions {
+            path,
+            max_connections: self.max_connections,
+            max_size: self.max_size,
+            keep: self.keep,
+        });
         let thresholds = Thresholds {
             backlog_nearly_full_ratio: self.backlog_warn / 100.0,
             syn_recv_ratio: self.syn_recv_warn / 100.0,
@@ -222,7 +316,27 @@ impl Args {
                 FailOnArg::Warning => Severity::Warning,
                 FailOnArg::Critical => Severity::Critical,
             }),
+            record,
+            replay,
         }
+    }
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<bytesize::ByteSize>() {
+        Ok(size) if size.as_u64() >= 4096 => Ok(size.as_u64()),
+        _ => Err(format!(
+            "'{text}' is not a size of at least 4KiB: use e.g. 100MiB, 1GiB"
+        )),
+    }
+}
+
+fn parse_keep(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(keep) if keep >= Duration::from_secs(60) => Ok(keep),
+        _ => Err(format!(
+            "'{text}' is not a duration of at least a minute: use e.g. 24h, 7days"
+        )),
     }
 }
 

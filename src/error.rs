@@ -20,6 +20,12 @@ pub enum AppError {
     SamplerLost,
     #[error("a demo experiment failed on loopback: {0}")]
     Demo(#[source] io::Error),
+    #[error(transparent)]
+    Record(#[from] crate::record::RecordError),
+    #[error("{0}")]
+    RecordingStopped(String),
+    #[error("replay: {0}")]
+    Replay(String),
     #[error("terminal error: {0}; run with --once for plain output")]
     Terminal(#[source] io::Error),
 }

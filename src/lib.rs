@@ -20,6 +20,7 @@ pub mod explain;
 pub mod format;
 pub mod model;
 pub mod output;
+pub mod record;
 pub mod run;
 pub mod tui;
 pub mod ui;

@@ -101,7 +101,7 @@ where
 {
     let (messages, inbox) = mpsc::channel::<Msg>();
     let sender = messages.clone();
-    let watch = spawn_watch(WatchSpec::from_config(config), open_source, move |tick| {
+    let watch = spawn_watch(WatchSpec::from_config(config)?, open_source, move |tick| {
         sender.send(Msg::Sampled(tick)).is_ok()
     })?;
 

@@ -11,6 +11,9 @@ mod demo;
 mod lines;
 mod once;
 pub mod pipeline;
+mod record;
+mod replay;
+mod replay_dashboard;
 mod report;
 mod stream;
 
@@ -48,6 +51,8 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             demo::run_demo_dashboard(&config).map(|()| Outcome::Done)
         }
         Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
+        Action::Record => record::run_record(&config).map(|()| Outcome::Done),
+        Action::Replay => replay::run_replay(&config),
         Action::Watch if config.once => once::run_once(&config),
         Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
         Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {

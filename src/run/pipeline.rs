@@ -12,11 +12,14 @@ use std::time::Duration;
 
 use crate::alert::Thresholds;
 use crate::cli::Config;
+use crate::collect::clock::now_ms;
+use crate::collect::host::{host_name, kernel_release};
 use crate::collect::sample_loop::{SamplerControl, sample_forever};
 use crate::collect::sampler::{Sampler, SamplerConfig};
 use crate::collect::schedule::SamplingTiming;
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
+use crate::record::{RecordOptions, RecordSlot, Recorder, RecordingHeader};
 use crate::watch::{FullTick, Tick, Watch};
 
 /// Ticks waiting for a slow consumer at most; the sampler then waits too,
@@ -28,18 +31,54 @@ const TICK_BACKLOG: usize = 256;
 pub struct WatchSpec {
     pub timing: SamplingTiming,
     pub thresholds: Thresholds,
+    /// Where full ticks are recorded (`--record`, or later the dashboard's
+    /// record key); empty when not recording.
+    pub record: RecordSlot,
 }
 
 impl WatchSpec {
-    pub fn from_config(config: &Config) -> WatchSpec {
-        WatchSpec {
+    /// The spec of the command line; with `--record FILE`, the recording
+    /// is created now, so a bad path fails before anything starts.
+    pub fn from_config(config: &Config) -> Result<WatchSpec, AppError> {
+        let recorder = match &config.record {
+            Some(options) => Some(open_recorder(config, options.clone(), now_ms())?),
+            None => None,
+        };
+        Ok(WatchSpec {
             timing: SamplingTiming {
                 interval: config.interval,
                 listen_interval: config.listen_interval,
             },
             thresholds: config.thresholds.clone(),
-        }
+            record: RecordSlot::new(recorder),
+        })
     }
+}
+
+/// Creates a recording for this command line.
+pub fn open_recorder(
+    config: &Config,
+    options: RecordOptions,
+    start_ms: u64,
+) -> Result<Recorder, AppError> {
+    ignore_file_size_signal();
+    let header = RecordingHeader::new(
+        &host_name(),
+        &kernel_release(),
+        &config.target.label(),
+        std::env::args().collect(),
+        start_ms,
+        config.interval,
+        options.max_connections,
+    );
+    Ok(Recorder::create(options, header)?)
+}
+
+/// A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG), which the
+/// recorder survives, rather than kill the process with SIGXFSZ.
+fn ignore_file_size_signal() {
+    let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, ignored);
 }
 
 /// What the sampler reads, from the command line.
@@ -67,9 +106,15 @@ pub fn open_live_sampler(
 #[derive(Debug)]
 pub struct WatchHandle {
     control: Sender<SamplerControl>,
+    record: RecordSlot,
 }
 
 impl WatchHandle {
+    /// The recording slot of this pipeline (start, status, failures).
+    pub fn recording(&self) -> &RecordSlot {
+        &self.record
+    }
+
     pub fn set_interval(&self, interval: Duration) {
         let _ = self.control.send(SamplerControl::SetInterval(interval));
     }
@@ -78,6 +123,10 @@ impl WatchHandle {
 impl Drop for WatchHandle {
     fn drop(&mut self) {
         let _ = self.control.send(SamplerControl::Stop);
+        // The index and footer; the frames are already whole on disk.
+        if let Err(error) = self.record.finish() {
+            eprintln!("tcpwatch: {error}");
+        }
     }
 }
 
@@ -94,6 +143,7 @@ where
     F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
 {
     let (control, control_inbox) = mpsc::channel();
+    let record = spec.record.clone();
     let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
     thread::Builder::new()
         .name("tcpwatch-sampler".to_string())
@@ -108,12 +158,14 @@ where
             let _ = ready.send(Ok(()));
             let mut watch = Watch::new(spec.thresholds);
             sample_forever(source.as_mut(), spec.timing, &control_inbox, |event| {
-                emit(watch.ingest(event))
+                let tick = watch.ingest(event);
+                spec.record.observe(&tick);
+                emit(tick)
             });
         })
         .map_err(AppError::Thread)?;
     ready_inbox.recv().map_err(|_| AppError::SamplerLost)??;
-    Ok(WatchHandle { control })
+    Ok(WatchHandle { control, record })
 }
 
 /// `spawn_watch` into a bounded channel, for the modes that only read ticks.
@@ -137,7 +189,7 @@ pub fn for_each_full_tick(
     mut on_full: impl FnMut(&FullTick) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
     let (ticks, _handle) = spawn_watch_channel(
-        WatchSpec::from_config(config),
+        WatchSpec::from_config(config)?,
         open_live_sampler(sampler_config(config)),
     )?;
     let mut first = true;
@@ -169,6 +221,7 @@ mod tests {
                 listen_interval: Duration::from_secs(3600),
             },
             thresholds: Thresholds::default(),
+            record: RecordSlot::default(),
         }
     }
 
