@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub mod netns;
 pub mod pty;
+pub mod recording;
 pub mod schema;
 pub mod screen;
 pub mod stream;
