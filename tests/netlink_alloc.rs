@@ -75,10 +75,12 @@ fn a_warm_dump_allocates_nothing() {
         DumpRequest {
             states: StateMask::ALL,
             ports: vec![port, 9],
+            ..DumpRequest::all()
         },
         DumpRequest {
             states: StateMask::ALL,
-            ports: (1..=3000).collect(), // user-space fallback
+            ports: (1..=6000).step_by(2).collect(), // 3000 separate ports: user-space fallback
+            ..DumpRequest::all()
         },
     ];
     for mode in [WalkMode::Auto, WalkMode::OneWalk, WalkMode::TwoWalks] {

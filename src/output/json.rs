@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::Report;
 use crate::alert::Alert;
-use crate::model::{Sysctl, TcpState};
+use crate::model::{IpFamily, Sysctl, TcpState};
 
 /// `127.0.0.1:10000` or `[::1]:10000`.
 fn address_text(address: &SocketAddr) -> String {
@@ -110,6 +110,8 @@ pub fn report_json(report: &Report<'_>) -> Value {
         "filter": {
             "ports": snapshot.filter.ports,
             "states": TcpState::ALL.iter().filter(|s| snapshot.filter.states.contains(**s)).map(|s| s.name()).collect::<Vec<_>>(),
+            "family": snapshot.filter.family.map(|f| match f { IpFamily::V4 => "ipv4", IpFamily::V6 => "ipv6" }),
+            "addrs": snapshot.filter.addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
         },
         "listeners": listeners,
         "ports": ports,
