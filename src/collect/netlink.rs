@@ -52,6 +52,9 @@ pub struct NetlinkTable {
     /// The request of the last dump (its states aside): the program below
     /// is rebuilt only when the ports or addresses change.
     filter_request: DumpRequest,
+    /// `DumpRequest::ports` of the last dump as given (maybe unsorted), to
+    /// notice a change without sorting.
+    requested_ports: Vec<u16>,
     /// The program for `filter_request`; empty when it filters nothing or
     /// is too large for the kernel (then `filter_request.admits` runs here).
     filter_program: Vec<u8>,
@@ -77,6 +80,7 @@ impl NetlinkTable {
             mode: WalkMode::Auto,
             settled: None,
             filter_request: DumpRequest::all(),
+            requested_ports: Vec::new(),
             filter_program: Vec::new(),
         })
     }
@@ -112,7 +116,7 @@ impl NetlinkTable {
     /// addresses changed, so repeated dumps of the same request allocate
     /// nothing.
     fn prepare_filter(&mut self, request: &DumpRequest) {
-        let unchanged = request.ports == self.filter_request.ports
+        let unchanged = request.ports == self.requested_ports
             && request.addrs == self.filter_request.addrs
             && request.addr_side == self.filter_request.addr_side;
         self.filter_request.states = request.states;
@@ -120,6 +124,7 @@ impl NetlinkTable {
         if unchanged {
             return;
         }
+        self.requested_ports.clone_from(&request.ports);
         self.filter_request.ports.clone_from(&request.ports);
         // `admits` binary-searches long lists.
         self.filter_request.ports.sort_unstable();
