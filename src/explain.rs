@@ -410,7 +410,10 @@ mod tests {
                 );
                 if arrow {
                     let label_near = (start..row).any(|r| {
-                        grid[r].iter().skip(col + 1).any(|c| c.is_ascii_alphabetic())
+                        grid[r]
+                            .iter()
+                            .skip(col + 1)
+                            .any(|c| c.is_ascii_alphabetic())
                             || grid[r].iter().take(col).any(|c| c.is_ascii_alphabetic())
                     });
                     assert!(label_near, "column {col}: an arrow with no label");
@@ -420,7 +423,10 @@ mod tests {
         // The line that ran from CLOSED straight into ESTABLISHED.
         let closed = DIAGRAM.lines().position(|l| l.trim() == "CLOSED").unwrap();
         let centre = DIAGRAM.lines().nth(closed).unwrap().find("CLOSED").unwrap() + 3;
-        let established = DIAGRAM.lines().position(|l| l.contains("ESTABLISHED")).unwrap();
+        let established = DIAGRAM
+            .lines()
+            .position(|l| l.contains("ESTABLISHED"))
+            .unwrap();
         for line in DIAGRAM.lines().take(established).skip(closed + 1) {
             assert_ne!(line.chars().nth(centre), Some('|'), "{line}");
         }
@@ -465,24 +471,57 @@ mod tests {
             .split(';')
             .find(|part| part.contains("CLOSING"))
             .expect("TIME_WAIT names CLOSING");
-        assert!(from_closing.contains("the ACK of our FIN"), "{from_closing}");
+        assert!(
+            from_closing.contains("the ACK of our FIN"),
+            "{from_closing}"
+        );
         assert!(!from_closing.contains("peer's FIN"), "{from_closing}");
-        assert!(explain(TcpState::Closing).left_by.contains("the ACK of our FIN → TIME_WAIT"));
-        let from_fin_wait2 = entered.split(';').find(|p| p.contains("FIN_WAIT2")).unwrap();
-        assert!(from_fin_wait2.contains("the peer's FIN"), "{from_fin_wait2}");
+        assert!(
+            explain(TcpState::Closing)
+                .left_by
+                .contains("the ACK of our FIN → TIME_WAIT")
+        );
+        let from_fin_wait2 = entered
+            .split(';')
+            .find(|p| p.contains("FIN_WAIT2"))
+            .unwrap();
+        assert!(
+            from_fin_wait2.contains("the peer's FIN"),
+            "{from_fin_wait2}"
+        );
     }
 
     /// The facts of KERNEL-FACTS.md the cards state.
     #[test]
     fn the_cards_state_the_checked_kernel_facts() {
         let time_wait = explain(TcpState::TimeWait);
-        assert!(time_wait.left_by.contains("60 s") && time_wait.left_by.contains("tcp_fin_timeout does not change it"));
-        assert!(time_wait.when_many.contains("tcp_max_tw_buckets") && time_wait.when_many.contains("TCPTimeWaitOverflow"));
-        assert!(explain(TcpState::FinWait2).left_by.contains("tcp_fin_timeout"));
-        assert!(explain(TcpState::SynSent).left_by.contains("tcp_syn_linear_timeouts"));
+        assert!(
+            time_wait.left_by.contains("60 s")
+                && time_wait
+                    .left_by
+                    .contains("tcp_fin_timeout does not change it")
+        );
+        assert!(
+            time_wait.when_many.contains("tcp_max_tw_buckets")
+                && time_wait.when_many.contains("TCPTimeWaitOverflow")
+        );
+        assert!(
+            explain(TcpState::FinWait2)
+                .left_by
+                .contains("tcp_fin_timeout")
+        );
+        assert!(
+            explain(TcpState::SynSent)
+                .left_by
+                .contains("tcp_syn_linear_timeouts")
+        );
         assert!(explain(TcpState::Established).when_many.contains("inode 0"));
         assert!(explain(TcpState::SynRecv).when_many.contains("RST"));
-        assert!(explain(TcpState::Listen).when_many.contains("listen(N) holds N+1"));
+        assert!(
+            explain(TcpState::Listen)
+                .when_many
+                .contains("listen(N) holds N+1")
+        );
         assert!(explain(TcpState::CloseWait).lasts.contains("forever"));
     }
 }

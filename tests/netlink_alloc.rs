@@ -93,7 +93,13 @@ fn a_warm_dump_allocates_nothing() {
             let before = allocations();
             table.dump(request, &mut |_| seen += 1).unwrap();
             let made = allocations() - before;
-            assert_eq!(made, 0, "{mode:?} {:?} {} ports: {made} allocations", request.states, request.ports.len());
+            assert_eq!(
+                made,
+                0,
+                "{mode:?} {:?} {} ports: {made} allocations",
+                request.states,
+                request.ports.len()
+            );
             assert!(seen > 0 || request.states == StateMask::LISTEN_ONLY);
         }
     }
