@@ -92,6 +92,7 @@ fn ipv4_and_ipv6_flags_split_a_dual_listener() {
             "{source}"
         );
         assert_eq!(only_v4["filter"]["family"], "ipv4");
+        common::schema::assert_valid(&common::schema::validator(), &only_v4);
         let only_v6 = once_json(&["--source", source, "--port", &port_flag, "--ipv6"]);
         assert_eq!(
             listener_locals(&only_v6),
@@ -145,6 +146,7 @@ fn addr_keeps_connections_with_that_address_and_wildcard_listeners() {
             "{source}: {report}"
         );
         assert_eq!(report["filter"]["addrs"], serde_json::json!(["127.0.0.2"]));
+        common::schema::assert_valid(&common::schema::validator(), &report);
 
         // A network holding both addresses keeps both connections.
         let wide = once_json(&[
