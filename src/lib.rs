@@ -12,6 +12,7 @@ pub mod collect;
 pub mod demo;
 pub mod error;
 pub mod explain;
+pub mod fleet;
 pub mod live;
 pub mod model;
 pub mod output;

@@ -5,6 +5,7 @@
 //! Owns: the dispatch, the wall clock the pure layers are given, and the
 //! exit outcome. Must not: parse kernel data or draw screens itself.
 
+mod all_once;
 mod demo_lines;
 mod lines;
 mod once;
@@ -62,6 +63,9 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             crate::demo::dashboard::run_demo_dashboard(&config).map(|()| Outcome::Done)
         }
         Action::Demo { .. } => demo_lines::run_demo_lines(&config).map(|()| Outcome::Done),
+        Action::Watch if config.once && config.all_namespaces => {
+            all_once::run_all_namespaces_once(&config)
+        }
         Action::Watch if config.once => once::run_once(&config),
         Action::Watch if config.stream => lines::run_stream(&config).map(|()| Outcome::Done),
         Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {

@@ -10,6 +10,7 @@ pub mod counters;
 pub mod error;
 pub mod fake;
 pub mod namespace;
+pub mod namespaces;
 pub mod netlink;
 pub mod netlink_wire;
 pub mod owner_thread;
