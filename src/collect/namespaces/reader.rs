@@ -88,7 +88,8 @@ impl NamespaceReader {
                 sampler: sampler.without_owners(),
             });
         }
-        let entered = match open_namespace_file(found) {
+        let ns_path = namespace_file_path(found);
+        let entered = match open_namespace_file(found, &ns_path) {
             Ok(file) => match enter_file(&file) {
                 Ok(()) => {
                     let opened =
@@ -113,7 +114,7 @@ impl NamespaceReader {
         let Some(pid) = found.pid else {
             return Err(why);
         };
-        let outside = NamespaceContext::from_outside(pid, label);
+        let outside = NamespaceContext::from_outside(pid, label, &ns_path, &entered);
         let probe = outside.net_dir.join("sockstat");
         if let Err(err) = std::fs::read(&probe) {
             let reason = if is_permission(&err) {
@@ -164,13 +165,17 @@ impl NamespaceReader {
 pub struct Stranded(pub CollectError);
 
 /// The namespace's own file: its `ip netns` mount, else its lowest
-/// process's `ns/net`, checked to still be the same namespace.
-fn open_namespace_file(found: &FoundNamespace) -> io::Result<File> {
-    let path = match (&found.name, found.pid) {
+/// process's `ns/net`.
+fn namespace_file_path(found: &FoundNamespace) -> PathBuf {
+    match (&found.name, found.pid) {
         (Some(name), _) => PathBuf::from(NAMED_NETNS_DIR).join(name),
         (None, Some(pid)) => PathBuf::from(format!("/proc/{pid}/ns/net")),
-        (None, None) => return Err(io::Error::from(io::ErrorKind::NotFound)),
-    };
+        (None, None) => PathBuf::new(),
+    }
+}
+
+/// Opens the namespace file, checked to still be the namespace found.
+fn open_namespace_file(found: &FoundNamespace, path: &std::path::Path) -> io::Result<File> {
     let file = File::open(path)?;
     if file.metadata()?.ino() != found.id.0 {
         return Err(io::Error::new(
