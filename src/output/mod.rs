@@ -8,7 +8,6 @@ pub mod json;
 pub mod namespaces;
 pub mod stream;
 pub mod table;
-pub mod timestamp;
 
 use crate::alert::Alert;
 use crate::model::{Aggregates, CounterDeltas, Snapshot};

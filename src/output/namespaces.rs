@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use super::Report;
 use super::json::report_json;
 use super::table::write_table;
-use super::timestamp::format_utc;
 use crate::collect::namespaces::fleet::NamespaceStatus;
 use crate::collect::namespaces::reader::Access;
+use crate::format::timestamp::format_utc;
 
 /// One namespace in a picture of all of them.
 #[derive(Debug, Clone)]

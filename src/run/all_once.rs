@@ -8,30 +8,32 @@ use std::io::{self, Write};
 use std::thread;
 use std::time::Duration;
 
-use super::{Outcome, now_ms};
-use crate::alert::{Alert, AlertMonitor, Thresholds};
+use super::Outcome;
+use super::once::fail_on_outcome;
+use crate::alert::{Alert, Thresholds};
 use crate::cli::{Config, OutputFormat};
 use crate::collect::CollectError;
+use crate::collect::clock::now_ms;
 use crate::collect::namespaces::discovery::discover;
-use crate::collect::namespaces::fleet::{Fleet, OnceSample};
+use crate::collect::namespaces::fleet::{Fleet, NamespaceStatus, OnceSample};
 use crate::error::AppError;
 use crate::fleet::name_namespace;
-use crate::model::{Aggregates, aggregate};
 use crate::output::Report;
 use crate::output::namespaces::{
     AllNamespaces, NamespaceReport, all_namespaces_json, write_all_namespaces_table,
 };
+use crate::watch::{FullTick, Watch};
 
 /// Whole tables are dumped while the dumps so far took less than this;
 /// every dump walks the host's whole table, so on a busy node with many
 /// namespaces the rest get listeners and totals only.
 const WHOLE_TABLE_BUDGET: Duration = Duration::from_secs(3);
 
-/// A namespace judged.
+/// A namespace judged, or why it could not be.
 struct Judged {
-    sample: OnceSample,
-    aggregates: Option<Aggregates>,
-    alerts: Vec<Alert>,
+    status: NamespaceStatus,
+    whole_table: bool,
+    tick: Result<FullTick, String>,
 }
 
 pub fn run_all_namespaces_once(config: &Config) -> Result<Outcome, AppError> {
@@ -62,14 +64,7 @@ pub fn run_all_namespaces_once(config: &Config) -> Result<Outcome, AppError> {
         .collect();
     let taken_at_ms = judged
         .iter()
-        .find_map(|j| {
-            j.sample
-                .result
-                .as_ref()?
-                .as_ref()
-                .ok()
-                .map(|s| s.taken_at_ms)
-        })
+        .find_map(|j| j.tick.as_ref().ok().map(FullTick::at_ms))
         .unwrap_or_else(now_ms);
     let all = AllNamespaces {
         taken_at_ms,
@@ -86,63 +81,50 @@ pub fn run_all_namespaces_once(config: &Config) -> Result<Outcome, AppError> {
     }
     .and_then(|()| out.flush())
     .map_err(AppError::Output)?;
-    Ok(match config.fail_on {
-        Some(level) => {
-            let count = judged
-                .iter()
-                .flat_map(|j| &j.alerts)
-                .filter(|a| a.severity >= level)
-                .count();
-            if count > 0 {
-                Outcome::AlertsActive { level, count }
-            } else {
-                Outcome::Done
-            }
-        }
-        None => Outcome::Done,
-    })
+    let alerts: Vec<Alert> = judged
+        .iter()
+        .filter_map(|j| j.tick.as_ref().ok())
+        .flat_map(|tick| tick.active_alerts.iter().cloned())
+        .collect();
+    Ok(fail_on_outcome(config, &alerts))
 }
 
 fn judge(sample: OnceSample, thresholds: &Thresholds) -> Judged {
-    let Some(Ok(snapshot)) = &sample.result else {
-        return Judged {
-            sample,
-            aggregates: None,
-            alerts: Vec::new(),
-        };
-    };
-    let aggregates = aggregate(snapshot);
-    let mut monitor = AlertMonitor::new(thresholds.clone());
-    monitor.evaluate(snapshot, &aggregates);
     let label = sample.status.found.label();
-    let mut alerts: Vec<Alert> = monitor.active().cloned().collect();
-    for alert in &mut alerts {
-        name_namespace(alert, &label);
-    }
-    Judged {
-        aggregates: Some(aggregates),
-        alerts,
-        sample,
-    }
-}
-
-fn report_of(judged: &Judged) -> NamespaceReport<'_> {
-    let picture = match (&judged.sample.result, &judged.aggregates) {
-        (Some(Ok(snapshot)), Some(aggregates)) => Ok(Report {
-            snapshot,
-            aggregates,
-            deltas: None,
-            alerts: &judged.alerts,
-        }),
-        (Some(Err(error)), _) => Err(error.to_string()),
-        _ => Err(match &judged.sample.status.access {
+    let tick = match sample.result {
+        Some(Ok(snapshot)) => {
+            let mut tick = Watch::new(thresholds.clone()).judge(snapshot);
+            for alert in &mut tick.active_alerts {
+                name_namespace(alert, &label);
+            }
+            Ok(tick)
+        }
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err(match &sample.status.access {
             Err(why) => why.clone(),
             Ok(_) => "not sampled".to_string(),
         }),
     };
+    Judged {
+        status: sample.status,
+        whole_table: sample.whole_table,
+        tick,
+    }
+}
+
+fn report_of(judged: &Judged) -> NamespaceReport<'_> {
     NamespaceReport {
-        status: &judged.sample.status,
-        picture,
-        whole_table: judged.sample.whole_table,
+        status: &judged.status,
+        picture: judged
+            .tick
+            .as_ref()
+            .map(|tick| Report {
+                snapshot: &tick.snapshot,
+                aggregates: &tick.aggregates,
+                deltas: None,
+                alerts: &tick.active_alerts,
+            })
+            .map_err(Clone::clone),
+        whole_table: judged.whole_table,
     }
 }
