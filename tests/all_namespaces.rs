@@ -54,15 +54,10 @@ fn can_make_namespaces() -> bool {
             .status()
             .is_ok_and(|s| s.success())
     });
-    if is_root() && has_tools {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true: this test needs root, iproute2 (ip), unshare and python3"
-    );
-    println!("skipped: needs root, iproute2, unshare and python3");
-    false
+    can_run(
+        is_root() && has_tools,
+        "root, iproute2 (ip), unshare and python3",
+    )
 }
 
 /// A process in a network namespace of its own (`unshare -n`), loopback up,
