@@ -191,7 +191,7 @@ fn every_namespace_is_found_with_its_full_listener_and_its_time_wait() {
 
     // The TIME_WAIT, in the unshare'd namespace that built it.
     let tw_ns = by_pid(&report, time_wait.pid());
-    assert_eq!(tw_ns["time_wait"]["by_port"]["10001"], 30, "{tw_ns:#}");
+    assert_eq!(time_wait_on(tw_ns, 10001), 30, "{tw_ns:#}");
     assert_eq!(tw_ns["time_wait"]["namespace_total"], 30, "{tw_ns:#}");
     assert_eq!(full_ns["time_wait"]["namespace_total"], 0, "{full_ns:#}");
 

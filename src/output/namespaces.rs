@@ -11,11 +11,12 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::Report;
+use super::contract::Envelope;
 use super::json::report_json;
 use super::table::write_table;
 use crate::collect::namespaces::fleet::NamespaceStatus;
 use crate::collect::namespaces::reader::Access;
-use crate::format::timestamp::format_utc;
+use crate::format::timestamp::{format_rfc3339, format_utc};
 
 /// One namespace in a picture of all of them.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct NamespaceReport<'a> {
 /// Every namespace, with what discovery wants the user to know.
 #[derive(Debug, Clone)]
 pub struct AllNamespaces<'a> {
+    /// The host name, as `uname -n` prints it.
+    pub host: &'a str,
     pub taken_at_ms: u64,
     pub namespaces: Vec<NamespaceReport<'a>>,
     pub notes: &'a [String],
@@ -86,14 +89,22 @@ fn namespace_json(report: &NamespaceReport<'_>) -> Value {
     value
 }
 
+/// The `namespaces` document: the contract's envelope, then `namespaces[]`.
 pub fn all_namespaces_json(all: &AllNamespaces<'_>) -> Value {
-    json!({
+    let mut value = serde_json::to_value(Envelope::new("namespaces", all.host, "all"))
+        .unwrap_or_else(|_| json!({}));
+    let body = json!({
         "taken_at_ms": all.taken_at_ms,
+        "time": format_rfc3339(all.taken_at_ms),
         "all_namespaces": true,
         "notes": all.notes,
         "unreadable": all.namespaces.iter().filter(|n| n.status.access.is_err()).count(),
         "namespaces": all.namespaces.iter().map(namespace_json).collect::<Vec<_>>(),
-    })
+    });
+    if let (Some(object), Value::Object(body)) = (value.as_object_mut(), body) {
+        object.extend(body);
+    }
+    value
 }
 
 /// One line per namespace, then a section for each with listeners or alerts.

@@ -14,6 +14,7 @@ use crate::alert::{Alert, Thresholds};
 use crate::cli::{Config, OutputFormat};
 use crate::collect::CollectError;
 use crate::collect::clock::now_ms;
+use crate::collect::host::host_name;
 use crate::collect::namespaces::discovery::discover;
 use crate::collect::namespaces::fleet::{Fleet, NamespaceStatus, OnceSample};
 use crate::error::AppError;
@@ -66,10 +67,12 @@ pub fn run_all_namespaces_once(config: &Config) -> Result<Outcome, AppError> {
         .iter()
         .find_map(|j| j.tick.as_ref().ok().map(FullTick::at_ms))
         .unwrap_or_else(now_ms);
+    let host = host_name();
     let all = AllNamespaces {
+        host: &host,
         taken_at_ms,
         notes: &notes,
-        namespaces: judged.iter().map(report_of).collect(),
+        namespaces: judged.iter().map(|j| report_of(&host, j)).collect(),
     };
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -112,13 +115,14 @@ fn judge(sample: OnceSample, thresholds: &Thresholds) -> Judged {
     }
 }
 
-fn report_of(judged: &Judged) -> NamespaceReport<'_> {
+fn report_of<'a>(host: &'a str, judged: &'a Judged) -> NamespaceReport<'a> {
     NamespaceReport {
         status: &judged.status,
         picture: judged
             .tick
             .as_ref()
             .map(|tick| Report {
+                host,
                 snapshot: &tick.snapshot,
                 aggregates: &tick.aggregates,
                 deltas: None,
