@@ -20,6 +20,8 @@ pub enum Command {
     FilterConfirm,
     FilterCancel,
     TogglePause,
+    /// Start recording every tick to a new file, or stop.
+    ToggleRecording,
     IntervalLonger,
     IntervalShorter,
     SortNext,
@@ -58,6 +60,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("+ / -", "sample interval longer / shorter"),
     ("c", "clear the alert log (diagram: the transition log)"),
     ("d", "state diagram with the transition log / back"),
+    ("R", "record to tcpwatch-<time>.rec / stop recording"),
     (
         "? / H, F1",
         "this help (in the diagram, ? explains the state)",
@@ -156,6 +159,7 @@ pub fn command_for(key: KeyEvent, editing_filter: bool) -> Option<Command> {
         KeyCode::BackTab => Command::FocusPrevious,
         KeyCode::Enter => Command::Open,
         KeyCode::Char('d') => Command::ToggleDiagram,
+        KeyCode::Char('R') => Command::ToggleRecording,
         KeyCode::Char('a') => Command::ToggleScope,
         KeyCode::Char('H') | KeyCode::F(1) => Command::Help,
         KeyCode::Left | KeyCode::Char('h') => Command::Left,

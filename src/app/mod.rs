@@ -11,6 +11,7 @@ pub mod filter;
 pub mod keymap;
 pub mod msg;
 pub mod narration;
+pub mod replay;
 pub mod rows;
 pub mod scroll;
 pub mod sort;
@@ -122,6 +123,8 @@ pub struct Effects {
     pub bell: bool,
     /// The user changed the sampling interval: tell the sampler.
     pub new_interval: Option<Duration>,
+    /// The user asked to start or stop recording.
+    pub toggle_recording: bool,
 }
 
 impl Effects {
@@ -130,6 +133,7 @@ impl Effects {
         Effects {
             bell: self.bell || later.bell,
             new_interval: later.new_interval.or(self.new_interval),
+            toggle_recording: self.toggle_recording != later.toggle_recording,
         }
     }
 }
@@ -182,6 +186,8 @@ pub struct App {
     alerts: AlertBoard,
     /// A warning or critical alert was raised by the message being applied.
     bell_pending: bool,
+    /// `R` was pressed since the last update.
+    recording_toggled: bool,
     self_cost: Option<SelfCost>,
     /// Sockstat read between spread-out full dumps, with its time.
     latest_totals: Option<(u64, Sockstat)>,
@@ -221,6 +227,7 @@ impl App {
             help_visible: false,
             alerts: AlertBoard::default(),
             bell_pending: false,
+            recording_toggled: false,
             self_cost: None,
             latest_totals: None,
             quit: false,
@@ -257,6 +264,7 @@ impl App {
         Effects {
             bell: std::mem::take(&mut self.bell_pending),
             new_interval: (self.interval != interval_before).then_some(self.interval),
+            toggle_recording: std::mem::take(&mut self.recording_toggled),
         }
     }
 
@@ -637,6 +645,7 @@ impl App {
             }
             Command::FilterConfirm => self.filter.stop_editing(),
             Command::TogglePause => self.toggle_pause(),
+            Command::ToggleRecording => self.recording_toggled = !self.recording_toggled,
             Command::IntervalLonger => self.step_interval(true),
             Command::IntervalShorter => self.step_interval(false),
             Command::SortNext => self.set_sort(self.sort.next()),

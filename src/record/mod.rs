@@ -9,6 +9,7 @@
 
 pub mod format;
 pub mod frame;
+pub mod player;
 pub mod reader;
 pub mod slot;
 pub mod writer;

@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
 
-use super::pipeline::{WatchHandle, WatchSpec, open_live_sampler, sampler_config, spawn_watch};
+use super::pipeline::{
+    WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config, spawn_watch,
+};
+use crate::record::RecordOptions;
 use crate::app::{App, AppSetup, Command, Effects, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
 use crate::collect::clock::now_ms;
@@ -46,7 +49,7 @@ pub fn color_enabled(choice: ColorArg, no_color: Option<&str>, is_terminal: bool
 }
 
 /// The host name, or `?` when it cannot be read.
-fn host_name() -> String {
+pub(super) fn host_name() -> String {
     let mut buffer = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most
     // that many bytes.
@@ -59,7 +62,7 @@ fn host_name() -> String {
 }
 
 /// Whether this run draws in colour (`--color`, `NO_COLOR`, stdout).
-fn color_for(config: &Config) -> bool {
+pub(super) fn color_for(config: &Config) -> bool {
     let no_color = std::env::var("NO_COLOR").ok();
     color_enabled(
         config.color,
@@ -137,7 +140,7 @@ where
     };
     drop(messages);
 
-    let result = event_loop(&mut guard, &mut app, &inbox, &watch, &signals, config.bell);
+    let result = event_loop(&mut guard, &mut app, &inbox, &watch, &signals, config);
     input_stop.store(true, Ordering::Relaxed);
     drop(watch);
     drop(stop_companion);
@@ -154,8 +157,10 @@ fn event_loop(
     inbox: &Receiver<Msg>,
     watch: &WatchHandle,
     signals: &StopSignals,
-    bell: bool,
+    config: &Config,
 ) -> Result<(), AppError> {
+    let bell = config.bell;
+    let mut recording_note: Option<String> = None;
     let mut cpu = CpuMeter::new();
     let mut last_cost = Instant::now();
     let mut effects = Effects::default();
@@ -175,6 +180,13 @@ fn event_loop(
         if let Some(interval) = effects.new_interval {
             watch.set_interval(interval);
         }
+        if effects.toggle_recording {
+            recording_note = toggle_recording(config, watch);
+        }
+        if let Some(failure) = watch.recording().take_failure() {
+            recording_note = Some(failure);
+        }
+        let mark = recording_mark(watch, recording_note.as_deref());
         if effects.bell && bell {
             let mut out = io::stdout();
             out.write_all(b"\x07")
@@ -184,7 +196,12 @@ fn event_loop(
         effects = Effects::default();
         guard
             .terminal()
-            .draw(|frame| crate::ui::render(frame, app))
+            .draw(|frame| {
+                crate::ui::render(frame, app);
+                if let Some(mark) = &mark {
+                    crate::ui::time_bar::render_corner_mark(frame, mark, app.color());
+                }
+            })
             .map_err(AppError::Terminal)?;
         match inbox.recv_timeout(REDRAW_AT_LEAST_EVERY) {
             Ok(msg) => effects = effects.and(app.update(msg)),
@@ -201,7 +218,41 @@ fn event_loop(
     }
 }
 
-fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppError> {
+/// `R`: starts recording to `tcpwatch-<time>.rec` in the current
+/// directory, or stops the recording going on. Returns what to show when
+/// it did not work.
+fn toggle_recording(config: &Config, watch: &WatchHandle) -> Option<String> {
+    let slot = watch.recording();
+    if slot.is_recording() {
+        return slot.finish().err().map(|e| e.to_string());
+    }
+    let now = now_ms();
+    let stamp = crate::format::timestamp::format_rfc3339(now).replace([':', '.'], "");
+    let options = RecordOptions {
+        path: format!("tcpwatch-{stamp}.rec").into(),
+        max_connections: config
+            .record
+            .as_ref()
+            .map_or(crate::record::DEFAULT_MAX_CONNECTIONS, |o| o.max_connections),
+        max_size: config.record.as_ref().and_then(|o| o.max_size),
+        keep: config.record.as_ref().and_then(|o| o.keep),
+    };
+    match open_recorder(config, options, now).map(|recorder| slot.start(recorder)) {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(error) => Some(error.to_string()),
+    }
+}
+
+/// The corner mark: the recording going on, or why it stopped.
+fn recording_mark(watch: &WatchHandle, note: Option<&str>) -> Option<String> {
+    match watch.recording().status() {
+        Some((path, frames)) => Some(format!("● REC {} · {frames} frames", path.display())),
+        None => note.map(|note| format!("REC stopped: {note}")),
+    }
+}
+
+pub(super) fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppError> {
     thread::Builder::new()
         .name("tcpwatch-input".to_string())
         .spawn(move || {

@@ -30,7 +30,7 @@ pub fn parse_at(text: &str, first_ms: u64) -> Result<u64, String> {
     })
 }
 
-fn open(replay: &ReplayConfig) -> Result<Recording, AppError> {
+pub(super) fn open(replay: &ReplayConfig) -> Result<Recording, AppError> {
     let recording = Recording::open(&replay.file)?;
     if let Some(damage) = recording.damage() {
         eprintln!(

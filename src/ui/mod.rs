@@ -21,6 +21,7 @@ pub mod ports;
 pub mod sparkline;
 pub mod state_list;
 pub mod theme;
+pub mod time_bar;
 pub mod time_wait;
 pub mod transition_log;
 
