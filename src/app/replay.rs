@@ -145,7 +145,10 @@ enum ReplayKey {
 }
 
 fn replay_key(key: &KeyEvent) -> Option<ReplayKey> {
-    if key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) {
+    if key
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
         return None;
     }
     Some(match key.code {

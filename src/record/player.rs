@@ -142,6 +142,9 @@ impl Player {
         let now = i128::from(self.now_ms) + i128::from(delta_ms);
         let now = now.clamp(i128::from(first), i128::from(last));
         self.now_ms = u64::try_from(now).unwrap_or(first);
+        if self.now_ms >= last {
+            self.playing = false;
+        }
         let target = self.frame_at(self.now_ms);
         self.go_to(target)
     }

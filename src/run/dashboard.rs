@@ -22,13 +22,13 @@ use crossterm::event::{self, Event};
 use super::pipeline::{
     WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config, spawn_watch,
 };
-use crate::record::RecordOptions;
 use crate::app::{App, AppSetup, Command, Effects, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
 use crate::collect::clock::now_ms;
 use crate::collect::self_usage::{CpuMeter, memory_kib};
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
+use crate::record::RecordOptions;
 use crate::tui::{StopSignals, TerminalGuard};
 
 /// The longest the loop waits before redrawing (clock, countdowns).
@@ -233,7 +233,9 @@ fn toggle_recording(config: &Config, watch: &WatchHandle) -> Option<String> {
         max_connections: config
             .record
             .as_ref()
-            .map_or(crate::record::DEFAULT_MAX_CONNECTIONS, |o| o.max_connections),
+            .map_or(crate::record::DEFAULT_MAX_CONNECTIONS, |o| {
+                o.max_connections
+            }),
         max_size: config.record.as_ref().and_then(|o| o.max_size),
         keep: config.record.as_ref().and_then(|o| o.keep),
     };

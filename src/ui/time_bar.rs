@@ -23,7 +23,8 @@ pub fn bar(player: &Player, width: usize) -> String {
     let (first, last) = player.span_ms();
     let span = last.saturating_sub(first).max(1);
     let cell = |at_ms: u64| -> usize {
-        let offset = u128::from(at_ms.saturating_sub(first)) * (width as u128 - 1) / u128::from(span);
+        let offset =
+            u128::from(at_ms.saturating_sub(first)) * (width as u128 - 1) / u128::from(span);
         usize::try_from(offset).unwrap_or(0).min(width - 1)
     };
     let now = cell(player.now_ms());
