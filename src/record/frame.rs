@@ -44,7 +44,8 @@ pub enum FrameError {
 /// The connections a frame keeps when there are more than `cap`: like the
 /// dashboard's drill-down (per service port: by state in display order,
 /// then remote and local address), taking from every port in turn so a
-/// busy port cannot crowd the others out.
+/// busy port cannot crowd the others out. Linear in the table: each port's
+/// share is picked with a selection, and only the kept records are sorted.
 pub fn select_connections(tick: &FullTick, cap: usize) -> Vec<SocketRecord> {
     let sockets = &tick.snapshot.sockets;
     if sockets.len() <= cap {
@@ -64,23 +65,43 @@ pub fn select_connections(tick: &FullTick, cap: usize) -> Vec<SocketRecord> {
             .or_default()
             .push(socket);
     }
+    // Every port in turn: the smallest ports keep everything, the others
+    // share what is left equally.
+    let mut sizes: Vec<usize> = by_port.values().map(Vec::len).collect();
+    sizes.sort_unstable();
+    let mut left = cap;
+    let mut share = 0;
+    for (i, size) in sizes.iter().enumerate() {
+        let even = left / (sizes.len() - i);
+        if *size <= even {
+            left -= size;
+        } else {
+            share = even;
+            break;
+        }
+        share = usize::MAX;
+    }
+    // What an even share leaves over goes to the first ports, one each.
+    let mut extra = if share == usize::MAX {
+        0
+    } else {
+        left - share * sizes.iter().filter(|s| **s > share).count()
+    };
     let display_order = |state: TcpState| TcpState::ALL.iter().position(|s| *s == state);
-    let mut queues: Vec<std::vec::IntoIter<&SocketRecord>> = by_port
-        .into_values()
-        .map(|mut records| {
-            records.sort_by_key(|s| (display_order(s.state), s.remote, s.local));
-            records.into_iter()
-        })
-        .collect();
+    let order = |s: &&SocketRecord| (display_order(s.state), s.remote, s.local);
     let mut kept = Vec::with_capacity(cap);
-    while kept.len() < cap && !queues.is_empty() {
-        queues.retain_mut(|queue| match queue.next() {
-            Some(record) if kept.len() < cap => {
-                kept.push(*record);
-                true
-            }
-            _ => false,
-        });
+    for mut records in by_port.into_values() {
+        let mut take = records.len().min(share);
+        if take < records.len() && extra > 0 {
+            take += 1;
+            extra -= 1;
+        }
+        if take < records.len() && take > 0 {
+            records.select_nth_unstable_by_key(take - 1, order);
+        }
+        records.truncate(take);
+        records.sort_unstable_by_key(order);
+        kept.extend(records.into_iter().copied());
     }
     kept
 }
@@ -120,13 +141,28 @@ pub fn frame_text(host: &str, tick: &FullTick, max_connections: usize) -> Vec<u8
     serde_json::to_vec(&doc).unwrap_or_default()
 }
 
-/// Compresses frame text, against `dictionary` (a keyframe's text) or alone.
-pub fn compress(text: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>, FrameError> {
-    let mut compressor = match dictionary {
+/// A compressor for frames against one keyframe's text (made once per
+/// keyframe: loading a dictionary costs more than compressing a frame).
+pub fn compressor(
+    dictionary: Option<&[u8]>,
+) -> Result<zstd::bulk::Compressor<'static>, FrameError> {
+    match dictionary {
         Some(dictionary) => zstd::bulk::Compressor::with_dictionary(LEVEL, dictionary),
         None => zstd::bulk::Compressor::new(LEVEL),
     }
-    .map_err(FrameError::Compress)?;
+    .map_err(FrameError::Compress)
+}
+
+/// Compresses frame text, against `dictionary` (a keyframe's text) or alone.
+pub fn compress(text: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>, FrameError> {
+    compress_with(&mut compressor(dictionary)?, text)
+}
+
+/// Compresses frame text with a prepared compressor.
+pub fn compress_with(
+    compressor: &mut zstd::bulk::Compressor<'static>,
+    text: &[u8],
+) -> Result<Vec<u8>, FrameError> {
     let packed = compressor.compress(text).map_err(FrameError::Compress)?;
     let raw_len = u32::try_from(text.len()).unwrap_or(u32::MAX);
     let mut payload = Vec::with_capacity(4 + packed.len());
@@ -241,6 +277,27 @@ mod tests {
         assert_eq!(on_443, 3, "the quiet port keeps all its sockets");
         // Port 80's first pick is the ESTABLISHED one: drill-down order.
         assert_eq!(kept[0].state, TcpState::Established);
+    }
+
+    #[test]
+    fn busy_ports_share_the_cap_evenly() {
+        let mut sockets = Vec::new();
+        for (port, count) in [(80u16, 100u16), (443, 50), (8080, 2)] {
+            sockets.extend((0..count).map(|n| client(TcpState::Established, port, n)));
+        }
+        let mut tick = tick_with(sockets);
+        tick.snapshot
+            .listeners
+            .push(listener("127.0.0.1:8080", 0, 128));
+        let kept = select_connections(&tick, 41);
+        let on = |port: u16| kept.iter().filter(|s| s.local.port() == port).count();
+        assert_eq!(kept.len(), 41);
+        assert_eq!(on(8080), 2);
+        assert_eq!(on(80) + on(443), 39);
+        assert!(on(80).abs_diff(on(443)) <= 1, "{} {}", on(80), on(443));
+        // Each port keeps its first connections in drill-down order.
+        let first_80: Vec<_> = kept.iter().filter(|s| s.local.port() == 80).collect();
+        assert_eq!(first_80[0].remote.port(), 10_000);
     }
 
     #[test]

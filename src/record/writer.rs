@@ -19,7 +19,7 @@ use super::RecordError;
 use super::format::{
     FILE_MAGIC, FrameEntry, RecordKind, encode_footer, encode_index, encode_record,
 };
-use super::frame::{compress, frame_flags, frame_text};
+use super::frame::{compress, compress_with, compressor, frame_flags, frame_text};
 use crate::format::timestamp::format_rfc3339;
 use crate::output::contract::{SCHEMA_VERSION, TOOL_VERSION};
 use crate::watch::FullTick;
@@ -90,7 +90,7 @@ pub struct RecordOptions {
 /// The keyframe the following frames are compressed against.
 struct Key {
     offset: u64,
-    text: Vec<u8>,
+    compressor: zstd::bulk::Compressor<'static>,
 }
 
 /// An open recording.
@@ -190,18 +190,21 @@ impl Recorder {
         let text = frame_text(&self.header.host, tick, self.options.max_connections);
         let offset = self.written;
         let flags = frame_flags(tick);
-        let (kind, key_offset, payload) = match &self.key {
+        let (kind, key_offset, payload) = match &mut self.key {
             Some(key) if self.since_key < KEYFRAME_EVERY => (
                 RecordKind::Frame,
                 key.offset,
-                compress(&text, Some(&key.text))?,
+                compress_with(&mut key.compressor, &text)?,
             ),
             _ => (RecordKind::KeyFrame, offset, compress(&text, None)?),
         };
         let bytes = encode_record(kind, flags, tick.at_ms(), key_offset, &payload);
         self.append(&bytes)?;
         if kind == RecordKind::KeyFrame {
-            self.key = Some(Key { offset, text });
+            self.key = Some(Key {
+                offset,
+                compressor: compressor(Some(&text))?,
+            });
             self.since_key = 1;
         } else {
             self.since_key += 1;
