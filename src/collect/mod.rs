@@ -9,6 +9,7 @@ pub mod bytecode;
 pub mod clock;
 pub mod counters;
 pub mod error;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod namespace;
 pub mod netlink;
@@ -18,6 +19,7 @@ pub mod process;
 pub mod procfs;
 pub mod sample_loop;
 pub mod sampler;
+#[cfg(any(test, feature = "test-support"))]
 pub mod scenarios;
 pub mod schedule;
 pub mod self_usage;
