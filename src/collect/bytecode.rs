@@ -41,12 +41,12 @@
 //! is what `valid_cc` checks.
 
 /// `INET_DIAG_REQ_BYTECODE`: the request attribute that carries a program.
-pub const INET_DIAG_REQ_BYTECODE: u16 = 1;
+pub(crate) const INET_DIAG_REQ_BYTECODE: u16 = 1;
 
 /// Op codes from include/uapi/linux/inet_diag.h.
-pub const INET_DIAG_BC_JMP: u8 = 1;
-pub const INET_DIAG_BC_S_EQ: u8 = 11;
-pub const INET_DIAG_BC_D_EQ: u8 = 12;
+pub(crate) const INET_DIAG_BC_JMP: u8 = 1;
+pub(crate) const INET_DIAG_BC_S_EQ: u8 = 11;
+pub(crate) const INET_DIAG_BC_D_EQ: u8 = 12;
 
 /// Bytes per condition: the comparison op, its port operand and the JMP.
 const CONDITION_LEN: usize = 12;
@@ -54,7 +54,7 @@ const CONDITION_LEN: usize = 12;
 /// The most distinct ports one program can filter. Beyond this the 16-bit
 /// jump offsets (and the 16-bit netlink attribute length) would overflow.
 /// 2048 ports make a 48 KiB program.
-pub const MAX_FILTER_PORTS: usize = 2048;
+pub(crate) const MAX_FILTER_PORTS: usize = 2048;
 
 /// Builds a program accepting a socket whose source or destination port is
 /// one of `ports`. Ports are deduplicated and sorted, so the same set always
@@ -95,7 +95,8 @@ pub fn port_filter(ports: &[u16]) -> Vec<u8> {
 
 /// Whether [`port_filter`] can express `ports` in the kernel (non-empty and
 /// at most [`MAX_FILTER_PORTS`] distinct ports).
-pub fn fits_in_kernel_filter(ports: &[u16]) -> bool {
+#[cfg(test)]
+pub(crate) fn fits_in_kernel_filter(ports: &[u16]) -> bool {
     if ports.is_empty() {
         return false;
     }

@@ -9,22 +9,22 @@ pub mod bytecode;
 pub mod clock;
 pub mod counters;
 pub mod error;
-#[cfg(any(test, feature = "test-support"))]
-pub mod fake;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod namespace;
 pub mod netlink;
 pub mod netlink_wire;
-pub mod owner_thread;
+pub(crate) mod owner_thread;
 pub mod process;
 pub mod procfs;
 pub mod sample_loop;
 pub mod sampler;
 #[cfg(any(test, feature = "test-support"))]
 pub mod scenarios;
-pub mod schedule;
-pub mod self_usage;
+pub(crate) mod schedule;
+pub(crate) mod self_usage;
 pub mod sysctl;
-pub mod target_pin;
+pub(crate) mod target_pin;
 
 pub use error::CollectError;
 

@@ -21,7 +21,7 @@ struct Known {
 }
 
 #[derive(Debug)]
-pub struct BackgroundOwners {
+pub(crate) struct BackgroundOwners {
     requests: SyncSender<(Vec<u64>, u64)>,
     known: Arc<Mutex<Known>>,
 }
@@ -51,7 +51,11 @@ impl BackgroundOwners {
 
     /// The owners known now among `wanted`, and whether every process could
     /// be inspected; asks the thread to look up the rest.
-    pub fn lookup(&self, wanted: Vec<u64>, now_ms: u64) -> (HashMap<u64, ProcessInfo>, bool) {
+    pub(crate) fn lookup(
+        &self,
+        wanted: Vec<u64>,
+        now_ms: u64,
+    ) -> (HashMap<u64, ProcessInfo>, bool) {
         let (answer, sees_all) = {
             let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
             let answer = wanted

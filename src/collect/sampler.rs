@@ -79,10 +79,6 @@ impl Sampler {
         self
     }
 
-    pub fn namespace_label(&self) -> &str {
-        &self.context.label
-    }
-
     /// Falls back from netlink to /proc after a failed dump, when allowed.
     fn fall_back_to_proc(&mut self, error: &CollectError) -> bool {
         if self.config.source != SourceChoice::Auto
@@ -141,7 +137,7 @@ impl Sampler {
     /// Looks owners up on a thread of its own from now on: ticks never wait
     /// for a /proc scan, and owners appear a tick or two later. For the live
     /// modes; `--once` keeps the inline lookup so its one picture is complete.
-    pub fn with_background_owners(mut self) -> Result<Sampler, CollectError> {
+    pub(crate) fn with_background_owners(mut self) -> Result<Sampler, CollectError> {
         let resolver = match std::mem::replace(
             &mut self.owners,
             OwnerLookup::Inline(ProcessResolver::new()),

@@ -6,16 +6,16 @@
 //! I/O or read the clock; time always comes in as a value.
 
 pub mod aggregate;
-pub mod cadence;
+pub(crate) mod cadence;
 pub mod counters;
-pub mod history;
-pub mod peaks;
-pub mod retained;
+pub(crate) mod history;
+pub(crate) mod peaks;
+pub(crate) mod retained;
 pub mod seen;
 pub mod snapshot;
 pub mod socket;
 pub mod state;
-pub mod transitions;
+pub(crate) mod transitions;
 
 pub use aggregate::{
     Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate,

@@ -29,11 +29,6 @@ impl SourceKind {
             SourceKind::Proc => "proc",
         }
     }
-
-    /// Whether this source can report a listener's backlog.
-    pub fn knows_backlog(self) -> bool {
-        self == SourceKind::Netlink
-    }
 }
 
 /// The process that owns a socket.
@@ -61,7 +56,7 @@ impl Default for Filter {
 }
 
 impl Filter {
-    pub fn matches_port(&self, local: &SocketAddr, remote: &SocketAddr) -> bool {
+    pub(crate) fn matches_port(&self, local: &SocketAddr, remote: &SocketAddr) -> bool {
         self.ports.is_empty()
             || self
                 .ports
@@ -156,7 +151,7 @@ impl Snapshot {
     }
 
     /// Why a socket shows no owning process, if it shows none.
-    pub fn owner_of(&self, record: &SocketRecord) -> Result<&ProcessInfo, NoOwnerReason> {
+    pub(crate) fn owner_of(&self, record: &SocketRecord) -> Result<&ProcessInfo, NoOwnerReason> {
         if record.inode == 0 {
             return Err(if record.state == TcpState::TimeWait {
                 NoOwnerReason::TimeWait

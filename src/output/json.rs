@@ -19,7 +19,7 @@ fn address_text(address: &SocketAddr) -> String {
 
 /// One alert: `kind`, `severity`, `subject`, `message` (what, why, fix),
 /// `since` (ms since the Unix epoch) and the parts of the message.
-pub fn alert_json(alert: &Alert) -> Value {
+pub(crate) fn alert_json(alert: &Alert) -> Value {
     json!({
         "kind": alert.kind.name(),
         "severity": alert.severity.name(),
@@ -35,7 +35,7 @@ pub fn alert_json(alert: &Alert) -> Value {
     })
 }
 
-pub fn report_json(report: &Report<'_>) -> Value {
+pub(crate) fn report_json(report: &Report<'_>) -> Value {
     let snapshot = report.snapshot;
     let aggregates = report.aggregates;
     let listeners: Vec<Value> = aggregates

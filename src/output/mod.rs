@@ -13,7 +13,7 @@ use crate::model::{Aggregates, CounterDeltas, Snapshot};
 
 /// Everything one line-output frame shows.
 #[derive(Debug, Clone, Copy)]
-pub struct Report<'a> {
+pub(crate) struct Report<'a> {
     pub snapshot: &'a Snapshot,
     pub aggregates: &'a Aggregates,
     /// Counter growth since the previous sample, when there was one.

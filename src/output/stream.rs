@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::model::transitions::{Change, Transition};
 
-pub fn transition_json(transition: &Transition) -> Value {
+pub(crate) fn transition_json(transition: &Transition) -> Value {
     let (event, from, to, skipped, extra) = match &transition.change {
         Change::Appeared(state) => (
             "appeared",

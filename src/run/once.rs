@@ -26,7 +26,7 @@ fn single_look(thresholds: &Thresholds) -> Thresholds {
 
 /// Takes one judged sample (owners looked up inline, so the one picture is
 /// complete) and prints it with its alerts.
-pub fn run_once(config: &Config) -> Result<Outcome, AppError> {
+pub(crate) fn run_once(config: &Config) -> Result<Outcome, AppError> {
     let mut spec = WatchSpec::from_config(config);
     spec.thresholds = single_look(&config.thresholds);
     let sampler = sampler_config(config);

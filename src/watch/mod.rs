@@ -18,11 +18,11 @@ use crate::model::{Counters, Snapshot, aggregate};
 
 /// Connections followed at most, so a huge table cannot grow the memory
 /// without bound; beyond it new connections are not followed.
-pub const MAX_FOLLOWED: usize = 50_000;
+pub(crate) const MAX_FOLLOWED: usize = 50_000;
 /// A sample with more sockets than this is not followed connection by
 /// connection at all: the work would stall every tick (the counts, queues
 /// and alerts still update). Filtering with --port brings it under.
-pub const FOLLOW_AT_MOST: usize = 50_000;
+pub(crate) const FOLLOW_AT_MOST: usize = 50_000;
 
 /// Judges samples, one after another.
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ impl Watch {
 
     /// Judges one full snapshot: alert rules over it and the interval's
     /// listener peaks, connection changes since the last one, counter deltas.
-    pub fn judge(&mut self, snapshot: Snapshot) -> FullTick {
+    pub(crate) fn judge(&mut self, snapshot: Snapshot) -> FullTick {
         let aggregates = aggregate(&snapshot);
         let judged = self.monitor.evaluate_with_peaks(&snapshot, &aggregates);
         let socket_count = snapshot.sockets.len();
