@@ -3,4 +3,4 @@
 //! Owns: formats that more than one view uses. Must not: read the clock or
 //! do I/O.
 
-pub(crate) mod timestamp;
+pub mod timestamp;

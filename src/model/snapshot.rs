@@ -29,6 +29,11 @@ impl SourceKind {
             SourceKind::Proc => "proc",
         }
     }
+
+    /// Whether this source can report a listener's backlog.
+    pub(crate) fn knows_backlog(self) -> bool {
+        self == SourceKind::Netlink
+    }
 }
 
 /// The process that owns a socket.
