@@ -6,6 +6,7 @@
 //! Owns: the dispatch and the exit outcome. Must not: parse kernel data,
 //! judge samples or draw screens itself.
 
+mod all_dashboard;
 mod all_lines;
 mod all_once;
 mod dashboard;
@@ -58,11 +59,13 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
         Action::Watch if config.all_namespaces && config.stream => {
             all_lines::run_all_namespaces_stream(&config).map(|()| Outcome::Done)
         }
-        Action::Watch
-            if config.all_namespaces
-                && !(config.format == OutputFormat::Table && io::stdout().is_terminal()) =>
-        {
-            all_lines::run_all_namespaces_lines(&config).map(|()| Outcome::Done)
+        Action::Watch if config.all_namespaces => {
+            if config.format == OutputFormat::Table && io::stdout().is_terminal() {
+                all_dashboard::run_all_namespaces_dashboard(&config)
+            } else {
+                all_lines::run_all_namespaces_lines(&config)
+            }
+            .map(|()| Outcome::Done)
         }
         Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
         Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {
