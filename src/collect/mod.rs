@@ -8,6 +8,7 @@
 pub mod bytecode;
 pub mod counters;
 pub mod error;
+pub mod events;
 pub mod fake;
 pub mod namespace;
 pub mod netlink;

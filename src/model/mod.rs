@@ -8,6 +8,8 @@
 pub mod aggregate;
 pub mod cadence;
 pub mod counters;
+pub mod event;
+pub mod event_ledger;
 pub mod history;
 pub mod peaks;
 pub mod retained;
