@@ -20,6 +20,7 @@ pub mod sampler;
 pub mod scenarios;
 pub mod self_usage;
 pub mod sysctl;
+pub mod target_pin;
 
 pub use error::CollectError;
 
