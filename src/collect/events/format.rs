@@ -95,7 +95,7 @@ impl TraceFormat {
     }
 }
 
-/// `field:const void * skaddr;	offset:8;	size:8;	signed:0;`
+/// `field:const void * skaddr; offset:8; size:8; signed:0;`
 fn parse_field(line: &str) -> Result<FieldSpec, String> {
     let mut declaration = None;
     let mut offset = None;
