@@ -11,6 +11,7 @@ pub mod counters;
 pub mod error;
 pub mod events;
 pub mod fake;
+pub mod host;
 pub mod namespace;
 pub mod netlink;
 pub mod netlink_wire;
