@@ -212,7 +212,7 @@ fn prepare(event: SamplerEvent, monitor: &mut AlertMonitor) -> Msg {
             result: Ok(snapshot),
             ..
         } => {
-            let mut sample = Sample::new(*snapshot);
+            let mut sample = Sample::from_sampled(*snapshot);
             sample.alert_events = Some(monitor.evaluate(&sample.snapshot, &sample.aggregates));
             sample.active_alerts = monitor.active().cloned().collect();
             Msg::Sampled(Box::new(sample))

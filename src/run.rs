@@ -43,6 +43,9 @@ impl Config {
             source: self.source,
             target: self.target.clone(),
             filter: self.filter.clone(),
+            scope: crate::model::JudgingScope {
+                crowded_destination_ratio: self.thresholds.port_exhaustion_ratio,
+            },
         }
     }
 }

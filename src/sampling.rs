@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::collect::{CollectError, SnapshotSource};
 use crate::model::cadence::full_sample_period;
-use crate::model::{Counters, Snapshot, SocketRecord, Sockstat};
+use crate::model::{Counters, Sampled, SocketRecord, Sockstat};
 use crate::run::now_ms;
 
 /// What the consumer tells the sampling thread.
@@ -34,7 +34,7 @@ pub enum SamplerEvent {
     /// A whole snapshot, or why it failed (sampled at `at_ms`).
     Full {
         at_ms: u64,
-        result: Result<Box<Snapshot>, CollectError>,
+        result: Result<Box<Sampled>, CollectError>,
     },
     /// The listeners alone, between full samples.
     Listeners {
@@ -127,6 +127,7 @@ mod tests {
     use super::*;
     use crate::collect::fake::ScriptedSource;
     use crate::collect::scenarios::listen_one_script;
+    use crate::model::Snapshot;
     use std::sync::mpsc;
     use std::thread;
 
@@ -134,12 +135,12 @@ mod tests {
     struct SlowSource;
 
     impl SnapshotSource for SlowSource {
-        fn sample(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+        fn sample(&mut self, taken_at_ms: u64) -> Result<Sampled, CollectError> {
             thread::sleep(Duration::from_millis(20));
-            Ok(Snapshot::empty(
+            Ok(Sampled::from_snapshot(Snapshot::empty(
                 taken_at_ms,
                 crate::model::SourceKind::Netlink,
-            ))
+            )))
         }
 
         fn sample_listeners(&mut self) -> Result<Vec<SocketRecord>, CollectError> {

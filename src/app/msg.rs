@@ -7,7 +7,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::narration::NarrationEvent;
 use crate::alert::{Alert, AlertEvent};
-use crate::model::{Aggregates, Counters, Snapshot, SocketRecord, Sockstat, aggregate};
+use crate::model::{Aggregates, Counters, Sampled, Snapshot, SocketRecord, Sockstat, aggregate};
 
 /// A full snapshot with its aggregates, computed off the UI thread.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,16 @@ impl Sample {
         Sample {
             snapshot,
             aggregates,
+            alert_events: None,
+            active_alerts: Vec::new(),
+        }
+    }
+
+    /// A collector's sample, with the aggregates it counted while streaming.
+    pub fn from_sampled(sampled: Sampled) -> Sample {
+        Sample {
+            snapshot: sampled.snapshot,
+            aggregates: sampled.aggregates,
             alert_events: None,
             active_alerts: Vec::new(),
         }
@@ -88,7 +98,7 @@ impl From<crate::sampling::SamplerEvent> for Msg {
             SamplerEvent::Full {
                 result: Ok(snapshot),
                 ..
-            } => Msg::Sampled(Box::new(Sample::new(*snapshot))),
+            } => Msg::Sampled(Box::new(Sample::from_sampled(*snapshot))),
             SamplerEvent::Full {
                 at_ms,
                 result: Err(error),

@@ -16,7 +16,7 @@ use crate::collect::namespace::NetnsTarget;
 use crate::collect::sampler::{Sampler, SamplerConfig};
 use crate::demo::{EPILOGUE, Step, lab::Lab};
 use crate::error::AppError;
-use crate::model::{Counters, Filter, aggregate};
+use crate::model::{Counters, Filter, JudgingScope, Sampled};
 
 pub fn run_demo_lines(config: &Config) -> Result<(), AppError> {
     let mut lab = Lab::open().map_err(AppError::Demo)?;
@@ -26,6 +26,9 @@ pub fn run_demo_lines(config: &Config) -> Result<(), AppError> {
         filter: Filter {
             ports: lab.ports.all(),
             ..Filter::default()
+        },
+        scope: JudgingScope {
+            crowded_destination_ratio: config.thresholds.port_exhaustion_ratio,
         },
     })?;
     let mut monitor = AlertMonitor::new(config.thresholds.clone());
@@ -46,8 +49,10 @@ pub fn run_demo_lines(config: &Config) -> Result<(), AppError> {
         out.flush().map_err(AppError::Output)?;
         drop(out);
         thread::sleep(step.watch_for());
-        let snapshot = sampler.sample(now_ms())?;
-        let aggregates = aggregate(&snapshot);
+        let Sampled {
+            snapshot,
+            aggregates,
+        } = sampler.sample(now_ms())?;
         monitor.evaluate(&snapshot, &aggregates);
         let alerts: Vec<Alert> = monitor.active().cloned().collect();
         let deltas = previous.map(|p| snapshot.counters.delta_since(&p));

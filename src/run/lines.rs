@@ -17,7 +17,7 @@ use crate::cli::{Config, OutputFormat};
 use crate::collect::sampler::Sampler;
 use crate::error::AppError;
 use crate::model::transitions::TransitionTracker;
-use crate::model::{Aggregates, Snapshot, aggregate};
+use crate::model::{Aggregates, Sampled, Snapshot};
 use crate::output::json::alert_json;
 use crate::output::stream::transition_json;
 use crate::sampling::{SamplerControl, SamplerEvent, SamplingTiming, sample_forever};
@@ -81,8 +81,11 @@ fn for_each_sample(
             SamplerEvent::Full { result, .. } => {
                 // The first sample must work; later failures are reported and
                 // sampling goes on.
-                let snapshot = match result {
-                    Ok(snapshot) => snapshot,
+                let Sampled {
+                    snapshot,
+                    aggregates,
+                } = match result {
+                    Ok(sampled) => *sampled,
                     Err(error) if first => return Err(error.into()),
                     Err(error) => {
                         eprintln!("tcpwatch: sample failed: {error}");
@@ -90,7 +93,6 @@ fn for_each_sample(
                     }
                 };
                 first = false;
-                let aggregates = aggregate(&snapshot);
                 let alert_events = monitor.evaluate(&snapshot, &aggregates);
                 on_sample(&snapshot, &aggregates, &alert_events, &monitor)?;
             }

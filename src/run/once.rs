@@ -13,7 +13,7 @@ use crate::cli::Config;
 use crate::collect::sampler::Sampler;
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
-use crate::model::{Snapshot, aggregate};
+use crate::model::Sampled;
 
 /// One look at the table: level conditions raise on the first evaluation
 /// (there is no second one to confirm them).
@@ -30,13 +30,15 @@ pub fn run_once(config: &Config) -> Result<Outcome, AppError> {
     let sampler_config = config.sampler_config();
     let handle = thread::Builder::new()
         .name("tcpwatch-sampler".to_string())
-        .spawn(move || -> Result<Snapshot, CollectError> {
+        .spawn(move || -> Result<Sampled, CollectError> {
             let mut sampler = Sampler::open(sampler_config)?;
             sampler.sample(now_ms())
         })
         .map_err(AppError::Thread)?;
-    let snapshot = handle.join().map_err(|_| AppError::SamplerLost)??;
-    let aggregates = aggregate(&snapshot);
+    let Sampled {
+        snapshot,
+        aggregates,
+    } = handle.join().map_err(|_| AppError::SamplerLost)??;
     let mut monitor = AlertMonitor::new(single_look(&config.thresholds));
     monitor.evaluate(&snapshot, &aggregates);
     let alerts: Vec<Alert> = monitor.active().cloned().collect();
