@@ -12,6 +12,7 @@ pub mod error;
 pub mod fake;
 pub mod host;
 pub mod namespace;
+pub mod namespaces;
 pub mod netlink;
 pub mod netlink_wire;
 pub mod owner_thread;

@@ -69,6 +69,26 @@ impl Sampler {
         let context = enter(&config.target)?;
         // The pid may have been recycled between pinning and entering.
         pin.check()?;
+        Sampler::pinned(config, context, pin)
+    }
+
+    /// Opens the source for a namespace the caller has already arranged to
+    /// read: `context` says where (the calling thread's own namespace, or
+    /// another process's /proc/PID/net). Enters and pins nothing;
+    /// `config.target` is not used (the caller notices a vanished namespace).
+    pub fn in_context(
+        config: SamplerConfig,
+        context: NamespaceContext,
+    ) -> Result<Sampler, CollectError> {
+        let pin = TargetPin::open(&super::namespace::NetnsTarget::Host)?;
+        Sampler::pinned(config, context, pin)
+    }
+
+    fn pinned(
+        config: SamplerConfig,
+        context: NamespaceContext,
+        pin: TargetPin,
+    ) -> Result<Sampler, CollectError> {
         let mut standing_notes = context.notes.clone();
         let table = open_table(config.source, &context, &mut standing_notes)?;
         Ok(Sampler {
@@ -145,7 +165,26 @@ impl Sampler {
                 (owners, resolver.can_see_all_processes())
             }
             OwnerLookup::Background(background) => background.lookup(wanted, now_ms),
+            OwnerLookup::Off => (HashMap::new(), true),
         }
+    }
+
+    /// Listeners, counters, sockstat and sysctls without walking the table
+    /// (a LISTEN-only dump costs about 0.1 ms at any table size): the light
+    /// sample `--all-namespaces` takes of every namespace each interval. Its
+    /// filter says LISTEN only, so nothing reads it as an empty table.
+    pub fn sample_light(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+        let states = self.config.filter.states;
+        self.config.filter.states = crate::model::StateMask::LISTEN_ONLY;
+        let result = self.sample(taken_at_ms);
+        self.config.filter.states = states;
+        result
+    }
+
+    /// Leaves owners to the caller: snapshots come with none.
+    pub fn without_owners(mut self) -> Sampler {
+        self.owners = OwnerLookup::Off;
+        self
     }
 
     /// Looks owners up on a thread of its own from now on: ticks never wait
@@ -157,8 +196,8 @@ impl Sampler {
             OwnerLookup::Inline(ProcessResolver::new()),
         ) {
             OwnerLookup::Inline(resolver) => resolver,
-            OwnerLookup::Background(background) => {
-                self.owners = OwnerLookup::Background(background);
+            other @ (OwnerLookup::Background(_) | OwnerLookup::Off) => {
+                self.owners = other;
                 return Ok(self);
             }
         };
@@ -198,6 +237,9 @@ enum OwnerLookup {
     Inline(ProcessResolver),
     /// Resolved on a thread of its own (live runs).
     Background(BackgroundOwners),
+    /// Not looked up here: the caller fills owners in (one resolver shared
+    /// by every namespace, `--all-namespaces`).
+    Off,
 }
 
 /// What one streamed table dump produced.
