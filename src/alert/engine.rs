@@ -273,7 +273,7 @@ mod tests {
         let mut none_kept = AlertEngine::default();
         for tick in 0..5u16 {
             let snap = table(1_000 * u64::from(tick), 3 + tick);
-            let aggregates = aggregate(&snap);
+            let aggregates = crate::model::aggregate(&snap);
             let mut stripped = snap.clone();
             stripped.sockets.clear();
             stripped.sockets_complete = false;

@@ -110,6 +110,11 @@ impl Sampler {
         self
     }
 
+    /// What the sampler watches: "host", "pid 1234", "netns blue".
+    pub(crate) fn namespace_label(&self) -> &str {
+        &self.context.label
+    }
+
     /// Falls back from netlink to /proc after a failed dump, when allowed.
     fn fall_back_to_proc(&mut self, error: &CollectError) -> bool {
         if self.config.source != SourceChoice::Auto
