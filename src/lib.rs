@@ -18,6 +18,7 @@ pub mod duration;
 pub mod error;
 pub mod explain;
 pub mod format;
+pub mod generate;
 pub mod model;
 pub mod output;
 pub mod run;
