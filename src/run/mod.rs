@@ -6,6 +6,7 @@
 //! Owns: the dispatch and the exit outcome. Must not: parse kernel data,
 //! judge samples or draw screens itself.
 
+mod all_once;
 mod dashboard;
 mod demo;
 mod lines;
@@ -57,6 +58,9 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             let mut out = io::stdout().lock();
             crate::generate::write_man_page(&mut out).map_err(AppError::Output)?;
             Ok(Outcome::Done)
+        }
+        Action::Watch if config.once && config.all_namespaces => {
+            all_once::run_all_namespaces_once(&config)
         }
         Action::Watch if config.once => once::run_once(&config),
         Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
