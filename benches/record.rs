@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tcpwatch::collect::scenarios::linux_defaults;
 use tcpwatch::model::{
-    ListenerPeaks, Snapshot, SocketRecord, SourceKind, TcpState, TimerKind, aggregate,
+    ListenerPeak, ListenerPeaks, Snapshot, SocketRecord, SourceKind, TcpState, TimerKind, aggregate,
 };
 use tcpwatch::record::{RecordOptions, Recorder, Recording, RecordingHeader};
 use tcpwatch::watch::FullTick;
@@ -120,10 +120,24 @@ impl Table {
         snapshot.sockets = self.sockets.clone();
         snapshot.table_size = SOCKETS as u64;
         let aggregates = aggregate(&snapshot);
-        let mut peaks = ListenerPeaks::new();
-        for sample in 0..10 {
-            peaks.observe(&snapshot.listeners, at_ms - 1000 + sample * 100);
-        }
+        let peaks = ListenerPeaks::from_parts(
+            snapshot
+                .listeners
+                .iter()
+                .map(|l| ListenerPeak {
+                    local: l.local,
+                    inode: l.inode,
+                    max_queue: l.recv_queue + 1,
+                    backlog: Some(l.send_queue),
+                    full_samples: 0,
+                    samples: 10,
+                    first_full_ms: None,
+                    last_seen_ms: at_ms - 100,
+                })
+                .collect(),
+            10,
+            Some((at_ms - 1000, at_ms - 100)),
+        );
         FullTick {
             snapshot,
             aggregates,

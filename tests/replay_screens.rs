@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::recording::{scripted_ticks, write_recording};
-use common::screen::{at, draw, setup};
+use common::screen::{START_MS, at, draw, setup};
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -20,13 +20,12 @@ use tcpwatch::app::{App, Msg};
 use tcpwatch::collect::SnapshotSource;
 use tcpwatch::collect::SourceChoice;
 use tcpwatch::collect::namespace::NetnsTarget;
+use tcpwatch::collect::sample_loop::SamplerEvent;
 use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
-use tcpwatch::collect::schedule::SamplingTiming;
-use tcpwatch::model::Filter;
+use tcpwatch::model::{Filter, JudgingScope};
 use tcpwatch::record::player::Player;
-use tcpwatch::record::{RecordOptions, RecordSlot, Recorder, Recording, RecordingHeader};
-use tcpwatch::run::pipeline::{WatchSpec, spawn_watch_channel};
-use tcpwatch::watch::{FullTick, Tick};
+use tcpwatch::record::{RecordOptions, Recorder, Recording, RecordingHeader};
+use tcpwatch::watch::{FullTick, Tick, Watch};
 
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 32), (160, 45)];
 
@@ -101,7 +100,7 @@ fn the_real_listen1_experiment_replays_to_the_same_screens() {
         Duration::from_millis(200),
         2000,
     );
-    let recorder = Recorder::create(
+    let mut recorder = Recorder::create(
         RecordOptions {
             path: path.clone(),
             max_connections: 2000,
@@ -111,52 +110,43 @@ fn the_real_listen1_experiment_replays_to_the_same_screens() {
         header,
     )
     .expect("create");
-    let spec = WatchSpec {
-        timing: SamplingTiming {
-            interval: Duration::from_millis(200),
-            listen_interval: Duration::from_millis(50),
-        },
-        thresholds: Thresholds::default(),
-        record: RecordSlot::new(Some(recorder)),
-    };
-    let sampler = SamplerConfig {
+    let mut sampler = Sampler::open(SamplerConfig {
         source: SourceChoice::Netlink,
         target: NetnsTarget::Host,
         filter: Filter {
             ports: vec![address.port()],
             ..Filter::default()
         },
-    };
-    let (ticks, handle) = spawn_watch_channel(spec, move || {
-        Sampler::open(sampler).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
+        scope: JudgingScope::default(),
     })
-    .expect("pipeline");
+    .expect("sampler");
+    // The pipeline's steps, one by one: sample, judge, record the tick.
+    let mut watch = Watch::new(Thresholds::default());
     let mut live: Vec<FullTick> = Vec::new();
     let mut clients = Vec::new();
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) {
-        let Ok(tick) = ticks.recv_timeout(Duration::from_secs(1)) else {
-            continue;
+    while live.len() < 12 && start.elapsed() < Duration::from_secs(20) {
+        let at_ms = START_MS + live.len() as u64 * 200;
+        let tick = watch.ingest(SamplerEvent::Full {
+            at_ms,
+            result: sampler.sample(at_ms).map(Box::new),
+        });
+        let Tick::Full(full) = tick else {
+            panic!("a sample failed: {tick:?}");
         };
-        if let Tick::Full(full) = tick {
-            live.push(*full);
-        }
-        if live.len() == 2 && clients.is_empty() {
+        recorder.write_tick(&full).expect("record");
+        live.push(*full);
+        if live.len() == 2 {
             clients.extend((0..5).map(|_| connect_nonblocking(address)));
         }
-        if live.len() >= 12 {
-            break;
-        }
+        std::thread::sleep(Duration::from_millis(150));
     }
-    drop(handle); // closes the recording
-    drop(ticks);
+    recorder.finish().expect("close");
     assert!(
         live.iter().any(|t| !t.active_alerts.is_empty()),
         "the full backlog was judged live"
     );
     let mut replayed = read_back(&path);
-    // The sampling thread may have recorded a tick after the last we read.
-    replayed.truncate(live.len());
     assert_eq!(replayed.len(), live.len());
     for (width, height) in SIZES {
         let live_screen = text(&draw(&live_app(&live, width, height), width, height));

@@ -6,13 +6,12 @@
 //! Owns: `Context`, `ListenerView`, `FullEvidence`. Must not: decide what
 //! to alert on (rules do) or keep state across evaluations (the engine does).
 
-use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::model::peaks::{ListenerPeak, ListenerPeaks};
 use crate::model::{
     Aggregates, Counter, CounterDeltas, ListenerSummary, NoOwnerReason, Snapshot, SocketRecord,
-    Sysctl,
+    Sysctl, TcpState,
 };
 
 use super::Thresholds;
@@ -57,7 +56,7 @@ impl ListenerView<'_> {
     }
 
     /// The largest queue seen: the snapshot's or the peak's.
-    pub fn max_queue(&self) -> u32 {
+    pub(crate) fn max_queue(&self) -> u32 {
         let now = self.summary.map_or(0, |s| s.accept_queue);
         self.peak.map_or(now, |p| p.max_queue.max(now))
     }
@@ -71,7 +70,6 @@ pub(crate) struct Context<'a> {
     pub interval_ms: u64,
     pub peaks: &'a ListenerPeaks,
     pub thresholds: &'a Thresholds,
-    pub listener_ports: HashSet<u16>,
     /// Snapshot listeners first (aggregate order), then listeners only the
     /// peaks saw (closed since).
     pub listeners: Vec<ListenerView<'a>>,
@@ -135,18 +133,17 @@ impl<'a> Context<'a> {
             interval_ms,
             peaks,
             thresholds,
-            listener_ports: snapshot.listeners.iter().map(|l| l.local.port()).collect(),
             listeners,
         }
     }
 
     /// How much a counter grew since the previous evaluation (0 if unknown).
-    pub fn growth(&self, counter: Counter) -> u64 {
+    pub(crate) fn growth(&self, counter: Counter) -> u64 {
         self.deltas.map_or(0, |d| d.growth(counter))
     }
 
     /// "ListenOverflows +6" for the counters that grew, joined by ", ".
-    pub fn growth_text(&self, counters: &[Counter]) -> String {
+    pub(crate) fn growth_text(&self, counters: &[Counter]) -> String {
         counters
             .iter()
             .filter(|c| self.growth(**c) > 0)
@@ -156,7 +153,7 @@ impl<'a> Context<'a> {
     }
 
     /// "in the last 1.0 s".
-    pub fn interval_text(&self) -> String {
+    pub(crate) fn interval_text(&self) -> String {
         format!("in the last {}", seconds(self.interval_ms))
     }
 
@@ -184,7 +181,7 @@ impl<'a> Context<'a> {
     /// The listener a connection to `addr` lands on: an exact address, else a
     /// wildcard listener of the same family on the same port, else any
     /// wildcard on the port (a dual-stack [::] takes IPv4 too).
-    pub fn listener_for(&self, addr: &SocketAddr) -> Option<&ListenerView<'a>> {
+    pub(crate) fn listener_for(&self, addr: &SocketAddr) -> Option<&ListenerView<'a>> {
         let same_port = |v: &&ListenerView<'a>| v.local.port() == addr.port();
         let same_family = |a: IpAddr, b: IpAddr| a.is_ipv4() == b.is_ipv4();
         self.listeners
@@ -206,7 +203,7 @@ impl<'a> Context<'a> {
     }
 
     /// Whether the port filter may hide sockets or listeners.
-    pub fn filter_text(&self) -> Option<String> {
+    pub(crate) fn filter_text(&self) -> Option<String> {
         (!self.snapshot.filter.ports.is_empty())
             .then(|| format!("the filter ({})", self.snapshot.filter.describe()))
     }
@@ -254,7 +251,12 @@ fn full_evidence(
 
 /// "python3 pid 42", or "process unknown: <why>".
 pub(crate) fn process_of(snapshot: &Snapshot, record: &SocketRecord) -> String {
-    match snapshot.owner_of(record) {
+    process_of_inode(snapshot, record.state, record.inode)
+}
+
+/// `process_of` for a socket known by its state and inode.
+pub(crate) fn process_of_inode(snapshot: &Snapshot, state: TcpState, inode: u64) -> String {
+    match snapshot.owner_of_inode(state, inode) {
         Ok(p) => format!("{} pid {}", p.name, p.pid),
         Err(reason) => unknown_owner(reason),
     }
@@ -268,16 +270,14 @@ fn unknown_owner(reason: NoOwnerReason) -> String {
     }
 }
 
-/// The owners of some sockets, most sockets first: "python3 pid 42 ×7,
-/// java pid 9 ×2", or "process unknown: <why>" when none is known.
-pub(crate) fn owners_of<'r>(
-    snapshot: &Snapshot,
-    records: impl Iterator<Item = &'r SocketRecord>,
-) -> String {
+/// The owners of some sockets in one state, given by their inodes, most
+/// sockets first: "python3 pid 42 ×7, java pid 9 ×2", or "process unknown:
+/// <why>" when none is known.
+pub(crate) fn owners_of_inodes(snapshot: &Snapshot, state: TcpState, inodes: &[u64]) -> String {
     let mut counts: Vec<(String, u64)> = Vec::new();
     let mut unknown: Option<String> = None;
-    for record in records {
-        match snapshot.owner_of(record) {
+    for inode in inodes {
+        match snapshot.owner_of_inode(state, *inode) {
             Ok(p) => {
                 let label = format!("{} pid {}", p.name, p.pid);
                 match counts.iter_mut().find(|(l, _)| *l == label) {
@@ -317,12 +317,6 @@ pub(crate) fn seconds(ms: u64) -> String {
     } else {
         format!("{} s", ms / 1000)
     }
-}
-
-/// Whether an address belongs to this host as far as the snapshot shows:
-/// loopback, or the local address of some socket in it.
-pub(crate) fn is_local_ip(ip: IpAddr, local_ips: &HashSet<IpAddr>) -> bool {
-    ip.is_loopback() || local_ips.contains(&ip)
 }
 
 #[cfg(test)]

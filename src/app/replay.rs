@@ -79,7 +79,7 @@ impl Replay {
             Step::Stay => None,
             Step::Feed(frames) => Some(frames),
             Step::Rebuild(frames) => {
-                let (width, height) = self.app.viewport();
+                let (width, height) = self.app.viewport;
                 self.setup.width = width;
                 self.setup.height = height;
                 self.setup.now_ms = self.player.now_ms();

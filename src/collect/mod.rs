@@ -9,7 +9,9 @@ pub mod bytecode;
 pub mod clock;
 pub mod counters;
 pub mod error;
-pub mod fake;
+pub mod events;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod host;
 pub mod namespace;
 pub mod namespaces;
@@ -20,6 +22,7 @@ pub mod process;
 pub mod procfs;
 pub mod sample_loop;
 pub mod sampler;
+#[cfg(any(test, feature = "test-support"))]
 pub mod scenarios;
 pub mod schedule;
 pub mod self_usage;
@@ -143,8 +146,9 @@ pub trait SocketTable {
 /// Something that produces whole snapshots: the real sampler, or a scripted
 /// fake in tests and demos. `taken_at_ms` is the wall-clock time, passed in.
 pub trait SnapshotSource: Send {
-    /// A whole snapshot: listeners, the filtered table, counters, sysctls.
-    fn sample(&mut self, taken_at_ms: u64) -> Result<crate::model::Snapshot, CollectError>;
+    /// A whole snapshot (listeners, the filtered table, counters, sysctls)
+    /// with the aggregates counted while its table streamed in.
+    fn sample(&mut self, taken_at_ms: u64) -> Result<crate::model::Sampled, CollectError>;
 
     /// Only the listeners on the filtered ports: cheap (a LISTEN-only dump
     /// costs about 1 ms at any table size), for sampling queues at 10 Hz.

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use super::clock::now_ms;
 use super::schedule::{Due, SamplingTiming, Schedule};
 use super::{CollectError, SnapshotSource};
-use crate::model::{Counters, Snapshot, SocketRecord, Sockstat};
+use crate::model::{Counters, Sampled, SocketRecord, Sockstat};
 
 /// What the consumer tells the sampling thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SamplerControl {
+pub(crate) enum SamplerControl {
     SetInterval(Duration),
     Stop,
 }
@@ -26,7 +26,7 @@ pub enum SamplerEvent {
     /// A whole snapshot, or why it failed (sampled at `at_ms`).
     Full {
         at_ms: u64,
-        result: Result<Box<Snapshot>, CollectError>,
+        result: Result<Box<Sampled>, CollectError>,
     },
     /// The listeners alone, between full samples.
     Listeners {
@@ -44,7 +44,7 @@ pub enum SamplerEvent {
 
 /// Samples until told to stop, the control channel closes, or `emit`
 /// returns false (nobody listens any more).
-pub fn sample_forever(
+pub(crate) fn sample_forever(
     source: &mut dyn SnapshotSource,
     timing: SamplingTiming,
     control: &Receiver<SamplerControl>,

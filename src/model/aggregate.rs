@@ -3,12 +3,14 @@
 //! TIME_WAIT picture.
 //!
 //! Owns: `Aggregates`, `PortStates`, `StateCounts`, `ListenerSummary`,
-//! `TimeWaitSummary` and the service-port rule. Must not: do I/O or read the
-//! clock.
+//! `TimeWaitSummary`, the streaming `Aggregator` (which also drives the
+//! rules' aggregates, `judging`) and the service-port rule. Must not: do
+//! I/O or read the clock.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 
+use super::judging::{JudgingScope, RuleAggregates, RuleAggregator};
 use super::snapshot::{Filter, ProcessInfo, Snapshot, port_listed};
 use super::socket::SocketRecord;
 use super::state::TcpState;
@@ -31,7 +33,7 @@ impl StateCounts {
     }
 
     /// The states with a non-zero count, in display order.
-    pub fn non_zero(&self) -> impl Iterator<Item = (TcpState, u64)> + '_ {
+    pub(crate) fn non_zero(&self) -> impl Iterator<Item = (TcpState, u64)> + '_ {
         TcpState::ALL
             .iter()
             .map(|s| (*s, self.get(*s)))
@@ -70,12 +72,12 @@ impl ListenerSummary {
     }
 
     /// How many connections the queue holds at most: backlog + 1.
-    pub fn capacity(&self) -> Option<u32> {
+    pub(crate) fn capacity(&self) -> Option<u32> {
         self.backlog.map(|backlog| backlog.saturating_add(1))
     }
 
     /// Fill level in [0, 1] against the real capacity (backlog + 1).
-    pub fn fill_ratio(&self) -> Option<f64> {
+    pub(crate) fn fill_ratio(&self) -> Option<f64> {
         self.capacity()
             .map(|cap| (f64::from(self.accept_queue) / f64::from(cap)).min(1.0))
     }
@@ -100,7 +102,7 @@ pub struct TimeWaitSummary {
 impl TimeWaitSummary {
     /// How many more TIME_WAIT sockets fit before the kernel starts skipping
     /// TIME_WAIT (TCPTimeWaitOverflow). Uses the namespace-wide count.
-    pub fn headroom(&self) -> Option<u64> {
+    pub(crate) fn headroom(&self) -> Option<u64> {
         let used = self.sockstat_total.unwrap_or(self.total);
         self.max_tw_buckets.map(|max| max.saturating_sub(used))
     }
@@ -116,6 +118,8 @@ pub struct Aggregates {
     pub time_wait: TimeWaitSummary,
     /// All states summed over every port.
     pub totals: StateCounts,
+    /// What the alert rules read, over the whole table.
+    pub rules: RuleAggregates,
 }
 
 impl Aggregates {
@@ -128,7 +132,7 @@ impl Aggregates {
 }
 
 /// A set of ports that can answer "is this port in it?".
-pub trait PortLookup {
+pub(crate) trait PortLookup {
     fn has_port(&self, port: u16) -> bool;
 }
 
@@ -141,7 +145,7 @@ impl PortLookup for HashSet<u16> {
 /// A set of ports as a 65,536-bit bitmap: one shift and mask per lookup,
 /// for the per-socket hot path.
 #[derive(Clone)]
-pub struct PortSet {
+pub(crate) struct PortSet {
     bits: Box<[u64; 1024]>,
 }
 
@@ -190,7 +194,7 @@ impl FromIterator<u16> for PortSet {
 /// port, else its remote port. A client's SYN_SENT towards :10000 and the
 /// server's child both count under 10000. With a port filter, a socket whose
 /// rule-port is outside the filter counts under the filtered port it matched.
-pub fn service_port<P: PortLookup + ?Sized>(
+pub(crate) fn service_port<P: PortLookup + ?Sized>(
     record: &SocketRecord,
     listener_ports: &P,
     filter_ports: &[u16],
@@ -211,14 +215,12 @@ pub fn service_port<P: PortLookup + ?Sized>(
     }
 }
 
-/// Summarises a snapshot: the collector's own aggregates when it made them
-/// while streaming (exact even for a partial `sockets`), else one pass over
-/// the sockets. Pure.
+/// Summarises a snapshot from its own records, in one pass: for scripted
+/// snapshots and tests, whose records are the whole table. A collector
+/// aggregates while the dump streams in instead (`Sampled`), so its counts
+/// stay exact when a snapshot keeps only part of the records. Pure.
 pub fn aggregate(snapshot: &Snapshot) -> Aggregates {
-    if let Some(aggregated) = &snapshot.aggregated {
-        return aggregated.clone();
-    }
-    let mut aggregator = Aggregator::new(snapshot);
+    let mut aggregator = Aggregator::new(snapshot, JudgingScope::EVERYTHING);
     for record in &snapshot.sockets {
         aggregator.add(record);
     }
@@ -239,14 +241,15 @@ pub struct Aggregator {
     totals: StateCounts,
     sockstat_tw: Option<u64>,
     max_tw_buckets: Option<u64>,
+    rules: RuleAggregator,
 }
 
 const NO_ROW: u32 = u32::MAX;
 
 impl Aggregator {
     /// Starts from the snapshot's listeners, filter, owners and settings;
-    /// its `sockets` are not read.
-    pub fn new(snapshot: &Snapshot) -> Aggregator {
+    /// its `sockets` are not read. `scope` bounds the rules' detail.
+    pub fn new(snapshot: &Snapshot, scope: JudgingScope) -> Aggregator {
         let filter = snapshot.filter.clone();
         let listener_ports = snapshot.listeners.iter().map(|l| l.local.port()).collect();
         let mut listeners: Vec<ListenerSummary> = snapshot
@@ -272,6 +275,7 @@ impl Aggregator {
             totals: StateCounts::default(),
             sockstat_tw: snapshot.sockstat.map(|s| s.tw),
             max_tw_buckets: snapshot.settings.tcp_max_tw_buckets,
+            rules: RuleAggregator::new(snapshot, scope),
         };
         if aggregator.filter.states.contains(TcpState::Listen) {
             for listener in &snapshot.listeners {
@@ -303,6 +307,7 @@ impl Aggregator {
         }
         let port = service_port(record, &self.listener_ports, &self.filter.ports);
         self.count(port, record.state);
+        self.rules.add(record, port, &self.listener_ports);
         if record.state == TcpState::SynRecv
             && let Some(index) = owning_listener(&self.listeners, &record.local)
         {
@@ -328,6 +333,7 @@ impl Aggregator {
             ports: self.rows,
             listeners: self.listeners,
             totals: self.totals,
+            rules: self.rules.finish(),
         }
     }
 }

@@ -74,18 +74,18 @@ pub(super) fn color_for(config: &Config) -> bool {
 /// Runs beside the dashboard on its own thread and talks to the app with
 /// messages. The receiver disconnects when the dashboard ends: that is the
 /// signal to stop (the dashboard then waits for the thread).
-pub type Companion = Box<dyn FnOnce(Sender<Msg>, Receiver<()>) + Send>;
+pub(crate) type Companion = Box<dyn FnOnce(Sender<Msg>, Receiver<()>) + Send>;
 
 /// What a run adds to the plain dashboard.
 #[derive(Default)]
-pub struct DashboardExtras {
+pub(crate) struct DashboardExtras {
     /// Open on the state-diagram view.
     pub open_diagram: bool,
     pub companion: Option<Companion>,
 }
 
 /// Runs the dashboard on the real sampler.
-pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
+pub(crate) fn run_dashboard(config: &Config) -> Result<(), AppError> {
     let open_source = open_live_sampler(sampler_config(config));
     run_dashboard_beside(config, open_source, DashboardExtras::default())
 }
@@ -94,7 +94,7 @@ pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
 /// view. The source is opened on the sampling thread (it may enter a
 /// namespace); an error opening it ends the run before the terminal is
 /// touched.
-pub fn run_dashboard_beside<F>(
+pub(crate) fn run_dashboard_beside<F>(
     config: &Config,
     open_source: F,
     extras: DashboardExtras,
@@ -254,7 +254,12 @@ fn recording_mark(watch: &WatchHandle, note: Option<&str>) -> Option<String> {
     }
 }
 
-pub(super) fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppError> {
+/// Reads the terminal on a thread of its own and sends what it reads
+/// (the all-namespaces dashboard wraps the messages in its own).
+pub(super) fn spawn_input<T: From<Msg> + Send + 'static>(
+    sender: Sender<T>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), AppError> {
     thread::Builder::new()
         .name("tcpwatch-input".to_string())
         .spawn(move || {
@@ -263,7 +268,7 @@ pub(super) fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<
                     Ok(false) => continue,
                     Ok(true) => {}
                     Err(_) => {
-                        let _ = sender.send(Msg::Quit);
+                        let _ = sender.send(Msg::Quit.into());
                         return;
                     }
                 }
@@ -278,7 +283,7 @@ pub(super) fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<
                     Ok(_) => continue,
                     Err(_) => Msg::Quit,
                 };
-                if sender.send(msg).is_err() {
+                if sender.send(msg.into()).is_err() {
                     return;
                 }
             }

@@ -19,6 +19,7 @@ use crate::collect::sampler::{Sampler, SamplerConfig};
 use crate::collect::schedule::SamplingTiming;
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
+use crate::model::JudgingScope;
 use crate::record::{RecordOptions, RecordSlot, Recorder, RecordingHeader};
 use crate::watch::{FullTick, Tick, Watch};
 
@@ -28,7 +29,7 @@ const TICK_BACKLOG: usize = 256;
 
 /// How to sample and judge.
 #[derive(Debug, Clone)]
-pub struct WatchSpec {
+pub(crate) struct WatchSpec {
     pub timing: SamplingTiming,
     pub thresholds: Thresholds,
     /// Where full ticks are recorded (`--record`, or later the dashboard's
@@ -39,7 +40,7 @@ pub struct WatchSpec {
 impl WatchSpec {
     /// The spec of the command line; with `--record FILE`, the recording
     /// is created now, so a bad path fails before anything starts.
-    pub fn from_config(config: &Config) -> Result<WatchSpec, AppError> {
+    pub(crate) fn from_config(config: &Config) -> Result<WatchSpec, AppError> {
         let recorder = match &config.record {
             Some(options) => Some(open_recorder(config, options.clone(), now_ms())?),
             None => None,
@@ -56,7 +57,7 @@ impl WatchSpec {
 }
 
 /// Creates a recording for this command line.
-pub fn open_recorder(
+pub(crate) fn open_recorder(
     config: &Config,
     options: RecordOptions,
     start_ms: u64,
@@ -82,17 +83,20 @@ fn ignore_file_size_signal() {
 }
 
 /// What the sampler reads, from the command line.
-pub fn sampler_config(config: &Config) -> SamplerConfig {
+pub(crate) fn sampler_config(config: &Config) -> SamplerConfig {
     SamplerConfig {
         source: config.source,
         target: config.target.clone(),
         filter: config.filter.clone(),
+        scope: JudgingScope {
+            crowded_destination_ratio: config.thresholds.port_exhaustion_ratio,
+        },
     }
 }
 
 /// Opens the real sampler with owners looked up in the background (the
 /// live modes: ticks never wait for a /proc scan).
-pub fn open_live_sampler(
+pub(crate) fn open_live_sampler(
     config: SamplerConfig,
 ) -> impl FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static {
     move || {
@@ -104,18 +108,18 @@ pub fn open_live_sampler(
 
 /// Controls a running pipeline; dropping it stops the sampling thread.
 #[derive(Debug)]
-pub struct WatchHandle {
+pub(crate) struct WatchHandle {
     control: Sender<SamplerControl>,
     record: RecordSlot,
 }
 
 impl WatchHandle {
     /// The recording slot of this pipeline (start, status, failures).
-    pub fn recording(&self) -> &RecordSlot {
+    pub(crate) fn recording(&self) -> &RecordSlot {
         &self.record
     }
 
-    pub fn set_interval(&self, interval: Duration) {
+    pub(crate) fn set_interval(&self, interval: Duration) {
         let _ = self.control.send(SamplerControl::SetInterval(interval));
     }
 }
@@ -134,7 +138,7 @@ impl Drop for WatchHandle {
 /// until it returns false or the handle is dropped. Returns once the source
 /// is open, or with the error that kept it from opening (before a mode
 /// touches the terminal).
-pub fn spawn_watch<F>(
+pub(crate) fn spawn_watch<F>(
     spec: WatchSpec,
     open_source: F,
     mut emit: impl FnMut(Tick) -> bool + Send + 'static,
@@ -169,7 +173,7 @@ where
 }
 
 /// `spawn_watch` into a bounded channel, for the modes that only read ticks.
-pub fn spawn_watch_channel<F>(
+pub(crate) fn spawn_watch_channel<F>(
     spec: WatchSpec,
     open_source: F,
 ) -> Result<(Receiver<Tick>, WatchHandle), AppError>
@@ -182,9 +186,10 @@ where
 }
 
 /// Runs the live pipeline and hands each full tick to `on_full` until it
-/// fails. The first sample must work; later failures are reported on
-/// stderr and sampling goes on. The line modes use it.
-pub fn for_each_full_tick(
+/// fails, or until `--count` full ticks were handed on. The first sample
+/// must work; later failures are reported on stderr and sampling goes on.
+/// The line modes use it.
+pub(crate) fn for_each_full_tick(
     config: &Config,
     mut on_full: impl FnMut(&FullTick) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
@@ -193,11 +198,16 @@ pub fn for_each_full_tick(
         open_live_sampler(sampler_config(config)),
     )?;
     let mut first = true;
+    let mut handed_on = 0u64;
     for tick in ticks {
         match tick {
             Tick::Full(full) => {
                 first = false;
                 on_full(&full)?;
+                handed_on += 1;
+                if config.count.is_some_and(|count| handed_on >= count) {
+                    return Ok(());
+                }
             }
             Tick::Failed { error, .. } if first => return Err(error.into()),
             Tick::Failed { error, .. } => eprintln!("tcpwatch: sample failed: {error}"),

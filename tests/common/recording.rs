@@ -18,7 +18,7 @@ pub fn scripted_ticks(ticks: u64) -> Vec<FullTick> {
         .filter_map(|snapshot| {
             match watch.ingest(SamplerEvent::Full {
                 at_ms: snapshot.taken_at_ms,
-                result: Ok(Box::new(snapshot)),
+                result: Ok(Box::new(tcpwatch::model::Sampled::from_snapshot(snapshot))),
             }) {
                 Tick::Full(full) => Some(*full),
                 _ => None,
