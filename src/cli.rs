@@ -11,6 +11,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::alert::{Severity, Thresholds};
 use crate::collect::SourceChoice;
+use crate::collect::events::EventsChoice;
 use crate::collect::namespace::NetnsTarget;
 use crate::model::{Filter, IpFamily, IpPrefix, StateMask, TcpState};
 
@@ -86,6 +87,11 @@ pub struct Args {
     /// Where to read sockets from: netlink (sock_diag, knows backlogs), proc (/proc/net/tcp), or auto.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
+
+    /// Exact kernel events from tracepoints (every state change, RST, drop and
+    /// SYN-ACK retransmit): auto = on when root or CAP_PERFMON, else polling only.
+    #[arg(long, value_enum, default_value_t = EventsArg::Auto)]
+    pub events: EventsArg,
 
     /// Watch the network namespace of this process (e.g. a container's).
     #[arg(long, value_name = "PID", conflicts_with = "netns")]
@@ -193,6 +199,13 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsArg {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SourceArg {
     Auto,
     Netlink,
@@ -216,6 +229,8 @@ pub struct Config {
     pub stream: bool,
     pub format: OutputFormat,
     pub source: SourceChoice,
+    /// `--events`: exact kernel events from tracepoints.
+    pub events: EventsChoice,
     pub target: NetnsTarget,
     /// `--all-namespaces`: every network namespace at once.
     pub all_namespaces: bool,
@@ -304,6 +319,11 @@ impl Args {
                 SourceArg::Auto => SourceChoice::Auto,
                 SourceArg::Netlink => SourceChoice::Netlink,
                 SourceArg::Proc => SourceChoice::Proc,
+            },
+            events: match self.events {
+                EventsArg::Auto => EventsChoice::Auto,
+                EventsArg::On => EventsChoice::On,
+                EventsArg::Off => EventsChoice::Off,
             },
             target,
             all_namespaces: self.all_namespaces,

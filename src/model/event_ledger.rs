@@ -60,8 +60,11 @@ pub struct EventCounts {
     pub synack_retransmits_by_listener: BTreeMap<SocketAddr, u64>,
     /// Client SYNs sent again (tcp_retransmit_skb in SYN_SENT), per port.
     pub syn_retransmits_by_port: BTreeMap<u16, u64>,
-    /// Samples the kernel lost (ring full). Never hidden.
+    /// Samples the kernel lost (ring full), or the reader could not hand on.
+    /// Never hidden.
     pub lost: u64,
+    /// Lines not shown because too many came between two ticks.
+    pub lines_dropped: u64,
 }
 
 /// Follows events; see the module header.
