@@ -27,7 +27,10 @@ fn events_stream(port: u16) -> Stream {
     ]);
     // The event reader is open before the first tick: wait for the snapshot.
     let first = stream.collect_until(Duration::from_secs(10), |lines| !lines.is_empty());
-    assert_eq!(first.first().map(|l| l["type"].clone()), Some("snapshot".into()));
+    assert_eq!(
+        first.first().map(|l| l["type"].clone()),
+        Some("snapshot".into())
+    );
     stream
 }
 
@@ -75,7 +78,13 @@ fn a_short_connection_shows_both_whole_sequences_as_events() {
     });
     assert_eq!(
         states_of(&lines, client_addr, None),
-        ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"],
+        [
+            "SYN_SENT",
+            "ESTABLISHED",
+            "FIN_WAIT1",
+            "FIN_WAIT2",
+            "TIME_WAIT"
+        ],
         "client side, in {lines:#?}"
     );
     assert_eq!(
@@ -146,7 +155,11 @@ fn listen1_with_eight_clients_shows_every_connect_and_the_syn_retransmits() {
     let stuck: BTreeSet<&str> = events
         .iter()
         .filter(|l| l["event"] == "retransmit")
-        .filter(|l| l["text"].as_str().is_some_and(|t| t.starts_with("SYN retransmit")))
+        .filter(|l| {
+            l["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("SYN retransmit"))
+        })
         .filter_map(|l| l["local"].as_str())
         .collect();
     assert_eq!(stuck.len(), 6, "six clients resend their SYN: {stuck:?}");
@@ -168,8 +181,8 @@ fn a_final_ack_on_a_full_accept_queue_is_a_drop_naming_the_listener() {
     // listener's socket is known to the event ledger.
     let port = closed_port();
     let stream = events_stream(port);
-    let listener = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-        .expect("socket");
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     listener.set_reuse_address(true).expect("SO_REUSEADDR");
     // TCP_DEFER_ACCEPT: the bare final ACK is ignored, the request waits for data.
     let seconds: libc::c_int = 30;
@@ -209,7 +222,11 @@ fn a_final_ack_on_a_full_accept_queue_is_a_drop_naming_the_listener() {
         .filter(|l| l["event"] == "drop" && l["reason"] == "TCP_LISTEN_OVERFLOW")
         .collect();
     assert!(overflow.len() >= 6, "six final ACKs dropped: {lines:#?}");
-    assert!(overflow.iter().all(|l| l["listener"] == listener_text.as_str()));
+    assert!(
+        overflow
+            .iter()
+            .all(|l| l["listener"] == listener_text.as_str())
+    );
     drop(clients);
 }
 

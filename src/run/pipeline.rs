@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use crate::alert::Thresholds;
 use crate::cli::Config;
-use crate::collect::sample_loop::{SamplerControl, sample_forever};
-use crate::collect::sampler::{Sampler, SamplerConfig};
-use crate::collect::schedule::SamplingTiming;
-use crate::collect::{CollectError, SnapshotSource};
 use crate::collect::events::{
     EventBatch, EventOptions, EventReader, EventsChoice, EventsStart, start_events,
 };
 use crate::collect::namespace::NetnsTarget;
+use crate::collect::sample_loop::{SamplerControl, sample_forever};
+use crate::collect::sampler::{Sampler, SamplerConfig};
+use crate::collect::schedule::SamplingTiming;
+use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
 use crate::model::JudgingScope;
 use crate::watch::{FullTick, Tick, Watch};
@@ -81,7 +81,9 @@ impl WatchSpec {
 
 /// Starts the event reader as `spec` says; prints the one-line note when
 /// `auto` falls back to polling.
-fn start_event_reader(spec: &EventsSpec) -> Result<Option<(EventReader, Receiver<EventBatch>)>, AppError> {
+fn start_event_reader(
+    spec: &EventsSpec,
+) -> Result<Option<(EventReader, Receiver<EventBatch>)>, AppError> {
     if spec.choice == EventsChoice::Auto && spec.other_namespace {
         eprintln!(
             "tcpwatch: exact events off (tracepoints carry no network namespace, so another namespace's events cannot be told apart; --events on reads them host-wide); polling only"

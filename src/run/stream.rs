@@ -48,7 +48,10 @@ pub fn run_stream(config: &Config) -> Result<(), AppError> {
             if lost > lost_reported {
                 let fresh = lost - lost_reported;
                 lost_reported = lost;
-                write_json_line(&mut out, &events_lost_line(&host, namespace, fresh, tick.at_ms()))?;
+                write_json_line(
+                    &mut out,
+                    &events_lost_line(&host, namespace, fresh, tick.at_ms()),
+                )?;
             }
         }
         for transition in &tick.transitions {

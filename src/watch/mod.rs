@@ -59,6 +59,16 @@ impl Watch {
         self
     }
 
+    /// The event lines for a full tick at `at_ms`, with the connects held
+    /// too long for their port.
+    fn take_events(&mut self, at_ms: u64) -> Vec<EventLine> {
+        if let Some(ledger) = self.ledger.as_mut() {
+            let due = ledger.flush_held(at_ms.saturating_mul(1000));
+            self.pending_events.extend(due);
+        }
+        std::mem::take(&mut self.pending_events)
+    }
+
     /// Takes a batch of kernel events (time order) and the samples the
     /// kernel lost meanwhile; their lines go out with the next full tick.
     pub fn ingest_events(&mut self, events: &mut [TcpEvent], lost: u64) {
@@ -130,7 +140,7 @@ impl Watch {
             too_many_to_follow,
             following_truncated: self.tracker.truncated,
             peaks: judged.peaks,
-            events: std::mem::take(&mut self.pending_events),
+            events: self.take_events(snapshot.taken_at_ms),
             event_counts: self.ledger.as_ref().map(|ledger| ledger.counts.clone()),
             snapshot,
         }

@@ -68,7 +68,10 @@ pub enum EventsStart {
 
 /// Starts the reader as `choice` says. `Err` only for `--events on` when the
 /// events cannot be read.
-pub fn start_events(choice: EventsChoice, options: &EventOptions) -> Result<EventsStart, EventsError> {
+pub fn start_events(
+    choice: EventsChoice,
+    options: &EventOptions,
+) -> Result<EventsStart, EventsError> {
     match choice {
         EventsChoice::Off => Ok(EventsStart::Off(None)),
         EventsChoice::On => {
@@ -85,7 +88,8 @@ pub fn start_events(choice: EventsChoice, options: &EventOptions) -> Result<Even
 /// The one line `--events auto` prints when it falls back to polling.
 pub fn auto_off_note(error: &EventsError) -> String {
     if error.is_permission() {
-        "tcpwatch: exact events off (reading tracepoints needs root or CAP_PERFMON); polling only".to_string()
+        "tcpwatch: exact events off (reading tracepoints needs root or CAP_PERFMON); polling only"
+            .to_string()
     } else {
         format!("tcpwatch: exact events off ({error}); polling only")
     }
@@ -93,7 +97,9 @@ pub fn auto_off_note(error: &EventsError) -> String {
 
 /// Opens the source on the calling thread (so errors come back at once),
 /// then drains it on a thread of its own.
-pub fn spawn_reader(options: &EventOptions) -> Result<(EventReader, Receiver<EventBatch>), EventsError> {
+pub fn spawn_reader(
+    options: &EventOptions,
+) -> Result<(EventReader, Receiver<EventBatch>), EventsError> {
     let mut source = EventSource::open(options)?;
     let (sender, batches) = mpsc::sync_channel(BATCH_BACKLOG);
     let stop = Arc::new(AtomicBool::new(false));
@@ -111,7 +117,11 @@ pub fn spawn_reader(options: &EventOptions) -> Result<(EventReader, Receiver<Eve
     ))
 }
 
-fn read_until_stopped(source: &mut EventSource, sender: &SyncSender<EventBatch>, stop: &AtomicBool) {
+fn read_until_stopped(
+    source: &mut EventSource,
+    sender: &SyncSender<EventBatch>,
+    stop: &AtomicBool,
+) {
     let mut carried_lost = 0u64;
     while !stop.load(Ordering::Relaxed) {
         source.wait(DRAIN_EVERY);
