@@ -17,6 +17,7 @@ use super::schedule::{FleetAction, FleetSchedule, FleetTiming};
 use crate::collect::owner_thread::BackgroundOwners;
 use crate::collect::process::ProcessResolver;
 use crate::collect::{CollectError, SnapshotSource, SourceChoice};
+use crate::model::judging::JudgingScope;
 use crate::model::{Filter, ProcessInfo, Sampled, SocketRecord};
 
 /// One namespace as the user sees it in the list.
@@ -42,6 +43,10 @@ pub enum FleetSample {
         at_ms: u64,
         result: Result<Box<Sampled>, CollectError>,
     },
+    /// The namespace whose whole table is sampled changed (`Open`).
+    OpenedChanged { id: Option<NamespaceId> },
+    /// Every namespace's light sample has been emitted for this round.
+    RoundDone { at_ms: u64 },
     Listeners {
         id: NamespaceId,
         at_ms: u64,
@@ -80,7 +85,12 @@ pub enum FleetControl {
 struct Member {
     found: FoundNamespace,
     reader: Result<NamespaceReader, String>,
+    /// When its latest light sample was taken.
+    last_light: Option<Instant>,
 }
+
+/// A namespace whose queue fills is judged at once, but at most this often.
+const FAST_JUDGE_GAP: Duration = Duration::from_millis(500);
 
 /// Where the owners of listeners come from.
 enum Owners {
@@ -93,6 +103,7 @@ pub struct Fleet {
     home: Home,
     source: SourceChoice,
     filter: Filter,
+    scope: JudgingScope,
     members: BTreeMap<NamespaceId, Member>,
     opened: Option<NamespaceId>,
     round_robin_after: Option<NamespaceId>,
@@ -101,11 +112,16 @@ pub struct Fleet {
 
 impl Fleet {
     /// Remembers the calling thread's namespace as home; opens nothing yet.
-    pub fn open(source: SourceChoice, filter: Filter) -> Result<Fleet, CollectError> {
+    pub fn open(
+        source: SourceChoice,
+        filter: Filter,
+        scope: JudgingScope,
+    ) -> Result<Fleet, CollectError> {
         Ok(Fleet {
             home: Home::here()?,
             source,
             filter,
+            scope,
             members: BTreeMap::new(),
             opened: None,
             round_robin_after: None,
@@ -147,12 +163,14 @@ impl Fleet {
                 },
             };
             if reopen {
-                let reader = NamespaceReader::open(ns, &self.home, self.source, &self.filter);
+                let reader =
+                    NamespaceReader::open(ns, &self.home, self.source, &self.filter, self.scope);
                 self.members.insert(
                     ns.id,
                     Member {
                         found: ns.clone(),
                         reader,
+                        last_light: None,
                     },
                 );
             } else if let Some(member) = self.members.get_mut(&ns.id) {
@@ -198,6 +216,7 @@ impl Fleet {
             let Ok(reader) = &mut member.reader else {
                 continue;
             };
+            member.last_light = Some(Instant::now());
             let result = reader
                 .visit(home, |sampler| sampler.sample_light(at_ms))
                 .map_err(|Stranded(e)| e)?
@@ -231,6 +250,9 @@ impl Fleet {
             };
             let visited = reader.visit(home, |sampler| sampler.sample_listeners());
             if let Ok(listeners) = visited.map_err(|Stranded(e)| e)? {
+                let full_now = listeners
+                    .iter()
+                    .any(|l| l.backlog().is_some_and(|b| l.recv_queue > b));
                 let sample = FleetSample::Listeners {
                     id: *id,
                     at_ms,
@@ -238,6 +260,26 @@ impl Fleet {
                 };
                 if !emit(sample) {
                     return Ok(false);
+                }
+                // A queue just filled: judge this namespace now rather than
+                // at the next light round (at most twice a second).
+                let due = member
+                    .last_light
+                    .is_none_or(|then| then.elapsed() >= FAST_JUDGE_GAP);
+                if full_now && !opened_only && due {
+                    member.last_light = Some(Instant::now());
+                    let result = reader
+                        .visit(home, |sampler| sampler.sample_light(at_ms))
+                        .map_err(|Stranded(e)| e)?
+                        .map(Box::new);
+                    let light = FleetSample::Light {
+                        id: *id,
+                        at_ms,
+                        result,
+                    };
+                    if !emit(light) || !emit(FleetSample::RoundDone { at_ms }) {
+                        return Ok(false);
+                    }
                 }
             }
         }
@@ -375,18 +417,13 @@ impl Fleet {
     }
 }
 
-/// Puts owners into a snapshot and onto its listener summaries.
+/// Puts owners into a sample and onto its listener summaries.
 pub fn attach_owners(sampled: &mut Sampled, owners: HashMap<u64, ProcessInfo>, complete: bool) {
-    let Sampled {
-        snapshot,
-        aggregates,
-    } = sampled;
+    let snapshot = &mut sampled.snapshot;
     snapshot.owners = owners;
     snapshot.owners_complete = complete;
-    {
-        for listener in &mut aggregates.listeners {
-            listener.process = snapshot.owners.get(&listener.inode).cloned();
-        }
+    for listener in &mut sampled.aggregates.listeners {
+        listener.process = snapshot.owners.get(&listener.inode).cloned();
     }
 }
 
@@ -411,6 +448,9 @@ pub fn sample_fleet(
                     Ok(FleetControl::Open(id)) => {
                         fleet.set_opened(id);
                         schedule.set_opened(fleet.opened().is_some(), Instant::now());
+                        if !emit(FleetSample::OpenedChanged { id: fleet.opened() }) {
+                            return;
+                        }
                     }
                     Ok(FleetControl::SetInterval(interval)) => {
                         schedule.set_interval(interval, Instant::now());
@@ -422,9 +462,13 @@ pub fn sample_fleet(
             }
             FleetAction::Discover => {
                 let discovery = discover();
+                let was_opened = fleet.opened();
                 let list = fleet.apply(&discovery);
-                if fleet.opened().is_none() {
+                if was_opened.is_some() && fleet.opened().is_none() {
                     schedule.set_opened(false, now);
+                    if !emit(FleetSample::OpenedChanged { id: None }) {
+                        return;
+                    }
                 }
                 Ok(emit(FleetSample::Namespaces {
                     at_ms,
@@ -432,7 +476,9 @@ pub fn sample_fleet(
                     notes: discovery.notes,
                 }))
             }
-            FleetAction::LightRound => fleet.light_round(at_ms, emit),
+            FleetAction::LightRound => fleet
+                .light_round(at_ms, emit)
+                .map(|go_on| go_on && emit(FleetSample::RoundDone { at_ms })),
             FleetAction::OthersListeners => fleet.listeners_round(false, at_ms, emit),
             FleetAction::OpenedListeners => fleet.listeners_round(true, at_ms, emit),
             FleetAction::OpenedFull => match fleet.opened() {
