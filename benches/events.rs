@@ -55,7 +55,9 @@ fn main() {
         );
         std::process::exit(1);
     }
-    let up = Command::new("ip").args(["link", "set", "lo", "up"]).status();
+    let up = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status();
     if !up.is_ok_and(|s| s.success()) {
         eprintln!("events bench: `ip link set lo up` failed in the private namespace");
         std::process::exit(1);
@@ -95,7 +97,8 @@ fn main() {
                         thread::sleep(Duration::from_micros(500));
                         continue;
                     }
-                    let host = 1 + ((done as usize * CLIENT_THREADS + index) % DESTINATIONS as usize);
+                    let host =
+                        1 + ((done as usize * CLIENT_THREADS + index) % DESTINATIONS as usize);
                     let target = SocketAddr::from((Ipv4Addr::new(127, 0, 0, host as u8), PORT));
                     if let Ok(stream) = TcpStream::connect(target) {
                         drop(stream);
@@ -134,10 +137,19 @@ fn main() {
     let stats = source.stats();
 
     let made = connections.load(Ordering::Relaxed);
-    println!("events bench: {rate} connections/s asked for {seconds} s, ring {} pages per CPU, {} CPUs",
-        tcpwatch::collect::events::source::DEFAULT_RING_PAGES, source.cpu_count());
-    println!("  connections made      {made} ({:.0}/s)", made as f64 / wall.as_secs_f64());
-    println!("  events read           {read} ({:.0}/s), {lines} lines", read as f64 / wall.as_secs_f64());
+    println!(
+        "events bench: {rate} connections/s asked for {seconds} s, ring {} pages per CPU, {} CPUs",
+        tcpwatch::collect::events::source::DEFAULT_RING_PAGES,
+        source.cpu_count()
+    );
+    println!(
+        "  connections made      {made} ({:.0}/s)",
+        made as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "  events read           {read} ({:.0}/s), {lines} lines",
+        read as f64 / wall.as_secs_f64()
+    );
     println!(
         "  reader CPU            {:.3} s over {:.1} s = {:.1}% of one core ({:.2} µs per event)",
         reader_cpu.as_secs_f64(),
