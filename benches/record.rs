@@ -147,6 +147,8 @@ impl Table {
             transitions: Vec::new(),
             too_many_to_follow: None,
             following_truncated: false,
+            events: Vec::new(),
+            event_counts: None,
             peaks,
         }
     }

@@ -26,6 +26,8 @@ pub enum AppError {
     RecordingStopped(String),
     #[error("replay: {0}")]
     Replay(String),
+    #[error("--events on: {0}")]
+    Events(#[from] crate::collect::events::EventsError),
     #[error("terminal error: {0}; run with --once for plain output")]
     Terminal(#[source] io::Error),
 }

@@ -210,6 +210,8 @@ pub fn tick_from_text(text: &[u8]) -> Result<(String, FullTick), FrameError> {
             transitions: decoded.transitions,
             too_many_to_follow: None,
             following_truncated: false,
+            events: Vec::new(),
+            event_counts: None,
             peaks: decoded.peaks,
         },
     ))
@@ -241,6 +243,8 @@ mod tests {
             transitions: Vec::new(),
             too_many_to_follow: None,
             following_truncated: false,
+            events: Vec::new(),
+            event_counts: None,
             peaks: ListenerPeaks::new(),
         }
     }
