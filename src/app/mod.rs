@@ -13,6 +13,7 @@ pub mod msg;
 pub mod narration;
 pub mod rows;
 pub mod scroll;
+pub mod socket_sort;
 pub mod sort;
 pub mod transition_log;
 
@@ -36,6 +37,7 @@ pub use msg::{Msg, Sample, SelfCost};
 pub use narration::{Narration, NarrationEvent};
 pub use rows::{ConnectionRef, ListenerRow};
 pub use scroll::Scroll;
+pub use socket_sort::{SocketColumn, SocketSort};
 pub use sort::SortMode;
 pub use transition_log::TransitionLog;
 
@@ -82,13 +84,33 @@ impl Focus {
     }
 }
 
-/// The drill-down: one port's connections.
+/// Which connections a connection view lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionScope {
+    /// The drill-down: the connections counted under one port.
+    Port(u16),
+    /// Every watched connection, across ports.
+    All,
+}
+
+/// A list of connections: one port's (the drill-down) or all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionsView {
-    pub port: u16,
+    pub scope: ConnectionScope,
     pub rows: Vec<ConnectionRef>,
     pub scroll: Scroll,
+    pub sort: SocketSort,
     selected_key: Option<crate::model::SocketKey>,
+}
+
+impl ConnectionsView {
+    /// The port of the drill-down, `None` for the list of all connections.
+    pub fn port(&self) -> Option<u16> {
+        match self.scope {
+            ConnectionScope::Port(port) => Some(port),
+            ConnectionScope::All => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -536,7 +558,16 @@ impl App {
         let (Some((sample, _)), View::Connections(view)) = (&self.shown, &mut self.view) else {
             return;
         };
-        view.rows = rows::connection_rows(sample, view.port, self.filter.query());
+        view.rows = rows::connection_rows(sample, view.port(), self.filter.query());
+        let now_ms = self.now_ms.max(sample.snapshot.taken_at_ms);
+        let listeners = view
+            .rows
+            .iter()
+            .take_while(|r| matches!(r, ConnectionRef::Listener(_)))
+            .count();
+        if let Some(sockets) = view.rows.get_mut(listeners..) {
+            view.sort.sort(sockets, sample, &self.seen, now_ms);
+        }
         let found = view.selected_key.and_then(|key| {
             view.rows
                 .iter()
@@ -749,14 +780,19 @@ impl App {
             return;
         }
         if let Some(port) = self.selected_port {
-            self.view = View::Connections(ConnectionsView {
-                port,
-                rows: Vec::new(),
-                scroll: Scroll::default(),
-                selected_key: None,
-            });
-            self.rebuild_connection_rows();
+            self.show_connections(ConnectionScope::Port(port));
         }
+    }
+
+    fn show_connections(&mut self, scope: ConnectionScope) {
+        self.view = View::Connections(ConnectionsView {
+            scope,
+            rows: Vec::new(),
+            scroll: Scroll::default(),
+            sort: SocketSort::default(),
+            selected_key: None,
+        });
+        self.rebuild_connection_rows();
     }
 
     fn connections_page(&self) -> usize {

@@ -160,36 +160,33 @@ pub fn listener_rows(
     rows
 }
 
-/// The connections counted under `port` that pass the filter: listeners
-/// first, then by state in display order, remote and local address.
-pub fn connection_rows(sample: &Sample, port: u16, query: &FilterQuery) -> Vec<ConnectionRef> {
+/// The connections counted under `port` (every one when `None`) that pass
+/// the filter: listeners first, then the sockets, in the order the app
+/// sorts them.
+pub fn connection_rows(
+    sample: &Sample,
+    port: Option<u16>,
+    query: &FilterQuery,
+) -> Vec<ConnectionRef> {
     let snapshot = &sample.snapshot;
     let listening = listener_ports(sample);
     let mut rows: Vec<ConnectionRef> = snapshot
         .listeners
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.local.port() == port && query.matches_socket(l))
+        .filter(|(_, l)| port.is_none_or(|p| l.local.port() == p) && query.matches_socket(l))
         .map(|(i, _)| ConnectionRef::Listener(i))
         .collect();
-    let first_socket = rows.len();
     rows.extend(
         snapshot
             .sockets
             .iter()
             .enumerate()
             .filter(|(_, s)| {
-                service_port(s, &listening, &snapshot.filter.ports) == port
+                port.is_none_or(|p| service_port(s, &listening, &snapshot.filter.ports) == p)
                     && query.matches_socket(s)
             })
             .map(|(i, _)| ConnectionRef::Socket(i)),
     );
-    let display_order = |state: TcpState| TcpState::ALL.iter().position(|s| *s == state);
-    if let Some(sockets) = rows.get_mut(first_socket..) {
-        sockets.sort_by_key(|r| {
-            r.record(sample)
-                .map(|s| (display_order(s.state), s.remote, s.local))
-        });
-    }
     rows
 }

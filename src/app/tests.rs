@@ -212,7 +212,7 @@ fn enter_drills_into_the_port_and_esc_goes_back() {
     let View::Connections(view) = app.view() else {
         panic!("expected the connection view");
     };
-    assert_eq!(view.port, 10000);
+    assert_eq!(view.port(), Some(10000));
     assert_eq!(
         view.rows.len(),
         1 + 4 + 3,

@@ -158,10 +158,13 @@ impl Snapshot {
     /// Why a socket shows no owning process, if it shows none.
     pub fn owner_of(&self, record: &SocketRecord) -> Result<&ProcessInfo, NoOwnerReason> {
         if record.inode == 0 {
-            return Err(if record.state == TcpState::TimeWait {
-                NoOwnerReason::TimeWait
-            } else {
-                NoOwnerReason::NotAccepted
+            return Err(match record.state {
+                TcpState::TimeWait => NoOwnerReason::TimeWait,
+                TcpState::SynRecv => NoOwnerReason::HalfOpen,
+                TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck => {
+                    NoOwnerReason::Orphan
+                }
+                _ => NoOwnerReason::NotAccepted,
             });
         }
         match self.owners.get(&record.inode) {
@@ -180,6 +183,11 @@ pub enum NoOwnerReason {
     NotAccepted,
     /// TIME_WAIT sockets belong to the kernel, not to a process.
     TimeWait,
+    /// SYN_RECV: a request in the SYN queue, no socket for a process yet.
+    HalfOpen,
+    /// Inode 0 in a closing state: the process called close() and the
+    /// kernel finishes the connection on its own (an orphan).
+    Orphan,
     /// Another user's process, and we are not root.
     NotPermitted,
     /// Not looked up yet, or the process exited.
@@ -191,6 +199,8 @@ impl NoOwnerReason {
         match self {
             NoOwnerReason::NotAccepted => "not accept()ed yet",
             NoOwnerReason::TimeWait => "kernel-owned (TIME_WAIT)",
+            NoOwnerReason::HalfOpen => "in the SYN queue, no socket yet",
+            NoOwnerReason::Orphan => "orphan: close()d, kernel-owned",
             NoOwnerReason::NotPermitted => "another user's (run as root to see)",
             NoOwnerReason::Unknown => "unknown",
         }

@@ -38,6 +38,7 @@ fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
     let sort = match (app.view(), app.diagram().scope) {
         (View::Diagram, crate::app::DiagramScope::AllWatched) => "all ports".to_string(),
         (View::Diagram, crate::app::DiagramScope::Port(port)) => format!("port {port}"),
+        (View::Connections(view), _) => format!("sort {}", view.sort.label()),
         _ => format!("sort {}", app.sort().label()),
     };
     let budget = usize::from(width).saturating_sub(sort.chars().count() + 1);

@@ -18,6 +18,7 @@ pub mod layout;
 pub mod listeners;
 pub mod narration;
 pub mod ports;
+pub mod socket_table;
 pub mod sparkline;
 pub mod state_list;
 pub mod theme;

@@ -1,0 +1,79 @@
+//! Screens that once showed wrong or cut text (issue 13), each test named
+//! after what it guards, drawn at 80×24, 120×40 and 200×60 from scripted
+//! samples with frozen time.
+
+mod common;
+
+use common::screen::{START_MS, draw, feed, new_app, press};
+use crossterm::event::KeyCode;
+use tcpwatch::app::App;
+use tcpwatch::collect::scenarios::busy_web_host;
+
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
+
+/// The busy host after a few samples, the clock half a second later.
+fn busy_app(width: u16, height: u16) -> App {
+    let mut app = new_app(width, height, false);
+    for tick in 0..4 {
+        feed(&mut app, busy_web_host(START_MS, tick));
+    }
+    common::screen::at(&mut app, START_MS + 3_500);
+    app
+}
+
+fn select_port(app: &mut App, port: u16) {
+    press(app, KeyCode::Home);
+    while app.selected_port() != Some(port) {
+        let before = app.selected_port();
+        press(app, KeyCode::Down);
+        assert_ne!(app.selected_port(), before, "port {port} must be listed");
+    }
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    draw(app, width, height).backend().to_string()
+}
+
+#[test]
+fn drill_down_never_cuts_large_queues() {
+    for (width, height) in SIZES {
+        let mut app = busy_app(width, height);
+        select_port(&mut app, 18082);
+        press(&mut app, KeyCode::Enter);
+        let text = screen(&app, width, height);
+        for figure in ["4163072", "3782145", "6291456"] {
+            assert!(text.contains(figure), "{width}x{height}: {figure}\n{text}");
+        }
+        insta::assert_snapshot!(
+            format!("drill_down_never_cuts_large_queues_{width}x{height}"),
+            draw(&app, width, height).backend()
+        );
+    }
+}
+
+#[test]
+fn drill_down_labels_orphans_and_listeners_like_ss() {
+    let mut app = busy_app(120, 40);
+    select_port(&mut app, 18082);
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 120, 40);
+    let orphan = text
+        .lines()
+        .find(|l| l.contains("FIN_WAIT1"))
+        .expect("orphan row");
+    assert!(orphan.contains("orphan"), "{orphan}");
+    assert!(!orphan.contains("accept()"), "{orphan}");
+    let listener = text
+        .lines()
+        .find(|l| l.contains("LISTEN"))
+        .expect("listener");
+    assert!(listener.contains("0.0.0.0:*"), "{listener}");
+    let time_wait = text
+        .lines()
+        .find(|l| l.contains("TIME_WAIT"))
+        .expect("TIME_WAIT row");
+    assert!(
+        time_wait.contains("kernel-owned (TIME_WAIT)"),
+        "the PROCESS column is not cut while there is room: {time_wait}"
+    );
+}
