@@ -264,7 +264,7 @@ fn event_loop(
         while let Ok(msg) = inbox.try_recv() {
             app.update(msg);
         }
-        if signals.raised() || app.should_quit() {
+        if guard.obey(signals).map_err(AppError::Terminal)? || app.should_quit() {
             return Ok(());
         }
         if app.requested_interval() != sent_interval {
@@ -288,6 +288,10 @@ fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppErro
                     }
                 }
                 let msg = match event::read() {
+                    Ok(Event::Key(key)) if crate::tui::is_suspend_key(&key) => {
+                        crate::tui::suspend_key();
+                        continue;
+                    }
                     Ok(Event::Key(key)) => Msg::Key(key),
                     Ok(Event::Mouse(mouse)) => Msg::Mouse(mouse),
                     Ok(Event::Resize(width, height)) => Msg::Resize { width, height },
