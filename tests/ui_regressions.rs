@@ -77,3 +77,62 @@ fn drill_down_labels_orphans_and_listeners_like_ss() {
         "the PROCESS column is not cut while there is room: {time_wait}"
     );
 }
+
+#[test]
+fn pause_is_shown_first_at_every_size() {
+    for (width, height) in SIZES {
+        let mut app = busy_app(width, height);
+        press(&mut app, KeyCode::Char('p'));
+        feed(&mut app, busy_web_host(START_MS, 4));
+        feed(&mut app, busy_web_host(START_MS, 5));
+        let text = screen(&app, width, height);
+        let first = text.lines().next().expect("header");
+        assert!(
+            first.starts_with("\" ⏸ PAUSED +2 new"),
+            "{width}x{height}: {first}"
+        );
+        let footer = text.lines().last().expect("footer");
+        assert!(footer.contains("p resume"), "{width}x{height}: {footer}");
+        insta::assert_snapshot!(
+            format!("pause_is_shown_first_{width}x{height}"),
+            draw(&app, width, height).backend()
+        );
+    }
+}
+
+#[test]
+fn header_shortens_by_whole_segments_at_every_width() {
+    for width in [60u16, 70, 80, 90, 100, 120, 200] {
+        let app = busy_app(width, 24);
+        let text = screen(&app, width, 24);
+        for line in text.lines().take(2) {
+            let line = line.trim_matches('"').trim_end();
+            for cut in ["(3.1m", "· Ou", "· soma", "· Ac", "· Pa", "TCP in"] {
+                assert!(
+                    !line.ends_with(cut),
+                    "{width} columns: a token cut in half: {line}"
+                );
+            }
+            let last = line.rsplit(" · ").next().unwrap_or(line);
+            assert!(
+                [
+                    "UTC (3.1ms)",
+                    "UTC",
+                    "every 1s",
+                    "watching all",
+                    "somaxconn 4096",
+                    "+4",
+                    "+5",
+                    "+0",
+                    "orphans 1",
+                    "24 sockets",
+                    "in use 24",
+                ]
+                .iter()
+                .any(|end| last.ends_with(end))
+                    || last.chars().filter(|c| *c == ':').count() == 2,
+                "{width} columns: ends in {last:?}: {line}"
+            );
+        }
+    }
+}

@@ -43,12 +43,18 @@ fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
     };
     let budget = usize::from(width).saturating_sub(sort.chars().count() + 1);
     for (key, action) in keys {
+        let (action, style) = match *action {
+            "pause" if app.is_paused() => ("resume", theme.paused()),
+            other => (other, ratatui::style::Style::new()),
+        };
         let cost = key.chars().count() + action.chars().count() + 2;
         if used + cost > budget {
             break;
         }
         spans.push(Span::styled((*key).to_string(), theme.key()));
-        spans.push(Span::raw(format!(" {action} ")));
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(action.to_string(), style));
+        spans.push(Span::raw(" "));
         used += cost;
     }
     spans.push(Span::raw(" ".repeat(budget.saturating_sub(used) + 1)));
