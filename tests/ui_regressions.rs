@@ -136,3 +136,143 @@ fn header_shortens_by_whole_segments_at_every_width() {
         }
     }
 }
+
+fn focus_alerts(app: &mut App) {
+    for _ in 0..3 {
+        press(app, KeyCode::Tab);
+    }
+}
+
+#[test]
+fn panels_are_sized_to_their_content() {
+    for (width, height) in SIZES {
+        let app = busy_app(width, height);
+        let text = screen(&app, width, height);
+        let lines: Vec<&str> = text.lines().collect();
+        let top = lines
+            .iter()
+            .position(|l| l.contains(" Ports (3) "))
+            .expect("ports panel");
+        let bottom = lines[top + 1..]
+            .iter()
+            .position(|l| l.contains('┗') || l.contains('└'))
+            .expect("its bottom border")
+            + top
+            + 1;
+        assert_eq!(
+            bottom - top + 1,
+            3 + 3,
+            "{width}x{height}: three ports take borders, a title row and three rows\n{text}"
+        );
+        assert!(
+            text.contains(" TIME_WAIT "),
+            "{width}x{height}: the TIME_WAIT panel stays\n{text}"
+        );
+        assert!(text.contains(" Alerts ("), "{width}x{height}\n{text}");
+        insta::assert_snapshot!(
+            format!("panels_sized_to_content_{width}x{height}"),
+            draw(&app, width, height).backend()
+        );
+    }
+}
+
+#[test]
+fn enter_on_an_alert_opens_its_full_text() {
+    for (width, height) in SIZES {
+        let mut app = busy_app(width, height);
+        focus_alerts(&mut app);
+        let first = app
+            .alerts()
+            .item(0)
+            .expect("an alert or a log entry")
+            .clone();
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.alert_detail(), Some(&first));
+        let text = screen(&app, width, height);
+        let last_words: String = first
+            .fix
+            .split_whitespace()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            text.contains(&last_words),
+            "{width}x{height}: the fix's end {last_words:?} is on screen\n{text}"
+        );
+        insta::assert_snapshot!(
+            format!("alert_full_text_{width}x{height}"),
+            draw(&app, width, height).backend()
+        );
+        press(&mut app, KeyCode::Esc);
+        assert_eq!(app.alert_detail(), None);
+    }
+}
+
+#[test]
+fn focus_shows_without_colour() {
+    let mut app = busy_app(120, 40);
+    let thick_title = |text: &str, title: &str| {
+        text.lines()
+            .any(|l| l.contains(&format!("┏ {title}")) || l.contains(&format!("┏━ {title}")))
+    };
+    let text = screen(&app, 120, 40);
+    assert!(thick_title(&text, "Ports"), "{text}");
+    assert!(!thick_title(&text, "Alerts"), "{text}");
+    focus_alerts(&mut app);
+    let text = screen(&app, 120, 40);
+    assert!(thick_title(&text, "Alerts"), "{text}");
+    assert!(!thick_title(&text, "Ports"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("▶CRIT") || l.contains("▶WARN") || l.contains("▶INFO")),
+        "the selected alert is marked with ▶\n{text}"
+    );
+}
+
+#[test]
+fn counter_jumps_stay_in_the_log_with_their_time() {
+    use tcpwatch::model::Counter;
+    let mut app = new_app(120, 40, false);
+    let snapshot = busy_web_host(START_MS, 0);
+    let rsts = snapshot
+        .counters
+        .get(Counter::OutRsts)
+        .expect("OutRsts is read");
+    feed(&mut app, snapshot);
+    let mut snapshot = busy_web_host(START_MS, 1);
+    snapshot.counters.set(Counter::OutRsts, rsts + 1);
+    feed(&mut app, snapshot);
+    for tick in 2..12 {
+        let mut later = busy_web_host(START_MS, tick);
+        later.counters.set(Counter::OutRsts, rsts + 1);
+        feed(&mut app, later);
+    }
+    let text = screen(&app, 120, 40);
+    let line = text
+        .lines()
+        .find(|l| l.contains("OutRsts +1"))
+        .unwrap_or_else(|| panic!("the RST is still in the log 10 s later\n{text}"));
+    assert!(line.contains("21:40:01 COUNTER"), "{line}");
+}
+
+#[test]
+fn reuseport_listeners_show_as_one_group_with_each_member() {
+    for (width, height) in SIZES {
+        let app = busy_app(width, height);
+        let text = screen(&app, width, height);
+        let lines: Vec<&str> = text.lines().collect();
+        let heading = lines
+            .iter()
+            .position(|l| l.contains("127.0.0.1:18082 ×2"))
+            .unwrap_or_else(|| panic!("{width}x{height}: no group heading\n{text}"));
+        assert!(lines[heading].contains("4/256"), "{}", lines[heading]);
+        assert!(lines[heading].contains("gunicorn ×2"), "{}", lines[heading]);
+        assert!(lines[heading + 1].contains("3/128") && lines[heading + 1].contains("(3102)"));
+        assert!(lines[heading + 2].contains("1/128") && lines[heading + 2].contains("(3101)"));
+        assert!(text.contains(" Listeners (4) "), "four sockets\n{text}");
+    }
+}

@@ -49,7 +49,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit"),
     ("↑ ↓ / k j", "select a port, scroll"),
     ("PgUp PgDn Home End", "page, jump to first / last"),
-    ("Enter", "connections of the selected port"),
+    (
+        "Enter",
+        "connections of the selected port; on Alerts: full text",
+    ),
     ("Esc", "back, close help, clear the filter"),
     ("Tab / Shift-Tab", "next / previous panel"),
     ("s / S", "sort: total, port, each state"),

@@ -6,6 +6,7 @@
 //! and the time all arrive as `Msg`s.
 
 pub mod alerts;
+pub mod counter_jumps;
 pub mod diagram;
 pub mod filter;
 pub mod keymap;
@@ -35,7 +36,7 @@ pub use keymap::{
 };
 pub use msg::{Msg, Sample, SelfCost};
 pub use narration::{Narration, NarrationEvent};
-pub use rows::{ConnectionRef, ListenerRow};
+pub use rows::{ConnectionRef, ListenerRole, ListenerRow};
 pub use scroll::Scroll;
 pub use socket_sort::{SocketColumn, SocketSort};
 pub use sort::SortMode;
@@ -177,7 +178,10 @@ pub struct App {
     selected_index: usize,
     focus: Focus,
     listeners_offset: usize,
-    alerts_offset: usize,
+    /// The selected item of the alerts panel: active alerts, then the log.
+    alert_selected: usize,
+    /// The alert whose full text is open (Enter on the alerts panel).
+    alert_detail: Option<AlertView>,
     view: View,
     help_visible: bool,
 
@@ -219,7 +223,8 @@ impl App {
             selected_index: 0,
             focus: Focus::default(),
             listeners_offset: 0,
-            alerts_offset: 0,
+            alert_selected: 0,
+            alert_detail: None,
             view: View::Dashboard,
             help_visible: false,
             alerts: AlertBoard::default(),
@@ -292,6 +297,7 @@ impl App {
                 sockstat,
             } => {
                 self.history.record_totals(at_ms, &counters, &sockstat);
+                self.log_counter_jumps(at_ms);
                 self.latest_totals = Some((at_ms, sockstat));
             }
             Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
@@ -389,9 +395,13 @@ impl App {
         &self.listener_rows
     }
 
+    /// The listener rows that are sockets (not SO_REUSEPORT group headings).
+    pub fn listener_sockets(&self) -> impl Iterator<Item = &ListenerRow> {
+        self.listener_rows.iter().filter(|l| l.is_socket())
+    }
+
     pub fn port_has_full_listener(&self, port: u16) -> bool {
-        self.listener_rows
-            .iter()
+        self.listener_sockets()
             .any(|l| l.summary.port() == port && l.summary.is_full() == Some(true))
     }
 
@@ -420,8 +430,15 @@ impl App {
         self.listeners_offset
     }
 
-    pub fn alerts_offset(&self) -> usize {
-        self.alerts_offset
+    /// The selected item of the alerts panel (active alerts, then the log).
+    pub fn alert_selected(&self) -> usize {
+        self.alert_selected
+            .min(self.alerts.item_count().saturating_sub(1))
+    }
+
+    /// The alert whose full text is shown over the dashboard.
+    pub fn alert_detail(&self) -> Option<&AlertView> {
+        self.alert_detail.as_ref()
     }
 
     pub fn view(&self) -> &View {
@@ -457,6 +474,7 @@ impl App {
         self.transitions.observe(&sample.snapshot);
         self.history
             .record_snapshot(&sample.snapshot, &sample.aggregates);
+        self.log_counter_jumps(at_ms);
         if sample.snapshot.sockets.len() <= transition_log::FOLLOW_AT_MOST {
             self.seen.observe(
                 at_ms,
@@ -485,6 +503,15 @@ impl App {
             self.kept_aside_count += 1;
         } else {
             self.show(sample);
+        }
+    }
+
+    /// Keeps the interval's counter jumps (RSTs, overflows, drops) in the
+    /// alert log, with their time.
+    fn log_counter_jumps(&mut self, at_ms: u64) {
+        if let Some(deltas) = self.history.counter_deltas() {
+            self.alerts
+                .log_counter_jumps(at_ms, counter_jumps::counter_jumps(at_ms, &deltas));
         }
     }
 
@@ -613,6 +640,14 @@ impl App {
     }
 
     pub fn execute(&mut self, command: Command) {
+        if self.alert_detail.is_some() {
+            match command {
+                Command::Quit => self.quit = true,
+                Command::Back | Command::Open | Command::ToggleHelp => self.alert_detail = None,
+                _ => {}
+            }
+            return;
+        }
         if self.help_visible {
             match command {
                 Command::Quit => self.quit = true,
@@ -658,7 +693,7 @@ impl App {
             Command::SortPrevious => self.set_sort(self.sort.previous()),
             Command::ClearAlertLog => {
                 self.alerts.clear_log();
-                self.alerts_offset = 0;
+                self.alert_selected = 0;
             }
             Command::FocusNext | Command::FocusPrevious => {
                 if matches!(self.view, View::Connections(_)) {
@@ -666,6 +701,9 @@ impl App {
                 } else {
                     self.focus = self.focus.step(command == Command::FocusNext);
                 }
+            }
+            Command::Open if self.view == View::Dashboard && self.focus == Focus::Alerts => {
+                self.alert_detail = self.alerts.item(self.alert_selected()).cloned();
             }
             Command::Open => self.open_connections(),
             Command::Up => self.navigate(-1),
@@ -842,8 +880,8 @@ impl App {
                     offset_by(self.listeners_offset, delta, self.listener_rows.len());
             }
             Focus::Alerts => {
-                let len = self.alerts.active().len() + self.alerts.log_len();
-                self.alerts_offset = offset_by(self.alerts_offset, delta, len);
+                self.alert_selected =
+                    offset_by(self.alert_selected(), delta, self.alerts.item_count());
             }
         }
     }

@@ -364,6 +364,7 @@ fn tab_cycles_panels_and_leaves_the_connection_view() {
     press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus(), Focus::Alerts);
+    press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Enter);
     assert!(matches!(app.view(), View::Connections(_)));
     press(&mut app, KeyCode::Tab);

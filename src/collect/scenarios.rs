@@ -336,7 +336,15 @@ pub fn busy_web_host(start_ms: u64, tick: u64) -> Snapshot {
     snap.table_size = sockets.len() as u64;
     snap.sockets = sockets;
     snap.owners = owners;
-    snap.counters = counters(tick);
+    // A quiet kernel: connections open, nothing overflows or resets.
+    let mut counters = Counters::default();
+    for counter in Counter::ALL {
+        counters.set(counter, 0);
+    }
+    counters.set(Counter::ActiveOpens, 900 + tick * 6);
+    counters.set(Counter::PassiveOpens, 700 + tick * 6);
+    counters.set(Counter::CurrEstab, 12);
+    snap.counters = counters;
     snap.sockstat = Some(Sockstat {
         inuse: 24,
         orphan: 1,

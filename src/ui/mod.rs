@@ -5,6 +5,7 @@
 //! the app, do I/O, read the clock or the environment (colour comes in the
 //! app).
 
+pub mod alert_detail;
 pub mod alerts;
 pub mod canvas;
 pub mod connections;
@@ -60,6 +61,9 @@ pub fn render(frame: &mut Frame, app: &App) {
     footer::render(frame, parts.footer, app, &theme);
     if *app.view() == View::Diagram && app.diagram().explaining {
         explanation::render(frame, area, app, &theme);
+    }
+    if let Some(alert) = app.alert_detail() {
+        alert_detail::render(frame, area, alert, &theme);
     }
     if app.help_visible() {
         help::render(frame, area, app.view(), &theme);
