@@ -9,9 +9,9 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use common::eventually;
-use common::screen::{draw, new_app, press};
+use common::screen::{TestApp, at, draw, feed, new_app, press};
 use crossterm::event::KeyCode;
-use tcpwatch::app::{App, Msg, Sample, View};
+use tcpwatch::app::View;
 use tcpwatch::collect::SnapshotSource;
 use tcpwatch::collect::SourceChoice;
 use tcpwatch::collect::namespace::NetnsTarget;
@@ -52,12 +52,10 @@ fn sampler(port: u16) -> Sampler {
     .expect("sampler")
 }
 
-fn drill_down(snapshot: &Snapshot, port: u16, width: u16, height: u16) -> App {
+fn drill_down(snapshot: &Snapshot, port: u16, width: u16, height: u16) -> TestApp {
     let mut app = new_app(width, height, false);
-    app.update(Msg::Tick {
-        now_ms: snapshot.taken_at_ms,
-    });
-    app.update(Msg::Sampled(Box::new(Sample::new(snapshot.clone()))));
+    at(&mut app, snapshot.taken_at_ms);
+    feed(&mut app, snapshot.clone());
     while app.selected_port() != Some(port) {
         let before = app.selected_port();
         press(&mut app, KeyCode::Down);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::screen::{START_MS, draw, feed, new_app, press};
+use common::screen::{START_MS, TestApp, draw, feed, new_app, press};
 use crossterm::event::KeyCode;
 use tcpwatch::app::App;
 use tcpwatch::collect::scenarios::busy_web_host;
@@ -12,7 +12,7 @@ use tcpwatch::collect::scenarios::busy_web_host;
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
 
 /// The busy host after a few samples, the clock half a second later.
-fn busy_app(width: u16, height: u16) -> App {
+fn busy_app(width: u16, height: u16) -> TestApp {
     let mut app = new_app(width, height, false);
     for tick in 0..4 {
         feed(&mut app, busy_web_host(START_MS, tick));

@@ -6,10 +6,10 @@
 
 use std::cmp::Ordering;
 
-use super::msg::Sample;
 use super::rows::ConnectionRef;
 use crate::model::seen::FirstSeen;
 use crate::model::{SocketRecord, TcpState};
+use crate::watch::FullTick;
 
 /// A column of the socket tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,7 +117,13 @@ impl SocketSort {
 
     /// Sorts `rows` (indices into `sample`) by this key; ties keep state
     /// order, then addresses, so the order is stable from sample to sample.
-    pub fn sort(self, rows: &mut [ConnectionRef], sample: &Sample, seen: &FirstSeen, now_ms: u64) {
+    pub fn sort(
+        self,
+        rows: &mut [ConnectionRef],
+        sample: &FullTick,
+        seen: &FirstSeen,
+        now_ms: u64,
+    ) {
         let order = |state: TcpState| TcpState::ALL.iter().position(|s| *s == state);
         let owner = |record: &SocketRecord| {
             sample

@@ -13,7 +13,7 @@ use super::layout::centered;
 use super::theme::{Attention, Theme};
 use crate::app::alerts::severity_label;
 use crate::app::{AlertView, Severity};
-use crate::output::timestamp::format_hms;
+use crate::format::timestamp::format_hms;
 
 const LABEL_WIDTH: usize = 6;
 

@@ -16,9 +16,9 @@ use ratatui::widgets::Paragraph;
 use super::format;
 use super::theme::{Attention, Theme};
 use crate::app::App;
+use crate::format::timestamp::format_hms;
 use crate::model::Counter;
 use crate::model::cadence::full_sample_period;
-use crate::output::timestamp::format_hms;
 
 /// One piece of a header line: its forms from the longest to the
 /// shortest, each with how much it matters (higher stays longer). The

@@ -14,8 +14,9 @@ use ratatui::widgets::{Block, Cell, Row, Table};
 
 use super::format;
 use super::theme::{Attention, Theme};
-use crate::app::{App, ConnectionRef, Sample, SocketColumn, SocketSort};
+use crate::app::{App, ConnectionRef, SocketColumn, SocketSort};
 use crate::model::{SocketRecord, TcpState, TimerKind};
+use crate::watch::FullTick;
 
 /// From this inner width on, RECV-Q and SEND-Q get a column each and the
 /// process and age are shown.
@@ -64,7 +65,7 @@ fn state_attention(record: &SocketRecord) -> Attention {
 }
 
 /// The owner text and whether a process is known.
-pub fn owner_text(sample: &Sample, record: &SocketRecord) -> (String, bool) {
+pub fn owner_text(sample: &FullTick, record: &SocketRecord) -> (String, bool) {
     match sample.snapshot.owner_of(record) {
         Ok(process) => (format!("{} ({})", process.name, process.pid), true),
         Err(reason) => (reason.explain().to_string(), false),
@@ -85,7 +86,7 @@ struct RowText {
     record_state: TcpState,
 }
 
-fn row_text(app: &App, sample: &Sample, record: &SocketRecord, selected: bool) -> RowText {
+fn row_text(app: &App, sample: &FullTick, record: &SocketRecord, selected: bool) -> RowText {
     let attention = state_attention(record);
     let theme_marker = if attention >= Attention::Warning {
         "!"
@@ -176,7 +177,7 @@ pub struct SocketTable<'a> {
     pub sort: Option<SocketSort>,
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, sample: &Sample, table: SocketTable<'_>) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, sample: &FullTick, table: SocketTable<'_>) {
     let theme = Theme::new(app.color());
     let inner_width = area.width.saturating_sub(2);
     let wide = inner_width >= WIDE_INNER_WIDTH;
