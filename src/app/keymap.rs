@@ -51,7 +51,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("PgUp PgDn Home End", "page, jump to first / last"),
     (
         "Enter",
-        "connections of the selected port; on Alerts: full text",
+        "the selected port's connections (Alerts: full text)",
     ),
     ("Esc", "back, close help, clear the filter"),
     ("Tab / Shift-Tab", "next / previous panel"),
