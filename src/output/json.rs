@@ -38,8 +38,8 @@ pub fn alert_json(alert: &Alert) -> Value {
 pub fn report_json(report: &Report<'_>) -> Value {
     let snapshot = report.snapshot;
     let aggregates = report.aggregates;
-    let listeners: Vec<Value> = aggregates
-        .listeners
+    let listeners: Vec<Value> = report
+        .shown_listeners()
         .iter()
         .map(|l| {
             json!({
