@@ -17,7 +17,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::raw(app.filter().text().to_string()),
             Span::styled("█", theme.key()),
             Span::styled(
-                "  port, address or state name · Enter keep · Esc clear",
+                format!(
+                    "  {} · Enter keep · Esc clear",
+                    crate::app::filter::FILTER_RULE
+                ),
                 theme.dim(),
             ),
         ])
