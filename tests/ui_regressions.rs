@@ -276,3 +276,139 @@ fn reuseport_listeners_show_as_one_group_with_each_member() {
         assert!(text.contains(" Listeners (4) "), "four sockets\n{text}");
     }
 }
+
+fn click(app: &mut TestApp, width: u16, height: u16, column: u16, row: u16) {
+    let area = ratatui::layout::Rect::new(0, 0, width, height);
+    let target = tcpwatch::ui::click::click_target(app, area, column, row)
+        .unwrap_or_else(|| panic!("nothing under {column},{row}"));
+    app.update(tcpwatch::app::Msg::Click(target));
+}
+
+fn line_of(text: &str, needle: &str) -> u16 {
+    let index = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} is not on screen\n{text}"));
+    u16::try_from(index).expect("row")
+}
+
+#[test]
+fn click_selects_the_row_under_it() {
+    for (width, height) in SIZES {
+        let mut app = busy_app(width, height);
+        assert_eq!(app.selected_port(), Some(18082));
+        let text = screen(&app, width, height);
+        click(&mut app, width, height, 3, line_of(&text, " 9000 "));
+        assert_eq!(app.selected_port(), Some(9000), "{width}x{height}");
+        press(&mut app, KeyCode::Enter);
+        let text = screen(&app, width, height);
+        assert!(text.contains("Connections on :9000"), "{text}");
+        press(&mut app, KeyCode::Esc);
+        select_port(&mut app, 18082);
+        press(&mut app, KeyCode::Enter);
+        let text = screen(&app, width, height);
+        click(&mut app, width, height, 5, line_of(&text, "FIN_WAIT1"));
+        let text = screen(&app, width, height);
+        let selected = text
+            .lines()
+            .find(|l| l.contains('▶'))
+            .expect("a selected row");
+        assert!(
+            selected.contains("FIN_WAIT1"),
+            "{width}x{height}: {selected}"
+        );
+    }
+}
+
+#[test]
+fn m_toggles_mouse_capture_so_text_can_be_copied() {
+    let mut app = busy_app(120, 40);
+    assert!(app.mouse_capture());
+    let effects = app.update(tcpwatch::app::Msg::Key(crossterm::event::KeyEvent::new(
+        KeyCode::Char('m'),
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert_eq!(effects.mouse_capture, Some(false));
+    assert!(!app.mouse_capture());
+    press(&mut app, KeyCode::Char('?'));
+    let help = screen(&app, 120, 40);
+    assert!(help.contains("mouse on/off"), "{help}");
+    assert!(help.contains("select text"), "{help}");
+}
+
+#[test]
+fn all_connections_sort_by_any_column_and_reverse() {
+    for (width, height) in SIZES {
+        let mut app = busy_app(width, height);
+        press(&mut app, KeyCode::Char('C'));
+        let text = screen(&app, width, height);
+        assert!(
+            text.contains("All connections (24)"),
+            "{width}x{height}\n{text}"
+        );
+        // s steps the sort column: state, local, remote, then recv-q.
+        for _ in 0..3 {
+            press(&mut app, KeyCode::Char('s'));
+        }
+        let text = screen(&app, width, height);
+        let title = if width >= 110 {
+            "RECV-Q▼"
+        } else {
+            "RQ/SQ▼"
+        };
+        assert!(
+            text.contains(title),
+            "{width}x{height}: the column is marked\n{text}"
+        );
+        let first_socket = text
+            .lines()
+            .skip(4)
+            .find(|l| l.contains("ESTABLISHED") || l.contains("FIN_WAIT1"))
+            .expect("a socket row");
+        assert!(
+            first_socket.contains("6291456"),
+            "largest recv-q first: {first_socket}"
+        );
+        insta::assert_snapshot!(
+            format!("all_connections_by_recv_q_{width}x{height}"),
+            draw(&app, width, height).backend()
+        );
+        press(&mut app, KeyCode::Char('I'));
+        let text = screen(&app, width, height);
+        let title = if width >= 110 {
+            "RECV-Q▲"
+        } else {
+            "RQ/SQ▲"
+        };
+        assert!(text.contains(title), "{width}x{height}: reversed\n{text}");
+    }
+}
+
+#[test]
+fn per_process_view_lists_sockets_listeners_and_queues() {
+    for (width, height) in SIZES {
+        let mut app = busy_app(width, height);
+        press(&mut app, KeyCode::Char('P'));
+        let text = screen(&app, width, height);
+        assert!(text.contains(" Processes ("), "{width}x{height}\n{text}");
+        assert!(text.contains("SOCKETS▼"), "{text}");
+        let gunicorn = text
+            .lines()
+            .find(|l| l.contains("3101"))
+            .expect("gunicorn 3101");
+        assert!(gunicorn.contains("6291456"), "its unread bytes: {gunicorn}");
+        assert!(
+            width < 120 || gunicorn.contains("127.0.0.1:18082 1/128"),
+            "its listener with queue/backlog: {gunicorn}"
+        );
+        insta::assert_snapshot!(
+            format!("per_process_view_{width}x{height}"),
+            draw(&app, width, height).backend()
+        );
+        click(&mut app, width, height, 3, line_of(&text, "uploader"));
+        press(&mut app, KeyCode::Enter);
+        let text = screen(&app, width, height);
+        assert!(text.contains("Sockets of pid 4410"), "{text}");
+        assert!(text.contains("4163072"), "{text}");
+    }
+}

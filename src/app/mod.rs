@@ -12,6 +12,7 @@ pub mod filter;
 pub mod keymap;
 pub mod msg;
 pub mod narration;
+pub mod processes;
 pub mod rows;
 pub mod scroll;
 pub mod socket_sort;
@@ -37,6 +38,7 @@ pub use keymap::{
 };
 pub use msg::{Msg, SelfCost};
 pub use narration::{Narration, NarrationEvent};
+pub use processes::{ProcessColumn, ProcessRow, ProcessSort, ProcessesView};
 pub use rows::{ConnectionRef, ListenerRole, ListenerRow};
 pub use scroll::Scroll;
 pub use socket_sort::{SocketColumn, SocketSort};
@@ -93,6 +95,8 @@ pub enum ConnectionScope {
     Port(u16),
     /// Every watched connection, across ports.
     All,
+    /// The sockets of one process (from the process view).
+    Process(u32),
 }
 
 /// A list of connections: one port's (the drill-down) or all of them.
@@ -110,7 +114,7 @@ impl ConnectionsView {
     pub fn port(&self) -> Option<u16> {
         match self.scope {
             ConnectionScope::Port(port) => Some(port),
-            ConnectionScope::All => None,
+            ConnectionScope::All | ConnectionScope::Process(_) => None,
         }
     }
 }
@@ -121,6 +125,23 @@ pub enum View {
     Connections(ConnectionsView),
     /// The TCP state diagram with live counts, and the transition log.
     Diagram,
+    /// Sockets, listeners and queues per process.
+    Processes(ProcessesView),
+}
+
+/// What a mouse click landed on, worked out by the view that drew it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClickTarget {
+    /// A row of the ports table.
+    PortRow(usize),
+    /// Somewhere in a dashboard panel (focus it).
+    Panel(Focus),
+    /// An item of the alerts panel (active alerts, then the log).
+    AlertItem(usize),
+    /// A row of a connection list.
+    ConnectionRow(usize),
+    /// A row of the process table.
+    ProcessRow(usize),
 }
 
 /// A failed sample, shown in the status line until a sample succeeds.
@@ -145,6 +166,8 @@ pub struct Effects {
     pub bell: bool,
     /// The user changed the sampling interval: tell the sampler.
     pub new_interval: Option<Duration>,
+    /// The user toggled mouse capture (`m`): turn it on or off.
+    pub mouse_capture: Option<bool>,
 }
 
 impl Effects {
@@ -153,6 +176,7 @@ impl Effects {
         Effects {
             bell: self.bell || later.bell,
             new_interval: later.new_interval.or(self.new_interval),
+            mouse_capture: later.mouse_capture.or(self.mouse_capture),
         }
     }
 }
@@ -204,6 +228,9 @@ pub struct App {
     alert_detail: Option<AlertView>,
     view: View,
     help_visible: bool,
+    /// The terminal reports the mouse to us (wheel, clicks); off, the
+    /// terminal's own selection copies text.
+    mouse_capture: bool,
 
     alerts: AlertBoard,
     /// A warning or critical alert was raised by the message being applied.
@@ -246,6 +273,7 @@ impl App {
             alert_detail: None,
             view: View::Dashboard,
             help_visible: false,
+            mouse_capture: true,
             alerts: AlertBoard::default(),
             bell_pending: false,
             self_cost: None,
@@ -280,10 +308,12 @@ impl App {
     /// Applies one message and returns what the loop must do about it.
     pub fn update(&mut self, msg: Msg) -> Effects {
         let interval_before = self.interval;
+        let mouse_before = self.mouse_capture;
         self.apply(msg);
         Effects {
             bell: std::mem::take(&mut self.bell_pending),
             new_interval: (self.interval != interval_before).then_some(self.interval),
+            mouse_capture: (self.mouse_capture != mouse_before).then_some(self.mouse_capture),
         }
     }
 
@@ -292,6 +322,7 @@ impl App {
             Msg::Sampled(tick) => self.on_tick(tick),
             Msg::Key(key) => self.on_key(key),
             Msg::Mouse(mouse) => self.on_mouse(mouse),
+            Msg::Click(target) => self.on_click(target),
             Msg::Resize { width, height } => {
                 self.viewport = (width, height);
                 self.keep_connection_selection_visible();
@@ -448,6 +479,12 @@ impl App {
         self.help_visible
     }
 
+    /// Whether the mouse is captured (wheel, clicks) or left to the
+    /// terminal (selecting text to copy).
+    pub fn mouse_capture(&self) -> bool {
+        self.mouse_capture
+    }
+
     pub fn alerts(&self) -> &AlertBoard {
         &self.alerts
     }
@@ -567,7 +604,15 @@ impl App {
         self.reconcile_port_selection();
         self.rebuild_listener_rows();
         self.rebuild_connection_rows();
+        self.rebuild_process_rows();
         self.refresh_diagram();
+    }
+
+    fn rebuild_process_rows(&mut self) {
+        let page = self.connections_page();
+        if let (Some((tick, _)), View::Processes(view)) = (&self.shown, &mut self.view) {
+            view.refresh(tick, page);
+        }
     }
 
     fn refresh_diagram(&mut self) {
@@ -601,7 +646,10 @@ impl App {
         let (Some((sample, _)), View::Connections(view)) = (&self.shown, &mut self.view) else {
             return;
         };
-        view.rows = rows::connection_rows(sample, view.port(), self.filter.query());
+        view.rows = match view.scope {
+            ConnectionScope::Process(pid) => rows::process_connection_rows(sample, pid),
+            _ => rows::connection_rows(sample, view.port(), self.filter.query()),
+        };
         let now_ms = self.now_ms.max(sample.snapshot.taken_at_ms);
         let listeners = view
             .rows
@@ -705,14 +753,31 @@ impl App {
             Command::TogglePause => self.toggle_pause(),
             Command::IntervalLonger => self.step_interval(true),
             Command::IntervalShorter => self.step_interval(false),
+            Command::SortNext | Command::SortPrevious | Command::ReverseSort
+                if self.sort_list(command) => {}
             Command::SortNext => self.set_sort(self.sort.next()),
             Command::SortPrevious => self.set_sort(self.sort.previous()),
+            Command::ReverseSort => {}
+            Command::AllConnections => match &self.view {
+                View::Connections(view) if view.scope == ConnectionScope::All => {
+                    self.view = View::Dashboard;
+                }
+                _ => self.show_connections(ConnectionScope::All),
+            },
+            Command::Processes => match self.view {
+                View::Processes(_) => self.view = View::Dashboard,
+                _ => {
+                    self.view = View::Processes(ProcessesView::default());
+                    self.rebuild_process_rows();
+                }
+            },
+            Command::ToggleMouse => self.mouse_capture = !self.mouse_capture,
             Command::ClearAlertLog => {
                 self.alerts.clear_log();
                 self.alert_selected = 0;
             }
             Command::FocusNext | Command::FocusPrevious => {
-                if matches!(self.view, View::Connections(_)) {
+                if matches!(self.view, View::Connections(_) | View::Processes(_)) {
                     self.view = View::Dashboard;
                 } else {
                     self.focus = self.focus.step(command == Command::FocusNext);
@@ -721,7 +786,14 @@ impl App {
             Command::Open if self.view == View::Dashboard && self.focus == Focus::Alerts => {
                 self.alert_detail = self.alerts.item(self.alert_selected()).cloned();
             }
-            Command::Open => self.open_connections(),
+            Command::Open => match &self.view {
+                View::Processes(view) => {
+                    if let Some(pid) = view.selected().and_then(|r| r.pid) {
+                        self.show_connections(ConnectionScope::Process(pid));
+                    }
+                }
+                _ => self.open_connections(),
+            },
             Command::Up => self.navigate(-1),
             Command::Down => self.navigate(1),
             Command::PageUp => self.navigate(-self.page_rows()),
@@ -784,8 +856,65 @@ impl App {
         self.diagram.log_offset = offset_by(self.diagram.log_offset, delta, self.transitions.len());
     }
 
+    /// `s`, `S` and `I` in a list of sockets or processes: the next or
+    /// previous sort column, or the reverse order. False on the dashboard.
+    fn sort_list(&mut self, command: Command) -> bool {
+        match &mut self.view {
+            View::Connections(view) => {
+                view.sort = match command {
+                    Command::SortNext => view.sort.step(true),
+                    Command::SortPrevious => view.sort.step(false),
+                    _ => view.sort.reverse(),
+                };
+                self.rebuild_connection_rows();
+                true
+            }
+            View::Processes(view) => {
+                view.sort = match command {
+                    Command::SortNext => view.sort.step(true),
+                    Command::SortPrevious => view.sort.step(false),
+                    _ => view.sort.reverse(),
+                };
+                self.rebuild_process_rows();
+                true
+            }
+            View::Dashboard | View::Diagram => false,
+        }
+    }
+
+    /// A click: selects what is under it (and focuses its panel).
+    fn on_click(&mut self, target: ClickTarget) {
+        let page = self.connections_page();
+        match (target, &mut self.view) {
+            (ClickTarget::PortRow(index), View::Dashboard) => {
+                self.focus = Focus::Ports;
+                if let Some(row) = self.port_rows.get(index) {
+                    self.selected_index = index;
+                    self.selected_port = Some(row.port);
+                }
+            }
+            (ClickTarget::Panel(focus), View::Dashboard) => self.focus = focus,
+            (ClickTarget::AlertItem(index), View::Dashboard) => {
+                self.focus = Focus::Alerts;
+                self.alert_selected = index.min(self.alerts.item_count().saturating_sub(1));
+            }
+            (ClickTarget::ConnectionRow(index), View::Connections(view)) => {
+                view.scroll.select(index, view.rows.len(), page);
+                let shown = self.shown.as_ref().map(|(s, _)| s.as_ref());
+                view.selected_key = shown.and_then(|tick| {
+                    view.rows
+                        .get(view.scroll.selected)
+                        .and_then(|r| r.record(tick))
+                        .map(|s| s.key())
+                });
+            }
+            (ClickTarget::ProcessRow(index), View::Processes(view)) => view.select(index, page),
+            _ => {}
+        }
+    }
+
     fn back(&mut self) {
-        if matches!(self.view, View::Connections(_)) {
+        if matches!(self.view, View::Connections(_) | View::Processes(_)) {
             self.view = View::Dashboard;
         } else if self.filter.is_active() {
             self.filter.clear();
@@ -855,7 +984,7 @@ impl App {
 
     fn page_rows(&self) -> isize {
         let rows = match self.view {
-            View::Connections(_) => self.connections_page(),
+            View::Connections(_) | View::Processes(_) => self.connections_page(),
             View::Dashboard | View::Diagram => PANEL_PAGE_ROWS,
         };
         isize::try_from(rows).unwrap_or(1)
@@ -876,6 +1005,10 @@ impl App {
                     .and_then(|r| r.record(sample))
                     .map(|s| s.key())
             });
+            return;
+        }
+        if let View::Processes(view) = &mut self.view {
+            view.move_by(delta, page);
             return;
         }
         match self.focus {

@@ -286,3 +286,25 @@ pub fn connection_rows(
     );
     rows
 }
+
+/// The sockets (listeners first) owned by process `pid`.
+pub fn process_connection_rows(sample: &FullTick, pid: u32) -> Vec<ConnectionRef> {
+    let snapshot = &sample.snapshot;
+    let owned = |record: &SocketRecord| snapshot.owner_of(record).is_ok_and(|p| p.pid == pid);
+    let mut rows: Vec<ConnectionRef> = snapshot
+        .listeners
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| owned(l))
+        .map(|(i, _)| ConnectionRef::Listener(i))
+        .collect();
+    rows.extend(
+        snapshot
+            .sockets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| owned(s))
+            .map(|(i, _)| ConnectionRef::Socket(i)),
+    );
+    rows
+}

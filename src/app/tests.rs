@@ -254,7 +254,7 @@ fn thousands_of_rows_scroll_by_page_and_wheel() {
     let page = usize::from(40 - CONNECTIONS_CHROME_ROWS);
     let scroll = |app: &App| match app.view() {
         View::Connections(view) => view.scroll,
-        View::Dashboard | View::Diagram => Scroll::default(),
+        View::Dashboard | View::Diagram | View::Processes(_) => Scroll::default(),
     };
     assert_eq!(scroll(&app).selected, page);
     app.update(Msg::Mouse(MouseEvent {

@@ -34,10 +34,15 @@ fn socket(state: TcpState, local: &str, remote: &str, inode: u64) -> SocketRecor
 }
 
 fn listener(local: &str, queue: u32, backlog: u32, inode: u64) -> SocketRecord {
+    let nobody = if local.starts_with('[') {
+        "[::]:0"
+    } else {
+        "0.0.0.0:0"
+    };
     SocketRecord {
         recv_queue: queue,
         send_queue: backlog,
-        ..socket(TcpState::Listen, local, "0.0.0.0:0", inode)
+        ..socket(TcpState::Listen, local, nobody, inode)
     }
 }
 

@@ -111,6 +111,37 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ))
         .border_type(theme.panel_border(focused).0)
         .border_style(theme.panel_border(focused).1);
+    let (items, skip) = item_lines(app, area, theme);
+    let visible: Vec<Line> = items
+        .into_iter()
+        .flat_map(|(_, lines)| lines)
+        .skip(skip)
+        .collect();
+    frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+/// The item (active alert, then log entry) drawn on line `line` of the
+/// panel's inside, for a click.
+pub fn item_at(app: &App, area: Rect, line: usize) -> Option<usize> {
+    let (items, skip) = item_lines(app, area, &Theme::new(false));
+    let mut at = 0;
+    for (index, lines) in items {
+        at += lines.len();
+        if at > line + skip {
+            return index;
+        }
+    }
+    None
+}
+
+/// The panel's lines grouped by item (`None` for lines that are no item),
+/// and how many lines scroll off the top.
+type ItemLines = (Vec<(Option<usize>, Vec<Line<'static>>)>, usize);
+
+fn item_lines(app: &App, area: Rect, theme: &Theme) -> ItemLines {
+    let board = app.alerts();
+    let active = board.active();
+    let focused = app.focus() == Focus::Alerts;
     let width = usize::from(area.width.saturating_sub(2));
     let rows = usize::from(area.height.saturating_sub(2));
     let selected = focused.then(|| app.alert_selected());
@@ -190,12 +221,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         line_count += lines.len();
     }
     let skip = end_of_selected.saturating_sub(rows).min(start_of_selected);
-    let visible: Vec<Line> = items
-        .into_iter()
-        .flat_map(|(_, lines)| lines)
-        .skip(skip)
-        .collect();
-    frame.render_widget(Paragraph::new(visible).block(block), area);
+    (items, skip)
 }
 
 /// Columns before an alert's what/why/fix text: the indent and the label.

@@ -30,6 +30,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, view: &ConnectionsView, 
     let what = match view.scope {
         ConnectionScope::Port(port) => format!("Connections on :{port}"),
         ConnectionScope::All => "All connections".to_string(),
+        ConnectionScope::Process(pid) => format!("Sockets of pid {pid}"),
     };
     let block = Block::bordered()
         .title(Span::styled(
@@ -48,6 +49,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, view: &ConnectionsView, 
         let text = match view.scope {
             ConnectionScope::Port(port) => format!("no connections on :{port} in this sample"),
             ConnectionScope::All => "no connections in this sample".to_string(),
+            ConnectionScope::Process(pid) => format!("pid {pid} has no socket in this sample"),
         };
         frame.render_widget(
             Paragraph::new(Span::styled(text, theme.dim())).block(block),

@@ -35,6 +35,7 @@ fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
     let mut used = 0usize;
     let keys: &[(&str, &str)] = match app.view() {
         View::Connections(_) => CONNECTIONS_FOOTER_KEYS,
+        View::Processes(_) => crate::app::keymap::PROCESSES_FOOTER_KEYS,
         View::Dashboard => FOOTER_KEYS,
         View::Diagram => DIAGRAM_FOOTER_KEYS,
     };
@@ -42,6 +43,7 @@ fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
         (View::Diagram, crate::app::DiagramScope::AllWatched) => "all ports".to_string(),
         (View::Diagram, crate::app::DiagramScope::Port(port)) => format!("port {port}"),
         (View::Connections(view), _) => format!("sort {}", view.sort.label()),
+        (View::Processes(view), _) => format!("sort {}", view.sort.label()),
         _ => format!("sort {}", app.sort().label()),
     };
     let budget = usize::from(width).saturating_sub(sort.chars().count() + 1);

@@ -8,6 +8,7 @@
 pub mod alert_detail;
 pub mod alerts;
 pub mod canvas;
+pub mod click;
 pub mod connections;
 pub mod diagram;
 pub mod explanation;
@@ -19,6 +20,7 @@ pub mod layout;
 pub mod listeners;
 pub mod narration;
 pub mod ports;
+pub mod processes;
 pub mod socket_table;
 pub mod sparkline;
 pub mod state_list;
@@ -56,6 +58,7 @@ pub fn render(frame: &mut Frame, app: &App) {
             }
         }
         View::Connections(view) => connections::render(frame, parts.body, app, view, &theme),
+        View::Processes(view) => processes::render(frame, parts.body, app, view, &theme),
         View::Diagram => render_diagram_view(frame, area, parts.body, app, &theme),
     }
     footer::render(frame, parts.footer, app, &theme);
