@@ -11,6 +11,7 @@ pub mod diagram;
 pub mod filter;
 pub mod keymap;
 pub mod msg;
+pub mod namespaces;
 pub mod narration;
 pub mod processes;
 pub mod rows;
