@@ -16,7 +16,7 @@ use tcpwatch::collect::SnapshotSource;
 use tcpwatch::collect::SourceChoice;
 use tcpwatch::collect::namespace::NetnsTarget;
 use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
-use tcpwatch::model::{Filter, Snapshot, SocketRecord, TcpState};
+use tcpwatch::model::{Filter, JudgingScope, Snapshot, SocketRecord, TcpState};
 
 /// Writes until the kernel refuses more: the peer never reads.
 fn fill(stream: &mut TcpStream) -> usize {
@@ -48,6 +48,7 @@ fn sampler(port: u16) -> Sampler {
             ports: vec![port],
             ..Filter::default()
         },
+        scope: JudgingScope::default(),
     })
     .expect("sampler")
 }
@@ -97,9 +98,9 @@ fn drill_down_shows_queues_in_the_millions_whole_at_every_size() {
     assert!(written > 1_000_000, "only {written} bytes were accepted");
 
     let mut sampler = sampler(port);
-    let mut snapshot = sampler.sample(0).expect("sample");
+    let mut snapshot = sampler.sample(0).expect("sample").snapshot;
     assert!(eventually(Duration::from_secs(3), || {
-        snapshot = sampler.sample(0).expect("sample");
+        snapshot = sampler.sample(0).expect("sample").snapshot;
         find(&snapshot, TcpState::Established, client_port)
             .is_some_and(|c| c.send_queue > 1_000_000)
     }));
@@ -116,7 +117,7 @@ fn drill_down_shows_queues_in_the_millions_whole_at_every_size() {
     // close() with unsent data: the client end is an orphan in FIN_WAIT1.
     drop(client);
     assert!(eventually(Duration::from_secs(3), || {
-        snapshot = sampler.sample(0).expect("sample");
+        snapshot = sampler.sample(0).expect("sample").snapshot;
         find(&snapshot, TcpState::FinWait1, client_port).is_some_and(|c| c.inode == 0)
     }));
     let orphan = find(&snapshot, TcpState::FinWait1, client_port).expect("orphan");

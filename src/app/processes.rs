@@ -297,7 +297,8 @@ mod tests {
     use crate::watch::Watch;
 
     fn tick() -> FullTick {
-        Watch::new(crate::alert::Thresholds::default()).judge(busy_web_host(0, 1))
+        Watch::new(crate::alert::Thresholds::default())
+            .judge(crate::model::Sampled::from_snapshot(busy_web_host(0, 1)))
     }
 
     #[test]
