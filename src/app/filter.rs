@@ -76,7 +76,7 @@ impl FilterQuery {
         FilterQuery::Text(text.to_ascii_lowercase())
     }
 
-    pub fn is_everything(&self) -> bool {
+    pub(crate) fn is_everything(&self) -> bool {
         *self == FilterQuery::Everything
     }
 
@@ -90,7 +90,7 @@ impl FilterQuery {
 
     /// Whether a port row matches on its own figures. For ports and
     /// addresses, the caller also checks the sockets (`matches_socket`).
-    pub fn matches_port(&self, port: u16, counts: &StateCounts) -> bool {
+    pub(crate) fn matches_port(&self, port: u16, counts: &StateCounts) -> bool {
         match self {
             FilterQuery::Everything => true,
             FilterQuery::States(states) => states.iter().any(|s| counts.get(*s) > 0),
@@ -99,7 +99,7 @@ impl FilterQuery {
         }
     }
 
-    pub fn matches_socket(&self, record: &SocketRecord) -> bool {
+    pub(crate) fn matches_socket(&self, record: &SocketRecord) -> bool {
         match self {
             FilterQuery::Everything => true,
             FilterQuery::States(states) => states.contains(&record.state),
@@ -114,7 +114,7 @@ impl FilterQuery {
     }
 
     /// Whether matching may find a port through its sockets' addresses.
-    pub fn searches_addresses(&self) -> bool {
+    pub(crate) fn searches_addresses(&self) -> bool {
         matches!(
             self,
             FilterQuery::Text(_) | FilterQuery::Port(_) | FilterQuery::PortPrefix(_)
@@ -139,19 +139,19 @@ impl LiveFilter {
         &self.query
     }
 
-    pub fn is_editing(&self) -> bool {
+    pub(crate) fn is_editing(&self) -> bool {
         self.editing
     }
 
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         !self.query.is_everything()
     }
 
-    pub fn start_editing(&mut self) {
+    pub(crate) fn start_editing(&mut self) {
         self.editing = true;
     }
 
-    pub fn stop_editing(&mut self) {
+    pub(crate) fn stop_editing(&mut self) {
         self.editing = false;
     }
 
@@ -162,7 +162,7 @@ impl LiveFilter {
         }
     }
 
-    pub fn pop(&mut self) {
+    pub(crate) fn pop(&mut self) {
         self.text.pop();
         self.query = FilterQuery::parse(&self.text);
     }

@@ -72,7 +72,7 @@ fn listener_ports(sample: &FullTick) -> HashSet<u16> {
 }
 
 /// Ports-table rows that pass the live filter, in the chosen order.
-pub fn port_rows(sample: &FullTick, query: &FilterQuery, sort: SortMode) -> Vec<PortStates> {
+pub(crate) fn port_rows(sample: &FullTick, query: &FilterQuery, sort: SortMode) -> Vec<PortStates> {
     let mut by_address: HashSet<u16> = HashSet::new();
     if query.searches_addresses() {
         let listening = listener_ports(sample);
@@ -108,7 +108,7 @@ pub fn port_rows(sample: &FullTick, query: &FilterQuery, sort: SortMode) -> Vec<
 /// Listener rows: queue figures from `live` when it is newer than the
 /// snapshot, the rest (SYN_RECV, owner) from the snapshot. Only listeners
 /// on `ports` when given.
-pub fn listener_rows(
+pub(crate) fn listener_rows(
     sample: &FullTick,
     live: Option<(u64, &[SocketRecord])>,
     ports: Option<&HashSet<u16>>,
@@ -259,7 +259,7 @@ fn group_heading(members: &[ListenerRow]) -> ListenerRow {
 /// The connections counted under `port` (every one when `None`) that pass
 /// the filter: listeners first, then the sockets, in the order the app
 /// sorts them.
-pub fn connection_rows(
+pub(crate) fn connection_rows(
     sample: &FullTick,
     port: Option<u16>,
     query: &FilterQuery,

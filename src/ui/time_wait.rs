@@ -17,7 +17,7 @@ use crate::app::{App, Focus};
 use crate::model::history::TimeSeries;
 
 /// The chart's time span.
-pub const WINDOW_MS: u64 = 120_000;
+pub(crate) const WINDOW_MS: u64 = 120_000;
 /// Below this height the panel is a one-line strip of bars, not a chart.
 const MIN_CHART_ROWS: u16 = 6;
 
