@@ -452,7 +452,8 @@ impl Measurer {
         let range = probe
             .snapshot
             .settings
-            .ephemeral_port_count()
+            .ip_local_port_range
+            .map(|(first, last)| u32::from(last.saturating_sub(first)) + 1)
             .ok_or("ip_local_port_range unread")?;
         // Just under the IPv6 destination's share; every IPv4 destination
         // holds one or two ports.
