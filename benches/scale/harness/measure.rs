@@ -32,7 +32,7 @@ use super::cleanup;
 use super::dashboard;
 use super::namespace::{self, BenchNamespace};
 use super::options::Options;
-use super::plan::{BUSY_PORT, Expected, Plan, SERVICES};
+use super::plan::{BUSY_PORT, Expected, FULL_QUEUE_CLIENTS, Plan, SERVICES};
 use super::population::Population;
 use super::report::{Census, SizeResult, Timings};
 
@@ -496,9 +496,16 @@ impl Measurer {
             kept.0,
             started.elapsed().as_secs_f64()
         )];
+        // In tiny tables the full listener's clients (127.3.0.2, three
+        // ports) may reach the same share: that one is right too.
+        let full_queue_clients = format!("holds {FULL_QUEUE_CLIENTS} of {range}");
         let exhausted: Vec<&Alert> = active
             .iter()
             .filter(|a| a.kind == AlertKind::PortExhaustion)
+            .filter(|a| {
+                !(a.subject == "127.3.0.2 → 127.3.0.1:7000"
+                    && a.summary.contains(&full_queue_clients))
+            })
             .collect();
         let wanted = format!("holds {ipv6} of {range} ephemeral ports");
         match exhausted[..] {
