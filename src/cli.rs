@@ -12,6 +12,7 @@ use clap_complete::Shell;
 
 use crate::alert::{Severity, Thresholds};
 use crate::collect::SourceChoice;
+use crate::collect::events::EventsChoice;
 use crate::collect::namespace::NetnsTarget;
 use crate::model::{Filter, IpFamily, IpPrefix, StateMask, TcpState};
 
@@ -156,6 +157,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
 
+    /// Exact kernel events from tracepoints (every state change, RST, drop and
+    /// SYN-ACK retransmit): auto = on when root or CAP_PERFMON, else polling only.
+    #[arg(long, value_enum, default_value_t = EventsArg::Auto)]
+    pub events: EventsArg,
+
     /// Watch the network namespace of this process (e.g. a container's).
     #[arg(long, value_name = "PID", conflicts_with = "netns")]
     pub pid: Option<u32>,
@@ -275,6 +281,13 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsArg {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SourceArg {
     Auto,
     Netlink,
@@ -302,6 +315,8 @@ pub struct Config {
     pub count: Option<u64>,
     pub format: OutputFormat,
     pub source: SourceChoice,
+    /// `--events`: exact kernel events from tracepoints.
+    pub events: EventsChoice,
     pub target: NetnsTarget,
     /// `--all-namespaces`: every network namespace at once.
     pub all_namespaces: bool,
@@ -394,6 +409,11 @@ impl Args {
                 SourceArg::Auto => SourceChoice::Auto,
                 SourceArg::Netlink => SourceChoice::Netlink,
                 SourceArg::Proc => SourceChoice::Proc,
+            },
+            events: match self.events {
+                EventsArg::Auto => EventsChoice::Auto,
+                EventsArg::On => EventsChoice::On,
+                EventsArg::Off => EventsChoice::Off,
             },
             target,
             all_namespaces: self.all_namespaces,
