@@ -135,7 +135,8 @@ pub struct Args {
     /// With --once: sample for this long at the interval, then print the
     /// picture with every alert raised meanwhile. Alerts that need several
     /// samples (CLOSE_WAIT leaks, TIME_WAIT growth, counter increases) only
-    /// show with it.
+    /// show with it. Expensive dumps are spaced out as in every mode; the
+    /// picture notes how many samples were taken.
     #[arg(long = "for", value_name = "DURATION", requires = "once", value_parser = parse_for)]
     pub once_for: Option<Duration>,
 
