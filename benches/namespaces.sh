@@ -21,8 +21,8 @@ cleanup() {
   for ns in $(ip netns list | awk '{print $1}' | grep "^$P" || true); do ip netns del "$ns" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-cargo build --release --quiet
-BIN="$PWD/target/release/tcpwatch"
+# BIN=path/to/tcpwatch to measure another build; ROUNDS=0 skips the cargo bench.
+if [ -z "${BIN:-}" ]; then cargo build --release --quiet; BIN="$PWD/target/release/tcpwatch"; fi
 mkns() { ip netns add "$1"; ip netns exec "$1" ip link set lo up; }
 
 echo "== setting up: the load namespace (100k TIME_WAIT), $COUNT listening namespaces, the target"
@@ -57,8 +57,10 @@ wait "${PIDS[0]}" "${PIDS[1]}"
 echo "load: $(ip netns exec "$P-load" grep TCP: /proc/net/sockstat)"
 echo "namespaces on the host: $(( $(ip netns list | wc -l) + 1 )) named + host (others' too)"
 
-echo "== 1. round costs"
-cargo bench --quiet --bench namespaces 2>/dev/null | grep -v '^$'
+if [ "${ROUNDS:-1}" != 0 ]; then
+  echo "== 1. round costs"
+  cargo bench --quiet --bench namespaces 2>/dev/null | grep -v '^$'
+fi
 
 echo "== 2. detection latency (--stream, interval 1s)"
 "$BIN" -A --stream > "/tmp/$P.stream" 2>/dev/null &
