@@ -17,5 +17,6 @@ pub mod model;
 pub mod output;
 pub mod run;
 pub mod sampling;
+pub mod serve;
 pub mod tui;
 pub mod ui;

@@ -30,6 +30,7 @@ use serde::Serialize;
 pub use crate::model::peaks::{ListenerPeak, ListenerPeaks};
 pub use engine::{AlertEngine, EvaluationInput};
 pub use monitor::AlertMonitor;
+pub(crate) use overflow::blamed_listeners;
 pub use thresholds::Thresholds;
 
 /// How a client retries a SYN nobody answers, on this kernel generation:
