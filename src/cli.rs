@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long = "state", value_name = "STATE", value_parser = parse_state)]
     pub states: Vec<TcpState>,
 
-    /// Time between samples, e.g. 500ms, 1s, 2.5s.
+    /// Time between samples, e.g. 500ms, 1s, 2.5s, 1min (100ms to 1h).
     #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
 
@@ -259,34 +259,15 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Parses `250ms`, `1s`, `1.5s`, `2m`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit_ms) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1000.0)
-    } else if let Some(n) = text.strip_suffix('m') {
-        (n, 60_000.0)
-    } else {
-        (text, 1000.0)
-    };
-    match number.trim().parse::<f64>() {
-        Ok(value) if value.is_finite() && value >= 0.0 => {
-            Ok(Duration::from_secs_f64(value * unit_ms / 1000.0))
-        }
-        _ => Err(format!(
-            "'{text}' is not a duration: write e.g. 500ms, 1s, 2.5s or 1m"
-        )),
-    }
-}
+pub use crate::duration::parse_duration;
 
 fn parse_interval(text: &str) -> Result<Duration, String> {
-    let interval = parse_duration(text)?;
-    if interval < Duration::from_millis(100) || interval > Duration::from_secs(3600) {
-        return Err(format!("interval '{text}' must be between 100ms and 1h"));
-    }
-    Ok(interval)
+    crate::duration::parse_duration_within(
+        text,
+        "interval",
+        Duration::from_millis(100),
+        Duration::from_secs(3600),
+    )
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod collect;
 pub mod demo;
+pub mod duration;
 pub mod error;
 pub mod explain;
 pub mod live;

@@ -21,6 +21,35 @@ fn a_bad_port_is_rejected() {
 }
 
 #[test]
+fn no_interval_panics_and_each_names_the_fix() {
+    for (text, needle) in [
+        ("1e20", "not a duration: write e.g. 500ms"),
+        ("1e3", "not a duration"),
+        ("18446744073709551615", "between 100ms and 1h"),
+        ("44674407370951651616", "too long"),
+        ("99999999999999999999999h", "too long"),
+        ("1h 1s", "between 100ms and 1h"),
+        ("-1s", "not a duration"),
+        ("NaN", "not a duration"),
+    ] {
+        let flag = format!("--interval={text}");
+        assert_fails_with(&["--once", &flag], 2, needle);
+    }
+}
+
+#[test]
+fn interval_takes_humantime_units_up_to_one_hour() {
+    for text in ["1h", "1min", "500ms", "2.5s"] {
+        let output = tcpwatch(&["--once", "--source", "proc", "--interval", text]);
+        assert!(
+            output.status.success(),
+            "{text}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
 fn a_bad_state_lists_the_valid_names() {
     assert_fails_with(&["--once", "--state", "SYN_WAIT"], 2, "TIME_WAIT");
 }
