@@ -18,15 +18,15 @@ use crate::model::{Filter, StateMask, TcpState};
 #[command(name = "tcpwatch", version, about, long_about = None)]
 pub struct Args {
     /// Watch only connections on this port (local or remote). Repeatable.
-    #[arg(short = 'p', long = "port", value_name = "PORT", value_parser = parse_port)]
+    #[arg(global = true, short = 'p', long = "port", value_name = "PORT", value_parser = parse_port)]
     pub ports: Vec<u16>,
 
     /// Count only sockets in this state (e.g. ESTABLISHED, SYN_SENT, TIME_WAIT). Repeatable.
-    #[arg(long = "state", value_name = "STATE", value_parser = parse_state)]
+    #[arg(global = true, long = "state", value_name = "STATE", value_parser = parse_state)]
     pub states: Vec<TcpState>,
 
     /// Time between samples, e.g. 500ms, 1s, 2.5s, 1min (100ms to 1h).
-    #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
+    #[arg(global = true, short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
 
     /// Print the picture once and exit.
@@ -42,15 +42,15 @@ pub struct Args {
     pub format: OutputFormat,
 
     /// Where to read sockets from: netlink (sock_diag, knows backlogs), proc (/proc/net/tcp), or auto.
-    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    #[arg(global = true, long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
 
     /// Watch the network namespace of this process (e.g. a container's).
-    #[arg(long, value_name = "PID", conflicts_with = "netns")]
+    #[arg(global = true, long, value_name = "PID", conflicts_with = "netns")]
     pub pid: Option<u32>,
 
     /// Watch the named network namespace (/run/netns/NAME).
-    #[arg(long, value_name = "NAME")]
+    #[arg(global = true, long, value_name = "NAME")]
     pub netns: Option<String>,
 
     /// When to use colours in the dashboard.
@@ -58,7 +58,7 @@ pub struct Args {
     pub color: ColorArg,
 
     /// How often listeners are sampled between ticks, in Hz, to catch bursts.
-    #[arg(long, value_name = "HZ", default_value_t = 10.0, value_parser = parse_rate)]
+    #[arg(global = true, long, value_name = "HZ", default_value_t = 10.0, value_parser = parse_rate)]
     pub listen_rate: f64,
 
     /// Ring the terminal bell when a warning or critical alert is raised.
@@ -70,27 +70,27 @@ pub struct Args {
     pub fail_on: Option<FailOnArg>,
 
     /// Alert when an accept queue reaches this % of what it holds (backlog + 1).
-    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds", global = true)]
     pub backlog_warn: f64,
 
     /// Alert when a listener's SYN_RECV count reaches this % of its backlog.
-    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds", global = true)]
     pub syn_recv_warn: f64,
 
     /// Alert when TIME_WAIT reaches this % of net.ipv4.tcp_max_tw_buckets.
-    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds", global = true)]
     pub time_wait_warn: f64,
 
     /// Alert when one port gains this many TIME_WAIT sockets per second.
-    #[arg(long, value_name = "PER_SECOND", default_value_t = 100.0, value_parser = parse_positive, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 100.0, value_parser = parse_positive, help_heading = "Alert thresholds", global = true)]
     pub time_wait_rate: f64,
 
     /// Alert when one destination uses this % of the ephemeral port range.
-    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds", global = true)]
     pub ports_warn: f64,
 
     /// Alert when CLOSE_WAIT sockets stay on a port for this many samples.
-    #[arg(long, value_name = "SAMPLES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "SAMPLES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Alert thresholds", global = true)]
     pub close_wait_samples: u32,
 
     #[command(subcommand)]
@@ -119,6 +119,19 @@ pub enum CommandArg {
         #[arg(long)]
         no_tui: bool,
     },
+    /// Serve Prometheus metrics over HTTP: each listener's accept queue against
+    /// its backlog (with the peak between scrapes), states per port, TIME_WAIT,
+    /// alerts and kernel counters. Takes the same watch flags as the dashboard.
+    Serve {
+        /// Address to listen on. The default keeps it on this machine; use
+        /// 0.0.0.0:9478 to let other hosts scrape it.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9478", value_parser = parse_listen)]
+        listen: std::net::SocketAddr,
+        /// At most this many series per metric family; past it the fullest
+        /// listeners and busiest ports are kept (see tcpwatch_series_omitted).
+        #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        max_series: u32,
+    },
 }
 
 /// What the run does.
@@ -130,6 +143,11 @@ pub enum Action {
     Explain(Option<TcpState>),
     /// Run the experiments of the write-up and show them.
     Demo { no_tui: bool },
+    /// Export metrics for Prometheus on `listen`.
+    Serve {
+        listen: std::net::SocketAddr,
+        max_series: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -190,6 +208,7 @@ impl Args {
         let action = match self.command {
             Some(CommandArg::Explain { state }) => Action::Explain(state),
             Some(CommandArg::Demo { no_tui }) => Action::Demo { no_tui },
+            Some(CommandArg::Serve { listen, max_series }) => Action::Serve { listen, max_series },
             None => Action::Watch,
         };
         let thresholds = Thresholds {
@@ -232,6 +251,12 @@ fn parse_port(text: &str) -> Result<u16, String> {
         Ok(port) => Ok(port),
         Err(_) => Err(format!("'{text}' is not a port number: use 1-65535")),
     }
+}
+
+fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!("'{text}' is not an address to listen on: write IP:PORT, e.g. 127.0.0.1:9478 or [::1]:9478")
+    })
 }
 
 fn parse_state(text: &str) -> Result<TcpState, String> {

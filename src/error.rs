@@ -20,6 +20,14 @@ pub enum AppError {
     SamplerLost,
     #[error("a demo experiment failed on loopback: {0}")]
     Demo(#[source] io::Error),
+    #[error("cannot listen on {addr}: {source}; choose a free address with --listen ADDR:PORT")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the metrics server failed: {0}")]
+    Serve(#[source] io::Error),
     #[error("terminal error: {0}; run with --once for plain output")]
     Terminal(#[source] io::Error),
 }

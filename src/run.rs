@@ -62,6 +62,9 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             crate::demo::dashboard::run_demo_dashboard(&config).map(|()| Outcome::Done)
         }
         Action::Demo { .. } => demo_lines::run_demo_lines(&config).map(|()| Outcome::Done),
+        Action::Serve { listen, max_series } => {
+            crate::serve::run_serve(&config, listen, max_series).map(|()| Outcome::Done)
+        }
         Action::Watch if config.once => once::run_once(&config),
         Action::Watch if config.stream => lines::run_stream(&config).map(|()| Outcome::Done),
         Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {

@@ -155,7 +155,10 @@ mod tests {
             .failed()
             .expect("a picture")
             .with_peaks(Format::Prometheus, |_| 0);
-        assert!(text.contains("tcpwatch_sample_failures_total 2\n"), "{text}");
+        assert!(
+            text.contains("tcpwatch_sample_failures_total 2\n"),
+            "{text}"
+        );
         let mut counters = first.counters;
         counters.set(Counter::ListenOverflows, 99);
         let sockstat = Sockstat {

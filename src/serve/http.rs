@@ -152,7 +152,11 @@ async fn serve_connection(
     let _ = tokio::time::timeout(limits.connection_lifetime, connection).await;
 }
 
-fn respond(request: &Request<Incoming>, peer: SocketAddr, shared: &Shared) -> Response<Full<Bytes>> {
+fn respond(
+    request: &Request<Incoming>,
+    peer: SocketAddr,
+    shared: &Shared,
+) -> Response<Full<Bytes>> {
     let path = request.uri().path();
     let readable = matches!(*request.method(), Method::GET | Method::HEAD);
     match path {
@@ -172,7 +176,11 @@ fn respond(request: &Request<Incoming>, peer: SocketAddr, shared: &Shared) -> Re
     }
 }
 
-fn metrics(request: &Request<Incoming>, peer: SocketAddr, shared: &Shared) -> Response<Full<Bytes>> {
+fn metrics(
+    request: &Request<Incoming>,
+    peer: SocketAddr,
+    shared: &Shared,
+) -> Response<Full<Bytes>> {
     let header = |name| {
         request
             .headers()
@@ -187,10 +195,17 @@ fn metrics(request: &Request<Incoming>, peer: SocketAddr, shared: &Shared) -> Re
     );
     match shared.scrape(&scraper, format, now_ms()) {
         Some(text) => with_body(StatusCode::OK, format.content_type(), text),
-        None => plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no sample of the socket table yet; try again in a second\n",
-        ),
+        None => {
+            let why = shared.last_error().map_or_else(
+                || "no sample of the socket table yet; try again in a second\n".to_string(),
+                |error| format!("no sample of the socket table yet: {error}\n"),
+            );
+            with_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                why,
+            )
+        }
     }
 }
 

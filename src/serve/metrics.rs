@@ -248,9 +248,7 @@ pub(crate) fn encode_peaks(
     let peaks = Family::<ListenerLabels, Gauge>::default();
     for listener in listeners {
         let peak = peak_of(&listener.local).max(listener.accept_queue);
-        peaks
-            .get_or_create(&listener.labels)
-            .set(i64::from(peak));
+        peaks.get_or_create(&listener.labels).set(i64::from(peak));
     }
     registry.register(
         "listener_accept_queue_peak",
@@ -571,7 +569,10 @@ mod tests {
             assert!(text.contains("tcpwatch_time_wait_max_buckets 262144\n"));
             assert!(text.contains("tcpwatch_kernel_listen_overflows_total 7\n"));
             assert!(text.contains("tcpwatch_kernel_curr_estab 4\n"));
-            assert!(!text.contains("port=\"40001\""), "client ports are no labels");
+            assert!(
+                !text.contains("port=\"40001\""),
+                "client ports are no labels"
+            );
             assert!(line_of(&text, "tcpwatch_build_info{").contains("version="));
         }
         let om = exposition.with_peaks(Format::OpenMetrics, |_| 0);

@@ -12,6 +12,85 @@ pub(crate) mod exporter;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod negotiate;
+#[allow(dead_code)]
+mod pipeline_shim;
 pub(crate) mod scrape_peaks;
 pub(crate) mod select;
 pub(crate) mod shared;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::cli::Config;
+use crate::error::AppError;
+use crate::model::TcpState;
+use crate::tui::StopSignals;
+use exporter::{Exporter, FullTickView};
+use http::Limits;
+use metrics::ExportOptions;
+use pipeline_shim::{FullTick, Tick, spawn_watch};
+use shared::Shared;
+
+/// Runs the exporter until SIGTERM, SIGINT or SIGHUP.
+pub fn run_serve(config: &Config, listen: SocketAddr, max_series: u32) -> Result<(), AppError> {
+    let listener = std::net::TcpListener::bind(listen).map_err(|source| AppError::Listen {
+        addr: listen,
+        source,
+    })?;
+    let signals = StopSignals::register().map_err(AppError::Serve)?;
+    let shared = Arc::new(Shared::new());
+    let mut exporter = Exporter::new(ExportOptions {
+        max_series: usize::try_from(max_series).unwrap_or(usize::MAX),
+    });
+    let publisher = Arc::clone(&shared);
+    let _pipeline = spawn_watch(config, move |tick| {
+        consume(&mut exporter, &publisher, tick);
+        true
+    })?;
+    let bound = listener.local_addr().unwrap_or(listen);
+    eprintln!("tcpwatch: serving metrics on http://{bound}/metrics (Ctrl-C stops)");
+    http::serve(listener, shared, Limits::default(), &|| signals.raised()).map_err(AppError::Serve)
+}
+
+/// One tick in: the exposition and the peaks scrapes will read.
+fn consume(exporter: &mut Exporter, shared: &Shared, tick: Tick) {
+    match tick {
+        Tick::Full(full) => {
+            let FullTick {
+                snapshot,
+                aggregates,
+                deltas,
+                active_alerts,
+                peaks,
+                ..
+            } = *full;
+            let exposition = exporter.full(FullTickView {
+                snapshot: &snapshot,
+                aggregates,
+                deltas,
+                active_alerts,
+                peaks: &peaks,
+            });
+            shared.publish(exposition, peaks.iter().map(|p| (p.local, p.max_queue)));
+        }
+        Tick::Listeners { listeners, .. } => shared.observe(
+            listeners
+                .iter()
+                .filter(|l| l.state == TcpState::Listen)
+                .map(|l| (l.local, l.recv_queue)),
+        ),
+        Tick::Totals {
+            counters, sockstat, ..
+        } => {
+            if let Some(exposition) = exporter.totals(&counters, sockstat) {
+                shared.replace(exposition);
+            }
+        }
+        Tick::Failed { error, .. } => {
+            if let Some(exposition) = exporter.failed() {
+                shared.replace(exposition);
+            }
+            shared.set_error(error.to_string());
+        }
+    }
+}

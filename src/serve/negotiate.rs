@@ -55,7 +55,9 @@ mod tests {
         assert_eq!(format_for(Some("*/*")), Format::Prometheus);
         assert_eq!(format_for(None), Format::Prometheus);
         assert_eq!(
-            format_for(Some("text/plain;version=0.0.4,application/openmetrics-text;q=0.5")),
+            format_for(Some(
+                "text/plain;version=0.0.4,application/openmetrics-text;q=0.5"
+            )),
             Format::Prometheus
         );
         assert_eq!(

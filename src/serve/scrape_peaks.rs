@@ -72,10 +72,6 @@ fn raise(map: &mut HashMap<SocketAddr, u32>, local: SocketAddr, queue: u32) {
 }
 
 impl ScrapePeaks {
-    pub fn new() -> ScrapePeaks {
-        ScrapePeaks::default()
-    }
-
     /// One sample of the listeners' queues (a 10 Hz sample, or a tick's).
     pub fn observe(&mut self, queues: impl IntoIterator<Item = (SocketAddr, u32)>) {
         for (local, queue) in queues {
@@ -126,6 +122,7 @@ impl ScrapePeaks {
     }
 
     /// How many scrapers are remembered.
+    #[cfg(test)]
     pub fn scrapers(&self) -> usize {
         self.scrapers.len()
     }
@@ -145,7 +142,7 @@ mod tests {
 
     #[test]
     fn each_scraper_sees_a_burst_since_its_own_previous_scrape() {
-        let mut peaks = ScrapePeaks::new();
+        let mut peaks = ScrapePeaks::default();
         let a = key("10.0.0.1", "Prometheus/2.42.0");
         let b = key("10.0.0.2", "Prometheus/2.42.0");
         assert!(peaks.take(&a, 0).is_empty());
@@ -165,7 +162,7 @@ mod tests {
 
     #[test]
     fn curl_on_the_prometheus_host_steals_nothing() {
-        let mut peaks = ScrapePeaks::new();
+        let mut peaks = ScrapePeaks::default();
         let prometheus = key("10.0.0.1", "Prometheus/2.42.0");
         let curl = key("10.0.0.1", "curl/7.88.1");
         peaks.take(&prometheus, 0);
@@ -176,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_new_scraper_gets_the_last_two_intervals() {
-        let mut peaks = ScrapePeaks::new();
+        let mut peaks = ScrapePeaks::default();
         peaks.observe([(addr(), 3)]);
         peaks.close_interval();
         peaks.observe([(addr(), 1)]);
@@ -190,7 +187,7 @@ mod tests {
 
     #[test]
     fn scrapers_are_bounded_and_forgotten() {
-        let mut peaks = ScrapePeaks::new();
+        let mut peaks = ScrapePeaks::default();
         for i in 0..100u32 {
             let k = key("10.0.0.1", &format!("agent-{i}"));
             peaks.take(&k, u64::from(i));

@@ -29,7 +29,8 @@ pub(crate) struct ListenerRow {
 
 impl ListenerRow {
     fn is_full(&self) -> bool {
-        self.backlog.is_some_and(|backlog| self.accept_queue > backlog)
+        self.backlog
+            .is_some_and(|backlog| self.accept_queue > backlog)
     }
 
     /// Fill against what the queue holds (backlog + 1); 0 when unknown.
@@ -211,7 +212,10 @@ mod tests {
         ));
         let agg = aggregate(&snap);
         let (ports, omitted) = busiest_ports(&agg, &[], StateMask::ALL, 11);
-        assert_eq!(ports.iter().map(|p| p.port).collect::<Vec<_>>(), vec![10000]);
+        assert_eq!(
+            ports.iter().map(|p| p.port).collect::<Vec<_>>(),
+            vec![10000]
+        );
         assert_eq!(omitted, 11, "port 22's eleven states");
         let (ports, _) = busiest_ports(&agg, &[443], StateMask::ALL, 2000);
         let labelled: Vec<u16> = ports.iter().map(|p| p.port).collect();

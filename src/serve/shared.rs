@@ -14,6 +14,8 @@ use super::scrape_peaks::{ScrapePeaks, ScraperKey};
 #[derive(Debug, Default)]
 struct Published {
     exposition: Option<Arc<Exposition>>,
+    /// Why the latest full sample failed, for a scrape before any succeeded.
+    last_error: Option<String>,
     peaks: ScrapePeaks,
 }
 
@@ -43,6 +45,7 @@ impl Shared {
         let exposition = Arc::new(exposition);
         let mut published = self.lock();
         published.exposition = Some(exposition);
+        published.last_error = None;
         published.peaks.observe(interval_queues);
         published.peaks.close_interval();
     }
@@ -51,6 +54,16 @@ impl Shared {
     pub fn replace(&self, exposition: Exposition) {
         let exposition = Arc::new(exposition);
         self.lock().exposition = Some(exposition);
+    }
+
+    /// A full sample failed.
+    pub fn set_error(&self, message: String) {
+        self.lock().last_error = Some(message);
+    }
+
+    /// Why there is nothing to show yet, if a sample failed.
+    pub fn last_error(&self) -> Option<String> {
+        self.lock().last_error.clone()
     }
 
     /// A 10 Hz listener sample.
@@ -65,13 +78,6 @@ impl Shared {
             let exposition = published.exposition.clone()?;
             (exposition, published.peaks.take(scraper, now_ms))
         };
-        Some(exposition.with_peaks(format, |local| {
-            peaks.get(local).copied().unwrap_or(0)
-        }))
-    }
-
-    /// Whether a full sample has been published yet.
-    pub fn ready(&self) -> bool {
-        self.lock().exposition.is_some()
+        Some(exposition.with_peaks(format, |local| peaks.get(local).copied().unwrap_or(0)))
     }
 }

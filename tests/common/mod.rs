@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 pub mod netns;
 pub mod pty;
 pub mod screen;
+pub mod serve;
 pub mod stream;
 
 use serde_json::Value;
