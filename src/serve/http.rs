@@ -48,7 +48,7 @@ pub(crate) struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_connections: 64,
+            max_connections: 512,
             header_timeout: Duration::from_secs(5),
             connection_lifetime: Duration::from_secs(30),
             max_head_bytes: 16 * 1024,
