@@ -342,6 +342,50 @@ mod tests {
     }
 
     #[test]
+    fn serve_takes_the_watch_flags_and_its_own() {
+        let config = parse(&["serve"]).expect("valid");
+        assert_eq!(
+            config.action,
+            Action::Serve {
+                listen: "127.0.0.1:9478".parse().expect("addr"),
+                max_series: 2000
+            }
+        );
+        let config = parse(&[
+            "serve",
+            "--listen",
+            "[::1]:9100",
+            "--port",
+            "10000",
+            "--interval",
+            "2s",
+            "--backlog-warn",
+            "90",
+            "--max-series",
+            "50",
+        ])
+        .expect("watch flags after the subcommand");
+        assert_eq!(config.filter.ports, vec![10000]);
+        assert_eq!(config.interval, Duration::from_secs(2));
+        assert!((config.thresholds.backlog_nearly_full_ratio - 0.9).abs() < 1e-9);
+        assert_eq!(
+            config.action,
+            Action::Serve {
+                listen: "[::1]:9100".parse().expect("addr"),
+                max_series: 50
+            }
+        );
+        for (args, needle) in [
+            (vec!["serve", "--listen", "9478"], "IP:PORT"),
+            (vec!["serve", "--listen", "localhost:9478"], "127.0.0.1:9478"),
+            (vec!["serve", "--max-series", "0"], "0"),
+        ] {
+            let err = parse(&args).expect_err("must be rejected").to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
     fn explain_takes_an_optional_state() {
         assert_eq!(
             parse(&["explain"]).expect("valid").action,

@@ -197,3 +197,22 @@ fn a_connection_flood_is_shed_and_sigterm_still_stops_it() {
         "SIGTERM must stop it cleanly and soon: {status:?}"
     );
 }
+
+#[test]
+fn sigint_stops_it_too() {
+    let mut serve = Serve::start(&[]);
+    assert!(serve.alive());
+    let status = serve.signal(libc::SIGINT, Duration::from_secs(3));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
+
+#[test]
+fn an_address_in_use_is_a_one_line_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("addr").to_string();
+    let output = common::tcpwatch(&["serve", "--listen", &address]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&address) && stderr.contains("--listen"), "{stderr}");
+}

@@ -149,10 +149,15 @@ impl Serve {
     }
 
     /// Sends SIGTERM and waits; the exit status, or `None` if it did not stop.
-    pub fn terminate(mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        // SAFETY: kill(2) on the pid of our own child.
+    pub fn terminate(self, within: Duration) -> Option<std::process::ExitStatus> {
+        self.signal(libc::SIGTERM, within)
+    }
+
+    /// Sends `signal` and waits; the exit status, or `None` if it did not stop.
+    pub fn signal(mut self, signal: i32, within: Duration) -> Option<std::process::ExitStatus> {
+        // SAFETY: kill(2) on the pid of our own, unreaped child.
         unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            libc::kill(self.child.id() as libc::pid_t, signal);
         }
         let mut status = None;
         eventually(within, || {
