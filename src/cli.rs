@@ -377,7 +377,10 @@ mod tests {
         );
         for (args, needle) in [
             (vec!["serve", "--listen", "9478"], "IP:PORT"),
-            (vec!["serve", "--listen", "localhost:9478"], "127.0.0.1:9478"),
+            (
+                vec!["serve", "--listen", "localhost:9478"],
+                "127.0.0.1:9478",
+            ),
             (vec!["serve", "--max-series", "0"], "0"),
         ] {
             let err = parse(&args).expect_err("must be rejected").to_string();

@@ -2,13 +2,14 @@
 //! screen and mouse capture on the way in; all of it undone on the way out,
 //! whether the run ends normally, panics, or is stopped by a signal.
 //!
-//! Owns: `TerminalGuard`, `restore`, the panic hook and `StopSignals`.
+//! Owns: `TerminalGuard` (enter, suspend, resume), `restore`, the panic
+//! hook, and `StopSignals` (which signal asks for what).
 //! Must not: draw (ui does) or decide when to quit (the loop does).
 
 use std::io::{self, Stdout};
 use std::sync::Arc;
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use crossterm::cursor::Show;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
@@ -46,7 +47,10 @@ impl TerminalGuard {
             Ok(terminal)
         })();
         match entered {
-            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Ok(terminal) => {
+                TERMINAL_ENTERED.store(true, Ordering::SeqCst);
+                Ok(TerminalGuard { terminal })
+            }
             Err(error) => {
                 let _ = restore();
                 Err(error)
@@ -57,10 +61,64 @@ impl TerminalGuard {
     pub fn terminal(&mut self) -> &mut Tui {
         &mut self.terminal
     }
+
+    /// Does what the signals asked since the last call: suspends or resumes
+    /// here, and returns true when the loop should stop.
+    pub fn obey(&mut self, signals: &StopSignals) -> io::Result<bool> {
+        match signals.poll() {
+            Some(SignalAction::Stop) => Ok(true),
+            Some(SignalAction::Suspend) => {
+                self.suspend()?;
+                signals.forget_resume();
+                Ok(false)
+            }
+            Some(SignalAction::Resume) => self.resume().map(|()| false),
+            None => Ok(false),
+        }
+    }
+
+    /// Suspends like htop on SIGTSTP: restores the terminal (cooked mode,
+    /// main screen, cursor shown, no mouse reporting), stops the process,
+    /// and, once continued (`fg`, SIGCONT), enters dashboard mode again and
+    /// forces a full redraw.
+    pub fn suspend(&mut self) -> io::Result<()> {
+        restore()?;
+        TERMINAL_ENTERED.store(false, Ordering::SeqCst);
+        // SAFETY: raise(3) stops this process; it returns once continued.
+        unsafe {
+            libc::raise(libc::SIGSTOP);
+        }
+        self.resume()
+    }
+
+    /// Enters raw mode, the alternate screen and mouse capture again (the
+    /// shell may have reset them while we were stopped), clears the screen
+    /// and makes the next draw repaint every cell.
+    pub fn resume(&mut self) -> io::Result<()> {
+        // crossterm skips enable_raw_mode when it believes raw mode is on;
+        // after `kill -STOP` the shell has cooked the tty behind its back.
+        let _ = disable_raw_mode();
+        enable_raw_mode()?;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            Clear(ClearType::All)
+        )?;
+        TERMINAL_ENTERED.store(true, Ordering::SeqCst);
+        self.terminal.hide_cursor()?;
+        // Two swaps reset both buffers: the next draw diffs against blank
+        // cells on a cleared screen, so every cell is written. (ratatui's
+        // clear() would ask the terminal for the cursor position.)
+        self.terminal.swap_buffers();
+        self.terminal.swap_buffers();
+        self.terminal.autoresize()
+    }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        TERMINAL_ENTERED.store(false, Ordering::SeqCst);
         let _ = restore();
     }
 }
@@ -91,25 +149,179 @@ fn install_panic_hook() {
     });
 }
 
-/// SIGTERM, SIGHUP and SIGINT ask the loop to stop (so the terminal is
-/// restored); a second one while the first is pending ends the process.
+/// What a signal asks the dashboard loop to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalAction {
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: leave the loop; the guard
+    /// restores the terminal on the way out.
+    Stop,
+    /// SIGTSTP (or Ctrl-Z, see `suspend_key`): call `TerminalGuard::suspend`.
+    Suspend,
+    /// SIGCONT without our own suspend (after `kill -STOP` and `fg`): the
+    /// shell may have drawn over the screen and cooked the tty; call
+    /// `TerminalGuard::resume`.
+    Resume,
+}
+
+const PENDING_STOP: u8 = 1;
+const PENDING_SUSPEND: u8 = 2;
+const PENDING_RESUME: u8 = 4;
+
+/// Whether the terminal is in dashboard mode, so that the second-signal
+/// path knows whether there is anything to restore.
+static TERMINAL_ENTERED: AtomicBool = AtomicBool::new(false);
+
+/// The signals the dashboard handles, read by a thread of its own (so no
+/// terminal code ever runs inside a signal handler):
+///
+/// - SIGTERM, SIGHUP, SIGINT, SIGQUIT: the first asks the loop to stop
+///   (`SignalAction::Stop`); a second one while the first is pending
+///   restores the terminal and exits at once with status 128 + signal.
+/// - SIGTSTP: `SignalAction::Suspend` (the loop restores the terminal, then
+///   stops the process; see `TerminalGuard::suspend`).
+/// - SIGCONT: `SignalAction::Resume` (re-enter raw mode, the alternate
+///   screen and mouse capture, redraw everything).
+/// - SIGUSR1 is ignored: it is often sent to ask a tool for statistics
+///   (`dd`), and its default action would kill the process with the
+///   terminal left raw. tcpwatch has nothing to report on it.
 #[derive(Debug, Clone)]
 pub struct StopSignals {
-    raised: Arc<AtomicBool>,
+    pending: Arc<AtomicU8>,
 }
 
 impl StopSignals {
     pub fn register() -> io::Result<StopSignals> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let raised = Arc::new(AtomicBool::new(false));
-        for signal in [SIGTERM, SIGHUP, SIGINT] {
-            signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&raised))?;
-            signal_hook::flag::register(signal, Arc::clone(&raised))?;
-        }
-        Ok(StopSignals { raised })
+        use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGUSR1};
+        let pending = Arc::new(AtomicU8::new(0));
+        let mut signals = signal_hook::iterator::Signals::new([
+            SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGCONT, SIGUSR1,
+        ])?;
+        let shared = Arc::clone(&pending);
+        std::thread::Builder::new()
+            .name("tcpwatch-signals".to_string())
+            .spawn(move || {
+                let mut stops = 0u32;
+                for signal in signals.forever() {
+                    match signal {
+                        SIGTSTP => {
+                            shared.fetch_or(PENDING_SUSPEND, Ordering::SeqCst);
+                        }
+                        SIGCONT => {
+                            shared.fetch_or(PENDING_RESUME, Ordering::SeqCst);
+                        }
+                        SIGUSR1 => {}
+                        stop => {
+                            stops += 1;
+                            if stops > 1 {
+                                exit_now(stop);
+                            }
+                            shared.fetch_or(PENDING_STOP, Ordering::SeqCst);
+                        }
+                    }
+                }
+            })?;
+        Ok(StopSignals { pending })
     }
 
+    /// The most urgent action a signal asked for since the last call, if
+    /// any: Stop before Suspend before Resume.
+    pub fn poll(&self) -> Option<SignalAction> {
+        let pending = self.pending.load(Ordering::SeqCst);
+        let (bit, action) = if pending & PENDING_STOP != 0 {
+            // Stop stays pending: every later poll says Stop too.
+            return Some(SignalAction::Stop);
+        } else if pending & PENDING_SUSPEND != 0 {
+            (PENDING_SUSPEND, SignalAction::Suspend)
+        } else if pending & PENDING_RESUME != 0 {
+            (PENDING_RESUME, SignalAction::Resume)
+        } else {
+            return None;
+        };
+        self.pending.fetch_and(!bit, Ordering::SeqCst);
+        if action == SignalAction::Suspend {
+            // The SIGCONT that ends our own suspend is handled by it.
+            self.pending.fetch_and(!PENDING_RESUME, Ordering::SeqCst);
+        }
+        Some(action)
+    }
+
+    /// Whether a stop signal arrived.
     pub fn raised(&self) -> bool {
-        self.raised.load(Ordering::Relaxed)
+        self.pending.load(Ordering::SeqCst) & PENDING_STOP != 0
+    }
+
+    /// Forgets a Resume that the SIGCONT of our own suspend left behind.
+    pub fn forget_resume(&self) {
+        self.pending.fetch_and(!PENDING_RESUME, Ordering::SeqCst);
+    }
+}
+
+/// The second stop signal: the loop did not get out in time. Restore the
+/// terminal from this (ordinary) thread and exit.
+fn exit_now(signal: i32) -> ! {
+    if TERMINAL_ENTERED.load(Ordering::SeqCst) {
+        let _ = restore();
+    }
+    std::process::exit(128 + signal)
+}
+
+/// Ctrl-Z, pressed (not released).
+pub fn is_suspend_key(key: &crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+    key.kind == KeyEventKind::Press
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(key.code, KeyCode::Char('z' | 'Z'))
+}
+
+/// Ctrl-Z arrives as a key in raw mode (the tty no longer turns it into
+/// SIGTSTP): send SIGTSTP to our process group, as the tty would have, so
+/// that the same path suspends us and a pipeline around us stops too.
+pub fn suspend_key() {
+    // SAFETY: kill(2) with pid 0 signals our own process group; no memory
+    // is involved.
+    unsafe {
+        libc::kill(0, libc::SIGTSTP);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_pending(bits: u8) -> StopSignals {
+        StopSignals {
+            pending: Arc::new(AtomicU8::new(bits)),
+        }
+    }
+
+    #[test]
+    fn stop_wins_and_stays_pending() {
+        let signals = with_pending(PENDING_STOP | PENDING_SUSPEND);
+        assert_eq!(signals.poll(), Some(SignalAction::Stop));
+        assert_eq!(signals.poll(), Some(SignalAction::Stop));
+        assert!(signals.raised());
+    }
+
+    #[test]
+    fn a_suspend_swallows_the_resume_of_its_own_sigcont() {
+        let signals = with_pending(PENDING_SUSPEND | PENDING_RESUME);
+        assert_eq!(signals.poll(), Some(SignalAction::Suspend));
+        assert_eq!(signals.poll(), None);
+        let signals = with_pending(PENDING_RESUME);
+        assert_eq!(signals.poll(), Some(SignalAction::Resume));
+        assert_eq!(signals.poll(), None);
+    }
+
+    #[test]
+    fn ctrl_z_is_the_suspend_key() {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        assert!(is_suspend_key(&KeyEvent::new(
+            KeyCode::Char('z'),
+            KeyModifiers::CONTROL
+        )));
+        assert!(!is_suspend_key(&KeyEvent::new(
+            KeyCode::Char('z'),
+            KeyModifiers::NONE
+        )));
     }
 }

@@ -38,6 +38,10 @@ pub enum CollectError {
     },
     #[error("no process with pid {pid}: check the pid with `ps -p {pid}`")]
     NoSuchPid { pid: u32 },
+    #[error(
+        "process {pid} exists but /proc hides it (mounted with hidepid): run tcpwatch as root, as the process's user, or in the group named by the gid= mount option"
+    )]
+    ProcessHidden { pid: u32 },
     #[error("no network namespace named '{name}': list them with `ip netns list`")]
     NoSuchNetns { name: String },
     #[error(
@@ -49,6 +53,10 @@ pub enum CollectError {
         source: io::Error,
     },
     #[error(
+        "{target} is gone: {reason}; nothing left to watch (start tcpwatch again on the new target)"
+    )]
+    TargetGone { target: String, reason: String },
+    #[error(
         "cannot enter the network namespace of {target} ({source}); check it still exists with `ip netns list` or `ls -l /proc/<pid>/ns/net`"
     )]
     NamespaceUnusable {
@@ -56,6 +64,13 @@ pub enum CollectError {
         #[source]
         source: io::Error,
     },
+}
+
+impl CollectError {
+    /// Whether sampling again cannot help: the watched target is gone.
+    pub fn is_final(&self) -> bool {
+        matches!(self, CollectError::TargetGone { .. })
+    }
 }
 
 /// A problem found by one of the pure text parsers, before the caller knows

@@ -60,6 +60,9 @@ pub struct NamespaceContext {
     pub label: String,
     /// Things the user should know, e.g. why the backlog is missing.
     pub notes: Vec<String>,
+    /// Why the namespace could not be entered (read from outside instead):
+    /// the errno of the refusal.
+    pub entry_refused: Option<i32>,
 }
 
 impl NamespaceContext {
@@ -71,22 +74,88 @@ impl NamespaceContext {
             netlink_usable: true,
             label,
             notes: Vec::new(),
+            entry_refused: None,
         }
     }
 
-    /// Another process's namespace seen from outside: /proc/PID/net only.
-    fn from_outside(pid: u32, label: String) -> NamespaceContext {
+    /// Another process's namespace seen from outside: /proc/PID/net only,
+    /// because opening or entering `ns_path` was refused with `refusal`.
+    fn from_outside(
+        pid: u32,
+        label: String,
+        ns_path: &Path,
+        refusal: &io::Error,
+    ) -> NamespaceContext {
+        let why = if is_root() {
+            format!(
+                "root, but {} was refused ({refusal}: a security module, a user namespace \
+                 or a ptrace restriction)",
+                ns_path.display()
+            )
+        } else {
+            format!("not root ({} refused: {refusal})", ns_path.display())
+        };
         NamespaceContext {
             net_dir: PathBuf::from(format!("/proc/{pid}/net")),
             sys_root: None,
             netlink_usable: false,
             label,
             notes: vec![format!(
-                "not root: reading /proc/{pid}/net (no listener backlog, no sysctls); \
-                 run as root for sock_diag"
+                "{why}: reading /proc/{pid}/net (no listener backlog, no sysctls); \
+                 sock_diag needs CAP_SYS_ADMIN to enter the namespace"
             )],
+            entry_refused: Some(refusal.raw_os_error().unwrap_or(libc::EACCES)),
         }
     }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The error for a pid whose /proc entry cannot be seen: either there is
+/// no such process, or /proc hides it (mounted with `hidepid`). kill(pid, 0)
+/// tells them apart without sending anything.
+pub fn missing_pid(pid: u32) -> CollectError {
+    let Ok(raw) = libc::pid_t::try_from(pid) else {
+        return CollectError::NoSuchPid { pid };
+    };
+    if raw <= 0 {
+        return CollectError::NoSuchPid { pid };
+    }
+    // SAFETY: signal 0 sends nothing; it only checks that the pid exists.
+    let rc = unsafe { libc::kill(raw, 0) };
+    let exists = rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if exists {
+        CollectError::ProcessHidden { pid }
+    } else {
+        CollectError::NoSuchPid { pid }
+    }
+}
+
+/// The label of the namespace we run in: "host", or, under
+/// `ip netns exec NAME`, "netns NAME" (what `ip netns identify` finds: the
+/// entry of /run/netns with our namespace's inode).
+fn own_label() -> String {
+    let Ok(ours) = fs::metadata("/proc/thread-self/ns/net") else {
+        return "host".to_string();
+    };
+    let Ok(entries) = fs::read_dir(NAMED_NETNS_DIR) else {
+        return "host".to_string();
+    };
+    for entry in entries.flatten() {
+        let Ok(meta) = fs::metadata(entry.path()) else {
+            continue;
+        };
+        if meta.dev() == ours.dev()
+            && meta.ino() == ours.ino()
+            && let Some(name) = entry.file_name().to_str()
+        {
+            return format!("netns {name}");
+        }
+    }
+    "host".to_string()
 }
 
 /// Prepares to watch `target`, entering its namespace if needed.
@@ -97,7 +166,7 @@ impl NamespaceContext {
 pub fn enter(target: &NetnsTarget) -> Result<NamespaceContext, CollectError> {
     let label = target.label();
     match target {
-        NetnsTarget::Host => Ok(NamespaceContext::own(label)),
+        NetnsTarget::Host => Ok(NamespaceContext::own(own_label())),
         NetnsTarget::Pid(pid) => enter_pid(*pid, label),
         NetnsTarget::Named(name) => enter_named(name, label),
     }
@@ -106,14 +175,14 @@ pub fn enter(target: &NetnsTarget) -> Result<NamespaceContext, CollectError> {
 fn enter_pid(pid: u32, label: String) -> Result<NamespaceContext, CollectError> {
     let process_dir = PathBuf::from(format!("/proc/{pid}"));
     if pid == 0 || fs::symlink_metadata(&process_dir).is_err() {
-        return Err(CollectError::NoSuchPid { pid });
+        return Err(missing_pid(pid));
     }
     let ns_path = process_dir.join("ns/net");
     match same_namespace_as_ours(&ns_path) {
         Ok(true) => return Ok(NamespaceContext::own(label)),
         Ok(false) => {}
         Err(err) if is_not_permitted(&err) => {
-            return Ok(NamespaceContext::from_outside(pid, label));
+            return Ok(NamespaceContext::from_outside(pid, label, &ns_path, &err));
         }
         Err(err) if is_gone(&err) => return Err(CollectError::NoSuchPid { pid }),
         Err(source) => {
@@ -125,7 +194,9 @@ fn enter_pid(pid: u32, label: String) -> Result<NamespaceContext, CollectError> 
     }
     match set_network_namespace(&ns_path) {
         Ok(()) => Ok(NamespaceContext::own(label)),
-        Err(err) if is_not_permitted(&err) => Ok(NamespaceContext::from_outside(pid, label)),
+        Err(err) if is_not_permitted(&err) => {
+            Ok(NamespaceContext::from_outside(pid, label, &ns_path, &err))
+        }
         Err(err) if is_gone(&err) => Err(CollectError::NoSuchPid { pid }),
         Err(source) => Err(CollectError::NamespaceUnusable {
             target: label,
@@ -216,6 +287,27 @@ mod tests {
         assert_eq!(ctx.net_dir, Path::new("/proc/thread-self/net"));
         assert_eq!(ctx.label, format!("pid {}", std::process::id()));
         assert!(ctx.netlink_usable);
+    }
+
+    #[test]
+    fn reading_from_outside_names_what_was_refused() {
+        let refusal = io::Error::from_raw_os_error(libc::EACCES);
+        let ctx = NamespaceContext::from_outside(
+            1,
+            "pid 1".into(),
+            Path::new("/proc/1/ns/net"),
+            &refusal,
+        );
+        let note = ctx.notes.join("\n");
+        assert!(note.contains("/proc/1/ns/net"), "{note}");
+        assert!(note.contains("Permission denied"), "{note}");
+        if is_root() {
+            assert!(note.starts_with("root, but"), "{note}");
+        } else {
+            assert!(note.starts_with("not root"), "{note}");
+        }
+        assert_eq!(ctx.entry_refused, Some(libc::EACCES));
+        assert!(!ctx.netlink_usable);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::owner_thread::BackgroundOwners;
 use super::process::ProcessResolver;
 use super::procfs::ProcTable;
 use super::sysctl::read_settings;
+use super::target_pin::TargetPin;
 use super::{CollectError, DumpRequest, SnapshotSource, SocketTable, SourceChoice};
 use crate::model::aggregate::Aggregator;
 use crate::model::retained::{DEFAULT_RETAIN_LIMIT, Retained};
@@ -39,6 +40,8 @@ pub struct SamplerConfig {
 pub struct Sampler {
     config: SamplerConfig,
     context: NamespaceContext,
+    /// The target as it was at start; checked after every read.
+    pin: TargetPin,
     table: Box<dyn SocketTable + Send>,
     owners: OwnerLookup,
     /// Notes that stay true for every sample (fallbacks, permissions).
@@ -52,12 +55,16 @@ pub struct Sampler {
 impl Sampler {
     /// Enters the target namespace on the calling thread and opens the source.
     pub fn open(config: SamplerConfig) -> Result<Sampler, CollectError> {
+        let pin = TargetPin::open(&config.target)?;
         let context = enter(&config.target)?;
+        // The pid may have been recycled between pinning and entering.
+        pin.check()?;
         let mut standing_notes = context.notes.clone();
         let table = open_table(config.source, &context, &mut standing_notes)?;
         Ok(Sampler {
             config,
             context,
+            pin,
             table,
             owners: OwnerLookup::Inline(ProcessResolver::new()),
             standing_notes,
@@ -243,6 +250,14 @@ fn open_table(
             Ok(proc_table())
         }
         SourceChoice::Netlink => {
+            if let Some(errno) = context.entry_refused {
+                // sock_diag itself was never asked: entering the namespace
+                // was refused.
+                return Err(CollectError::NamespacePermission {
+                    target: context.label.clone(),
+                    source: std::io::Error::from_raw_os_error(errno),
+                });
+            }
             if !context.netlink_usable {
                 return Err(CollectError::NetlinkRefused {
                     source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
@@ -268,7 +283,30 @@ fn open_table(
 }
 
 impl SnapshotSource for Sampler {
+    /// A snapshot, unless the target vanished meanwhile: what was read is
+    /// then dropped (it may come from a recycled pid's namespace).
     fn sample(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+        let result = self.sample_table(taken_at_ms);
+        self.pin.check()?;
+        result
+    }
+
+    fn sample_totals(&mut self) -> Option<(crate::model::Counters, crate::model::Sockstat)> {
+        let totals = read_counters(&self.context.net_dir).ok();
+        self.pin.check().ok().and(totals)
+    }
+
+    fn sample_listeners(&mut self) -> Result<Vec<SocketRecord>, CollectError> {
+        let mut listeners = Vec::new();
+        let ports = self.config.filter.ports.clone();
+        let result = self.dump_into(&DumpRequest::listeners(&ports), &mut listeners);
+        self.pin.check()?;
+        result.map(|()| listeners)
+    }
+}
+
+impl Sampler {
+    fn sample_table(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
         let started = Instant::now();
         let filter = self.config.filter.clone();
         let mut listeners = Vec::new();
@@ -330,17 +368,6 @@ impl SnapshotSource for Sampler {
         snapshot.aggregated = Some(aggregates);
         snapshot.elapsed = started.elapsed();
         Ok(snapshot)
-    }
-
-    fn sample_totals(&mut self) -> Option<(crate::model::Counters, crate::model::Sockstat)> {
-        read_counters(&self.context.net_dir).ok()
-    }
-
-    fn sample_listeners(&mut self) -> Result<Vec<SocketRecord>, CollectError> {
-        let mut listeners = Vec::new();
-        let ports = self.config.filter.ports.clone();
-        self.dump_into(&DumpRequest::listeners(&ports), &mut listeners)?;
-        Ok(listeners)
     }
 }
 

@@ -27,7 +27,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use super::negotiate::{format_for, scraper_name};
 use super::scrape_peaks::ScraperKey;
 use super::shared::Shared;
-use crate::run::now_ms;
+use crate::collect::clock::now_ms;
 
 /// How often the accept loop checks whether it was told to stop.
 const STOP_POLL: Duration = Duration::from_millis(100);

@@ -12,8 +12,6 @@ pub(crate) mod exporter;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod negotiate;
-#[allow(dead_code)]
-mod pipeline_shim;
 pub(crate) mod scrape_peaks;
 pub(crate) mod select;
 pub(crate) mod shared;
@@ -24,11 +22,13 @@ use std::sync::Arc;
 use crate::cli::Config;
 use crate::error::AppError;
 use crate::model::TcpState;
+use crate::run::pipeline::{WatchSpec, open_live_sampler, sampler_config, spawn_watch};
 use crate::tui::StopSignals;
+use crate::watch::{FullTick, Tick};
 use exporter::{Exporter, FullTickView};
 use http::Limits;
 use metrics::ExportOptions;
-use pipeline_shim::{FullTick, Tick, spawn_watch};
+
 use shared::Shared;
 
 /// Runs the exporter until SIGTERM, SIGINT or SIGHUP.
@@ -43,10 +43,14 @@ pub fn run_serve(config: &Config, listen: SocketAddr, max_series: u32) -> Result
         max_series: usize::try_from(max_series).unwrap_or(usize::MAX),
     });
     let publisher = Arc::clone(&shared);
-    let _pipeline = spawn_watch(config, move |tick| {
-        consume(&mut exporter, &publisher, tick);
-        true
-    })?;
+    let _pipeline = spawn_watch(
+        WatchSpec::from_config(config),
+        open_live_sampler(sampler_config(config)),
+        move |tick| {
+            consume(&mut exporter, &publisher, tick);
+            true
+        },
+    )?;
     let bound = listener.local_addr().unwrap_or(listen);
     eprintln!("tcpwatch: serving metrics on http://{bound}/metrics (Ctrl-C stops)");
     http::serve(listener, shared, Limits::default(), &|| signals.raised()).map_err(AppError::Serve)

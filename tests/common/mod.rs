@@ -142,3 +142,17 @@ pub fn is_root() -> bool {
 
 /// Both sources where they apply; the /proc source cannot see a backlog.
 pub const SOURCES: [&str; 2] = ["netlink", "proc"];
+
+/// Whether a test that needs `what` (root, a namespace, a tool) can run.
+/// Outside CI it says why it skipped; in CI (`CI=true`) a test that cannot
+/// run fails instead of passing as a skip.
+pub fn can_run(available: bool, what: &str) -> bool {
+    if available {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true: this test needs {what}, which is missing here");
+    }
+    eprintln!("SKIPPED: needs {what}");
+    false
+}

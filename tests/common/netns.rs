@@ -15,10 +15,15 @@ pub struct PrivateNetns {
 
 impl PrivateNetns {
     pub fn create(suffix: &str) -> Option<PrivateNetns> {
+        PrivateNetns::create_named(&format!("tcpwatch-t{}-{suffix}", std::process::id()))
+    }
+
+    /// `ip netns add NAME` with lo up; `None` without root or iproute2.
+    pub fn create_named(name: &str) -> Option<PrivateNetns> {
         if !super::is_root() {
             return None;
         }
-        let name = format!("tcpwatch-t{}-{suffix}", std::process::id());
+        let name = name.to_string();
         let added = Command::new("ip")
             .args(["netns", "add", &name])
             .status()

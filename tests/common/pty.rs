@@ -91,6 +91,54 @@ impl PtyRun {
         }
     }
 
+    /// The child's pid, for sending it signals (only this child, by pid).
+    pub fn pid(&self) -> i32 {
+        let pid = self.child.process_id().expect("tcpwatch has a pid");
+        i32::try_from(pid).expect("pid fits in pid_t")
+    }
+
+    /// Sends `signal` to the child, by its pid.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on the pid of the child this run started.
+        let rc = unsafe { libc::kill(self.pid(), signal) };
+        assert_eq!(rc, 0, "kill({}, {signal})", self.pid());
+    }
+
+    /// Whether the pty is in raw mode (no line editing, no echo), read from
+    /// the master side.
+    pub fn is_raw(&self) -> bool {
+        let fd = self.master.as_raw_fd().expect("pty master fd");
+        // SAFETY: termios is plain data; tcgetattr fills it from a valid fd.
+        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::tcgetattr(fd, &mut termios) };
+        assert_eq!(rc, 0, "tcgetattr on the pty master");
+        termios.c_lflag & (libc::ICANON | libc::ECHO) == 0
+    }
+
+    /// Puts the pty back in canonical mode with echo, as a shell does
+    /// while a job is stopped.
+    pub fn cook(&self) {
+        let fd = self.master.as_raw_fd().expect("pty master fd");
+        // SAFETY: termios is plain data, read then written on a valid fd.
+        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut termios) }, 0);
+        termios.c_lflag |= libc::ICANON | libc::ECHO;
+        assert_eq!(unsafe { libc::tcsetattr(fd, libc::TCSANOW, &termios) }, 0);
+    }
+
+    /// The kernel's state letter for the child (`S` sleeping, `T` stopped),
+    /// from /proc/PID/stat.
+    pub fn process_state(&self) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        after_name.trim_start().chars().next()
+    }
+
+    /// Everything the child wrote so far.
+    pub fn output_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().expect("output")).into_owned()
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).expect("send keys");
         self.writer.flush().expect("flush");

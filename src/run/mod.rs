@@ -1,22 +1,26 @@
-//! Runs what the user asked for: one picture (`--once`), pictures or events
-//! on a non-terminal stdout (`--stream`), the live dashboard on a terminal,
-//! `explain` and `demo`.
+//! Runs what the user asked for. Each mode has its own file and consumes
+//! the ticks of the one pipeline (`pipeline`): the dashboard on a terminal,
+//! one picture per interval (`lines`), one JSON line per event (`stream`),
+//! one picture (`once`), and the demo.
 //!
-//! Owns: the dispatch, the wall clock the pure layers are given, and the
-//! exit outcome. Must not: parse kernel data or draw screens itself.
+//! Owns: the dispatch and the exit outcome. Must not: parse kernel data,
+//! judge samples or draw screens itself.
 
-mod demo_lines;
+mod dashboard;
+mod demo;
 mod lines;
 mod once;
+pub mod pipeline;
 mod report;
+mod stream;
 
 use std::io::{self, IsTerminal, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::alert::Severity;
 use crate::cli::{Action, Config, OutputFormat};
-use crate::collect::sampler::SamplerConfig;
 use crate::error::AppError;
+
+pub use dashboard::color_enabled;
 
 /// How a run ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,24 +31,6 @@ pub enum Outcome {
         level: Severity,
         count: usize,
     },
-}
-
-/// The wall-clock time in Unix milliseconds: the only clock the pure layers see.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-impl Config {
-    pub fn sampler_config(&self) -> SamplerConfig {
-        SamplerConfig {
-            source: self.source,
-            target: self.target.clone(),
-            filter: self.filter.clone(),
-        }
-    }
 }
 
 pub fn run(config: Config) -> Result<Outcome, AppError> {
@@ -59,16 +45,16 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             Ok(Outcome::Done)
         }
         Action::Demo { no_tui: false } if io::stdout().is_terminal() => {
-            crate::demo::dashboard::run_demo_dashboard(&config).map(|()| Outcome::Done)
+            demo::run_demo_dashboard(&config).map(|()| Outcome::Done)
         }
-        Action::Demo { .. } => demo_lines::run_demo_lines(&config).map(|()| Outcome::Done),
+        Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
         Action::Serve { listen, max_series } => {
             crate::serve::run_serve(&config, listen, max_series).map(|()| Outcome::Done)
         }
         Action::Watch if config.once => once::run_once(&config),
-        Action::Watch if config.stream => lines::run_stream(&config).map(|()| Outcome::Done),
+        Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
         Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {
-            crate::live::run_dashboard(&config).map(|()| Outcome::Done)
+            dashboard::run_dashboard(&config).map(|()| Outcome::Done)
         }
         Action::Watch => lines::run_lines(&config).map(|()| Outcome::Done),
     }
