@@ -8,12 +8,11 @@
 //! bounded by the ports in CLOSE_WAIT). Must not: blame a process it did not
 //! see owning the sockets.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
-use crate::model::aggregate::service_port;
-use crate::model::{SocketRecord, TcpState};
+use crate::model::TcpState;
 
-use super::context::{Context, owners_of};
+use super::context::{Context, owners_of_inodes};
 use super::{AlertKind, Evidence, Finding, Severity};
 
 /// CLOSE_WAIT counts per service port over the last evaluations.
@@ -29,20 +28,18 @@ impl CloseWaitHistory {
         self.by_port.len()
     }
 
+    /// Reads the per-port CLOSE_WAIT counted while the dump streamed in
+    /// (exact over the whole table), with a sample of its owners.
     pub fn check(&mut self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let window = ctx.thresholds.close_wait_min_ticks as usize;
         let snapshot = ctx.snapshot;
-        let mut now: BTreeMap<u16, Vec<&SocketRecord>> = BTreeMap::new();
-        for record in &snapshot.sockets {
-            if record.state == TcpState::CloseWait && snapshot.filter.matches(record) {
-                let port = service_port(record, &ctx.listener_ports, &snapshot.filter.ports);
-                now.entry(port).or_default().push(record);
-            }
-        }
-        self.by_port.retain(|port, _| now.contains_key(port));
-        for (port, sockets) in &now {
-            let history = self.by_port.entry(*port).or_default();
-            history.push_back(sockets.len() as u64);
+        let now = &ctx.aggregates.rules.close_wait;
+        self.by_port
+            .retain(|port, _| now.binary_search_by_key(port, |p| p.port).is_ok());
+        for close_wait in now {
+            let port = close_wait.port;
+            let history = self.by_port.entry(port).or_default();
+            history.push_back(close_wait.total);
             while history.len() > window {
                 history.pop_front();
             }
@@ -52,8 +49,8 @@ impl CloseWaitHistory {
             if history.len() < window || last < first {
                 continue;
             }
-            let server_side = sockets.iter().filter(|r| r.local.port() == *port).count();
-            let side = if server_side * 2 >= sockets.len() {
+            let server_side = close_wait.server_side;
+            let side = if server_side * 2 >= close_wait.total {
                 format!("the server on port {port}")
             } else {
                 format!("a client of port {port}")
@@ -63,7 +60,7 @@ impl CloseWaitHistory {
             } else {
                 format!("{first} → {last}")
             };
-            let owners = owners_of(snapshot, sockets.iter().copied());
+            let owners = owners_of_inodes(snapshot, TcpState::CloseWait, &close_wait.inodes);
             out.push(Finding {
                 kind: AlertKind::CloseWaitLeak,
                 subject: format!("port {port}"),
