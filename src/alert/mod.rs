@@ -22,6 +22,7 @@ mod syn_queue;
 mod testkit;
 mod thresholds;
 mod time_wait;
+mod window;
 
 use std::fmt;
 
@@ -32,6 +33,7 @@ pub use engine::{AlertEngine, EvaluationInput};
 pub use monitor::AlertMonitor;
 pub(crate) use overflow::blamed_listeners;
 pub use thresholds::Thresholds;
+pub use window::RaisedDuring;
 
 /// How a client retries a SYN nobody answers, on this kernel generation:
 /// Linux 6.x retries every 1 s for `net.ipv4.tcp_syn_linear_timeouts` (4)

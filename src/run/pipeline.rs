@@ -134,8 +134,9 @@ where
 }
 
 /// Runs the live pipeline and hands each full tick to `on_full` until it
-/// fails. The first sample must work; later failures are reported on
-/// stderr and sampling goes on. The line modes use it.
+/// fails, or until `--count` full ticks were handed on. The first sample
+/// must work; later failures are reported on stderr and sampling goes on.
+/// The line modes use it.
 pub fn for_each_full_tick(
     config: &Config,
     mut on_full: impl FnMut(&FullTick) -> Result<(), AppError>,
@@ -145,11 +146,16 @@ pub fn for_each_full_tick(
         open_live_sampler(sampler_config(config)),
     )?;
     let mut first = true;
+    let mut handed_on = 0u64;
     for tick in ticks {
         match tick {
             Tick::Full(full) => {
                 first = false;
                 on_full(&full)?;
+                handed_on += 1;
+                if config.count.is_some_and(|count| handed_on >= count) {
+                    return Ok(());
+                }
             }
             Tick::Failed { error, .. } if first => return Err(error.into()),
             Tick::Failed { error, .. } => eprintln!("tcpwatch: sample failed: {error}"),
