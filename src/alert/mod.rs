@@ -199,7 +199,8 @@ impl Alert {
     }
 
     /// How long the condition has lasted at `now_ms`.
-    pub fn age_ms(&self, now_ms: u64) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn age_ms(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.since_ms)
     }
 }
@@ -236,7 +237,8 @@ impl fmt::Display for Alert {
 }
 
 /// One line of text for an alert: severity, kind, subject and summary.
-pub fn render_line(alert: &Alert) -> String {
+#[cfg(test)]
+pub(crate) fn render_line(alert: &Alert) -> String {
     alert.to_string()
 }
 

@@ -33,7 +33,7 @@ fn single_look(thresholds: &Thresholds) -> Thresholds {
 /// complete) and prints it with its alerts; with `--for`, keeps sampling
 /// for that long and prints the last picture, the counter growth over the
 /// window and every alert raised during it.
-pub fn run_once(config: &Config) -> Result<Outcome, AppError> {
+pub(crate) fn run_once(config: &Config) -> Result<Outcome, AppError> {
     let mut spec = WatchSpec::from_config(config);
     spec.thresholds = single_look(&config.thresholds);
     let sampler = sampler_config(config);
