@@ -490,7 +490,8 @@ fn register_kernel_counters(registry: &mut Registry, counters: &Counters) {
             "The kernel's {} ({table}) of the watched namespace, as tcpwatch read it",
             counter.kernel_name()
         );
-        if counter.is_gauge() {
+        // CurrEstab is a level, not a count of events.
+        if counter == KernelCounter::CurrEstab {
             kernel.register(name, help, ConstGauge::new(value));
         } else {
             kernel.register(name, help, ConstCounter::new(value));

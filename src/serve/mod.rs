@@ -16,14 +16,15 @@ pub(crate) mod scrape_peaks;
 pub(crate) mod select;
 pub(crate) mod shared;
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::Config;
 use crate::error::AppError;
 use crate::model::TcpState;
 use crate::run::pipeline::{WatchSpec, open_live_sampler, sampler_config, spawn_watch};
-use crate::tui::StopSignals;
 use crate::watch::{FullTick, Tick};
 use exporter::{Exporter, FullTickView};
 use http::Limits;
@@ -37,7 +38,7 @@ pub fn run_serve(config: &Config, listen: SocketAddr, max_series: u32) -> Result
         addr: listen,
         source,
     })?;
-    let signals = StopSignals::register().map_err(AppError::Serve)?;
+    let stop = stop_on_signals().map_err(AppError::Serve)?;
     let shared = Arc::new(Shared::new());
     let mut exporter = Exporter::new(ExportOptions {
         max_series: usize::try_from(max_series).unwrap_or(usize::MAX),
@@ -53,7 +54,22 @@ pub fn run_serve(config: &Config, listen: SocketAddr, max_series: u32) -> Result
     )?;
     let bound = listener.local_addr().unwrap_or(listen);
     eprintln!("tcpwatch: serving metrics on http://{bound}/metrics (Ctrl-C stops)");
-    http::serve(listener, shared, Limits::default(), &|| signals.raised()).map_err(AppError::Serve)
+    http::serve(listener, shared, Limits::default(), &|| {
+        stop.load(Ordering::Relaxed)
+    })
+    .map_err(AppError::Serve)
+}
+
+/// A flag raised by SIGTERM, SIGINT or SIGHUP; a second one exits at once.
+/// (Not the dashboard's signal thread: a daemon keeps Ctrl-Z's default.)
+fn stop_on_signals() -> io::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let raised = Arc::new(AtomicBool::new(false));
+    for signal in [SIGTERM, SIGINT, SIGHUP] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&raised))?;
+        signal_hook::flag::register(signal, Arc::clone(&raised))?;
+    }
+    Ok(raised)
 }
 
 /// One tick in: the exposition and the peaks scrapes will read.
