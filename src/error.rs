@@ -28,6 +28,8 @@ pub enum AppError {
     },
     #[error("the metrics server failed: {0}")]
     Serve(#[source] io::Error),
+    #[error("--events on: {0}")]
+    Events(#[from] crate::collect::events::EventsError),
     #[error("terminal error: {0}; run with --once for plain output")]
     Terminal(#[source] io::Error),
 }

@@ -11,8 +11,13 @@ use common::stream::Stream;
 use common::*;
 use serde_json::Value;
 
+/// The polled transition lines of `local` (exact kernel events, on as
+/// root, have lines of their own: tests/events_real.rs).
 fn events_for<'a>(events: &'a [Value], local: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["local"] == local).collect()
+    events
+        .iter()
+        .filter(|e| e["type"] == "transition" && e["local"] == local)
+        .collect()
 }
 
 #[test]

@@ -950,8 +950,16 @@ pub struct DecodedSnapshot {
 pub struct TransitionLine {
     #[serde(flatten)]
     pub envelope: Envelope,
+    /// `poll`: inferred by comparing two samples. Exact kernel events have
+    /// lines of their own (`type` `event`, `source` `event`).
+    #[serde(default = "poll_source")]
+    pub source: String,
     #[serde(flatten)]
     pub transition: TransitionDoc,
+}
+
+fn poll_source() -> String {
+    "poll".to_string()
 }
 
 /// One `--stream` line about an alert raised or cleared.
@@ -967,6 +975,7 @@ impl TransitionLine {
     pub fn of(host: &str, namespace: &str, transition: &Transition) -> TransitionLine {
         TransitionLine {
             envelope: Envelope::new("transition", host, namespace),
+            source: poll_source(),
             transition: TransitionDoc::of(transition),
         }
     }

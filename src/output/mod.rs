@@ -5,6 +5,7 @@
 //! kernel, the clock or the terminal; it writes to a `Write` it is given.
 
 pub mod contract;
+pub mod event_doc;
 pub mod json;
 pub mod namespaces;
 pub mod table;
