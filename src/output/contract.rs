@@ -641,8 +641,14 @@ impl SnapshotDoc {
         alerts: &[Alert],
         frame: FrameParts<'_>,
     ) -> SnapshotDoc {
-        let listeners = aggregates
-            .listeners
+        // `--state` without LISTEN lists no listener (the snapshot keeps
+        // them anyway, to attribute SYN_RECV and service ports).
+        let listed = if snapshot.filter.states.contains(TcpState::Listen) {
+            aggregates.listeners.as_slice()
+        } else {
+            &[]
+        };
+        let listeners = listed
             .iter()
             .map(|l| ListenerDoc {
                 local: l.local.to_string(),
