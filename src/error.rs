@@ -26,6 +26,14 @@ pub enum AppError {
     RecordingStopped(String),
     #[error("replay: {0}")]
     Replay(String),
+    #[error("cannot listen on {addr}: {source}; choose a free address with --listen ADDR:PORT")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the metrics server failed: {0}")]
+    Serve(#[source] io::Error),
     #[error("--events on: {0}")]
     Events(#[from] crate::collect::events::EventsError),
     #[error("terminal error: {0}; run with --once for plain output")]

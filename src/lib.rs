@@ -24,6 +24,7 @@ pub mod model;
 pub mod output;
 pub mod record;
 pub mod run;
+pub mod serve;
 pub mod tui;
 pub mod ui;
 pub mod watch;

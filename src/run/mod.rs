@@ -58,6 +58,9 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
         Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
         Action::Record => record::run_record(&config).map(|()| Outcome::Done),
         Action::Replay => replay::run_replay(&config),
+        Action::Serve { listen, max_series } => {
+            crate::serve::run_serve(&config, listen, max_series).map(|()| Outcome::Done)
+        }
         Action::Completions(shell) => {
             let mut out = io::stdout().lock();
             crate::generate::write_completions(shell, &mut out).map_err(AppError::Output)?;

@@ -14,6 +14,7 @@ pub mod pty;
 pub mod recording;
 pub mod schema;
 pub mod screen;
+pub mod serve;
 pub mod stream;
 
 use serde_json::Value;
