@@ -8,6 +8,7 @@ pub mod contract;
 pub mod event_doc;
 pub mod json;
 pub mod namespaces;
+pub mod netns_doc;
 pub mod table;
 
 use crate::alert::Alert;
