@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod counter_jumps;
 pub mod diagram;
+pub mod exact_events;
 pub mod filter;
 pub(crate) mod keymap;
 pub mod msg;
@@ -34,6 +35,7 @@ use crate::watch::{FullTick, Tick};
 
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
 pub use diagram::{DiagramScope, DiagramState, Direction};
+pub use exact_events::{ExactEntry, ExactEvents};
 pub use filter::{FilterQuery, LiveFilter};
 pub use keymap::{
     CONNECTIONS_FOOTER_KEYS, Command, DIAGRAM_FOOTER_KEYS, DIAGRAM_KEY_HELP, FOOTER_KEYS, KEY_HELP,
@@ -249,6 +251,7 @@ pub struct App {
 
     diagram: DiagramState,
     transitions: TransitionLog,
+    exact: ExactEvents,
     narration: Option<Narration>,
 }
 
@@ -289,6 +292,7 @@ impl App {
             quit: false,
             diagram: DiagramState::default(),
             transitions: TransitionLog::default(),
+            exact: ExactEvents::default(),
             narration: None,
         }
     }
@@ -340,6 +344,7 @@ impl App {
             Msg::Quit => self.quit = true,
             Msg::SelfCost(cost) => self.self_cost = Some(cost),
             Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
+            Msg::EventsOff { note } => self.exact.set_off_note(note),
         }
     }
 
@@ -503,6 +508,11 @@ impl App {
         &self.transitions
     }
 
+    /// Exact kernel events (tracepoints), when they are on.
+    pub fn exact_events(&self) -> &ExactEvents {
+        &self.exact
+    }
+
     /// The demo's narration, when a demo runs beside the dashboard.
     pub fn narration(&self) -> Option<&Narration> {
         self.narration.as_ref()
@@ -541,6 +551,7 @@ impl App {
             tick.too_many_to_follow,
             tick.following_truncated,
         );
+        self.exact.record(&mut tick);
         self.history
             .record_snapshot(&tick.snapshot, &tick.aggregates);
         self.log_counter_jumps(at_ms);
@@ -851,6 +862,7 @@ impl App {
             Command::End => self.scroll_log(isize::MAX / 2),
             Command::ClearAlertLog => {
                 self.transitions.clear();
+                self.exact.clear();
                 self.diagram.log_offset = 0;
             }
             _ => return false,
@@ -859,7 +871,12 @@ impl App {
     }
 
     fn scroll_log(&mut self, delta: isize) {
-        self.diagram.log_offset = offset_by(self.diagram.log_offset, delta, self.transitions.len());
+        let logged = if self.exact.is_on() {
+            self.exact.len()
+        } else {
+            self.transitions.len()
+        };
+        self.diagram.log_offset = offset_by(self.diagram.log_offset, delta, logged);
     }
 
     /// `s`, `S` and `I` in a list of sockets or processes: the next or
