@@ -19,7 +19,14 @@ fn at_us(offset_us: u64) -> u64 {
     START_MS * 1000 + offset_us
 }
 
-fn change(offset_us: u64, sk: u64, local: &str, remote: &str, old: TcpState, new: TcpState) -> TcpEvent {
+fn change(
+    offset_us: u64,
+    sk: u64,
+    local: &str,
+    remote: &str,
+    old: TcpState,
+    new: TcpState,
+) -> TcpEvent {
     TcpEvent {
         at_us: at_us(offset_us),
         kind: EventKind::StateChange { old, new },
@@ -30,7 +37,13 @@ fn change(offset_us: u64, sk: u64, local: &str, remote: &str, old: TcpState, new
     }
 }
 
-fn other(offset_us: u64, sk: u64, kind: EventKind, local: Option<&str>, remote: Option<&str>) -> TcpEvent {
+fn other(
+    offset_us: u64,
+    sk: u64,
+    kind: EventKind,
+    local: Option<&str>,
+    remote: Option<&str>,
+) -> TcpEvent {
     TcpEvent {
         at_us: at_us(offset_us),
         kind,
@@ -68,19 +81,31 @@ fn script() -> Vec<TcpEvent> {
             400_011,
             0,
             EventKind::RstSent {
-                reason: Reason { code: 2, name: "NO_SOCKET" },
+                reason: Reason {
+                    code: 2,
+                    name: "NO_SOCKET",
+                },
                 state: None,
             },
             Some(closed),
             Some(refused),
         ),
-        other(400_021, 0xc, EventKind::RstReceived, Some(refused), Some(closed)),
+        other(
+            400_021,
+            0xc,
+            EventKind::RstReceived,
+            Some(refused),
+            Some(closed),
+        ),
         change(400_022, 0xc, refused, closed, SynSent, Close),
         other(
             600_000,
             0x100,
             EventKind::Drop {
-                reason: Reason { code: 40, name: "TCP_LISTEN_OVERFLOW" },
+                reason: Reason {
+                    code: 40,
+                    name: "TCP_LISTEN_OVERFLOW",
+                },
                 rx_sk: 0x100,
             },
             None,
@@ -118,10 +143,7 @@ fn the_log_shows_a_20ms_connection_whole_and_the_rst_and_drop_lines() {
         let mut app = with_events(width, height);
         press(&mut app, KeyCode::Char('d'));
         let terminal = draw(&app, width, height);
-        insta::assert_snapshot!(
-            format!("event_log_{width}x{height}"),
-            terminal.backend()
-        );
+        insta::assert_snapshot!(format!("event_log_{width}x{height}"), terminal.backend());
     }
     let mut app = with_events(200, 60);
     press(&mut app, KeyCode::Char('d'));
@@ -173,7 +195,10 @@ fn lost_events_are_told_in_the_log_title() {
     feed(&mut app, listen_one_experiment(START_MS, 1));
     press(&mut app, KeyCode::Char('d'));
     let screen = text(&draw(&app, 120, 40));
-    assert!(screen.contains("7 events lost: the log is incomplete"), "{screen}");
+    assert!(
+        screen.contains("7 events lost: the log is incomplete"),
+        "{screen}"
+    );
 }
 
 #[test]

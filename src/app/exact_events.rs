@@ -120,9 +120,7 @@ impl ExactEvents {
 
     /// Records and lines lost so far (never hidden).
     pub fn lost(&self) -> u64 {
-        self.counts
-            .as_ref()
-            .map_or(0, |c| c.lost + c.lines_dropped)
+        self.counts.as_ref().map_or(0, |c| c.lost + c.lines_dropped)
     }
 
     pub(crate) fn set_off_note(&mut self, note: String) {
@@ -204,7 +202,10 @@ mod tests {
         assert!(exact.is_on());
         assert_eq!(exact.len(), 1);
         assert_eq!(exact.rsts_on(10002), Some((1, 0)));
-        assert_eq!(exact.newest_first().next().map(ExactEntry::at_us), Some(1_500_123));
+        assert_eq!(
+            exact.newest_first().next().map(ExactEntry::at_us),
+            Some(1_500_123)
+        );
         for _ in 0..EXACT_LOG_CAPACITY + 5 {
             exact.push(ExactEntry::Seen(match exact.newest_first().next() {
                 Some(ExactEntry::Seen(line)) => line.clone(),

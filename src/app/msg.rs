@@ -41,5 +41,7 @@ pub enum Msg {
     /// The demo's narrator: a step starts, ends, or the demo is over.
     Narration(NarrationEvent),
     /// `--events auto` fell back to polling; the note says why.
-    EventsOff { note: String },
+    EventsOff {
+        note: String,
+    },
 }

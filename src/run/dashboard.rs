@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::{self, Event, MouseButton, MouseEventKind};
 
 use super::pipeline::{
-    EventsSpec, WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config, spawn_watch,
+    EventsSpec, WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config,
+    spawn_watch,
 };
 use crate::app::{App, AppSetup, Command, Effects, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};

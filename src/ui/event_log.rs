@@ -114,12 +114,18 @@ fn entry_line(entry: &ExactEntry, short: bool, theme: &Theme) -> Line<'static> {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let exact = app.exact_events();
-    let until_us = app.history_until_ms().saturating_mul(1000).saturating_add(999_999);
+    let until_us = app
+        .history_until_ms()
+        .saturating_mul(1000)
+        .saturating_add(999_999);
     let entries: Vec<&ExactEntry> = exact
         .newest_first()
         .filter(|e| e.at_us() <= until_us && entry_in_scope(app, e))
         .collect();
-    let offset = app.diagram().log_offset.min(entries.len().saturating_sub(1));
+    let offset = app
+        .diagram()
+        .log_offset
+        .min(entries.len().saturating_sub(1));
     let position = if offset > 0 {
         format!(" · from {}", offset + 1)
     } else {
@@ -137,7 +143,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ));
     }
     title.push(Span::styled(
-        format!("· {SEEN} seen by the kernel, {INFERRED} inferred · newest first{position} · c clears "),
+        format!(
+            "· {SEEN} seen by the kernel, {INFERRED} inferred · newest first{position} · c clears "
+        ),
         theme.title(),
     ));
     let block = Block::bordered()

@@ -71,7 +71,10 @@ fn rsts_without_a_row(app: &App, rows: &[PortStates]) -> Option<String> {
             }
         })
         .collect();
-    Some(format!(" RST (exact) at ports with no socket: {} ", parts.join(" · ")))
+    Some(format!(
+        " RST (exact) at ports with no socket: {} ",
+        parts.join(" · ")
+    ))
 }
 
 fn short_title(state: TcpState) -> &'static str {
@@ -164,12 +167,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = app.port_rows();
     let focused = app.focus() == Focus::Ports;
     let rst_column = app.exact_events().is_on();
-    let fixed = PORT_WIDTH
-        + TOTAL_WIDTH
-        + NOTE_WIDTH
-        + 3
-        + 2
-        + if rst_column { RST_WIDTH + 1 } else { 0 };
+    let fixed =
+        PORT_WIDTH + TOTAL_WIDTH + NOTE_WIDTH + 3 + 2 + if rst_column { RST_WIDTH + 1 } else { 0 };
     let (columns, hidden) = columns(rows, area.width.saturating_sub(fixed));
     let mut title = format!(" Ports ({}) ", rows.len());
     if hidden > 0 {
