@@ -9,8 +9,7 @@
 
 use std::collections::VecDeque;
 
-use crate::model::Counter;
-use crate::model::drop_attribution::{InferredOverflows, inferred_overflows};
+use crate::model::drop_attribution::InferredOverflows;
 use crate::model::event_ledger::{EventCounts, EventLine};
 use crate::watch::FullTick;
 
@@ -60,35 +59,15 @@ impl ExactEvents {
         for line in std::mem::take(&mut tick.events) {
             self.push(ExactEntry::Seen(line));
         }
-        let exact_overflows = counts
-            .drops_by_reason
-            .get("TCP_LISTEN_OVERFLOW")
-            .copied()
-            .unwrap_or(0);
-        let rise = tick
-            .deltas
-            .as_ref()
-            .and_then(|d| d.get(Counter::ListenOverflows))
-            .unwrap_or(0);
-        let full = tick
-            .aggregates
-            .listeners
-            .iter()
-            .filter(|l| l.is_full() == Some(true))
-            .map(|l| l.local)
-            .collect();
-        if let Some(overflows) = inferred_overflows(
-            rise,
-            exact_overflows.saturating_sub(self.exact_overflows),
-            full,
-        ) {
+        tick.event_counts = Some(counts);
+        if let Some(overflows) = tick.inferred_overflows(self.exact_overflows) {
             self.push(ExactEntry::Inferred {
                 at_ms: tick.at_ms(),
                 overflows,
             });
         }
-        self.exact_overflows = exact_overflows;
-        tick.event_counts = Some(counts.clone());
+        self.exact_overflows = tick.exact_overflow_drops();
+        let counts = tick.event_counts.clone().unwrap_or_default();
         self.counts = Some(counts);
     }
 

@@ -70,7 +70,10 @@ pub fn count_lines(counts: &EventCounts) -> Vec<String> {
             .iter()
             .map(|(reason, count)| format!("{reason} ×{count}"))
             .collect();
-        lines.push(format!("Drops by reason (exact): {}", reasons.join(" · ")));
+        lines.push(format!(
+            "Drops by TCP reason, every port (exact; a drop names a port only when its socket is known): {}",
+            reasons.join(" · ")
+        ));
     }
     if counts.drops_unattributed > 0 {
         lines.push(format!(
@@ -97,9 +100,9 @@ pub fn count_lines(counts: &EventCounts) -> Vec<String> {
     lines
 }
 
-/// The section `--once --for` and the demo print: at most `max_lines` event
-/// lines (the newest are kept), the counters, and the overflows polling had
-/// to infer.
+/// The section `--once --for` and the demo print: the first `max_lines`
+/// event lines (a sequence reads from its start), the overflows polling had
+/// to infer, and the counters.
 pub fn write_event_section(
     out: &mut dyn Write,
     title: &str,

@@ -210,7 +210,7 @@ impl SeenEvents {
 
 /// Events kept over a `--for` window at most (memory stays bounded).
 const MAX_KEPT_EVENTS: usize = 100_000;
-/// Event lines printed at most; the newest are kept.
+/// Event lines printed at most; the first are kept.
 const MAX_PRINTED_EVENTS: usize = 500;
 
 /// `--for`: full ticks until `window` has passed since the first (a

@@ -100,12 +100,12 @@ impl WatchSpec {
 
 /// What became of the event reader: on, or off with the one-line note
 /// saying why (none when the user asked for off).
-type EventReaderStart = (Option<(EventReader, Receiver<EventBatch>)>, Option<String>);
+pub(crate) type EventReaderStart = (Option<(EventReader, Receiver<EventBatch>)>, Option<String>);
 
 /// Starts the event reader as `spec` says. When `auto` falls back to
 /// polling, the note says why; each mode shows it (stderr, or the
 /// dashboard's transition log).
-fn start_event_reader(spec: &EventsSpec) -> Result<EventReaderStart, AppError> {
+pub(crate) fn start_event_reader(spec: &EventsSpec) -> Result<EventReaderStart, AppError> {
     if spec.choice == EventsChoice::Auto && spec.other_namespace {
         return Ok((None, Some(OTHER_NAMESPACE_NOTE.to_string())));
     }
