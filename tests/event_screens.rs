@@ -219,3 +219,35 @@ fn with_events_off_the_log_says_why_and_stays_inferred() {
     assert!(!screen.contains("RST s/r"));
     assert!(!screen.contains("exact kernel events"));
 }
+
+#[test]
+fn the_explanation_shows_the_latest_exact_changes_of_the_state() {
+    for (width, height) in [(80, 24), (120, 40), (200, 60)] {
+        let mut app = with_events(width, height);
+        press(&mut app, KeyCode::Char('d'));
+        // The list view goes down to it; the box diagram down, then right.
+        for key in [KeyCode::Down; 12].into_iter().chain([KeyCode::Right; 3]) {
+            if app.diagram().selected == TimeWait {
+                break;
+            }
+            let before = app.diagram().selected;
+            press(&mut app, key);
+            if app.diagram().selected == before && key == KeyCode::Down {
+                press(&mut app, KeyCode::Right);
+            }
+        }
+        assert_eq!(app.diagram().selected, TimeWait);
+        press(&mut app, KeyCode::Char('?'));
+        let terminal = draw(&app, width, height);
+        let screen = text(&terminal);
+        assert!(screen.contains("seen:        exact "), "{screen}");
+        assert!(
+            screen.contains("21:40:00.220311 127.0.0.1:45000 → :9000 FIN_WAIT2"),
+            "{screen}"
+        );
+        insta::assert_snapshot!(
+            format!("explanation_with_events_{width}x{height}"),
+            terminal.backend()
+        );
+    }
+}

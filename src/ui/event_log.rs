@@ -112,6 +112,37 @@ fn entry_line(entry: &ExactEntry, short: bool, theme: &Theme) -> Line<'static> {
     }
 }
 
+/// The newest exact changes into or out of `state` in scope (at most
+/// `limit`), as `21:40:00.220311 127.0.0.1:45000 → :9000 FIN_WAIT2 → TIME_WAIT`,
+/// for the explanation overlay. Empty when events are off.
+pub(crate) fn exact_changes_of(app: &App, state: TcpState, limit: usize) -> Vec<String> {
+    let name = |state: TcpState| match state {
+        TcpState::Close => "CLOSED",
+        other => other.name(),
+    };
+    app.exact_events()
+        .newest_first()
+        .filter(|entry| entry_in_scope(app, entry))
+        .filter_map(|entry| match entry {
+            ExactEntry::Seen(line) => {
+                let (from, to) = line.states?;
+                let (local, remote) = (line.event.local?, line.event.remote?);
+                (from == state || to == state).then(|| {
+                    format!(
+                        "{} {} {} → {}",
+                        format_hms_micros(line.event.at_us),
+                        tuple(local, remote, true),
+                        name(from),
+                        name(to)
+                    )
+                })
+            }
+            ExactEntry::Inferred { .. } => None,
+        })
+        .take(limit)
+        .collect()
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let exact = app.exact_events();
     let until_us = app
