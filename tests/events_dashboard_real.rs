@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::screen::{at, draw, feed, new_app, press};
+use common::screen::{at, draw, new_app, press};
 use common::{can_run, closed_port, is_root};
 use crossterm::event::KeyCode;
 use tcpwatch::collect::SnapshotSource;

@@ -185,11 +185,9 @@ mod tests {
             exact.newest_first().next().map(ExactEntry::at_us),
             Some(1_500_123)
         );
+        let newest = exact.newest_first().next().cloned().expect("an entry");
         for _ in 0..EXACT_LOG_CAPACITY + 5 {
-            exact.push(ExactEntry::Seen(match exact.newest_first().next() {
-                Some(ExactEntry::Seen(line)) => line.clone(),
-                _ => panic!("a seen line"),
-            }));
+            exact.push(newest.clone());
         }
         assert_eq!(exact.len(), EXACT_LOG_CAPACITY);
     }
