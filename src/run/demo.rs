@@ -13,7 +13,9 @@ use std::thread;
 use std::time::Duration;
 
 use super::dashboard::{DashboardExtras, run_dashboard_beside};
-use super::pipeline::{EventsSpec, open_live_sampler, sampler_config, start_event_reader};
+use super::pipeline::{
+    EventsSpec, open_live_sampler, sampler_config, start_event_reader, take_event_batches,
+};
 use super::report::write_report;
 use crate::app::Msg;
 use crate::cli::{Config, OutputFormat};
@@ -105,8 +107,8 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
         thread::sleep(step.watch_for());
         // The reader drains its rings every 50 ms: wait for the last drain.
         thread::sleep(EVENTS_SETTLE);
-        for mut batch in batches.iter().flat_map(|b| b.try_iter()) {
-            watch.ingest_events(&mut batch.events, batch.lost);
+        if let Some(batches) = &batches {
+            take_event_batches(&mut watch, batches);
         }
         let tick = watch.judge(sampler.sample(now_ms())?);
         let mut out = stdout.lock();

@@ -45,7 +45,10 @@ fn single_look(thresholds: &Thresholds) -> Thresholds {
 pub(crate) fn run_once(config: &Config) -> Result<Outcome, AppError> {
     let mut spec = WatchSpec::from_config(config)?;
     spec.thresholds = single_look(&config.thresholds);
-    spec.events = EventsSpec::asked(config);
+    // One picture has no "between samples": events only for a window.
+    if config.once_for.is_some() {
+        spec.events = EventsSpec::asked(config);
+    }
     let sampler = sampler_config(config);
     // One picture looks owners up inline, so it is complete; a `--for`
     // window looks them up in the background, as the live modes do, so a

@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::alert::Thresholds;
 use crate::cli::Config;
 use crate::collect::clock::now_ms;
+use crate::collect::events::reader::BATCH_BACKLOG;
 use crate::collect::events::{
     EventBatch, EventOptions, EventReader, EventsChoice, EventsStart, start_events,
 };
@@ -110,10 +111,19 @@ pub(crate) fn start_event_reader(spec: &EventsSpec) -> Result<EventReaderStart, 
         return Ok((None, Some(OTHER_NAMESPACE_NOTE.to_string())));
     }
     match start_events(spec.choice, &EventOptions::for_ports(&spec.ports))? {
-        EventsStart::On(reader, batches) => Ok((Some((reader, batches)), None)),
+        EventsStart::On(reader, batches) => {
+            if spec.other_namespace {
+                // Asked for: said once, the events flow.
+                eprintln!("{HOST_WIDE_NOTE}");
+            }
+            Ok((Some((reader, batches)), None))
+        }
         EventsStart::Off(note) => Ok((None, note)),
     }
 }
+
+/// What `--events on` means when another namespace is watched.
+const HOST_WIDE_NOTE: &str = "tcpwatch: --events on with another namespace: tracepoints carry no namespace, so the event lines on the watched ports may belong to any namespace";
 
 /// Why `auto` leaves events off when another namespace is watched.
 pub(crate) const OTHER_NAMESPACE_NOTE: &str = "tcpwatch: exact events off (tracepoints carry no network namespace, so another namespace's events cannot be told apart; --events on reads them host-wide); polling only";
@@ -247,8 +257,8 @@ where
                 None => (None, None),
             };
             sample_forever(source.as_mut(), spec.timing, &control_inbox, |event| {
-                for mut batch in batches.iter().flat_map(|b| b.try_iter()) {
-                    watch.ingest_events(&mut batch.events, batch.lost);
+                if let Some(batches) = &batches {
+                    take_event_batches(&mut watch, batches);
                 }
                 let tick = watch.ingest(event);
                 spec.record.observe(&tick);
@@ -262,6 +272,15 @@ where
         record,
         events_note,
     })
+}
+
+/// Hands the watch the event batches waiting, at most a backlog's worth:
+/// when events come faster than they are taken (host-wide churn), the
+/// reader counts the batches it cannot queue as lost, and ticks still flow.
+pub(crate) fn take_event_batches(watch: &mut Watch, batches: &Receiver<EventBatch>) {
+    for mut batch in batches.try_iter().take(BATCH_BACKLOG) {
+        watch.ingest_events(&mut batch.events, batch.lost);
+    }
 }
 
 /// `spawn_watch` into a bounded channel, for the modes that only read ticks.
