@@ -33,6 +33,51 @@ const PRIORITY: [TcpState; 11] = [
 const PORT_WIDTH: u16 = 7;
 const TOTAL_WIDTH: u16 = 7;
 const NOTE_WIDTH: u16 = 6;
+/// `RST s/r`: RSTs sent / received on the port, from exact events.
+const RST_WIDTH: u16 = 8;
+
+/// The RST cell of a port: `sent/received` since the start, `·` for none.
+fn rst_cell(rsts: (u64, u64), theme: &Theme) -> Cell<'static> {
+    match rsts {
+        (0, 0) => right("· ".to_string(), theme.attention(Attention::Quiet)),
+        (sent, received) => right(
+            format!("{sent}/{received} "),
+            theme.attention(Attention::Warning),
+        ),
+    }
+}
+
+/// RSTs on ports that have no row (a closed port has no socket):
+/// ` RST (exact) with no socket: :10002 sent 1 `.
+fn rsts_without_a_row(app: &App, rows: &[PortStates]) -> Option<String> {
+    let counts = app.exact_events().counts()?;
+    let mut ports: Vec<u16> = counts
+        .rst_sent_by_port
+        .keys()
+        .chain(counts.rst_received_by_port.keys())
+        .copied()
+        .filter(|port| !rows.iter().any(|r| r.port == *port))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    if ports.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = ports
+        .iter()
+        .map(|port| {
+            let (sent, received) = app.exact_events().rsts_on(*port).unwrap_or((0, 0));
+            match received {
+                0 => format!(":{port} sent {sent}"),
+                _ => format!(":{port} sent {sent}, received {received}"),
+            }
+        })
+        .collect();
+    Some(format!(
+        " RST (exact) at ports with no socket: {} ",
+        parts.join(" · ")
+    ))
+}
 
 fn short_title(state: TcpState) -> &'static str {
     match state {
@@ -132,6 +177,10 @@ pub(crate) struct PortsPanel<'a> {
     pub full_ports: Vec<u16>,
     /// Said when there is no row.
     pub empty_text: &'static str,
+    /// RSTs sent and received per row, when exact events are on.
+    pub rsts: Option<Vec<(u64, u64)>>,
+    /// RSTs at ports without a row, said under the table.
+    pub rsts_elsewhere: Option<String>,
 }
 
 impl<'a> PortsPanel<'a> {
@@ -153,6 +202,12 @@ impl<'a> PortsPanel<'a> {
             } else {
                 "no TCP sockets match what is watched"
             },
+            rsts: app.exact_events().is_on().then(|| {
+                rows.iter()
+                    .map(|r| app.exact_events().rsts_on(r.port).unwrap_or((0, 0)))
+                    .collect()
+            }),
+            rsts_elsewhere: rsts_without_a_row(app, rows),
         }
     }
 }
@@ -164,16 +219,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 pub(crate) fn draw(panel: &PortsPanel, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let rows = panel.rows;
     let focused = panel.focused;
-    let fixed = PORT_WIDTH + TOTAL_WIDTH + NOTE_WIDTH + 3 + 2;
+    let rst_column = panel.rsts.is_some();
+    let fixed =
+        PORT_WIDTH + TOTAL_WIDTH + NOTE_WIDTH + 3 + 2 + if rst_column { RST_WIDTH + 1 } else { 0 };
     let (columns, hidden) = columns(rows, area.width.saturating_sub(fixed));
     let mut title = format!(" Ports ({}) ", rows.len());
     if hidden > 0 {
         title.push_str(&format!("· {hidden} states hidden, widen "));
     }
-    let block = Block::bordered()
+    let mut block = Block::bordered()
         .title(Span::styled(title, theme.title()))
         .border_type(theme.panel_border(focused).0)
         .border_style(theme.panel_border(focused).1);
+    if let Some(rsts) = &panel.rsts_elsewhere {
+        block = block.title_bottom(Span::styled(
+            rsts.clone(),
+            theme.attention(Attention::Warning),
+        ));
+    }
     if rows.is_empty() {
         Paragraph::new(Span::styled(panel.empty_text, theme.dim()))
             .block(block)
@@ -198,6 +261,9 @@ pub(crate) fn draw(panel: &PortsPanel, area: Rect, buf: &mut Buffer, theme: &The
             .iter()
             .map(|c| right(c.title.to_string(), theme.state(c.state))),
     );
+    if rst_column {
+        header.push(right("RST s/r".to_string(), theme.title()));
+    }
     header.push(Cell::from(" NOTE"));
 
     let body: Vec<Row> = rows
@@ -231,6 +297,9 @@ pub(crate) fn draw(panel: &PortsPanel, area: Rect, buf: &mut Buffer, theme: &The
                 };
                 cells.push(right(text, style));
             }
+            if let Some(rsts) = &panel.rsts {
+                cells.push(rst_cell(rsts.get(index).copied().unwrap_or((0, 0)), theme));
+            }
             cells.push(if full {
                 Cell::from(Span::styled(" FULL", theme.attention(Attention::Critical)))
             } else {
@@ -250,6 +319,9 @@ pub(crate) fn draw(panel: &PortsPanel, area: Rect, buf: &mut Buffer, theme: &The
         Constraint::Length(TOTAL_WIDTH),
     ];
     widths.extend(columns.iter().map(|c| Constraint::Length(c.width + 1)));
+    if rst_column {
+        widths.push(Constraint::Length(RST_WIDTH));
+    }
     widths.push(Constraint::Length(NOTE_WIDTH));
     let table = Table::new(body, widths)
         .header(Row::new(header).style(theme.title()))
@@ -315,6 +387,8 @@ mod tests {
             focused: true,
             full_ports: vec![10002],
             empty_text: "",
+            rsts: None,
+            rsts_elsewhere: None,
         };
         assert_eq!(
             drawn(&panel, 70, 6),
@@ -348,6 +422,8 @@ mod tests {
             focused: true,
             full_ports: vec![10002],
             empty_text: "",
+            rsts: None,
+            rsts_elsewhere: None,
         };
         assert_eq!(
             drawn(&panel, 40, 5),
@@ -362,6 +438,30 @@ mod tests {
     }
 
     #[test]
+    fn exact_events_add_the_rst_column_and_the_ports_without_a_row() {
+        let rows = two_ports();
+        let panel = PortsPanel {
+            rows: &rows,
+            selected: None,
+            focused: false,
+            full_ports: Vec::new(),
+            empty_text: "",
+            rsts: Some(vec![(3, 1), (0, 0)]),
+            rsts_elsewhere: Some(" RST :9 sent 1 ".to_string()),
+        };
+        assert_eq!(
+            drawn(&panel, 80, 5),
+            Buffer::with_lines([
+                "┌ Ports (2) ───────────────────────────────────────────────────────────────────┐",
+                "│ PORT     TOTAL  LISTEN  SYN_S  ESTAB  CLS_W  TIME_W  RST s/r  NOTE           │",
+                "│ 10002       53      1     50!     ·      2!      ·      3/1                  │",
+                "│ 10000     3970      1      ·      6      ·    3963        ·                  │",
+                "└ RST :9 sent 1 ───────────────────────────────────────────────────────────────┘",
+            ])
+        );
+    }
+
+    #[test]
     fn without_rows_the_panel_says_why() {
         let panel = PortsPanel {
             rows: &[],
@@ -369,6 +469,8 @@ mod tests {
             focused: false,
             full_ports: Vec::new(),
             empty_text: "waiting for the first sample…",
+            rsts: None,
+            rsts_elsewhere: None,
         };
         assert_eq!(
             drawn(&panel, 40, 3),
