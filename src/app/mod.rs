@@ -39,7 +39,7 @@ pub use keymap::{
     CONNECTIONS_FOOTER_KEYS, Command, DIAGRAM_FOOTER_KEYS, DIAGRAM_KEY_HELP, FOOTER_KEYS, KEY_HELP,
 };
 pub use msg::{Msg, SelfCost};
-pub use narration::{Narration, NarrationEvent};
+pub use narration::{DemoControl, Narration, NarrationEvent};
 pub use processes::{ProcessColumn, ProcessRow, ProcessSort, ProcessesView};
 pub use rows::{ConnectionRef, ListenerRole, ListenerRow};
 pub use scroll::Scroll;
@@ -172,6 +172,8 @@ pub struct Effects {
     pub toggle_recording: bool,
     /// The user toggled mouse capture (`m`): turn it on or off.
     pub mouse_capture: Option<bool>,
+    /// The viewer paused or stepped the demo: tell its narrator.
+    pub demo_control: Option<DemoControl>,
 }
 
 impl Effects {
@@ -182,6 +184,7 @@ impl Effects {
             new_interval: later.new_interval.or(self.new_interval),
             toggle_recording: self.toggle_recording != later.toggle_recording,
             mouse_capture: later.mouse_capture.or(self.mouse_capture),
+            demo_control: later.demo_control.or(self.demo_control),
         }
     }
 }
@@ -250,6 +253,8 @@ pub struct App {
     diagram: DiagramState,
     transitions: TransitionLog,
     narration: Option<Narration>,
+    /// The viewer's demo control not yet passed to the loop.
+    demo_control: Option<DemoControl>,
 }
 
 impl App {
@@ -290,6 +295,7 @@ impl App {
             diagram: DiagramState::default(),
             transitions: TransitionLog::default(),
             narration: None,
+            demo_control: None,
         }
     }
 
@@ -323,6 +329,7 @@ impl App {
             new_interval: (self.interval != interval_before).then_some(self.interval),
             toggle_recording: std::mem::take(&mut self.recording_toggled),
             mouse_capture: (self.mouse_capture != mouse_before).then_some(self.mouse_capture),
+            demo_control: self.demo_control.take(),
         }
     }
 
@@ -339,7 +346,7 @@ impl App {
             Msg::Clock { now_ms } => self.now_ms = now_ms,
             Msg::Quit => self.quit = true,
             Msg::SelfCost(cost) => self.self_cost = Some(cost),
-            Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
+            Msg::Narration(event) => self.on_narration(event),
         }
     }
 

@@ -78,7 +78,7 @@ pub fn render(frame: &mut Frame, app: &App) {
 fn render_diagram_view(frame: &mut Frame, area: Rect, body: Rect, app: &App, theme: &Theme) {
     let parts = layout::diagram_view(area, body, app);
     if let (Some(rect), Some(narration)) = (parts.narration, app.narration()) {
-        narration::render(frame, rect, narration, theme);
+        narration::render(frame, rect, narration, app.now_ms(), theme);
     }
     if parts.drawn {
         diagram::render(frame, parts.states, app, theme);
