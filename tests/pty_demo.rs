@@ -138,5 +138,5 @@ fn the_demo_moves_on_by_itself_to_the_full_queue() {
     assert!(screen.contains("TCP state diagram"), "{screen}");
     run.send(b"q");
     let (status, _) = run.finish(Duration::from_secs(5));
-    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(status.as_ref().is_some_and(|s| s.success()), "{status:?}");
 }

@@ -122,7 +122,7 @@ impl App {
                 port: Some(port), ..
             } => {
                 self.diagram.scope = DiagramScope::Port(*port);
-                self.select_port(*port);
+                self.nav.select_port(*port);
             }
             NarrationEvent::Step { port: None, .. } | NarrationEvent::Done { .. } => {
                 self.diagram.scope = DiagramScope::AllWatched;
@@ -130,21 +130,12 @@ impl App {
             NarrationEvent::Outcome { .. } => {
                 // The step's sockets exist now: select the port's row again
                 // in case a sample came before them.
-                if let Some(port) = self.narration.as_ref().and_then(|n| n.port) {
-                    self.select_port(port);
+                if let Some(port) = self.feed.narration.as_ref().and_then(|n| n.port) {
+                    self.nav.select_port(port);
                 }
             }
             NarrationEvent::Timer { .. } | NarrationEvent::Failed { .. } => {}
         }
-        self.narration.get_or_insert_default().apply(event);
-    }
-
-    /// Selects `port`'s row; a port without a row yet stays wanted until the
-    /// next sample (which keeps it if the row appeared).
-    fn select_port(&mut self, port: u16) {
-        self.selected_port = Some(port);
-        if let Some(index) = self.selected_row_index() {
-            self.selected_index = index;
-        }
+        self.feed.narration.get_or_insert_default().apply(event);
     }
 }

@@ -194,7 +194,8 @@ pub(crate) fn introduction(ports: &LabPorts) -> String {
         "{} experiments from the write-up, run for real on 127.0.0.1: port {} (listen(1), never accept()), \
          {} (short connections), {} (a server that never calls close()), {} (nobody listens). Each box counts the \
          sockets in that TCP state; a count that rises flashes, an arrow lights up when a connection takes it, and \
-         the log below names the call or kernel event behind each change. Arrows + ? explain a state; q quits.",
+         the log below names the call or kernel event behind each change. Each step turns the diagram to its port. \
+         p pauses the steps, n / b go to the next / previous one; arrows + ? explain a state; q quits.",
         Step::ALL.len(),
         ports.full_queue,
         ports.time_wait,
