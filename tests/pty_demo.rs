@@ -59,14 +59,23 @@ fn missing(step: Step, ports: &LabPorts, view: View, screen: &str) -> Vec<String
         .collect()
 }
 
-#[test]
-fn every_hint_of_the_demo_is_on_the_real_screen_as_it_steps_through() {
+/// `tcpwatch demo` at 120×40, on its introduction, and the lab's ports;
+/// `None` (the test skips) without sock_diag.
+fn start_demo() -> Option<(PtyRun, LabPorts)> {
     if !common::can_run(NetlinkTable::open().is_ok(), "sock_diag (netlink)") {
-        return;
+        return None;
     }
-    let mut run = PtyRun::start(&["demo"], 120, 40);
+    let run = PtyRun::start(&["demo"], 120, 40);
     let screen = expect(&run, "the introduction", |s| s.contains("Demo · 5 steps"));
     let ports = lab_ports(&screen).expect("the header names the lab's 4 ports");
+    Some((run, ports))
+}
+
+#[test]
+fn every_hint_of_the_demo_is_on_the_real_screen_as_it_steps_through() {
+    let Some((mut run, ports)) = start_demo() else {
+        return;
+    };
     run.send(b" ");
     expect(&run, "Space pauses the demo", |s| {
         s.contains("Demo · 5 steps · PAUSED")
@@ -121,12 +130,9 @@ fn every_hint_of_the_demo_is_on_the_real_screen_as_it_steps_through() {
 
 #[test]
 fn the_demo_moves_on_by_itself_to_the_full_queue() {
-    if !common::can_run(NetlinkTable::open().is_ok(), "sock_diag (netlink)") {
+    let Some((mut run, ports)) = start_demo() else {
         return;
-    }
-    let mut run = PtyRun::start(&["demo"], 120, 40);
-    let screen = expect(&run, "the introduction", |s| s.contains("Demo · 5 steps"));
-    let ports = lab_ports(&screen).expect("the header names the lab's 4 ports");
+    };
     let screen = expect(
         &run,
         "step 2 with every diagram sight, without a key",
