@@ -16,6 +16,7 @@ use crate::watch::{FullTick, Tick};
 
 use super::alerts::{AlertBoard, AlertChange, AlertView, Severity};
 use super::counter_jumps;
+use super::exact_events::ExactEvents;
 use super::msg::SelfCost;
 use super::narration::Narration;
 use super::transition_log::TransitionLog;
@@ -60,6 +61,8 @@ pub(crate) struct Feed {
     seen: FirstSeen,
     pub(super) alerts: AlertBoard,
     pub(super) transitions: TransitionLog,
+    /// Exact kernel events, when they are on.
+    pub(super) exact: ExactEvents,
     pub(super) self_cost: Option<SelfCost>,
     /// Sockstat read between spread-out full dumps, with its time.
     latest_totals: Option<(u64, Sockstat)>,
@@ -113,6 +116,7 @@ impl Feed {
             tick.too_many_to_follow,
             tick.following_truncated,
         );
+        self.exact.record(&mut tick);
         self.history
             .record_snapshot(&tick.snapshot, &tick.aggregates);
         self.log_counter_jumps(at_ms);

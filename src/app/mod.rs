@@ -12,6 +12,7 @@ pub mod alerts;
 pub(crate) mod connections;
 pub mod counter_jumps;
 pub mod diagram;
+pub mod exact_events;
 pub(crate) mod feed;
 pub mod filter;
 pub(crate) mod keymap;
@@ -41,6 +42,7 @@ pub(crate) use connections::CONNECTIONS_CHROME_ROWS;
 pub use connections::{ConnectionScope, ConnectionsView};
 use diagram::DiagramOutcome;
 pub use diagram::{DiagramScope, DiagramState, Direction};
+pub use exact_events::{ExactEntry, ExactEvents};
 pub use feed::SampleFailure;
 use feed::{Feed, Shown};
 pub use filter::{FilterQuery, LiveFilter};
@@ -214,6 +216,7 @@ impl App {
             Msg::Quit => self.quit = true,
             Msg::SelfCost(cost) => self.feed.self_cost = Some(cost),
             Msg::Narration(event) => self.on_narration(event),
+            Msg::EventsOff { note } => self.feed.exact.set_off_note(note),
         }
     }
 
@@ -314,6 +317,21 @@ impl App {
     /// tcpwatch's own CPU and memory, once measured.
     pub(crate) fn self_cost(&self) -> Option<SelfCost> {
         self.feed.self_cost
+    }
+
+    /// Exact kernel events (tracepoints), when they are on.
+    pub fn exact_events(&self) -> &ExactEvents {
+        &self.feed.exact
+    }
+
+    /// Lines in the diagram's log: exact events when they are on, else
+    /// polling's transitions.
+    fn log_len(&self) -> usize {
+        if self.feed.exact.is_on() {
+            self.feed.exact.len()
+        } else {
+            self.feed.transitions.len()
+        }
     }
 
     /// The demo's narration, when a demo runs beside the dashboard.
@@ -492,17 +510,18 @@ impl App {
         }
         if self.view == View::Diagram && !self.nav.filter.is_editing() {
             let drawn = diagram::diagram_fits(self.viewport.0, self.viewport.1);
-            let outcome = self.diagram.execute(
-                command,
-                drawn,
-                self.feed.transitions.len(),
-                self.nav.selected_port,
-            );
+            let log_len = self.log_len();
+            let outcome = self
+                .diagram
+                .execute(command, drawn, log_len, self.nav.selected_port);
             match outcome {
                 DiagramOutcome::NotMine => {}
                 DiagramOutcome::Done => return,
                 DiagramOutcome::Recount => return self.refresh_diagram(),
-                DiagramOutcome::ClearLog => return self.feed.transitions.clear(),
+                DiagramOutcome::ClearLog => {
+                    self.feed.exact.clear();
+                    return self.feed.transitions.clear();
+                }
                 DiagramOutcome::Leave => {
                     self.view = View::Dashboard;
                     return;
@@ -698,8 +717,9 @@ impl App {
 
     fn navigate(&mut self, delta: isize) {
         let page = self.connections_page();
+        let log_len = self.log_len();
         match &mut self.view {
-            View::Diagram => self.diagram.scroll_log(delta, self.feed.transitions.len()),
+            View::Diagram => self.diagram.scroll_log(delta, log_len),
             View::Connections(view) => view.move_by(delta, self.feed.shown(), page),
             View::Processes(view) => view.move_by(delta, page),
             View::Dashboard => self.nav.move_by(delta, &self.feed.alerts),
