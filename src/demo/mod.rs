@@ -94,7 +94,8 @@ impl Step {
             ),
             Step::ClosedPort => format!(
                 "connect() to port {}, where nobody listens: the kernel answers the SYN with an RST, \
-                 connect() fails with ECONNREFUSED and no socket remains.",
+                 connect() fails with ECONNREFUSED and no socket remains (the header's OutRsts and the \
+                 dashboard's alert log count RSTs host-wide).",
                 ports.closed
             ),
         }
