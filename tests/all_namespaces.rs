@@ -246,11 +246,20 @@ fn a_close_wait_leak_in_a_namespace_nobody_opened_is_raised_and_named() {
     let (leaker, ready) = leaky.spawn_python(CLOSE_WAIT_LEAK);
     assert_eq!(ready, "ready");
     let stream = Stream::start(&["--all-namespaces", "--interval", "500ms"]);
-    let lines = stream.collect_until(Duration::from_secs(90), |lines| {
+    let opening = stream.collect_until(Duration::from_secs(20), |lines| !lines.is_empty());
+    // One made after the stream started: a `namespace` line says so.
+    let late = PrivateNetns::create("all-late").expect("ip netns add");
+    let appeared = |l: &Value| {
+        l["type"] == "namespace" && l["event"] == "appeared" && l["netns"]["name"] == late.name
+    };
+    let mut lines = opening;
+    lines.extend(stream.collect_until(Duration::from_secs(90), |lines| {
         lines
             .iter()
             .any(|l| alert_in(l, "close_wait_leak", &leaky.name))
-    });
+            && lines.iter().any(appeared)
+    }));
+    assert!(lines.iter().any(appeared), "{lines:#?}");
     let validator = validator();
     for line in &lines {
         assert_valid(&validator, line);

@@ -114,12 +114,18 @@ impl FleetJudge {
                 at_ms,
                 listeners,
             } => {
-                if let Some((open, watch)) = &mut self.opened
-                    && *open == id
-                {
-                    let tick = watch.ingest(SamplerEvent::Listeners { at_ms, listeners });
-                    return vec![FleetTick::Opened { id, tick }];
-                }
+                // The row's rules see every listener sample, opened or not
+                // (a burst between light samples still raises there).
+                let for_opened = match &mut self.opened {
+                    Some((open, watch)) if *open == id => {
+                        let tick = watch.ingest(SamplerEvent::Listeners {
+                            at_ms,
+                            listeners: listeners.clone(),
+                        });
+                        vec![FleetTick::Opened { id, tick }]
+                    }
+                    _ => Vec::new(),
+                };
                 if let Some(member) = self.members.get_mut(&id) {
                     member.row.fullest = Fullest::of(&listeners);
                     member.row.listeners = listeners.len();
@@ -127,7 +133,7 @@ impl FleetJudge {
                         .watch
                         .ingest(SamplerEvent::Listeners { at_ms, listeners });
                 }
-                Vec::new()
+                for_opened
             }
             FleetSample::Full {
                 id,
