@@ -12,10 +12,28 @@ use super::SelfCost;
 use super::keymap::{Command, Screen};
 use crate::collect::namespaces::discovery::NamespaceId;
 use crate::collect::namespaces::fleet::NamespaceStatus;
+use crate::collect::namespaces::schedule::FleetTiming;
 use crate::fleet::rows::NamespaceRow;
 
 /// Recent appearances and disappearances kept for the panel.
 const RECENT_CHANGES: usize = 4;
+
+/// What is sampled how often, for the header; then the round-robin CPU
+/// budget, which the header follows with how stale the tables are.
+pub fn cadence_text(timing: &FleetTiming) -> (String, String) {
+    (
+        format!(
+            "listeners of every namespace every {} ms, judged every {} · the opened one's whole table every {}",
+            timing.others_listen_interval.as_millis(),
+            humantime::format_duration(timing.interval),
+            humantime::format_duration(timing.interval),
+        ),
+        format!(
+            "other namespaces' whole tables: round-robin within {:.0}% of one core",
+            timing.round_robin_budget * 100.0
+        ),
+    )
+}
 
 /// What a key asks of the all-namespaces dashboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +48,10 @@ pub enum ListAction {
 pub struct NamespacesList {
     pub host: String,
     pub color: bool,
-    /// What is sampled how often, and the CPU budget, for the header.
+    /// What is sampled how often, for the header.
     pub cadence: String,
+    /// The round-robin whole tables' CPU budget, for the header.
+    pub round_robin: String,
     rows: Vec<NamespaceRow>,
     selected: Option<NamespaceId>,
     at_ms: Option<u64>,
@@ -42,11 +62,16 @@ pub struct NamespacesList {
 }
 
 impl NamespacesList {
-    pub fn new(host: String, color: bool, cadence: String) -> NamespacesList {
+    pub fn new(
+        host: String,
+        color: bool,
+        (cadence, round_robin): (String, String),
+    ) -> NamespacesList {
         NamespacesList {
             host,
             color,
             cadence,
+            round_robin,
             rows: Vec::new(),
             selected: None,
             at_ms: None,
@@ -194,7 +219,7 @@ mod tests {
 
     #[test]
     fn the_selection_follows_its_namespace_and_enter_opens_it() {
-        let mut list = NamespacesList::new("h".into(), false, String::new());
+        let mut list = NamespacesList::new("h".into(), false, Default::default());
         let rows = |ids: &[u64]| {
             ids.iter()
                 .map(|i| NamespaceRow::new(status(*i, "n")))
@@ -222,7 +247,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_namespace_does_not_open() {
-        let mut list = NamespacesList::new("h".into(), false, String::new());
+        let mut list = NamespacesList::new("h".into(), false, Default::default());
         let mut blocked = status(7, "x");
         blocked.access = Err("needs root".into());
         list.set_rows(1, vec![NamespaceRow::new(blocked)]);

@@ -486,7 +486,7 @@ mod tests {
     #[test]
     fn vanished_namespaces_leave_no_state_behind() {
         let mut judge = FleetJudge::new(Thresholds::default());
-        let mut list = NamespacesList::new("h".into(), false, String::new());
+        let mut list = NamespacesList::new("h".into(), false, Default::default());
         let apply = |list: &mut NamespacesList, ticks: Vec<FleetTick>| {
             for tick in ticks {
                 match tick {

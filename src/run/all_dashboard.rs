@@ -18,12 +18,11 @@ use crossterm::event::KeyCode;
 use super::dashboard::{color_for, host_name, spawn_input};
 use super::fleet_pipeline::{FleetHandle, fleet_timing, spawn_fleet_watch};
 use crate::alert::{AlertEvent, Severity};
-use crate::app::namespaces::{ListAction, NamespacesList};
+use crate::app::namespaces::{ListAction, NamespacesList, cadence_text};
 use crate::app::{App, AppSetup, Effects, Msg, SelfCost, View};
 use crate::cli::Config;
 use crate::collect::clock::now_ms;
 use crate::collect::namespaces::discovery::NamespaceId;
-use crate::collect::namespaces::schedule::FleetTiming;
 use crate::collect::self_usage::{CpuMeter, memory_kib};
 use crate::error::AppError;
 use crate::fleet::judge::FleetTick;
@@ -42,17 +41,6 @@ impl From<Msg> for DashboardMsg {
     fn from(msg: Msg) -> Self {
         DashboardMsg::Input(msg)
     }
-}
-
-/// What is sampled how often, and the CPU budget, for the header.
-pub fn cadence_text(timing: &FleetTiming) -> String {
-    format!(
-        "listeners of every namespace every {} ms, judged every {} · whole tables: the opened one every {}, the others round-robin within {:.0}% of one core",
-        timing.others_listen_interval.as_millis(),
-        humantime::format_duration(timing.interval),
-        humantime::format_duration(timing.interval),
-        timing.round_robin_budget * 100.0
-    )
 }
 
 /// One namespace's usual dashboard, opened from the list.

@@ -74,7 +74,7 @@ pub fn render(frame: &mut Frame, list: &NamespacesList) {
     let theme = Theme::new(list.color);
     let area = frame.area();
     let [header, body, detail, news, footer] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(3),
         Constraint::Min(3),
         Constraint::Length(7),
         Constraint::Length(1),
@@ -110,6 +110,23 @@ pub fn render(frame: &mut Frame, list: &NamespacesList) {
     frame.render_widget(Paragraph::new(hints), footer);
 }
 
+/// `up to 12 s old (median 5 s), 2 not read yet`.
+fn staleness_text(list: &NamespacesList) -> String {
+    let ages = TableAges::of(list.rows(), list.at_ms().unwrap_or(0));
+    let (Some(oldest), Some(median)) = (ages.oldest_ms, ages.median_ms) else {
+        return "none read yet".to_string();
+    };
+    let mut text = format!(
+        "up to {} old (median {})",
+        age_text(oldest),
+        age_text(median)
+    );
+    if ages.unread > 0 {
+        text.push_str(&format!(", {} not read yet", ages.unread));
+    }
+    text
+}
+
 fn render_header(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &Theme) {
     let rows = list.rows();
     let unreadable = rows.iter().filter(|r| r.status.access.is_err()).count();
@@ -138,23 +155,90 @@ fn render_header(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &T
             unreadable
         )),
     ]);
-    let ages = TableAges::of(rows, list.at_ms().unwrap_or(0));
-    let mut staleness = match (ages.oldest_ms, ages.median_ms) {
-        (Some(oldest), Some(median)) => format!(
-            " · whole tables up to {} old (median {})",
-            age_text(oldest),
-            age_text(median)
-        ),
-        _ => " · no whole table read yet".to_string(),
-    };
-    if ages.unread > 0 && ages.oldest_ms.is_some() {
-        staleness.push_str(&format!(", {} not read yet", ages.unread));
-    }
-    let second = Line::from(Span::styled(
-        format!("{}{staleness}", list.cadence),
+    let second = Line::from(Span::styled(list.cadence.clone(), theme.dim()));
+    let third = Line::from(Span::styled(
+        format!("{}, {}", list.round_robin, staleness_text(list)),
         theme.dim(),
     ));
-    frame.render_widget(Paragraph::new(vec![first, second]), area);
+    frame.render_widget(Paragraph::new(vec![first, second, third]), area);
+}
+
+/// One figure column of the panel.
+struct Column {
+    title: &'static str,
+    width: usize,
+    /// Dropped first when the terminal is narrow: 1 first; 0 never.
+    drop_order: u8,
+    cell: fn(&NamespaceRow, u64) -> String,
+}
+
+const COLUMNS: [Column; 6] = [
+    Column {
+        title: "SOCKETS",
+        width: 7,
+        drop_order: 3,
+        cell: |row, _| number(row.sockets),
+    },
+    Column {
+        title: "TIME_WAIT",
+        width: 9,
+        drop_order: 2,
+        cell: |row, _| number(row.time_wait),
+    },
+    Column {
+        title: "LISTENERS",
+        width: 9,
+        drop_order: 4,
+        cell: |row, _| row.listeners.to_string(),
+    },
+    Column {
+        title: "FULLEST QUEUE",
+        width: 14,
+        drop_order: 0,
+        cell: |row, _| row.fullest.map_or_else(|| "-".to_string(), |f| f.text()),
+    },
+    Column {
+        title: "OVERFLOW/s",
+        width: 10,
+        drop_order: 1,
+        cell: |row, _| {
+            row.overflows_per_sec
+                .map_or_else(|| "-".to_string(), |r| format!("{r:.1}"))
+        },
+    },
+    Column {
+        title: "TABLE",
+        width: 6,
+        drop_order: 0,
+        cell: |row, now_ms| {
+            row.table
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |t| age_text(t.age_ms(now_ms)))
+        },
+    },
+];
+
+/// Room the ALERTS column keeps before figure columns are dropped.
+const ALERTS_AT_LEAST: usize = 24;
+
+/// The figure columns that leave the alerts room in `room` cells: on a
+/// narrow terminal OVERFLOW/s goes first, then TIME_WAIT, SOCKETS,
+/// LISTENERS; the fullest queue and the table's age always stay.
+fn columns_that_fit(room: usize) -> Vec<&'static Column> {
+    let mut shown: Vec<&Column> = COLUMNS.iter().collect();
+    let needed = |shown: &[&Column]| shown.iter().map(|c| c.width + 1).sum::<usize>() + 2;
+    while needed(&shown) + ALERTS_AT_LEAST > room {
+        let Some(drop) = shown
+            .iter()
+            .filter(|c| c.drop_order > 0)
+            .min_by_key(|c| c.drop_order)
+            .map(|c| c.title)
+        else {
+            break;
+        };
+        shown.retain(|c| c.title != drop);
+    }
+    shown
 }
 
 fn render_rows(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &Theme) {
@@ -172,19 +256,14 @@ fn render_rows(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &The
         .max()
         .unwrap_or(9)
         .clamp(9, 40);
-    let fixed = label_width + 8 + 10 + 10 + 15 + 12 + 7 + 2;
-    let alerts_width = width.saturating_sub(fixed).max(6);
-    let heading = format!(
-        "{:<label_width$} {:>7} {:>9} {:>9} {:>14} {:>11} {:>6}  {}",
-        "NAMESPACE",
-        "SOCKETS",
-        "TIME_WAIT",
-        "LISTENERS",
-        "FULLEST QUEUE",
-        "OVERFLOW/s",
-        "TABLE",
-        "ALERTS"
-    );
+    let shown = columns_that_fit(width.saturating_sub(label_width + 1));
+    let used: usize = shown.iter().map(|c| c.width + 1).sum();
+    let alerts_width = width.saturating_sub(label_width + 1 + used + 2).max(6);
+    let mut heading = format!("{:<label_width$}", "NAMESPACE");
+    for column in &shown {
+        heading.push_str(&format!(" {:>w$}", column.title, w = column.width));
+    }
+    heading.push_str("  ALERTS");
     let now_ms = list.at_ms().unwrap_or(0);
     let mut lines = vec![Line::from(Span::styled(heading, theme.dim()))];
     let visible = usize::from(inner.height).saturating_sub(1);
@@ -192,25 +271,16 @@ fn render_rows(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &The
     let first = selected.saturating_sub(visible.saturating_sub(1));
     for (index, row) in list.rows().iter().enumerate().skip(first).take(visible) {
         let level = attention(row);
-        let fullest = row.fullest.map_or_else(|| "-".to_string(), |f| f.text());
-        let overflows = row
-            .overflows_per_sec
-            .map_or_else(|| "-".to_string(), |r| format!("{r:.1}"));
-        let table = row
-            .table
-            .as_ref()
-            .map_or_else(|| "-".to_string(), |t| age_text(t.age_ms(now_ms)));
-        let text = format!(
-            "{} {:>7} {:>9} {:>9} {:>14} {:>11} {:>6}  {}",
-            fit(&row.label(), label_width),
-            number(row.sockets),
-            number(row.time_wait),
-            row.listeners,
-            fullest,
-            overflows,
-            table,
-            fit(&alerts_cell(row), alerts_width),
-        );
+        let mut text = fit(&row.label(), label_width);
+        for column in &shown {
+            text.push_str(&format!(
+                " {:>w$}",
+                (column.cell)(row, now_ms),
+                w = column.width
+            ));
+        }
+        text.push_str("  ");
+        text.push_str(&fit(&alerts_cell(row), alerts_width));
         let mut style = theme.attention(level);
         if index == selected {
             style = style.patch(theme.selected());
@@ -310,4 +380,124 @@ fn render_detail(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &T
         )));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::alert::{Alert, AlertKind};
+    use crate::collect::namespaces::cgroup::CgroupOrigin;
+    use crate::collect::namespaces::discovery::{FoundNamespace, NamespaceId};
+    use crate::collect::namespaces::fleet::NamespaceStatus;
+    use crate::collect::namespaces::reader::Access;
+    use crate::fleet::rows::{Fullest, worst_first};
+    use crate::fleet::table::TableFigures;
+    use crate::model::socket::fixtures::{listener, record};
+    use crate::model::{Sampled, Snapshot, SourceKind, TcpState};
+
+    fn row(id: u64, name: Option<&str>) -> NamespaceRow {
+        NamespaceRow::new(NamespaceStatus {
+            found: FoundNamespace {
+                id: NamespaceId(id),
+                is_host: id == 1,
+                name: name.map(str::to_string),
+                pid: Some(100 + u32::try_from(id).unwrap_or(0)),
+                command: Some("python3".into()),
+                origin: CgroupOrigin::default(),
+            },
+            access: Ok(Access::Entered),
+        })
+    }
+
+    fn alert(kind: AlertKind, subject: &str, severity: Severity) -> Alert {
+        Alert {
+            kind,
+            subject: subject.into(),
+            severity,
+            summary: "5 sockets in CLOSE_WAIT on port 10002 for 3 consecutive samples".into(),
+            cause: String::new(),
+            fix: String::new(),
+            since_ms: 0,
+            last_seen_ms: 0,
+            fire_count: 1,
+        }
+    }
+
+    /// A host, a namespace with a full queue, one with a CLOSE_WAIT leak
+    /// found on its round-robin table 7 s ago, one not read yet and one
+    /// that cannot be read.
+    fn list() -> NamespacesList {
+        let mut host = row(1, None);
+        host.sockets = Some(412);
+        host.time_wait = Some(30);
+        host.listeners = 6;
+        let mut full = row(2, Some("blue"));
+        full.sockets = Some(8);
+        full.time_wait = Some(0);
+        full.listeners = 1;
+        full.fullest = Fullest::of(&[listener("127.0.0.1:10000", 2, 1)]);
+        full.alerts.push(alert(
+            AlertKind::BacklogFull,
+            "127.0.0.1:10000 in netns blue",
+            Severity::Critical,
+        ));
+        let mut leaky = row(3, Some("green"));
+        leaky.sockets = Some(11);
+        leaky.listeners = 1;
+        leaky.alerts.push(alert(
+            AlertKind::CloseWaitLeak,
+            "port 10002 in netns green",
+            Severity::Warning,
+        ));
+        let mut table = Snapshot::empty(53_000, SourceKind::Netlink);
+        table.listeners.push(listener("127.0.0.1:10002", 0, 16));
+        for i in 0..5u16 {
+            table.sockets.push(record(
+                TcpState::CloseWait,
+                "127.0.0.1:10002",
+                &format!("127.0.0.1:{}", 40000 + i),
+            ));
+        }
+        table.elapsed = std::time::Duration::from_micros(1_800);
+        leaky.table = Some(TableFigures::of(&Sampled::from_snapshot(table), false));
+        host.table = leaky.table.clone().map(|mut t| {
+            t.at_ms = 58_000;
+            t
+        });
+        let quiet = row(4, Some("red"));
+        let mut blocked = row(5, None);
+        blocked.status.access = Err("entering needs CAP_SYS_ADMIN".into());
+        let mut rows = vec![host, full, leaky, quiet, blocked];
+        rows.sort_by(worst_first);
+        let mut list = NamespacesList::new(
+            "node-1".into(),
+            false,
+            crate::app::namespaces::cadence_text(
+                &crate::collect::namespaces::schedule::FleetTiming::new(
+                    std::time::Duration::from_secs(1),
+                    std::time::Duration::from_millis(100),
+                ),
+            ),
+        );
+        list.set_rows(60_000, rows);
+        // Select the leaky one: its table in the detail pane.
+        list.handle_key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Down,
+            crossterm::event::KeyModifiers::NONE,
+        ));
+        list
+    }
+
+    #[test]
+    fn the_panel_shows_each_table_age_and_the_selected_table() {
+        for (width, height) in [(80, 24), (120, 40), (200, 30)] {
+            let mut terminal =
+                Terminal::new(TestBackend::new(width, height)).expect("test backend");
+            terminal.draw(|frame| render(frame, &list())).expect("draw");
+            insta::assert_snapshot!(format!("panel_{width}x{height}"), terminal.backend());
+        }
+    }
 }
