@@ -109,9 +109,16 @@ pub struct TableJudge {
 }
 
 impl TableJudge {
+    /// Whole tables come seconds to minutes apart (round-robin), and the
+    /// rules that read them already want several (a CLOSE_WAIT leak stays
+    /// over `close_wait_min_ticks` tables): an alert is raised on the first
+    /// table that shows it rather than after `raise_after` more.
     pub fn new(thresholds: Thresholds) -> TableJudge {
         TableJudge {
-            monitor: AlertMonitor::new(thresholds),
+            monitor: AlertMonitor::new(Thresholds {
+                raise_after: 1,
+                ..thresholds
+            }),
             figures: None,
         }
     }
