@@ -176,7 +176,7 @@ impl EventLedger {
                         )
                     } else {
                         format!(
-                            "RST sent: segment from {remote} to {local}, no socket there (a connect() would get ECONNREFUSED)"
+                            "RST sent: segment from {remote} to {local}, no socket there (a SYN gets ECONNREFUSED; any other segment resets the sender's connection)"
                         )
                     }
                 } else {
@@ -731,7 +731,11 @@ mod tests {
             ))
             .expect("line");
         assert_eq!(line.states, Some((FinWait2, FinWait2)));
-        assert!(line.cause.starts_with("close() after shutdown()"), "{}", line.cause);
+        assert!(
+            line.cause.starts_with("close() after shutdown()"),
+            "{}",
+            line.cause
+        );
     }
 
     #[test]
