@@ -215,6 +215,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 format!(" {:<owner_width$}", format::fit(&owner, owner_width)),
                 if known { theme.good() } else { theme.dim() },
             ));
+            if let Some(figures) = app.exact_events().listener_figures(row.summary.local)
+                && !matches!(row.role, ListenerRole::Group { .. })
+            {
+                // Exact, since the start: named by the kernel in its events.
+                let mut parts = Vec::new();
+                if figures.drops > 0 {
+                    parts.push(format!("drops {}", figures.drops));
+                }
+                if figures.synack_retransmits > 0 {
+                    parts.push(format!("SYN-ACK↻{}", figures.synack_retransmits));
+                }
+                if !parts.is_empty() {
+                    spans.push(Span::styled(
+                        format!("{} ", parts.join(" · ")),
+                        theme.attention(Attention::Warning),
+                    ));
+                }
+            }
             let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
             let spark_width = inner_width.saturating_sub(used + 1).min(40);
             if spark_width >= 6
