@@ -49,17 +49,27 @@ fn selected_is(screen: &str, name: &str) -> bool {
     screen.contains(&format!(" netns {name} · netns:["))
 }
 
-/// Moves the selection onto `name`'s row, one step at a time from the top,
-/// reading the detail pane after each step: rows re-sort as other runs'
-/// namespaces come and go, so positions cannot be trusted.
+/// Moves the selection onto `name`'s row: reads where the selection (`›`)
+/// and that row are, steps towards it, and looks again: rows re-sort as
+/// other runs' namespaces come and go, so positions hold only briefly.
 fn select(run: &mut PtyRun, name: &str) -> bool {
-    run.send(b"g");
-    for _ in 0..ROWS {
-        let (found, _) = run.wait_for(Duration::from_millis(400), |s| selected_is(s, name));
-        if found {
+    for _ in 0..50 {
+        let screen = run.screen();
+        if selected_is(&screen, name) {
             return true;
         }
-        run.send(b"j");
+        let rows = panel_rows(&screen);
+        let target = rows
+            .iter()
+            .position(|row| row.contains(&format!("netns {name} ")));
+        let cursor = rows.iter().position(|row| row.starts_with('›'));
+        if let (Some(target), Some(cursor)) = (target, cursor) {
+            let key: &[u8] = if target > cursor { b"j" } else { b"k" };
+            for _ in 0..target.abs_diff(cursor) {
+                run.send(key);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
     }
     false
 }
