@@ -24,7 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::cli::Config;
 use crate::error::AppError;
 use crate::model::TcpState;
-use crate::run::pipeline::{WatchSpec, open_live_sampler, sampler_config, spawn_watch};
+use crate::run::pipeline::{
+    WatchSpec, open_live_counting_sampler, open_live_sampler, sampler_config, spawn_watch,
+};
 use crate::watch::{FullTick, Tick};
 use exporter::{Exporter, FullTickView};
 use http::Limits;
@@ -44,14 +46,23 @@ pub fn run_serve(config: &Config, listen: SocketAddr, max_series: u32) -> Result
         max_series: usize::try_from(max_series).unwrap_or(usize::MAX),
     });
     let publisher = Arc::clone(&shared);
-    let _pipeline = spawn_watch(
-        WatchSpec::from_config(config)?,
-        open_live_sampler(sampler_config(config)),
-        move |tick| {
-            consume(&mut exporter, &publisher, tick);
-            true
-        },
-    )?;
+    let mut spec = WatchSpec::from_config(config)?;
+    let consume_tick = move |tick| {
+        consume(&mut exporter, &publisher, tick);
+        true
+    };
+    // No metric is per connection: unless a recording wants them, no
+    // connection is followed and no socket record kept.
+    let _pipeline = if config.record.is_some() {
+        spawn_watch(spec, open_live_sampler(sampler_config(config)), consume_tick)?
+    } else {
+        spec.follow_connections = false;
+        spawn_watch(
+            spec,
+            open_live_counting_sampler(sampler_config(config)),
+            consume_tick,
+        )?
+    };
     let bound = listener.local_addr().unwrap_or(listen);
     eprintln!("tcpwatch: serving metrics on http://{bound}/metrics (Ctrl-C stops)");
     http::serve(listener, shared, Limits::default(), &|| {
