@@ -54,7 +54,11 @@ pub fn run_serve(config: &Config, listen: SocketAddr, max_series: u32) -> Result
     // No metric is per connection: unless a recording wants them, no
     // connection is followed and no socket record kept.
     let _pipeline = if config.record.is_some() {
-        spawn_watch(spec, open_live_sampler(sampler_config(config)), consume_tick)?
+        spawn_watch(
+            spec,
+            open_live_sampler(sampler_config(config)),
+            consume_tick,
+        )?
     } else {
         spec.follow_connections = false;
         spawn_watch(

@@ -243,7 +243,10 @@ mod tests {
             assert_eq!(followed.aggregates, skipped.aggregates);
         }
         assert!(changes > 0, "the script has changes to follow");
-        assert_eq!(alerts[0], alerts[1], "judging is the same without following");
+        assert_eq!(
+            alerts[0], alerts[1],
+            "judging is the same without following"
+        );
         let kept = |watch: &Watch| watch.tracker.as_ref().map_or(0, |t| t.followed_count());
         assert!(kept(&following) > 0, "the tracker keeps every connection");
         assert_eq!(kept(&not_following), 0, "nothing kept between ticks");
