@@ -30,7 +30,7 @@ use crate::run::pipeline::{
 use crate::watch::{FullTick, Tick};
 use exporter::{Exporter, FullTickView};
 use http::Limits;
-use metrics::ExportOptions;
+use metrics::{ExportOptions, ListenerKey};
 
 use shared::Shared;
 
@@ -106,13 +106,18 @@ fn consume(exporter: &mut Exporter, shared: &Shared, tick: Tick) {
                 active_alerts,
                 peaks: &peaks,
             });
-            shared.publish(exposition, peaks.iter().map(|p| (p.local, p.max_queue)));
+            shared.publish(
+                exposition,
+                peaks
+                    .iter()
+                    .map(|p| (ListenerKey::single(p.local), p.max_queue)),
+            );
         }
         Tick::Listeners { listeners, .. } => shared.observe(
             listeners
                 .iter()
                 .filter(|l| l.state == TcpState::Listen)
-                .map(|l| (l.local, l.recv_queue)),
+                .map(|l| (ListenerKey::single(l.local), l.recv_queue)),
         ),
         Tick::Totals {
             counters, sockstat, ..
