@@ -266,7 +266,7 @@ mod tests {
             last_seen_ms: 0,
             fire_count: 1,
         };
-        let alerts = vec![
+        let alerts = [
             alert(AlertKind::BacklogClamped, Severity::Info),
             alert(AlertKind::BacklogFull, Severity::Critical),
         ];
