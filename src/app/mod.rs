@@ -35,9 +35,7 @@ use crate::watch::{FullTick, Tick};
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
 pub use diagram::{DiagramScope, DiagramState, Direction};
 pub use filter::{FilterQuery, LiveFilter};
-pub use keymap::{
-    CONNECTIONS_FOOTER_KEYS, Command, DIAGRAM_FOOTER_KEYS, DIAGRAM_KEY_HELP, FOOTER_KEYS, KEY_HELP,
-};
+pub use keymap::{Command, ReplayCommand};
 pub use msg::{Msg, SelfCost};
 pub use narration::{Narration, NarrationEvent};
 pub use processes::{ProcessColumn, ProcessRow, ProcessSort, ProcessesView};
@@ -695,8 +693,21 @@ impl App {
     // ---- input ----
 
     fn on_key(&mut self, key: KeyEvent) {
-        if let Some(command) = keymap::command_for(key, self.filter.is_editing()) {
+        if let Some(command) = keymap::command_for(&key, self.key_screen()) {
             self.execute(command);
+        }
+    }
+
+    /// The screen whose keys are live: the one shown, or the filter line.
+    fn key_screen(&self) -> keymap::Screen {
+        if self.filter.is_editing() {
+            return keymap::Screen::Filter;
+        }
+        match self.view {
+            View::Dashboard => keymap::Screen::Dashboard,
+            View::Diagram => keymap::Screen::Diagram,
+            View::Connections(_) => keymap::Screen::Connections,
+            View::Processes(_) => keymap::Screen::Processes,
         }
     }
 
@@ -806,6 +817,7 @@ impl App {
             Command::PageDown => self.navigate(self.page_rows()),
             Command::Home => self.navigate(isize::MIN / 2),
             Command::End => self.navigate(isize::MAX / 2),
+            Command::Replay(_) => {}
         }
     }
 

@@ -39,6 +39,11 @@ use crate::app::{App, View};
 use theme::{Attention, Theme};
 
 pub fn render(frame: &mut Frame, app: &App) {
+    render_app(frame, app, false);
+}
+
+/// The dashboard; `replaying` adds the replay keys to the help overlay.
+pub(crate) fn render_app(frame: &mut Frame, app: &App, replaying: bool) {
     let area = frame.area();
     let theme = Theme::new(app.color());
     if layout::too_small(area) {
@@ -71,7 +76,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         alert_detail::render(frame, area, alert, &theme);
     }
     if app.help_visible() {
-        help::render(frame, area, app.view(), &theme);
+        help::render(frame, area, app.view(), replaying, &theme);
     }
 }
 

@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme::{Attention, Theme};
 use crate::alert::Severity;
+use crate::app::keymap::{self, Screen};
 use crate::app::namespaces::NamespacesList;
 use crate::fleet::rows::NamespaceRow;
 use crate::format::timestamp::format_hms;
@@ -91,14 +92,19 @@ pub fn render(frame: &mut Frame, list: &NamespacesList) {
         Paragraph::new(Line::from(Span::styled(changes.join(" · "), theme.dim()))),
         news,
     );
-    let hints = Line::from(vec![
-        Span::styled("↑↓", theme.key()),
-        Span::raw(" select  "),
-        Span::styled("Enter", theme.key()),
-        Span::raw(" open its dashboard (Esc returns)  "),
-        Span::styled("q", theme.key()),
-        Span::raw(" quit"),
-    ]);
+    let hints: Vec<Span> = keymap::hints_for(Screen::Namespaces)
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, (key, action))| {
+            let gap = if i == 0 { "" } else { "  " };
+            [
+                Span::raw(gap),
+                Span::styled(key, theme.key()),
+                Span::raw(format!(" {action}")),
+            ]
+        })
+        .collect();
+    let hints = Line::from(hints);
     frame.render_widget(Paragraph::new(hints), footer);
 }
 
