@@ -10,27 +10,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::netns::{Experiment, PrivateNetns};
+use common::netns::{
+    LISTEN_ONE_NEVER_ACCEPTS as FULL_LISTENER, PrivateNetns, can_make_namespaces, unshared_python,
+};
 use common::*;
 use serde_json::Value;
-
-/// listen(1) never accept()ed, 5 non-blocking clients; "ready", then waits.
-const FULL_LISTENER: &str = r#"
-import socket, time
-full = socket.socket(); full.bind(("127.0.0.1", 10000)); full.listen(1)
-clients = []
-for _ in range(5):
-    c = socket.socket(); c.setblocking(False)
-    try: c.connect(("127.0.0.1", 10000))
-    except BlockingIOError: pass
-    clients.append(c)
-time.sleep(1.5)
-print("ready", flush=True)
-time.sleep(120)
-"#;
 
 /// 30 connections to :10001 closed by the client first: 30 TIME_WAIT.
 const TIME_WAIT: &str = r#"
@@ -44,45 +30,6 @@ time.sleep(0.5)
 print("ready", flush=True)
 time.sleep(120)
 "#;
-
-/// Whether this run can make namespaces; under CI=true it must.
-fn can_make_namespaces() -> bool {
-    let has_tools = ["ip", "unshare", "python3"].iter().all(|tool| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    can_run(
-        is_root() && has_tools,
-        "root, iproute2 (ip), unshare and python3",
-    )
-}
-
-/// A process in a network namespace of its own (`unshare -n`), loopback up,
-/// running `python3 -c script`; waits for its first line. `unshare` and `sh`
-/// exec, so the child's pid is the namespace's only process.
-fn unshared_python(script: &str) -> (Experiment, String) {
-    let mut child = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            "ip link set lo up && exec python3 -c \"$0\"",
-            script,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("unshare starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let experiment = Experiment(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("ready line");
-    (experiment, line.trim().to_string())
-}
 
 fn namespaces(report: &Value) -> &Vec<Value> {
     report["namespaces"].as_array().expect("namespaces[]")

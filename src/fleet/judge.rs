@@ -9,6 +9,7 @@
 //! every time comes in with the samples.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use super::name_namespace;
 use super::rows::{Fullest, NamespaceRow, worst_first};
@@ -17,7 +18,7 @@ use crate::collect::CollectError;
 use crate::collect::namespaces::discovery::NamespaceId;
 use crate::collect::namespaces::fleet::{FleetSample, NamespaceStatus};
 use crate::collect::sample_loop::SamplerEvent;
-use crate::model::{Aggregates, Counter, Sampled};
+use crate::model::{Aggregates, Counter, Sampled, TcpState};
 use crate::watch::{FullTick, Tick, Watch};
 
 /// What the all-namespaces pipeline hands every mode.
@@ -46,6 +47,20 @@ pub enum FleetTick {
         at_ms: u64,
         aggregates: Box<Aggregates>,
     },
+    /// With `for_export`: a namespace's judged light sample (listeners,
+    /// counters, sockstat, alerts), its alerts not yet naming it (`serve`
+    /// labels the series instead).
+    Judged {
+        id: NamespaceId,
+        tick: Box<FullTick>,
+    },
+    /// With `for_export`: a listener sample of a namespace that is not
+    /// opened, as (address, accept queue) for the peaks between scrapes.
+    Queues {
+        id: NamespaceId,
+        at_ms: u64,
+        queues: Vec<(SocketAddr, u32)>,
+    },
     /// Sampling stopped for good.
     Stopped { error: CollectError },
 }
@@ -62,6 +77,8 @@ pub struct FleetJudge {
     thresholds: Thresholds,
     members: BTreeMap<NamespaceId, Member>,
     opened: Option<(NamespaceId, Watch)>,
+    /// Whether to hand on `Judged` and `Queues` ticks (for `serve`).
+    export: bool,
 }
 
 impl FleetJudge {
@@ -70,7 +87,15 @@ impl FleetJudge {
             thresholds,
             members: BTreeMap::new(),
             opened: None,
+            export: false,
         }
+    }
+
+    /// Also hands on every namespace's judged light samples and listener
+    /// queues (`Judged`, `Queues`): what `serve --all-namespaces` exports.
+    pub fn for_export(mut self) -> FleetJudge {
+        self.export = true;
+        self
     }
 
     /// Opens a namespace's usual dashboard (a fresh watch), or none.
@@ -115,11 +140,21 @@ impl FleetJudge {
                     return vec![FleetTick::Opened { id, tick }];
                 }
                 if let Some(member) = self.members.get_mut(&id) {
+                    let queues = self.export.then(|| {
+                        listeners
+                            .iter()
+                            .filter(|l| l.state == TcpState::Listen)
+                            .map(|l| (l.local, l.recv_queue))
+                            .collect()
+                    });
                     member.row.fullest = Fullest::of(&listeners);
                     member.row.listeners = listeners.len();
                     member
                         .watch
                         .ingest(SamplerEvent::Listeners { at_ms, listeners });
+                    if let Some(queues) = queues {
+                        return vec![FleetTick::Queues { id, at_ms, queues }];
+                    }
                 }
                 Vec::new()
             }
@@ -228,6 +263,12 @@ impl FleetJudge {
         }
         let label = member.row.label();
         let mut full = member.watch.judge(*sampled);
+        if self.export {
+            ticks.push(FleetTick::Judged {
+                id,
+                tick: Box::new(full.clone()),
+            });
+        }
         name_all(&mut full, &label);
         let row = &mut member.row;
         row.error = None;

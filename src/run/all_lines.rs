@@ -74,7 +74,11 @@ pub fn run_all_namespaces_stream(config: &Config) -> Result<(), AppError> {
                 }
             }
             FleetTick::Stopped { error } => return Err(error.into()),
-            FleetTick::Rows { .. } | FleetTick::Opened { .. } | FleetTick::Table { .. } => continue,
+            FleetTick::Rows { .. }
+            | FleetTick::Opened { .. }
+            | FleetTick::Table { .. }
+            | FleetTick::Judged { .. }
+            | FleetTick::Queues { .. } => continue,
         }
         out.flush().map_err(AppError::Output)?;
     }
@@ -107,7 +111,11 @@ pub fn run_all_namespaces_lines(config: &Config) -> Result<(), AppError> {
                 ring_bell_if(config, &mut out, &events).map_err(AppError::Output)?;
             }
             FleetTick::Stopped { error } => return Err(error.into()),
-            FleetTick::Namespaces { .. } | FleetTick::Opened { .. } | FleetTick::Table { .. } => {}
+            FleetTick::Namespaces { .. }
+            | FleetTick::Opened { .. }
+            | FleetTick::Table { .. }
+            | FleetTick::Judged { .. }
+            | FleetTick::Queues { .. } => {}
         }
     }
     Err(AppError::SamplerLost)
