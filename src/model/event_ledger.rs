@@ -44,6 +44,8 @@ pub struct EventLine {
     /// The listener the event belongs to, when the kernel named it.
     pub listener: Option<SocketAddr>,
     pub text: String,
+    /// For a state change: the call or segment behind it (also in `text`).
+    pub cause: &'static str,
 }
 
 /// Counters since the ledger started.
@@ -347,7 +349,9 @@ impl EventLedger {
             None => format!("{local} → {remote}  new → {shown_new}  {cause}"),
         };
         let port = self.service_port(local, remote);
-        Some(self.line(event, Some((old, shown_new)), Some(port), None, text))
+        let mut line = self.line(event, Some((old, shown_new)), Some(port), None, text);
+        line.cause = cause;
+        Some(line)
     }
 
     fn remember(&mut self, sk: u64, local: SocketAddr, remote: SocketAddr, state: TcpState) {
@@ -408,6 +412,7 @@ impl EventLedger {
             port,
             listener,
             text,
+            cause: "",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod address;
 pub mod aggregate;
 pub mod cadence;
 pub mod counters;
+pub mod drop_attribution;
 pub mod event;
 pub mod event_ledger;
 pub mod history;

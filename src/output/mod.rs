@@ -6,6 +6,7 @@
 
 pub mod contract;
 pub mod event_doc;
+pub mod event_text;
 pub mod json;
 pub mod namespaces;
 pub mod table;

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::{self, Event, MouseButton, MouseEventKind};
 
 use super::pipeline::{
-    WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config, spawn_watch,
+    EventsSpec, WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config,
+    spawn_watch,
 };
 use crate::app::{App, AppSetup, Command, Effects, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
@@ -104,9 +105,16 @@ where
 {
     let (messages, inbox) = mpsc::channel::<Msg>();
     let sender = messages.clone();
-    let watch = spawn_watch(WatchSpec::from_config(config)?, open_source, move |tick| {
+    let mut spec = WatchSpec::from_config(config)?;
+    spec.events = EventsSpec::asked(config);
+    let watch = spawn_watch(spec, open_source, move |tick| {
         sender.send(Msg::Sampled(tick)).is_ok()
     })?;
+    if let Some(note) = watch.events_note() {
+        let _ = messages.send(Msg::EventsOff {
+            note: note.to_string(),
+        });
+    }
 
     let signals = StopSignals::register().map_err(AppError::Terminal)?;
     let mut guard = TerminalGuard::enter().map_err(AppError::Terminal)?;

@@ -11,6 +11,7 @@ pub(crate) mod canvas;
 pub mod click;
 pub mod connections;
 pub mod diagram;
+pub(crate) mod event_log;
 pub mod explanation;
 pub(crate) mod footer;
 pub mod format;

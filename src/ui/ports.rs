@@ -31,6 +31,51 @@ const PRIORITY: [TcpState; 11] = [
 const PORT_WIDTH: u16 = 7;
 const TOTAL_WIDTH: u16 = 7;
 const NOTE_WIDTH: u16 = 6;
+/// `RST s/r`: RSTs sent / received on the port, from exact events.
+const RST_WIDTH: u16 = 8;
+
+/// The RST cell of a port: `sent/received` since the start, `·` for none.
+fn rst_cell(app: &App, port: u16, theme: &Theme) -> Cell<'static> {
+    match app.exact_events().rsts_on(port) {
+        Some((0, 0)) | None => right("· ".to_string(), theme.attention(Attention::Quiet)),
+        Some((sent, received)) => right(
+            format!("{sent}/{received} "),
+            theme.attention(Attention::Warning),
+        ),
+    }
+}
+
+/// RSTs on ports that have no row (a closed port has no socket):
+/// ` RST (exact) with no socket: :10002 sent 1 `.
+fn rsts_without_a_row(app: &App, rows: &[PortStates]) -> Option<String> {
+    let counts = app.exact_events().counts()?;
+    let mut ports: Vec<u16> = counts
+        .rst_sent_by_port
+        .keys()
+        .chain(counts.rst_received_by_port.keys())
+        .copied()
+        .filter(|port| !rows.iter().any(|r| r.port == *port))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    if ports.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = ports
+        .iter()
+        .map(|port| {
+            let (sent, received) = app.exact_events().rsts_on(*port).unwrap_or((0, 0));
+            match received {
+                0 => format!(":{port} sent {sent}"),
+                _ => format!(":{port} sent {sent}, received {received}"),
+            }
+        })
+        .collect();
+    Some(format!(
+        " RST (exact) at ports with no socket: {} ",
+        parts.join(" · ")
+    ))
+}
 
 fn short_title(state: TcpState) -> &'static str {
     match state {
@@ -121,16 +166,21 @@ fn right(text: String, style: ratatui::style::Style) -> Cell<'static> {
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = app.port_rows();
     let focused = app.focus() == Focus::Ports;
-    let fixed = PORT_WIDTH + TOTAL_WIDTH + NOTE_WIDTH + 3 + 2;
+    let rst_column = app.exact_events().is_on();
+    let fixed =
+        PORT_WIDTH + TOTAL_WIDTH + NOTE_WIDTH + 3 + 2 + if rst_column { RST_WIDTH + 1 } else { 0 };
     let (columns, hidden) = columns(rows, area.width.saturating_sub(fixed));
     let mut title = format!(" Ports ({}) ", rows.len());
     if hidden > 0 {
         title.push_str(&format!("· {hidden} states hidden, widen "));
     }
-    let block = Block::bordered()
+    let mut block = Block::bordered()
         .title(Span::styled(title, theme.title()))
         .border_type(theme.panel_border(focused).0)
         .border_style(theme.panel_border(focused).1);
+    if let Some(rsts) = rsts_without_a_row(app, rows) {
+        block = block.title_bottom(Span::styled(rsts, theme.attention(Attention::Warning)));
+    }
     if rows.is_empty() {
         let text = if app.shown().is_none() {
             "waiting for the first sample…"
@@ -163,6 +213,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .iter()
             .map(|c| right(c.title.to_string(), theme.state(c.state))),
     );
+    if rst_column {
+        header.push(right("RST s/r".to_string(), theme.title()));
+    }
     header.push(Cell::from(" NOTE"));
 
     let body: Vec<Row> = rows
@@ -196,6 +249,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 };
                 cells.push(right(text, style));
             }
+            if rst_column {
+                cells.push(rst_cell(app, row.port, theme));
+            }
             cells.push(if full {
                 Cell::from(Span::styled(" FULL", theme.attention(Attention::Critical)))
             } else {
@@ -215,6 +271,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Constraint::Length(TOTAL_WIDTH),
     ];
     widths.extend(columns.iter().map(|c| Constraint::Length(c.width + 1)));
+    if rst_column {
+        widths.push(Constraint::Length(RST_WIDTH));
+    }
     widths.push(Constraint::Length(NOTE_WIDTH));
     let table = Table::new(body, widths)
         .header(Row::new(header).style(theme.title()))
