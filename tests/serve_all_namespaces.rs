@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::eventually;
-use common::netns::{LISTEN_ONE_NEVER_ACCEPTS, PrivateNetns, can_make_namespaces, unshared_python};
+use common::netns::{FULL_LISTENER, PrivateNetns, can_make_namespaces, unshared_python};
 use common::serve::{Prometheus, Serve, in_ci, sample, tool};
 
 fn needed(name: &str) -> Option<PathBuf> {
@@ -75,7 +75,7 @@ fn every_series_names_its_namespace_and_the_full_listener_is_in_the_right_one() 
         .iter()
         .map(|suffix| PrivateNetns::create(suffix).expect("ip netns add"))
         .collect();
-    let (_listener, ready) = named[1].spawn_python(LISTEN_ONE_NEVER_ACCEPTS);
+    let (_listener, ready) = named[1].spawn_python(FULL_LISTENER);
     assert_eq!(ready, "ready");
     let (unnamed, ready) =
         unshared_python("print('ready', flush=True)\nimport time; time.sleep(120)");

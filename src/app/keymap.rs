@@ -9,6 +9,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::narration::DemoControl;
+
 /// Something the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -57,6 +59,8 @@ pub enum Command {
     ToggleMouse,
     /// A key of the replay's player (the app itself ignores these).
     Replay(ReplayCommand),
+    /// A key of the demo: pause its steps, or step (the narrator obeys).
+    Demo(DemoControl),
 }
 
 /// What the replay keys ask of the player.
@@ -86,6 +90,8 @@ pub(crate) enum Context {
     Replay,
     /// The list of namespaces (`--all-namespaces`).
     Namespaces,
+    /// While `tcpwatch demo` narrates, before the view's own keys.
+    Demo,
 }
 
 /// A screen that shows hints: each has a footer (or hint line) of its own.
@@ -98,11 +104,13 @@ pub(crate) enum Screen {
     Filter,
     Replay,
     Namespaces,
+    /// The demo's keys, shown first in the footer while it narrates.
+    Demo,
 }
 
 impl Screen {
     #[cfg(test)]
-    pub(crate) const ALL: [Screen; 7] = [
+    pub(crate) const ALL: [Screen; 8] = [
         Screen::Dashboard,
         Screen::Diagram,
         Screen::Connections,
@@ -110,6 +118,7 @@ impl Screen {
         Screen::Filter,
         Screen::Replay,
         Screen::Namespaces,
+        Screen::Demo,
     ];
 
     /// The contexts whose keys work on this screen, first match first.
@@ -121,6 +130,7 @@ impl Screen {
             Screen::Filter => &[Context::Filter],
             Screen::Replay => &[Context::Replay, Context::Global],
             Screen::Namespaces => &[Context::Namespaces],
+            Screen::Demo => &[Context::Demo],
         }
     }
 }
@@ -487,6 +497,37 @@ pub(crate) const BINDINGS: &[Binding] = &[
         label: "",
         help: &[],
         hints: &[],
+    },
+    // ---- the demo's narrator (`tcpwatch demo`), before the view's keys ----
+    Binding {
+        context: X::Demo,
+        keys: &[
+            (ch(' '), C::Demo(DemoControl::TogglePause)),
+            (ch('p'), C::Demo(DemoControl::TogglePause)),
+        ],
+        label: "Space, p",
+        help: &["pause / resume the demo (the screen stays live)"],
+        hints: &[hint(S::Demo, 0, "p", "pause demo")],
+    },
+    Binding {
+        context: X::Demo,
+        keys: &[
+            (ch('n'), C::Demo(DemoControl::Next)),
+            (ch('.'), C::Demo(DemoControl::Next)),
+        ],
+        label: "n, .",
+        help: &["next step now"],
+        hints: &[hint(S::Demo, 1, "n", "next step")],
+    },
+    Binding {
+        context: X::Demo,
+        keys: &[
+            (ch('b'), C::Demo(DemoControl::Previous)),
+            (ch(','), C::Demo(DemoControl::Previous)),
+        ],
+        label: "b, ,",
+        help: &["back a step: the demo undoes the step's sockets"],
+        hints: &[hint(S::Demo, 2, "b", "back")],
     },
     // ---- a replay's player ----
     Binding {

@@ -62,6 +62,7 @@ fn screen_of(context: Context) -> Screen {
         Context::Filter => Screen::Filter,
         Context::Replay => Screen::Replay,
         Context::Namespaces => Screen::Namespaces,
+        Context::Demo => Screen::Demo,
     }
 }
 
@@ -137,6 +138,7 @@ fn no_key_is_bound_twice_in_one_context() {
         Context::Filter,
         Context::Replay,
         Context::Namespaces,
+        Context::Demo,
     ];
     for context in contexts {
         let keys: Vec<Key> = BINDINGS
@@ -323,4 +325,23 @@ fn the_replay_takes_its_keys_before_the_dashboard() {
         command_for(&press(KeyCode::Char('d')), Screen::Replay),
         Some(Command::ToggleDiagram)
     );
+}
+
+#[test]
+fn the_demo_takes_its_keys_before_the_view() {
+    let demo = |c| command_for(&press(KeyCode::Char(c)), Screen::Demo);
+    assert_eq!(demo(' '), Some(Command::Demo(DemoControl::TogglePause)));
+    assert_eq!(demo('p'), Some(Command::Demo(DemoControl::TogglePause)));
+    assert_eq!(demo('n'), Some(Command::Demo(DemoControl::Next)));
+    assert_eq!(demo('.'), Some(Command::Demo(DemoControl::Next)));
+    assert_eq!(demo('b'), Some(Command::Demo(DemoControl::Previous)));
+    assert_eq!(demo(','), Some(Command::Demo(DemoControl::Previous)));
+    assert_eq!(demo('q'), None, "the rest goes to the view");
+    for c in ['n', 'b', '.', ','] {
+        assert_eq!(
+            command_for(&press(KeyCode::Char(c)), Screen::Dashboard),
+            None,
+            "{c} is free on the dashboard, so the demo hides nothing"
+        );
+    }
 }

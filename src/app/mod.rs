@@ -48,7 +48,7 @@ use feed::{Feed, Shown};
 pub use filter::{FilterQuery, LiveFilter};
 pub use keymap::{Command, ReplayCommand};
 pub use msg::{Msg, SelfCost};
-pub use narration::{Narration, NarrationEvent};
+pub use narration::{DemoControl, Narration, NarrationEvent};
 pub use navigation::Focus;
 use navigation::Navigation;
 pub use processes::{ProcessColumn, ProcessRow, ProcessSort, ProcessesView};
@@ -104,6 +104,8 @@ pub struct Effects {
     pub toggle_recording: bool,
     /// The user toggled mouse capture (`m`): turn it on or off.
     pub mouse_capture: Option<bool>,
+    /// The viewer paused or stepped the demo: tell its narrator.
+    pub demo_control: Option<DemoControl>,
 }
 
 impl Effects {
@@ -114,6 +116,7 @@ impl Effects {
             new_interval: later.new_interval.or(self.new_interval),
             toggle_recording: self.toggle_recording != later.toggle_recording,
             mouse_capture: later.mouse_capture.or(self.mouse_capture),
+            demo_control: later.demo_control.or(self.demo_control),
         }
     }
 }
@@ -154,6 +157,8 @@ pub struct App {
     bell_pending: bool,
     /// `R` was pressed since the last update.
     recording_toggled: bool,
+    /// The viewer's demo control not yet passed to the loop.
+    demo_control: Option<DemoControl>,
 }
 
 impl App {
@@ -172,6 +177,7 @@ impl App {
             diagram: DiagramState::default(),
             bell_pending: false,
             recording_toggled: false,
+            demo_control: None,
         }
     }
 
@@ -185,6 +191,7 @@ impl App {
             new_interval: (self.interval != interval_before).then_some(self.interval),
             toggle_recording: std::mem::take(&mut self.recording_toggled),
             mouse_capture: (self.mouse_capture != mouse_before).then_some(self.mouse_capture),
+            demo_control: self.demo_control.take(),
         }
     }
 
@@ -208,7 +215,7 @@ impl App {
             Msg::Clock { now_ms } => self.now_ms = now_ms,
             Msg::Quit => self.quit = true,
             Msg::SelfCost(cost) => self.feed.self_cost = Some(cost),
-            Msg::Narration(event) => self.feed.narration.get_or_insert_default().apply(event),
+            Msg::Narration(event) => self.on_narration(event),
             Msg::EventsOff { note } => self.feed.exact.set_off_note(note),
         }
     }
@@ -332,6 +339,11 @@ impl App {
         self.feed.narration.as_ref()
     }
 
+    /// Whether a demo narrates and has steps left: its keys are live.
+    pub fn demo_running(&self) -> bool {
+        self.feed.narration.as_ref().is_some_and(|n| !n.done)
+    }
+
     // The dashboard's navigation.
 
     pub(crate) fn is_paused(&self) -> bool {
@@ -450,7 +462,10 @@ impl App {
     // ---- input ----
 
     fn on_key(&mut self, key: KeyEvent) {
-        if let Some(command) = keymap::command_for(&key, self.key_screen()) {
+        let demo = (self.demo_running() && !self.nav.filter.is_editing() && !self.help_visible)
+            .then(|| keymap::command_for(&key, keymap::Screen::Demo))
+            .flatten();
+        if let Some(command) = demo.or_else(|| keymap::command_for(&key, self.key_screen())) {
             self.execute(command);
         }
     }
@@ -520,6 +535,7 @@ impl App {
                 self.diagram.explaining = false;
             }
             Command::ToggleScope | Command::Left | Command::Right | Command::Replay(_) => {}
+            Command::Demo(control) => self.demo_control = Some(control),
             Command::Quit => self.quit = true,
             Command::ToggleHelp => self.help_visible = true,
             Command::Back => self.back(),

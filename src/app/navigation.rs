@@ -103,6 +103,16 @@ impl Navigation {
         self.selected_port = Some(self.port_rows[self.selected_index].port);
     }
 
+    /// Selects `port`'s row (the demo's step); a port without a row yet
+    /// stays wanted until the next sample, which keeps it if the row
+    /// appeared.
+    pub(crate) fn select_port(&mut self, port: u16) {
+        self.selected_port = Some(port);
+        if let Some(index) = self.selected_row_index() {
+            self.selected_index = index;
+        }
+    }
+
     pub(crate) fn selected_row_index(&self) -> Option<usize> {
         let port = self.selected_port?;
         self.port_rows.iter().position(|r| r.port == port)

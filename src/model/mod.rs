@@ -14,6 +14,8 @@ pub mod event;
 pub mod event_ledger;
 pub mod history;
 pub mod judging;
+#[cfg(any(test, feature = "test-support"))]
+pub mod listen_one;
 pub mod peaks;
 pub mod retained;
 pub mod sampled;

@@ -9,6 +9,7 @@ pub mod event_doc;
 pub mod event_text;
 pub mod json;
 pub mod namespaces;
+pub mod netns_doc;
 pub mod table;
 
 use crate::alert::Alert;

@@ -240,7 +240,10 @@ fn apply_tick(
                 ..Effects::default()
             });
         }
-        FleetTick::Table { .. } | FleetTick::Judged { .. } | FleetTick::Queues { .. } => {}
+        FleetTick::Table { .. }
+        | FleetTick::Judged { .. }
+        | FleetTick::WholeTable { .. }
+        | FleetTick::Queues { .. } => {}
         FleetTick::Stopped { error } => return Err(error.into()),
     }
     Ok(Effects::default())

@@ -23,8 +23,9 @@ use crate::collect::SnapshotSource;
 use crate::collect::clock::now_ms;
 use crate::collect::namespace::NetnsTarget;
 use crate::collect::sampler::Sampler;
-use crate::demo::narrator::{Pacing, narrate};
-use crate::demo::{EPILOGUE, Step, lab::Lab};
+use crate::demo::controller::Pacing;
+use crate::demo::narrator::narrate;
+use crate::demo::{EPILOGUE, Step, bring_lab_to, lab::Lab};
 use crate::error::AppError;
 use crate::model::Filter;
 use crate::output::event_text::{count_lines, write_event_section};
@@ -56,13 +57,13 @@ pub(crate) fn run_demo_dashboard(config: &Config) -> Result<(), AppError> {
     let open_source = open_live_sampler(sampler_config(&demo_config));
     let extras = DashboardExtras {
         open_diagram: true,
-        companion: Some(Box::new(move |sender, stop| {
+        companion: Some(Box::new(move |sender, controls| {
             narrate(
                 lab,
                 Pacing::default(),
                 now_ms,
                 |event| sender.send(Msg::Narration(event)).is_ok(),
-                &stop,
+                &controls,
             );
         })),
     };
@@ -100,7 +101,7 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
             step.narration(&lab.ports)
         )
         .map_err(AppError::Output)?;
-        let outcome = step.perform(&mut lab).map_err(AppError::Demo)?;
+        let outcome = bring_lab_to(&mut lab, index + 1).map_err(AppError::Demo)?;
         writeln!(out, "  → {outcome}").map_err(AppError::Output)?;
         out.flush().map_err(AppError::Output)?;
         drop(out);

@@ -149,7 +149,7 @@ impl FleetExporter {
                 exported.facts = Some(facts);
                 FleetOutput::Nothing
             }
-            FleetTick::Table { id, aggregates, .. } => {
+            FleetTick::WholeTable { id, aggregates } => {
                 if let Some(exported) = self.namespaces.get_mut(&id) {
                     if let Some(facts) = &mut exported.facts {
                         merge_table(facts, &aggregates);
@@ -169,7 +169,9 @@ impl FleetExporter {
                 queues: std::mem::take(&mut self.pending_queues),
             },
             FleetTick::Stopped { error } => FleetOutput::Stopped(error.to_string()),
-            FleetTick::Alerts { .. } | FleetTick::Opened { .. } => FleetOutput::Nothing,
+            FleetTick::Alerts { .. } | FleetTick::Opened { .. } | FleetTick::Table { .. } => {
+                FleetOutput::Nothing
+            }
         }
     }
 
@@ -382,9 +384,8 @@ mod tests {
             "127.0.0.1:40002",
             "127.0.0.1:10000",
         ));
-        fleet.ingest(FleetTick::Table {
+        fleet.ingest(FleetTick::WholeTable {
             id: NamespaceId(7),
-            at_ms: 1_100,
             aggregates: Box::new(aggregate(&whole)),
         });
         let text = published(fleet.ingest(FleetTick::Rows {

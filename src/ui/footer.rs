@@ -40,12 +40,25 @@ fn filter_keys() -> String {
 fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
     let mut used = 0usize;
-    let keys = keymap::hints_for(match app.view() {
+    let view_keys = keymap::hints_for(match app.view() {
         View::Connections(_) => Screen::Connections,
         View::Processes(_) => Screen::Processes,
         View::Dashboard => Screen::Dashboard,
         View::Diagram => Screen::Diagram,
     });
+    // While the demo narrates its keys come first, and take over a key the
+    // view also names (p pauses the demo, not the screen).
+    let mut keys = if app.demo_running() {
+        keymap::hints_for(Screen::Demo)
+    } else {
+        Vec::new()
+    };
+    let demo_keys: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
+    keys.extend(
+        view_keys
+            .into_iter()
+            .filter(|(key, _)| !demo_keys.contains(key)),
+    );
     let sort = match (app.view(), app.diagram().scope) {
         (View::Diagram, crate::app::DiagramScope::AllWatched) => "all ports".to_string(),
         (View::Diagram, crate::app::DiagramScope::Port(port)) => format!("port {port}"),
@@ -57,6 +70,9 @@ fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
     for (key, action) in &keys {
         let (action, style) = match *action {
             "pause" if app.is_paused() => ("resume", theme.paused()),
+            "pause demo" if app.narration().is_some_and(|n| n.paused) => {
+                ("resume demo", theme.paused())
+            }
             other => (other, ratatui::style::Style::new()),
         };
         let cost = key.chars().count() + action.chars().count() + 2;

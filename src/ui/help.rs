@@ -27,15 +27,26 @@ const LEGEND: &[(&str, &str)] = &[
 /// Not a key, but the help lists it with them.
 const MOUSE_HELP: (&str, &str) = ("mouse", "wheel scrolls, click selects the row");
 
-/// The overlay over `view`; `replaying` adds the player's keys.
-pub fn render(frame: &mut Frame, area: Rect, view: &View, replaying: bool, theme: &Theme) {
+/// What a run adds to the dashboard's keys.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HelpExtras {
+    /// A replay's player.
+    pub replaying: bool,
+    /// `tcpwatch demo`, while it narrates.
+    pub demo: bool,
+}
+
+/// The overlay over `view`, with the keys `extras` adds.
+pub fn render(frame: &mut Frame, area: Rect, view: &View, extras: HelpExtras, theme: &Theme) {
     let main = keymap::help_lines(&[Context::Global, Context::Lists]);
     let diagram = keymap::help_lines(&[Context::Diagram]);
     let replay = keymap::help_lines(&[Context::Replay]);
+    let demo = keymap::help_lines(&[Context::Demo]);
     let key_width = main
         .iter()
         .chain(diagram.iter())
         .chain(replay.iter())
+        .chain(demo.iter())
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
@@ -51,7 +62,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, replaying: bool, theme
         lines.push(Line::from(Span::styled(format!(" {title}"), theme.title())));
         lines.extend(keys.iter().map(key_line));
     };
-    if replaying {
+    if extras.demo {
+        section("In the demo (before the keys above)", &demo);
+    }
+    if extras.replaying {
         section("In a replay", &replay);
     }
     if *view == View::Diagram {
@@ -96,12 +110,12 @@ mod tests {
     use super::*;
     use crate::app::keymap::BINDINGS;
 
-    fn overlay(view: &View, replaying: bool) -> String {
+    fn overlay(view: &View, extras: HelpExtras) -> String {
         let mut terminal = Terminal::new(TestBackend::new(100, 80)).expect("test backend");
         terminal
             .draw(|frame| {
                 let area = frame.area();
-                render(frame, area, view, replaying, &Theme::new(false));
+                render(frame, area, view, extras, &Theme::new(false));
             })
             .expect("draw");
         let buffer = terminal.backend().buffer();
@@ -119,14 +133,28 @@ mod tests {
     /// screen where they work), or the hint line of a screen without one.
     #[test]
     fn every_binding_appears_in_the_help() {
-        let dashboard = overlay(&View::Dashboard, false);
-        let diagram = overlay(&View::Diagram, false);
-        let replay = overlay(&View::Dashboard, true);
+        let dashboard = overlay(&View::Dashboard, HelpExtras::default());
+        let diagram = overlay(&View::Diagram, HelpExtras::default());
+        let replay = overlay(
+            &View::Dashboard,
+            HelpExtras {
+                replaying: true,
+                demo: false,
+            },
+        );
+        let demo = overlay(
+            &View::Diagram,
+            HelpExtras {
+                replaying: false,
+                demo: true,
+            },
+        );
         for binding in BINDINGS {
             let shown = match binding.context {
                 Context::Global | Context::Lists => &dashboard,
                 Context::Diagram => &diagram,
                 Context::Replay => &replay,
+                Context::Demo => &demo,
                 // No overlay there: the filter line and the namespace list
                 // show their hints (the typed text needs none).
                 Context::Filter | Context::Namespaces => {
@@ -147,6 +175,8 @@ mod tests {
             assert!(shown.contains(binding.label), "{:?}", binding.label);
         }
         assert!(!dashboard.contains("In a replay"));
+        assert!(!dashboard.contains("In the demo"));
+        assert!(demo.contains("In the demo"), "{demo}");
         assert!(!dashboard.contains("In the state diagram"));
     }
 }

@@ -77,14 +77,18 @@ pub(crate) fn render_app(frame: &mut Frame, app: &App, replaying: bool) {
         alert_detail::render(frame, area, alert, &theme);
     }
     if app.help_visible() {
-        help::render(frame, area, app.view(), replaying, &theme);
+        let extras = help::HelpExtras {
+            replaying,
+            demo: app.demo_running(),
+        };
+        help::render(frame, area, app.view(), extras, &theme);
     }
 }
 
 fn render_diagram_view(frame: &mut Frame, area: Rect, body: Rect, app: &App, theme: &Theme) {
     let parts = layout::diagram_view(area, body, app);
     if let (Some(rect), Some(narration)) = (parts.narration, app.narration()) {
-        narration::render(frame, rect, narration, theme);
+        narration::render(frame, rect, narration, app.now_ms(), theme);
     }
     if parts.drawn {
         diagram::render(frame, parts.states, app, theme);

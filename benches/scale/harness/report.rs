@@ -596,7 +596,8 @@ fn dashboard_cells(r: &SizeResult) -> [String; 3] {
 
 /// The side-by-side table (Markdown), medians of the rounds.
 pub fn print_table(results: &[SizeResult]) {
-    if results.is_empty() {
+    if results.iter().all(|r| r.live_only) {
+        print_serve_table(results);
         return;
     }
     println!(
