@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The --all-namespaces benchmark: 50 namespaces (48 with a listener, one
-# holding 100k TIME_WAIT sockets, one where a listen(1) queue fills every
+# holding 100k ESTABLISHED sockets, one where a listen(1) queue fills every
 # few seconds), on top of the host's own. Measures:
 #   1. what each round costs (cargo bench --bench namespaces): every
 #      namespace's listeners (run 4x/s), light samples (1x/s), one whole table;
@@ -19,28 +19,35 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   tmux kill-session -t "$P" 2>/dev/null || true
   for ns in $(ip netns list | awk '{print $1}' | grep "^$P" || true); do ip netns del "$ns" 2>/dev/null || true; done
+  rm -f "/tmp/$P".*
 }
 trap cleanup EXIT
 # BIN=path/to/tcpwatch to measure another build; ROUNDS=0 skips the cargo bench.
 if [ -z "${BIN:-}" ]; then cargo build --release --quiet; BIN="$PWD/target/release/tcpwatch"; fi
 mkns() { ip netns add "$1"; ip netns exec "$1" ip link set lo up; }
 
-echo "== setting up: the load namespace (100k TIME_WAIT), $COUNT listening namespaces, the target"
+echo "== setting up: the load namespace (100k ESTABLISHED), $COUNT listening namespaces, the target"
 mkns "$P-load"
 ip netns exec "$P-load" sh -c 'echo "1024 65000" > /proc/sys/net/ipv4/ip_local_port_range; echo 262144 > /proc/sys/net/ipv4/tcp_max_tw_buckets'
+# 2 x 25,000 loopback connections held open: 100k ESTABLISHED sockets that,
+# unlike TIME_WAIT, do not expire (60 s) while the build and the rounds run.
 for half in 0 1; do
   ip netns exec "$P-load" python3 -c "
-import socket
+import resource, socket, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (60000, 60000))
 ports = [9000 + $half * 10 + i for i in range(4)]
 servers = []
 for p in ports:
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(('127.0.0.1', p)); s.listen(4096); servers.append(s)
-for n in range(50000):
+held = []
+for n in range(25000):
     s = servers[n % 4]
     c = socket.create_connection(('127.0.0.1', ports[n % 4]))
     a, _ = s.accept()
-    c.close(); a.close()
+    held += [c, a]
+open('/tmp/$P.load.$half', 'w').close()
+time.sleep(3600)
 " &
   PIDS+=($!)
 done
@@ -53,7 +60,7 @@ time.sleep(600)" &
   PIDS+=($!)
 done
 mkns "$P-target"
-wait "${PIDS[0]}" "${PIDS[1]}"
+until [ -e "/tmp/$P.load.0" ] && [ -e "/tmp/$P.load.1" ]; do sleep 1; done
 echo "load: $(ip netns exec "$P-load" grep TCP: /proc/net/sockstat)"
 echo "namespaces on the host: $(( $(ip netns list | wc -l) + 1 )) named + host (others' too)"
 
@@ -119,3 +126,4 @@ T1=$(ticks); sleep 30; T2=$(ticks)
 HZ=$(getconf CLK_TCK)
 echo "  dashboard CPU: $(python3 -c "print(f'{($T2 - $T1) / $HZ / 30 * 100:.1f}')")% of one core (pid $DASH)"
 tmux capture-pane -t "$P" -p | head -8
+echo "load at the end: $(ip netns exec "$P-load" grep TCP: /proc/net/sockstat)"
