@@ -128,6 +128,16 @@ impl Sampler {
             .collect();
         if sockets.len() <= OWNER_LOOKUP_LIMIT {
             wanted.extend(sockets.iter().map(|s| s.inode).filter(|i| *i != 0));
+        } else {
+            // The CLOSE_WAIT leak alert names the process that does not
+            // call close(): those owners are always looked up.
+            wanted.extend(
+                sockets
+                    .iter()
+                    .filter(|s| s.state == TcpState::CloseWait && s.inode != 0)
+                    .map(|s| s.inode)
+                    .take(OWNER_LOOKUP_LIMIT),
+            );
         }
         match &mut self.owners {
             OwnerLookup::Inline(resolver) => {
