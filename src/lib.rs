@@ -1,7 +1,11 @@
 //! tcpwatch: a live TCP connection monitor for Linux.
 //!
-//! Data flows one way: `collect` (kernel I/O) → `model` (pure snapshot,
-//! aggregates, history) → `alert` (pure rules) → views → terminal.
+//! Data flows one way: `collect` (kernel I/O: sockets, counters, the
+//! sampling schedule) → `model` (pure snapshot, aggregates, history) →
+//! `alert` (pure rules) → `watch` (the one pipeline step that judges each
+//! sample into a `Tick`) → `app` (dashboard state) → `ui` (pure rendering)
+//! → terminal (`tui`). `run` holds one file per mode, each a consumer of
+//! ticks; `output` and `format` turn them into text.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -13,10 +17,10 @@ pub mod demo;
 pub mod duration;
 pub mod error;
 pub mod explain;
-pub mod live;
+pub mod format;
 pub mod model;
 pub mod output;
 pub mod run;
-pub mod sampling;
 pub mod tui;
 pub mod ui;
+pub mod watch;

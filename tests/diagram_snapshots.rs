@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 mod common;
 
-use common::screen::{START_MS, at, draw, feed, new_app, press};
+use common::screen::{START_MS, TestApp, at, draw, feed, new_app, press};
 use tcpwatch::app::{App, Msg, NarrationEvent};
 use tcpwatch::collect::scenarios::{ClosePhase, close_sequence, listen_one_experiment};
 use tcpwatch::model::{Snapshot, SourceKind, TcpState};
@@ -26,7 +26,7 @@ fn select_port(app: &mut App, port: u16) {
 /// The listen(1) experiment from an empty table: at second 1 the listener,
 /// its two queued connections and three clients in SYN_SENT appear; then
 /// the SYNs are retried. The diagram counts port 10000 only.
-fn listen_one_diagram(width: u16, height: u16) -> App {
+fn listen_one_diagram(width: u16, height: u16) -> TestApp {
     let mut app = new_app(width, height, false);
     feed(&mut app, Snapshot::empty(START_MS, SourceKind::Netlink));
     for second in 1..=4 {
@@ -42,7 +42,7 @@ fn listen_one_diagram(width: u16, height: u16) -> App {
 
 /// Three connections to :9000 closed by their clients, up to `phase`; the
 /// last sample 0.5 s before the picture, so its gains still flash.
-fn close_diagram(width: u16, height: u16, phase: ClosePhase) -> App {
+fn close_diagram(width: u16, height: u16, phase: ClosePhase) -> TestApp {
     let mut app = new_app(width, height, false);
     let phases = [
         ClosePhase::Open,

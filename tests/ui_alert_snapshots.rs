@@ -5,18 +5,16 @@ use std::time::Duration;
 
 mod common;
 
-use common::screen::{START_MS, draw, new_app};
-use tcpwatch::app::{App, Msg, Sample};
+use common::screen::{START_MS, TestApp, draw, new_app};
+use tcpwatch::app::Msg;
 use tcpwatch::collect::scenarios::troubled_host;
 
-fn troubled_app(width: u16, height: u16) -> App {
+fn troubled_app(width: u16, height: u16) -> TestApp {
     let mut app = new_app(width, height, false);
     for tick in 0..5 {
-        app.update(Msg::Sampled(Box::new(Sample::new(troubled_host(
-            START_MS, tick,
-        )))));
+        app.feed(troubled_host(START_MS, tick));
     }
-    app.update(Msg::Tick {
+    app.update(Msg::Clock {
         now_ms: START_MS + 4_500,
     });
     app
@@ -77,7 +75,7 @@ fn the_header_says_when_expensive_dumps_are_spread_out() {
     let mut app = troubled_app(160, 40);
     let mut slow = troubled_host(START_MS, 5);
     slow.elapsed = Duration::from_millis(300);
-    app.update(Msg::Sampled(Box::new(Sample::new(slow))));
+    app.feed(slow);
     let text = draw(&app, 160, 40).backend().to_string();
     assert!(
         text.contains("every 1s (table 1.8s: dump 300"),

@@ -7,8 +7,9 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 mod common;
 
-use common::screen::{START_MS, draw, press, setup};
-use tcpwatch::app::{App, Msg, Sample};
+use common::screen::{START_MS, TestApp, draw, press, setup};
+use tcpwatch::app::Msg;
+use tcpwatch::collect::CollectError;
 use tcpwatch::collect::scenarios::listen_one_experiment;
 use tcpwatch::model::SocketRecord;
 
@@ -17,8 +18,8 @@ const SECONDS: u64 = 40;
 
 /// The listen(1) experiment after `SECONDS` s: a snapshot per second and
 /// listener samples at 10 Hz in between, the queue filling at second 1.
-fn listen_one_app(width: u16, height: u16, color: bool) -> App {
-    let mut app = App::new(setup(width, height, color));
+fn listen_one_app(width: u16, height: u16, color: bool) -> TestApp {
+    let mut app = TestApp::new(setup(width, height, color));
     for second in 0..SECONDS {
         let mut snapshot = listen_one_experiment(START_MS, second);
         if second == 0 {
@@ -32,20 +33,17 @@ fn listen_one_app(width: u16, height: u16, color: bool) -> App {
             }
         }
         let listeners: Vec<SocketRecord> = snapshot.listeners.clone();
-        app.update(Msg::Sampled(Box::new(Sample::new(snapshot))));
+        app.feed(snapshot);
         for tenth in 1..10u64 {
             let mut sampled = listeners.clone();
             if let Some(l) = sampled.iter_mut().find(|l| l.local.port() == 10000) {
                 // The queue filled up during the first second.
                 l.recv_queue = if second == 0 { (tenth / 4) as u32 } else { 2 };
             }
-            app.update(Msg::ListenersSampled {
-                at_ms: START_MS + second * 1000 + tenth * 100,
-                listeners: sampled,
-            });
+            app.feed_listeners(START_MS + second * 1000 + tenth * 100, sampled);
         }
     }
-    app.update(Msg::Tick {
+    app.update(Msg::Clock {
         now_ms: START_MS + (SECONDS - 1) * 1000 + 950,
     });
     while app.selected_port() != Some(10000) {
@@ -132,13 +130,13 @@ fn help_overlay_80x24() {
 fn paused_with_failed_sample_keeps_last_good_data() {
     let mut app = listen_one_app(120, 40, false);
     press(&mut app, KeyCode::Char('p'));
-    app.update(Msg::Sampled(Box::new(Sample::new(listen_one_experiment(
-        START_MS, SECONDS,
-    )))));
-    app.update(Msg::SampleFailed {
-        at_ms: START_MS + (SECONDS + 1) * 1000,
-        message: "could not decode the kernel's sock_diag reply: truncated".to_string(),
-    });
+    app.feed(listen_one_experiment(START_MS, SECONDS));
+    app.fail(
+        START_MS + (SECONDS + 1) * 1000,
+        CollectError::NetlinkDecode {
+            reason: "truncated".to_string(),
+        },
+    );
     let terminal = draw(&app, 120, 40);
     let screen = screen_text(&terminal);
     assert!(screen.contains("PAUSED +1 new"), "{screen}");

@@ -7,6 +7,14 @@
 use super::{Alert, AlertEngine, AlertEvent, ListenerPeaks, Thresholds};
 use crate::model::{Aggregates, Snapshot, SocketRecord};
 
+/// What one evaluation found: the alert events, and the listener peaks of
+/// the interval it closed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub events: Vec<AlertEvent>,
+    pub peaks: ListenerPeaks,
+}
+
 #[derive(Debug, Clone)]
 pub struct AlertMonitor {
     engine: AlertEngine,
@@ -27,13 +35,21 @@ impl AlertMonitor {
         self.peaks.observe(listeners, now_ms);
     }
 
-    /// A full sample: evaluates every rule against it and the interval's peaks.
-    pub fn evaluate(&mut self, snapshot: &Snapshot, aggregates: &Aggregates) -> Vec<AlertEvent> {
+    /// A full sample: evaluates every rule against it and the interval's
+    /// peaks, and hands those peaks back (they close with the interval).
+    pub fn evaluate_with_peaks(&mut self, snapshot: &Snapshot, aggregates: &Aggregates) -> Judged {
         self.peaks
             .observe(&snapshot.listeners, snapshot.taken_at_ms);
-        let interval = self.peaks.take_interval();
-        self.engine
-            .evaluate_aggregated(snapshot, aggregates, &interval)
+        let peaks = self.peaks.take_interval();
+        let events = self
+            .engine
+            .evaluate_aggregated(snapshot, aggregates, &peaks);
+        Judged { events, peaks }
+    }
+
+    /// `evaluate_with_peaks`, for callers that only want the events.
+    pub fn evaluate(&mut self, snapshot: &Snapshot, aggregates: &Aggregates) -> Vec<AlertEvent> {
+        self.evaluate_with_peaks(snapshot, aggregates).events
     }
 
     pub fn active(&self) -> impl Iterator<Item = &Alert> + '_ {

@@ -9,9 +9,9 @@
 
 use std::collections::HashSet;
 
-use super::msg::Sample;
 use crate::model::aggregate::service_port;
 use crate::model::{PortStates, StateCounts, TcpState, TimerKind};
+use crate::watch::FullTick;
 
 /// How long a state that just gained sockets stays highlighted.
 pub const FLASH_MS: u64 = 2_000;
@@ -134,7 +134,7 @@ impl DiagramState {
     /// flashing at `now_ms`; a new scope or filter only sets the baseline.
     pub fn refresh(
         &mut self,
-        sample: &Sample,
+        sample: &FullTick,
         port_rows: &[PortStates],
         filter: &str,
         now_ms: u64,
@@ -235,7 +235,7 @@ pub fn neighbour(state: TcpState, direction: Direction) -> TcpState {
 
 /// The counts of the ports in scope, the soonest SYN retry and the sockets
 /// waiting for accept(): one pass over the sample's sockets.
-fn figures(sample: &Sample, port_rows: &[PortStates], scope: DiagramScope) -> DiagramFigures {
+fn figures(sample: &FullTick, port_rows: &[PortStates], scope: DiagramScope) -> DiagramFigures {
     let listed: HashSet<u16> = port_rows.iter().map(|r| r.port).collect();
     let mut counts = StateCounts::default();
     for row in port_rows.iter().filter(|r| scope.covers(r.port, &listed)) {

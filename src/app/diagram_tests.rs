@@ -7,6 +7,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::diagram::FLASH_MS;
+use super::test_app::TestApp;
 use super::*;
 use crate::collect::scenarios::{ClosePhase, close_sequence, listen_one_experiment};
 use crate::model::transitions::Change;
@@ -14,8 +15,8 @@ use crate::model::{Snapshot, SourceKind, TcpState};
 
 const START_MS: u64 = 1_795_470_000_000;
 
-fn app(width: u16, height: u16) -> App {
-    App::new(AppSetup {
+fn app(width: u16, height: u16) -> TestApp {
+    TestApp::new(AppSetup {
         host: "testhost".to_string(),
         color: false,
         interval: Duration::from_secs(1),
@@ -31,8 +32,8 @@ fn press(app: &mut App, code: KeyCode) {
     app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-fn feed(app: &mut App, snapshot: Snapshot) {
-    app.update(Msg::Sampled(Box::new(Sample::new(snapshot))));
+fn feed(app: &mut TestApp, snapshot: Snapshot) {
+    app.feed(snapshot);
 }
 
 fn selected(app: &App) -> TcpState {
@@ -134,7 +135,7 @@ fn a_state_that_gains_sockets_flashes_for_the_flash_time() {
         "the first sample only sets the baseline"
     );
     let t = START_MS + 1000;
-    app.update(Msg::Tick { now_ms: t + 100 });
+    app.update(Msg::Clock { now_ms: t + 100 });
     feed(&mut app, close_sequence(t, ClosePhase::ClientsClosed));
     let now = t + 100;
     assert_eq!(app.diagram().flash(TcpState::FinWait2, now), Some(3));
@@ -149,7 +150,7 @@ fn a_state_that_gains_sockets_flashes_for_the_flash_time() {
         None
     );
     let t2 = t + 1000;
-    app.update(Msg::Tick { now_ms: t2 });
+    app.update(Msg::Clock { now_ms: t2 });
     feed(&mut app, close_sequence(t2, ClosePhase::BothClosed));
     assert_eq!(
         app.diagram().flash(TcpState::FinWait2, t2),

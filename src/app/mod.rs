@@ -21,10 +21,11 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
-use crate::alert::{AlertEvent, AlertMonitor, Thresholds};
+use crate::alert::AlertEvent;
 use crate::model::history::History;
 use crate::model::seen::FirstSeen;
 use crate::model::{CounterDeltas, PortStates, SocketRecord, Sockstat};
+use crate::watch::{FullTick, Tick};
 
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
 pub use diagram::{DiagramScope, DiagramState, Direction};
@@ -32,7 +33,7 @@ pub use filter::{FilterQuery, LiveFilter};
 pub use keymap::{
     CONNECTIONS_FOOTER_KEYS, Command, DIAGRAM_FOOTER_KEYS, DIAGRAM_KEY_HELP, FOOTER_KEYS, KEY_HELP,
 };
-pub use msg::{Msg, Sample, SelfCost};
+pub use msg::{Msg, SelfCost};
 pub use narration::{Narration, NarrationEvent};
 pub use rows::{ConnectionRef, ListenerRow};
 pub use scroll::Scroll;
@@ -48,7 +49,7 @@ const WHEEL_ROWS: isize = 3;
 /// Rows PgUp/PgDn move in the small panels.
 const PANEL_PAGE_ROWS: usize = 5;
 
-/// Sample intervals `+`/`-` step through.
+/// FullTick intervals `+`/`-` step through.
 pub const INTERVAL_STEPS_MS: [u64; 11] = [
     100, 200, 250, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000,
 ];
@@ -136,9 +137,9 @@ pub struct App {
     now_ms: u64,
     viewport: (u16, u16),
 
-    shown: Option<(Box<Sample>, Option<CounterDeltas>)>,
+    shown: Option<(Box<FullTick>, Option<CounterDeltas>)>,
     shown_listeners: Option<ListenerSample>,
-    kept_aside: Option<Box<Sample>>,
+    kept_aside: Option<Box<FullTick>>,
     kept_aside_listeners: Option<ListenerSample>,
     kept_aside_count: usize,
     paused: bool,
@@ -160,7 +161,6 @@ pub struct App {
     help_visible: bool,
 
     alerts: AlertBoard,
-    monitor: AlertMonitor,
     /// A warning or critical alert was raised and the bell has not rung yet.
     bell_pending: bool,
     self_cost: Option<SelfCost>,
@@ -201,7 +201,6 @@ impl App {
             view: View::Dashboard,
             help_visible: false,
             alerts: AlertBoard::default(),
-            monitor: AlertMonitor::new(Thresholds::default()),
             bell_pending: false,
             self_cost: None,
             latest_totals: None,
@@ -210,12 +209,6 @@ impl App {
             transitions: TransitionLog::default(),
             narration: None,
         }
-    }
-
-    /// Uses these alert thresholds instead of the defaults.
-    pub fn with_thresholds(mut self, thresholds: Thresholds) -> App {
-        self.monitor = AlertMonitor::new(thresholds);
-        self
     }
 
     /// The newest sockstat: from a totals-only sample when it is newer
@@ -245,33 +238,16 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) {
         match msg {
-            Msg::Sampled(sample) => self.on_sample(sample),
-            Msg::SampleFailed { at_ms, message } => {
-                let count = self.failure.as_ref().map_or(0, |f| f.count) + 1;
-                self.failure = Some(SampleFailure {
-                    at_ms,
-                    message,
-                    count,
-                });
-            }
-            Msg::ListenersSampled { at_ms, listeners } => self.on_listener_sample(at_ms, listeners),
+            Msg::Sampled(tick) => self.on_tick(tick),
             Msg::Key(key) => self.on_key(key),
             Msg::Mouse(mouse) => self.on_mouse(mouse),
             Msg::Resize { width, height } => {
                 self.viewport = (width, height);
                 self.keep_connection_selection_visible();
             }
-            Msg::Tick { now_ms } => self.now_ms = now_ms,
+            Msg::Clock { now_ms } => self.now_ms = now_ms,
             Msg::Quit => self.quit = true,
             Msg::SelfCost(cost) => self.self_cost = Some(cost),
-            Msg::TotalsSampled {
-                at_ms,
-                counters,
-                sockstat,
-            } => {
-                self.history.record_totals(at_ms, &counters, &sockstat);
-                self.latest_totals = Some((at_ms, sockstat));
-            }
             Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
         }
     }
@@ -328,7 +304,7 @@ impl App {
     }
 
     /// The sample on screen (the last good one).
-    pub fn shown(&self) -> Option<&Sample> {
+    pub fn shown(&self) -> Option<&FullTick> {
         self.shown.as_ref().map(|(s, _)| s.as_ref())
     }
 
@@ -430,45 +406,61 @@ impl App {
 
     // ---- samples ----
 
-    fn on_sample(&mut self, mut sample: Box<Sample>) {
-        let at_ms = sample.snapshot.taken_at_ms;
-        self.transitions.observe(&sample.snapshot);
+    fn on_tick(&mut self, tick: Tick) {
+        match tick {
+            Tick::Full(full) => self.on_full_tick(full),
+            Tick::Failed { at_ms, error } => {
+                let count = self.failure.as_ref().map_or(0, |f| f.count) + 1;
+                self.failure = Some(SampleFailure {
+                    at_ms,
+                    message: error.to_string(),
+                    count,
+                });
+            }
+            Tick::Listeners { at_ms, listeners } => self.on_listener_sample(at_ms, listeners),
+            Tick::Totals {
+                at_ms,
+                counters,
+                sockstat,
+            } => {
+                self.history.record_totals(at_ms, &counters, &sockstat);
+                self.latest_totals = Some((at_ms, sockstat));
+            }
+        }
+    }
+
+    fn on_full_tick(&mut self, mut tick: Box<FullTick>) {
+        let at_ms = tick.at_ms();
+        self.transitions.record(
+            std::mem::take(&mut tick.transitions),
+            tick.too_many_to_follow,
+            tick.following_truncated,
+        );
         self.history
-            .record_snapshot(&sample.snapshot, &sample.aggregates);
-        if sample.snapshot.sockets.len() <= transition_log::FOLLOW_AT_MOST {
+            .record_snapshot(&tick.snapshot, &tick.aggregates);
+        if tick.too_many_to_follow.is_none() {
             self.seen.observe(
                 at_ms,
-                sample
-                    .snapshot
+                tick.snapshot
                     .listeners
                     .iter()
-                    .chain(sample.snapshot.sockets.iter()),
+                    .chain(tick.snapshot.sockets.iter()),
             );
         }
-        // The live loop evaluates alerts on the sampling thread; scripted
-        // samples are evaluated here.
-        let (events, active) = match sample.alert_events.take() {
-            Some(events) => (events, std::mem::take(&mut sample.active_alerts)),
-            None => {
-                let events = self.monitor.evaluate(&sample.snapshot, &sample.aggregates);
-                (events, self.monitor.active().cloned().collect())
-            }
-        };
-        self.apply_engine_events(at_ms, &events);
-        let current: Vec<AlertView> = active.iter().map(AlertView::from).collect();
+        self.apply_engine_events(at_ms, &tick.alert_events);
+        let current: Vec<AlertView> = tick.active_alerts.iter().map(AlertView::from).collect();
         self.alerts.refresh_active(&current);
         self.failure = None;
         if self.paused {
-            self.kept_aside = Some(sample);
+            self.kept_aside = Some(tick);
             self.kept_aside_count += 1;
         } else {
-            self.show(sample);
+            self.show(tick);
         }
     }
 
     fn on_listener_sample(&mut self, at_ms: u64, listeners: Vec<SocketRecord>) {
         self.history.record_listener_sample(at_ms, &listeners);
-        self.monitor.observe_listeners(&listeners, at_ms);
         let sample = ListenerSample { at_ms, listeners };
         if self.paused {
             self.kept_aside_listeners = Some(sample);
@@ -489,7 +481,7 @@ impl App {
         self.apply_alert_events(at_ms, changes);
     }
 
-    fn show(&mut self, sample: Box<Sample>) {
+    fn show(&mut self, sample: Box<FullTick>) {
         let deltas = self.history.counter_deltas();
         self.shown = Some((sample, deltas));
         self.rebuild_rows();
@@ -829,6 +821,8 @@ fn offset_by(offset: usize, delta: isize, len: usize) -> usize {
     moved.min(len.saturating_sub(1))
 }
 
+#[cfg(test)]
+mod test_app;
 #[cfg(test)]
 mod tests;
 

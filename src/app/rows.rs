@@ -8,12 +8,12 @@
 use std::collections::HashSet;
 
 use super::filter::FilterQuery;
-use super::msg::Sample;
 use super::sort::SortMode;
 use crate::model::aggregate::service_port;
 use crate::model::{
     ListenerSummary, NoOwnerReason, PortStates, ProcessInfo, SocketRecord, TcpState,
 };
+use crate::watch::FullTick;
 
 /// A listener as the gauges show it: the snapshot's summary with the queue
 /// of the newest listener sample.
@@ -33,7 +33,7 @@ pub enum ConnectionRef {
 }
 
 impl ConnectionRef {
-    pub fn record<'a>(&self, sample: &'a Sample) -> Option<&'a SocketRecord> {
+    pub fn record<'a>(&self, sample: &'a FullTick) -> Option<&'a SocketRecord> {
         match *self {
             ConnectionRef::Listener(i) => sample.snapshot.listeners.get(i),
             ConnectionRef::Socket(i) => sample.snapshot.sockets.get(i),
@@ -41,7 +41,7 @@ impl ConnectionRef {
     }
 }
 
-fn listener_ports(sample: &Sample) -> HashSet<u16> {
+fn listener_ports(sample: &FullTick) -> HashSet<u16> {
     sample
         .snapshot
         .listeners
@@ -51,7 +51,7 @@ fn listener_ports(sample: &Sample) -> HashSet<u16> {
 }
 
 /// Ports-table rows that pass the live filter, in the chosen order.
-pub fn port_rows(sample: &Sample, query: &FilterQuery, sort: SortMode) -> Vec<PortStates> {
+pub fn port_rows(sample: &FullTick, query: &FilterQuery, sort: SortMode) -> Vec<PortStates> {
     let mut by_address: HashSet<u16> = HashSet::new();
     if query.searches_addresses() {
         let listening = listener_ports(sample);
@@ -88,7 +88,7 @@ pub fn port_rows(sample: &Sample, query: &FilterQuery, sort: SortMode) -> Vec<Po
 /// snapshot, the rest (SYN_RECV, owner) from the snapshot. Only listeners
 /// on `ports` when given.
 pub fn listener_rows(
-    sample: &Sample,
+    sample: &FullTick,
     live: Option<(u64, &[SocketRecord])>,
     ports: Option<&HashSet<u16>>,
 ) -> Vec<ListenerRow> {
@@ -162,7 +162,7 @@ pub fn listener_rows(
 
 /// The connections counted under `port` that pass the filter: listeners
 /// first, then by state in display order, remote and local address.
-pub fn connection_rows(sample: &Sample, port: u16, query: &FilterQuery) -> Vec<ConnectionRef> {
+pub fn connection_rows(sample: &FullTick, port: u16, query: &FilterQuery) -> Vec<ConnectionRef> {
     let snapshot = &sample.snapshot;
     let listening = listener_ports(sample);
     let mut rows: Vec<ConnectionRef> = snapshot

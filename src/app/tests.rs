@@ -4,15 +4,17 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
+use super::test_app::TestApp;
 use super::*;
+use crate::collect::sample_loop::SamplerEvent;
 use crate::collect::scenarios::listen_one_experiment;
 use crate::model::socket::fixtures::{listener, record};
 use crate::model::{Snapshot, SourceKind, TcpState};
 
 const START_MS: u64 = 1_795_470_000_000;
 
-fn app() -> App {
-    App::new(AppSetup {
+fn app() -> TestApp {
+    TestApp::new(AppSetup {
         host: "testhost".to_string(),
         color: false,
         interval: Duration::from_secs(1),
@@ -34,8 +36,8 @@ fn type_text(app: &mut App, text: &str) {
     }
 }
 
-fn feed(app: &mut App, snapshot: Snapshot) {
-    app.update(Msg::Sampled(Box::new(Sample::new(snapshot))));
+fn feed(app: &mut TestApp, snapshot: Snapshot) {
+    app.feed(snapshot);
 }
 
 fn ports(app: &App) -> Vec<u16> {
@@ -282,10 +284,7 @@ fn backlog_full_alert_is_raised_from_a_burst_between_ticks_and_log_clears() {
     };
     feed(&mut app, calm_at(START_MS));
     assert!(app.alerts().active().is_empty(), "1/1 is not full yet");
-    app.update(Msg::ListenersSampled {
-        at_ms: START_MS + 100,
-        listeners: vec![listener("127.0.0.1:10000", 2, 1)],
-    });
+    app.feed_listeners(START_MS + 100, vec![listener("127.0.0.1:10000", 2, 1)]);
     assert!(
         app.port_has_full_listener(10000),
         "the gauge uses the newer listener sample"
@@ -341,14 +340,18 @@ fn backlog_full_alert_is_raised_from_a_burst_between_ticks_and_log_clears() {
 fn a_failed_sample_keeps_the_last_good_data() {
     let mut app = app();
     feed(&mut app, listen_one_experiment(START_MS, 0));
-    app.update(Msg::SampleFailed {
-        at_ms: START_MS + 1000,
-        message: "netlink: EPERM".to_string(),
-    });
-    app.update(Msg::SampleFailed {
-        at_ms: START_MS + 2000,
-        message: "netlink: EPERM".to_string(),
-    });
+    app.fail(
+        START_MS + 1000,
+        crate::collect::CollectError::NetlinkDecode {
+            reason: "EPERM".to_string(),
+        },
+    );
+    app.fail(
+        START_MS + 2000,
+        crate::collect::CollectError::NetlinkDecode {
+            reason: "EPERM".to_string(),
+        },
+    );
     assert_eq!(app.failure().map(|f| f.count), Some(2));
     assert_eq!(app.port_rows().len(), 3);
     feed(&mut app, listen_one_experiment(START_MS, 3));
@@ -375,7 +378,7 @@ fn a_huge_sample_is_counted_but_not_followed_connection_by_connection() {
     let mut app = app();
     let mut huge = Snapshot::empty(START_MS, SourceKind::Netlink);
     huge.listeners.push(listener("127.0.0.1:8080", 0, 128));
-    for i in 0..=transition_log::FOLLOW_AT_MOST {
+    for i in 0..=crate::watch::FOLLOW_AT_MOST {
         let client = format!(
             "10.{}.{}.{}:40000",
             (i >> 16) & 255,
@@ -388,7 +391,7 @@ fn a_huge_sample_is_counted_but_not_followed_connection_by_connection() {
     feed(&mut app, huge);
     assert_eq!(
         app.transitions().too_many(),
-        Some(transition_log::FOLLOW_AT_MOST + 1)
+        Some(crate::watch::FOLLOW_AT_MOST + 1)
     );
     assert_eq!(ports(&app), vec![8080], "the counts still show");
 }
@@ -459,7 +462,7 @@ fn totals_between_dumps_keep_the_time_wait_total_and_sockstat_fresh() {
     let mut app = app();
     feed(&mut app, listen_one_experiment(START_MS, 0));
     let shown_tw = app.history().time_wait_total().latest().map(|(_, n)| n);
-    app.update(Msg::TotalsSampled {
+    app.ingest(SamplerEvent::Totals {
         at_ms: START_MS + 1000,
         counters: Box::default(),
         sockstat: crate::model::Sockstat {

@@ -1,62 +1,50 @@
-//! The dashboard's log of connection state changes: every full sample's
-//! listeners and sockets go through a `TransitionTracker`, which follows each
-//! connection and logs each change with its cause.
+//! The dashboard's log of connection state changes: the pipeline follows
+//! each connection from tick to tick (`watch`) and each tick brings its
+//! changes; the log keeps the latest ones.
 //!
-//! Owns: `TransitionLog` and its bounds. Must not: draw or read the clock:
+//! Owns: `TransitionLog` and its bound. Must not: draw or read the clock:
 //! the time of each change is the time of the sample that showed it.
 
-use crate::model::Snapshot;
-use crate::model::transitions::{Transition, TransitionTracker};
+use std::collections::VecDeque;
+
+use crate::model::transitions::Transition;
 
 /// Changes kept; older ones are dropped.
 pub const LOG_CAPACITY: usize = 500;
-/// Connections followed at most, so a huge table cannot grow the memory
-/// without bound; beyond it new connections are not followed.
-pub const MAX_FOLLOWED: usize = 50_000;
-/// A sample with more sockets than this is not followed connection by
-/// connection at all: the work would stall the screen (the counts, queues
-/// and alerts still update). Filtering with --port brings it under.
-pub const FOLLOW_AT_MOST: usize = 50_000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TransitionLog {
-    tracker: TransitionTracker,
+    log: VecDeque<Transition>,
     /// The socket count of the last sample when it was too large to follow.
     too_many: Option<usize>,
-}
-
-impl Default for TransitionLog {
-    fn default() -> Self {
-        TransitionLog {
-            tracker: TransitionTracker::new(LOG_CAPACITY, MAX_FOLLOWED),
-            too_many: None,
-        }
-    }
+    /// Some connections of the last sample were not followed (the cap).
+    truncated: bool,
 }
 
 impl TransitionLog {
-    /// Follows the snapshot's listeners and sockets; the first snapshot only
-    /// learns the table.
-    pub fn observe(&mut self, snapshot: &Snapshot) {
-        if snapshot.sockets.len() > FOLLOW_AT_MOST {
-            self.too_many = Some(snapshot.sockets.len());
-            return;
+    /// Keeps one tick's changes (oldest dropped beyond the capacity).
+    pub fn record(&mut self, changes: Vec<Transition>, too_many: Option<usize>, truncated: bool) {
+        self.too_many = too_many;
+        self.truncated = truncated;
+        for change in changes {
+            if self.log.len() == LOG_CAPACITY {
+                self.log.pop_front();
+            }
+            self.log.push_back(change);
         }
-        self.too_many = None;
-        self.tracker.observe_snapshot(snapshot);
     }
 
     /// The logged changes, newest first.
     pub fn newest_first(&self) -> impl Iterator<Item = &Transition> {
-        self.tracker.log().rev()
+        self.log.iter().rev()
     }
 
     pub fn len(&self) -> usize {
-        self.tracker.log().len()
+        self.log.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.log.is_empty()
     }
 
     /// The last sample's socket count when it was too large to follow.
@@ -64,12 +52,43 @@ impl TransitionLog {
         self.too_many
     }
 
-    /// True when some connections are not followed (more than `MAX_FOLLOWED`).
+    /// True when some connections are not followed (more than the cap).
     pub fn truncated(&self) -> bool {
-        self.tracker.truncated
+        self.truncated
     }
 
     pub fn clear(&mut self) {
-        self.tracker.clear_log();
+        self.log.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TcpState;
+    use crate::model::transitions::Change;
+
+    fn change(n: u16) -> Transition {
+        Transition {
+            at_ms: u64::from(n),
+            local: format!("127.0.0.1:{n}").parse().expect("address"),
+            remote: "127.0.0.1:9".parse().expect("address"),
+            change: Change::Moved {
+                from: TcpState::SynSent,
+                to: TcpState::Established,
+                skipped: Vec::new(),
+            },
+            after_ms: None,
+            cause: "recv SYN-ACK, send ACK",
+        }
+    }
+
+    #[test]
+    fn keeps_the_latest_changes_newest_first() {
+        let mut log = TransitionLog::default();
+        log.record((1..=600).map(change).collect(), None, false);
+        assert_eq!(log.len(), LOG_CAPACITY);
+        assert_eq!(log.newest_first().next().map(|t| t.at_ms), Some(600));
+        assert_eq!(log.newest_first().last().map(|t| t.at_ms), Some(101));
     }
 }

@@ -6,6 +6,7 @@
 //! draw; it hands `SocketRecord`s and `Snapshot`s to the model.
 
 pub mod bytecode;
+pub mod clock;
 pub mod counters;
 pub mod error;
 pub mod fake;
@@ -15,8 +16,10 @@ pub mod netlink_wire;
 pub mod owner_thread;
 pub mod process;
 pub mod procfs;
+pub mod sample_loop;
 pub mod sampler;
 pub mod scenarios;
+pub mod schedule;
 pub mod self_usage;
 pub mod sysctl;
 pub mod target_pin;

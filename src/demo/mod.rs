@@ -5,7 +5,6 @@
 //! outside loopback and its own sockets; it is bounded in time and closes
 //! everything it opened when it ends.
 
-pub mod dashboard;
 pub mod lab;
 pub mod narrator;
 

@@ -7,7 +7,6 @@
 pub mod json;
 pub mod stream;
 pub mod table;
-pub mod timestamp;
 
 use crate::alert::Alert;
 use crate::model::{Aggregates, CounterDeltas, Snapshot};

@@ -7,8 +7,8 @@
 use std::io::{self, Write};
 
 use super::Report;
-use super::timestamp::format_utc;
 use crate::alert::Severity;
+use crate::format::timestamp::format_utc;
 use crate::model::{Counter, ListenerSummary, Snapshot, Sysctl, TcpState};
 
 /// Short column headings, in `TcpState::ALL` order.

@@ -1,19 +1,19 @@
-//! `--once`: one sample, evaluated by every alert rule, printed, and an exit
-//! outcome for `--fail-on`.
+//! `--once`: one judged sample, printed, and an exit outcome for
+//! `--fail-on`.
 //!
 //! Owns: the one-shot flow. Must not: loop.
 
 use std::io;
-use std::thread;
 
+use super::Outcome;
+use super::pipeline::{WatchSpec, sampler_config, spawn_watch_channel};
 use super::report::write_report;
-use super::{Outcome, now_ms};
-use crate::alert::{Alert, AlertMonitor, Thresholds};
+use crate::alert::Thresholds;
 use crate::cli::Config;
+use crate::collect::SnapshotSource;
 use crate::collect::sampler::Sampler;
-use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
-use crate::model::{Snapshot, aggregate};
+use crate::watch::Tick;
 
 /// One look at the table: level conditions raise on the first evaluation
 /// (there is no second one to confirm them).
@@ -24,42 +24,44 @@ fn single_look(thresholds: &Thresholds) -> Thresholds {
     }
 }
 
-/// Opens a sampler on a new thread (it may enter another namespace), takes
-/// one snapshot and prints it with its alerts.
+/// Takes one judged sample (owners looked up inline, so the one picture is
+/// complete) and prints it with its alerts.
 pub fn run_once(config: &Config) -> Result<Outcome, AppError> {
-    let sampler_config = config.sampler_config();
-    let handle = thread::Builder::new()
-        .name("tcpwatch-sampler".to_string())
-        .spawn(move || -> Result<Snapshot, CollectError> {
-            let mut sampler = Sampler::open(sampler_config)?;
-            sampler.sample(now_ms())
-        })
-        .map_err(AppError::Thread)?;
-    let snapshot = handle.join().map_err(|_| AppError::SamplerLost)??;
-    let aggregates = aggregate(&snapshot);
-    let mut monitor = AlertMonitor::new(single_look(&config.thresholds));
-    monitor.evaluate(&snapshot, &aggregates);
-    let alerts: Vec<Alert> = monitor.active().cloned().collect();
+    let mut spec = WatchSpec::from_config(config);
+    spec.thresholds = single_look(&config.thresholds);
+    let sampler = sampler_config(config);
+    let (ticks, handle) = spawn_watch_channel(spec, move || {
+        Sampler::open(sampler).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
+    })?;
+    let full = loop {
+        match ticks.recv().map_err(|_| AppError::SamplerLost)? {
+            Tick::Full(full) => break full,
+            Tick::Failed { error, .. } => return Err(error.into()),
+            Tick::Listeners { .. } | Tick::Totals { .. } => {}
+        }
+    };
+    drop(handle);
     let stdout = io::stdout();
     let mut out = stdout.lock();
     write_report(
         &mut out,
         config.format,
-        &snapshot,
-        &aggregates,
+        &full.snapshot,
+        &full.aggregates,
         None,
-        &alerts,
+        &full.active_alerts,
     )
     .map_err(AppError::Output)?;
-    Ok(match config.fail_on {
-        Some(level) => {
-            let count = alerts.iter().filter(|a| a.severity >= level).count();
-            if count > 0 {
-                Outcome::AlertsActive { level, count }
-            } else {
-                Outcome::Done
-            }
-        }
-        None => Outcome::Done,
-    })
+    Ok(fail_on_outcome(config, &full.active_alerts))
+}
+
+/// `--fail-on LEVEL`: alerts at or above it make the run exit 3.
+pub(super) fn fail_on_outcome(config: &Config, alerts: &[crate::alert::Alert]) -> Outcome {
+    let Some(level) = config.fail_on else {
+        return Outcome::Done;
+    };
+    match alerts.iter().filter(|a| a.severity >= level).count() {
+        0 => Outcome::Done,
+        count => Outcome::AlertsActive { level, count },
+    }
 }

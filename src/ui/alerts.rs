@@ -12,7 +12,7 @@ use super::format;
 use super::theme::{Attention, Theme};
 use crate::app::alerts::severity_label;
 use crate::app::{AlertView, App, Focus, LogEvent, Severity};
-use crate::output::timestamp::format_hms;
+use crate::format::timestamp::format_hms;
 
 fn severity_attention(severity: Severity) -> Attention {
     match severity {

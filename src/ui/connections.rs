@@ -12,8 +12,9 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::format;
 use super::theme::{Attention, Theme};
-use crate::app::{App, ConnectionsView, Sample};
+use crate::app::{App, ConnectionsView};
 use crate::model::{SocketRecord, TcpState, TimerKind};
+use crate::watch::FullTick;
 
 /// What the socket's timer is doing, counted down to `now_ms`.
 pub fn timer_text(record: &SocketRecord, taken_at_ms: u64, now_ms: u64) -> String {
@@ -158,7 +159,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, view: &ConnectionsView, 
 
 fn connection_row(
     app: &App,
-    sample: &Sample,
+    sample: &FullTick,
     record: &SocketRecord,
     selected: bool,
     wide: bool,

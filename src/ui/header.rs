@@ -11,9 +11,9 @@ use ratatui::widgets::Paragraph;
 use super::format;
 use super::theme::{Attention, Theme};
 use crate::app::App;
+use crate::format::timestamp::format_hms;
 use crate::model::Counter;
 use crate::model::cadence::full_sample_period;
-use crate::output::timestamp::format_hms;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let lines = vec![identity_line(app, theme), status_line(app, theme)];

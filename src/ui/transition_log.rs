@@ -18,10 +18,10 @@ use super::diagram::transition_in_scope;
 use super::format;
 use super::theme::Theme;
 use crate::app::App;
-use crate::app::transition_log::MAX_FOLLOWED;
+use crate::format::timestamp::format_hms;
 use crate::model::TcpState;
 use crate::model::transitions::{Change, Transition};
-use crate::output::timestamp::format_hms;
+use crate::watch::MAX_FOLLOWED;
 
 /// Changes of several connections shown as one line.
 struct Group<'a> {

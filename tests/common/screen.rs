@@ -1,13 +1,18 @@
 //! Building the dashboard's state from scripted samples and drawing it on a
 //! `TestBackend`, with frozen time and no terminal, for screen tests.
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tcpwatch::app::{App, AppSetup, Msg, Sample};
-use tcpwatch::model::Snapshot;
+use tcpwatch::alert::Thresholds;
+use tcpwatch::app::{App, AppSetup, Msg};
+use tcpwatch::collect::CollectError;
+use tcpwatch::collect::sample_loop::SamplerEvent;
+use tcpwatch::model::{Snapshot, SocketRecord};
+use tcpwatch::watch::Watch;
 
 /// 2026-11-23 21:40:00 UTC.
 pub const START_MS: u64 = 1_795_470_000_000;
@@ -25,21 +30,77 @@ pub fn setup(width: u16, height: u16, color: bool) -> AppSetup {
     }
 }
 
-pub fn new_app(width: u16, height: u16, color: bool) -> App {
-    App::new(setup(width, height, color))
+/// An app with the pipeline step in front of it, as in the live loop: each
+/// scripted sample is judged by a `Watch` and the tick reaches the app.
+pub struct TestApp {
+    app: App,
+    watch: Watch,
+}
+
+impl TestApp {
+    pub fn new(setup: AppSetup) -> TestApp {
+        TestApp {
+            app: App::new(setup),
+            watch: Watch::new(Thresholds::default()),
+        }
+    }
+
+    pub fn ingest(&mut self, event: SamplerEvent) {
+        let tick = self.watch.ingest(event);
+        self.app.update(Msg::Sampled(tick));
+    }
+
+    pub fn feed(&mut self, snapshot: Snapshot) {
+        let at_ms = snapshot.taken_at_ms;
+        self.ingest(SamplerEvent::Full {
+            at_ms,
+            result: Ok(Box::new(snapshot)),
+        });
+    }
+
+    #[allow(dead_code)]
+    pub fn feed_listeners(&mut self, at_ms: u64, listeners: Vec<SocketRecord>) {
+        self.ingest(SamplerEvent::Listeners { at_ms, listeners });
+    }
+
+    #[allow(dead_code)]
+    pub fn fail(&mut self, at_ms: u64, error: CollectError) {
+        self.ingest(SamplerEvent::Full {
+            at_ms,
+            result: Err(error),
+        });
+    }
+}
+
+impl Deref for TestApp {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut App {
+        &mut self.app
+    }
+}
+
+pub fn new_app(width: u16, height: u16, color: bool) -> TestApp {
+    TestApp::new(setup(width, height, color))
 }
 
 pub fn press(app: &mut App, code: KeyCode) {
     app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
-pub fn feed(app: &mut App, snapshot: Snapshot) {
-    app.update(Msg::Sampled(Box::new(Sample::new(snapshot))));
+pub fn feed(app: &mut TestApp, snapshot: Snapshot) {
+    app.feed(snapshot);
 }
 
 /// Moves the app's clock.
 pub fn at(app: &mut App, now_ms: u64) {
-    app.update(Msg::Tick { now_ms });
+    app.update(Msg::Clock { now_ms });
 }
 
 pub fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {

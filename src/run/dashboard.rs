@@ -1,15 +1,14 @@
-//! The live dashboard's event loop: a sampling thread (full samples at the
-//! interval, listener-only samples in between, interval adjustable at run
-//! time), an input thread, and the main thread that updates the app and
-//! redraws. A slow dump only delays samples, never keys or redraws.
+//! The live dashboard's event loop: the pipeline's sampling thread sends
+//! judged ticks, an input thread sends keys, and the main thread updates the
+//! app and redraws. A slow dump only delays ticks, never keys or redraws.
 //!
 //! A companion thread (the demo's narrator) may run beside it and talk to
 //! the app with messages; it is told to stop, and joined, when the dashboard
 //! ends.
 //!
 //! Owns: threads, channels, the wall clock for the app, colour choice and
-//! the host name. Must not: draw (ui), hold UI state (app), or touch terminal
-//! modes (tui).
+//! the host name. Must not: draw (ui), hold UI state (app), judge samples
+//! (watch), or touch terminal modes (tui).
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
@@ -20,15 +19,13 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
 
-use crate::alert::AlertMonitor;
-use crate::app::{App, AppSetup, Command, Msg, Sample, SelfCost};
+use super::pipeline::{WatchHandle, WatchSpec, open_live_sampler, sampler_config, spawn_watch};
+use crate::app::{App, AppSetup, Command, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
-use crate::collect::sampler::Sampler;
+use crate::collect::clock::now_ms;
 use crate::collect::self_usage::{CpuMeter, memory_kib};
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
-use crate::run::now_ms;
-use crate::sampling::{SamplerControl, SamplerEvent, SamplingTiming, sample_forever};
 use crate::tui::{StopSignals, TerminalGuard};
 
 /// The longest the loop waits before redrawing (clock, countdowns).
@@ -49,7 +46,7 @@ pub fn color_enabled(choice: ColorArg, no_color: Option<&str>, is_terminal: bool
 }
 
 /// The host name, or `?` when it cannot be read.
-pub fn host_name() -> String {
+fn host_name() -> String {
     let mut buffer = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most
     // that many bytes.
@@ -62,7 +59,7 @@ pub fn host_name() -> String {
 }
 
 /// Whether this run draws in colour (`--color`, `NO_COLOR`, stdout).
-pub fn color_for(config: &Config) -> bool {
+fn color_for(config: &Config) -> bool {
     let no_color = std::env::var("NO_COLOR").ok();
     color_enabled(
         config.color,
@@ -86,35 +83,16 @@ pub struct DashboardExtras {
 
 /// Runs the dashboard on the real sampler.
 pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
-    let sampler_config = config.sampler_config();
-    let color = color_for(config);
-    run_dashboard_with(config, host_name(), color, move || {
-        Sampler::open(sampler_config)
-            .and_then(Sampler::with_background_owners)
-            .map(|s| Box::new(s) as Box<dyn SnapshotSource>)
-    })
+    let open_source = open_live_sampler(sampler_config(config));
+    run_dashboard_beside(config, open_source, DashboardExtras::default())
 }
 
-/// Runs the dashboard on any source (the demo passes a scripted one). The
-/// source is opened on the sampling thread (it may enter a namespace); an
-/// error opening it ends the run before the terminal is touched.
-pub fn run_dashboard_with<F>(
-    config: &Config,
-    host: String,
-    color: bool,
-    open_source: F,
-) -> Result<(), AppError>
-where
-    F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
-{
-    run_dashboard_beside(config, host, color, open_source, DashboardExtras::default())
-}
-
-/// `run_dashboard_with`, plus a companion thread and a first view.
+/// Runs the dashboard on any source, with a companion thread and a first
+/// view. The source is opened on the sampling thread (it may enter a
+/// namespace); an error opening it ends the run before the terminal is
+/// touched.
 pub fn run_dashboard_beside<F>(
     config: &Config,
-    host: String,
-    color: bool,
     open_source: F,
     extras: DashboardExtras,
 ) -> Result<(), AppError>
@@ -122,46 +100,24 @@ where
     F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
 {
     let (messages, inbox) = mpsc::channel::<Msg>();
-    let (control, control_inbox) = mpsc::channel::<SamplerControl>();
-    let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
-    let timing = SamplingTiming {
-        interval: config.interval,
-        listen_interval: config.listen_interval,
-    };
     let sender = messages.clone();
-    let thresholds = config.thresholds.clone();
-    thread::Builder::new()
-        .name("tcpwatch-sampler".to_string())
-        .spawn(move || match open_source() {
-            Ok(source) => {
-                let _ = ready.send(Ok(()));
-                let mut source = source;
-                let mut monitor = AlertMonitor::new(thresholds);
-                sample_forever(source.as_mut(), timing, &control_inbox, |event| {
-                    sender.send(prepare(event, &mut monitor)).is_ok()
-                });
-            }
-            Err(error) => {
-                let _ = ready.send(Err(error));
-            }
-        })
-        .map_err(AppError::Thread)?;
-    ready_inbox.recv().map_err(|_| AppError::SamplerLost)??;
+    let watch = spawn_watch(WatchSpec::from_config(config), open_source, move |tick| {
+        sender.send(Msg::Sampled(tick)).is_ok()
+    })?;
 
     let signals = StopSignals::register().map_err(AppError::Terminal)?;
     let mut guard = TerminalGuard::enter().map_err(AppError::Terminal)?;
     let size = guard.terminal().size().map_err(AppError::Terminal)?;
     let mut app = App::new(AppSetup {
-        host,
-        color,
+        host: host_name(),
+        color: color_for(config),
         interval: config.interval,
         listen_interval: config.listen_interval,
         watch_filter: config.filter.describe(),
         width: size.width,
         height: size.height,
         now_ms: now_ms(),
-    })
-    .with_thresholds(config.thresholds.clone());
+    });
     if extras.open_diagram {
         app.execute(Command::ToggleDiagram);
     }
@@ -181,16 +137,9 @@ where
     };
     drop(messages);
 
-    let result = event_loop(
-        &mut guard,
-        &mut app,
-        &inbox,
-        &control,
-        &signals,
-        config.bell,
-    );
+    let result = event_loop(&mut guard, &mut app, &inbox, &watch, &signals, config.bell);
     input_stop.store(true, Ordering::Relaxed);
-    let _ = control.send(SamplerControl::Stop);
+    drop(watch);
     drop(stop_companion);
     drop(guard);
     if let Some(handle) = companion {
@@ -199,33 +148,11 @@ where
     result
 }
 
-/// Turns a sampler event into the app's message on the sampling thread,
-/// doing the per-sample work there (aggregates, alert rules) so the UI
-/// thread only applies results and never stalls on a large table.
-fn prepare(event: SamplerEvent, monitor: &mut AlertMonitor) -> Msg {
-    match event {
-        SamplerEvent::Listeners { at_ms, listeners } => {
-            monitor.observe_listeners(&listeners, at_ms);
-            Msg::ListenersSampled { at_ms, listeners }
-        }
-        SamplerEvent::Full {
-            result: Ok(snapshot),
-            ..
-        } => {
-            let mut sample = Sample::new(*snapshot);
-            sample.alert_events = Some(monitor.evaluate(&sample.snapshot, &sample.aggregates));
-            sample.active_alerts = monitor.active().cloned().collect();
-            Msg::Sampled(Box::new(sample))
-        }
-        failed => Msg::from(failed),
-    }
-}
-
 fn event_loop(
     guard: &mut TerminalGuard,
     app: &mut App,
     inbox: &Receiver<Msg>,
-    control: &Sender<SamplerControl>,
+    watch: &WatchHandle,
     signals: &StopSignals,
     bell: bool,
 ) -> Result<(), AppError> {
@@ -233,7 +160,7 @@ fn event_loop(
     let mut cpu = CpuMeter::new();
     let mut last_cost = Instant::now();
     loop {
-        app.update(Msg::Tick { now_ms: now_ms() });
+        app.update(Msg::Clock { now_ms: now_ms() });
         if last_cost.elapsed() >= SELF_COST_EVERY {
             last_cost = Instant::now();
             if let (Some(cpu_percent), Some((rss_kib, _))) =
@@ -269,7 +196,7 @@ fn event_loop(
         }
         if app.requested_interval() != sent_interval {
             sent_interval = app.requested_interval();
-            let _ = control.send(SamplerControl::SetInterval(sent_interval));
+            watch.set_interval(sent_interval);
         }
     }
 }

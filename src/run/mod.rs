@@ -1,0 +1,58 @@
+//! Runs what the user asked for. Each mode has its own file and consumes
+//! the ticks of the one pipeline (`pipeline`): the dashboard on a terminal,
+//! one picture per interval (`lines`), one JSON line per event (`stream`),
+//! one picture (`once`), and the demo.
+//!
+//! Owns: the dispatch and the exit outcome. Must not: parse kernel data,
+//! judge samples or draw screens itself.
+
+mod dashboard;
+mod demo;
+mod lines;
+mod once;
+pub mod pipeline;
+mod report;
+mod stream;
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::alert::Severity;
+use crate::cli::{Action, Config, OutputFormat};
+use crate::error::AppError;
+
+pub use dashboard::color_enabled;
+
+/// How a run ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// `--fail-on`: this many alerts at or above the level are active.
+    AlertsActive {
+        level: Severity,
+        count: usize,
+    },
+}
+
+pub fn run(config: Config) -> Result<Outcome, AppError> {
+    match config.action {
+        Action::Explain(state) => {
+            let text = match state {
+                Some(state) => crate::explain::explain_text(state),
+                None => crate::explain::explain_all(),
+            };
+            let mut out = io::stdout().lock();
+            out.write_all(text.as_bytes()).map_err(AppError::Output)?;
+            Ok(Outcome::Done)
+        }
+        Action::Demo { no_tui: false } if io::stdout().is_terminal() => {
+            demo::run_demo_dashboard(&config).map(|()| Outcome::Done)
+        }
+        Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
+        Action::Watch if config.once => once::run_once(&config),
+        Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
+        Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {
+            dashboard::run_dashboard(&config).map(|()| Outcome::Done)
+        }
+        Action::Watch => lines::run_lines(&config).map(|()| Outcome::Done),
+    }
+}

@@ -1,0 +1,210 @@
+//! The one way every mode starts sampling: a thread opens the source (it may
+//! enter another namespace), runs the sampling schedule, judges each sample
+//! with a `Watch` on the same thread, and hands the ticks on. A slow dump
+//! or a large judgement delays ticks, never the consumer.
+//!
+//! Owns: `spawn_watch`, `WatchHandle`, `WatchSpec`. Must not: interpret
+//! ticks (each mode does) or draw.
+
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::thread;
+use std::time::Duration;
+
+use crate::alert::Thresholds;
+use crate::cli::Config;
+use crate::collect::sample_loop::{SamplerControl, sample_forever};
+use crate::collect::sampler::{Sampler, SamplerConfig};
+use crate::collect::schedule::SamplingTiming;
+use crate::collect::{CollectError, SnapshotSource};
+use crate::error::AppError;
+use crate::watch::{FullTick, Tick, Watch};
+
+/// Ticks waiting for a slow consumer at most; the sampler then waits too,
+/// so memory stays bounded.
+const TICK_BACKLOG: usize = 256;
+
+/// How to sample and judge.
+#[derive(Debug, Clone)]
+pub struct WatchSpec {
+    pub timing: SamplingTiming,
+    pub thresholds: Thresholds,
+}
+
+impl WatchSpec {
+    pub fn from_config(config: &Config) -> WatchSpec {
+        WatchSpec {
+            timing: SamplingTiming {
+                interval: config.interval,
+                listen_interval: config.listen_interval,
+            },
+            thresholds: config.thresholds.clone(),
+        }
+    }
+}
+
+/// What the sampler reads, from the command line.
+pub fn sampler_config(config: &Config) -> SamplerConfig {
+    SamplerConfig {
+        source: config.source,
+        target: config.target.clone(),
+        filter: config.filter.clone(),
+    }
+}
+
+/// Opens the real sampler with owners looked up in the background (the
+/// live modes: ticks never wait for a /proc scan).
+pub fn open_live_sampler(
+    config: SamplerConfig,
+) -> impl FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static {
+    move || {
+        Sampler::open(config)
+            .and_then(Sampler::with_background_owners)
+            .map(|sampler| Box::new(sampler) as Box<dyn SnapshotSource>)
+    }
+}
+
+/// Controls a running pipeline; dropping it stops the sampling thread.
+#[derive(Debug)]
+pub struct WatchHandle {
+    control: Sender<SamplerControl>,
+}
+
+impl WatchHandle {
+    pub fn set_interval(&self, interval: Duration) {
+        let _ = self.control.send(SamplerControl::SetInterval(interval));
+    }
+}
+
+impl Drop for WatchHandle {
+    fn drop(&mut self) {
+        let _ = self.control.send(SamplerControl::Stop);
+    }
+}
+
+/// Starts the pipeline: `emit` receives every tick on the sampling thread
+/// until it returns false or the handle is dropped. Returns once the source
+/// is open, or with the error that kept it from opening (before a mode
+/// touches the terminal).
+pub fn spawn_watch<F>(
+    spec: WatchSpec,
+    open_source: F,
+    mut emit: impl FnMut(Tick) -> bool + Send + 'static,
+) -> Result<WatchHandle, AppError>
+where
+    F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
+{
+    let (control, control_inbox) = mpsc::channel();
+    let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
+    thread::Builder::new()
+        .name("tcpwatch-sampler".to_string())
+        .spawn(move || {
+            let mut source = match open_source() {
+                Ok(source) => source,
+                Err(error) => {
+                    let _ = ready.send(Err(error));
+                    return;
+                }
+            };
+            let _ = ready.send(Ok(()));
+            let mut watch = Watch::new(spec.thresholds);
+            sample_forever(source.as_mut(), spec.timing, &control_inbox, |event| {
+                emit(watch.ingest(event))
+            });
+        })
+        .map_err(AppError::Thread)?;
+    ready_inbox.recv().map_err(|_| AppError::SamplerLost)??;
+    Ok(WatchHandle { control })
+}
+
+/// `spawn_watch` into a bounded channel, for the modes that only read ticks.
+pub fn spawn_watch_channel<F>(
+    spec: WatchSpec,
+    open_source: F,
+) -> Result<(Receiver<Tick>, WatchHandle), AppError>
+where
+    F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
+{
+    let (sender, ticks): (SyncSender<Tick>, Receiver<Tick>) = mpsc::sync_channel(TICK_BACKLOG);
+    let handle = spawn_watch(spec, open_source, move |tick| sender.send(tick).is_ok())?;
+    Ok((ticks, handle))
+}
+
+/// Runs the live pipeline and hands each full tick to `on_full` until it
+/// fails. The first sample must work; later failures are reported on
+/// stderr and sampling goes on. The line modes use it.
+pub fn for_each_full_tick(
+    config: &Config,
+    mut on_full: impl FnMut(&FullTick) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let (ticks, _handle) = spawn_watch_channel(
+        WatchSpec::from_config(config),
+        open_live_sampler(sampler_config(config)),
+    )?;
+    let mut first = true;
+    for tick in ticks {
+        match tick {
+            Tick::Full(full) => {
+                first = false;
+                on_full(&full)?;
+            }
+            Tick::Failed { error, .. } if first => return Err(error.into()),
+            Tick::Failed { error, .. } => eprintln!("tcpwatch: sample failed: {error}"),
+            // The line modes print whole pictures, at full ticks only.
+            Tick::Listeners { .. } | Tick::Totals { .. } => {}
+        }
+    }
+    Err(AppError::SamplerLost)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::fake::ScriptedSource;
+    use crate::collect::scenarios::listen_one_script;
+
+    fn spec() -> WatchSpec {
+        WatchSpec {
+            timing: SamplingTiming {
+                interval: Duration::from_secs(3600),
+                listen_interval: Duration::from_secs(3600),
+            },
+            thresholds: Thresholds::default(),
+        }
+    }
+
+    #[test]
+    fn the_first_tick_is_a_judged_full_sample() {
+        let (ticks, _handle) = spawn_watch_channel(spec(), || {
+            Ok(Box::new(ScriptedSource::new(listen_one_script(0, 3))) as Box<dyn SnapshotSource>)
+        })
+        .expect("the scripted source opens");
+        let first = ticks.recv().expect("a tick");
+        let Tick::Full(full) = first else {
+            panic!("expected a full tick, got {first:?}");
+        };
+        assert!(!full.snapshot.listeners.is_empty());
+        assert_eq!(full.deltas, None);
+    }
+
+    #[test]
+    fn a_source_that_cannot_open_is_an_error_before_any_tick() {
+        let result =
+            spawn_watch_channel(spec(), || Err(CollectError::NoSuchPid { pid: 4_194_304 }));
+        let Err(error) = result else {
+            panic!("the open error comes back");
+        };
+        assert!(error.to_string().contains("4194304"), "{error}");
+    }
+
+    #[test]
+    fn dropping_the_handle_stops_the_thread() {
+        let (ticks, handle) = spawn_watch_channel(spec(), || {
+            Ok(Box::new(ScriptedSource::new(listen_one_script(0, 1))) as Box<dyn SnapshotSource>)
+        })
+        .expect("opens");
+        let _ = ticks.recv().expect("the first tick");
+        drop(handle);
+        // The thread ends and drops its sender: the channel disconnects.
+        assert!(ticks.iter().all(|tick| matches!(tick, Tick::Full(_))));
+    }
+}

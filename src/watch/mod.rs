@@ -1,0 +1,175 @@
+//! The one pipeline step every mode shares: turns what the sampler produced
+//! into judged ticks. It aggregates nothing itself (the collector does that
+//! while the dump streams in); it runs the alert rules with the listener
+//! peaks of the interval, follows connections from tick to tick, and keeps
+//! the previous counters for deltas.
+//!
+//! Owns: `Watch`, `Tick`, `FullTick`. Must not: do I/O or read the clock:
+//! every time comes in with the sample.
+
+mod tick;
+
+pub use tick::{FullTick, Tick};
+
+use crate::alert::{AlertMonitor, Thresholds};
+use crate::collect::sample_loop::SamplerEvent;
+use crate::model::transitions::TransitionTracker;
+use crate::model::{Counters, Snapshot, aggregate};
+
+/// Connections followed at most, so a huge table cannot grow the memory
+/// without bound; beyond it new connections are not followed.
+pub const MAX_FOLLOWED: usize = 50_000;
+/// A sample with more sockets than this is not followed connection by
+/// connection at all: the work would stall every tick (the counts, queues
+/// and alerts still update). Filtering with --port brings it under.
+pub const FOLLOW_AT_MOST: usize = 50_000;
+
+/// Judges samples, one after another.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    monitor: AlertMonitor,
+    tracker: TransitionTracker,
+    previous_counters: Option<Counters>,
+}
+
+impl Watch {
+    pub fn new(thresholds: Thresholds) -> Watch {
+        Watch {
+            monitor: AlertMonitor::new(thresholds),
+            // The tracker's own log is not used: each tick carries its changes.
+            tracker: TransitionTracker::new(0, MAX_FOLLOWED),
+            previous_counters: None,
+        }
+    }
+
+    /// One step: a sampler event in, a tick out.
+    pub fn ingest(&mut self, event: SamplerEvent) -> Tick {
+        match event {
+            SamplerEvent::Full {
+                result: Ok(snapshot),
+                ..
+            } => Tick::Full(Box::new(self.judge(*snapshot))),
+            SamplerEvent::Full {
+                at_ms,
+                result: Err(error),
+            } => Tick::Failed { at_ms, error },
+            SamplerEvent::Listeners { at_ms, listeners } => {
+                self.monitor.observe_listeners(&listeners, at_ms);
+                Tick::Listeners { at_ms, listeners }
+            }
+            SamplerEvent::Totals {
+                at_ms,
+                counters,
+                sockstat,
+            } => Tick::Totals {
+                at_ms,
+                counters,
+                sockstat,
+            },
+        }
+    }
+
+    /// Judges one full snapshot: alert rules over it and the interval's
+    /// listener peaks, connection changes since the last one, counter deltas.
+    pub fn judge(&mut self, snapshot: Snapshot) -> FullTick {
+        let aggregates = aggregate(&snapshot);
+        let judged = self.monitor.evaluate_with_peaks(&snapshot, &aggregates);
+        let socket_count = snapshot.sockets.len();
+        let (transitions, too_many_to_follow) = if socket_count > FOLLOW_AT_MOST {
+            (Vec::new(), Some(socket_count))
+        } else {
+            (self.tracker.observe_snapshot(&snapshot), None)
+        };
+        let deltas = self
+            .previous_counters
+            .replace(snapshot.counters)
+            .map(|previous| snapshot.counters.delta_since(&previous));
+        FullTick {
+            aggregates,
+            deltas,
+            alert_events: judged.events,
+            active_alerts: self.monitor.active().cloned().collect(),
+            transitions,
+            too_many_to_follow,
+            following_truncated: self.tracker.truncated,
+            peaks: judged.peaks,
+            snapshot,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::AlertKind;
+    use crate::collect::scenarios::listen_one_script;
+    use crate::model::socket::fixtures::listener;
+    use crate::model::{Counter, SourceKind};
+
+    #[test]
+    fn a_listener_full_for_two_ticks_raises_backlog_full_once() {
+        let mut watch = Watch::new(Thresholds::default());
+        let script = listen_one_script(1_000, 4);
+        let mut raised = 0;
+        for snapshot in script {
+            let tick = watch.judge(snapshot);
+            raised += tick
+                .alert_events
+                .iter()
+                .filter(|e| e.alert().kind == AlertKind::BacklogFull)
+                .count();
+            assert!(tick.active_alerts.len() <= 2, "{:?}", tick.active_alerts);
+        }
+        assert_eq!(raised, 1);
+    }
+
+    #[test]
+    fn deltas_are_counter_growth_since_the_previous_full_tick() {
+        let mut watch = Watch::new(Thresholds::default());
+        let mut first = Snapshot::empty(1_000, SourceKind::Netlink);
+        first.counters.set(Counter::ListenOverflows, 10);
+        assert_eq!(watch.judge(first.clone()).deltas, None);
+        let mut second = first;
+        second.taken_at_ms = 2_000;
+        second.counters.set(Counter::ListenOverflows, 25);
+        let tick = watch.judge(second);
+        let deltas = tick.deltas.expect("deltas on the second tick");
+        assert_eq!(deltas.get(Counter::ListenOverflows), Some(15));
+    }
+
+    #[test]
+    fn listener_samples_between_ticks_reach_the_rules_and_the_tick_peaks() {
+        let mut watch = Watch::new(Thresholds::default());
+        let mut calm = Snapshot::empty(1_000, SourceKind::Netlink);
+        calm.listeners.push(listener("127.0.0.1:10000", 0, 1));
+        watch.judge(calm.clone());
+        let burst = watch.ingest(SamplerEvent::Listeners {
+            at_ms: 1_500,
+            listeners: vec![listener("127.0.0.1:10000", 2, 1)],
+        });
+        assert!(matches!(burst, Tick::Listeners { at_ms: 1_500, .. }));
+        calm.taken_at_ms = 2_000;
+        let tick = watch.judge(calm);
+        let peak = tick.peaks.iter().next().expect("a peak for the listener");
+        assert_eq!(peak.max_queue, 2);
+        assert!(peak.seen_full());
+        assert!(
+            tick.alert_events
+                .iter()
+                .any(|e| e.alert().kind == AlertKind::BacklogFull),
+            "{:?}",
+            tick.alert_events
+        );
+    }
+
+    #[test]
+    fn connections_are_followed_from_tick_to_tick() {
+        let mut watch = Watch::new(Thresholds::default());
+        let script = listen_one_script(1_000, 3);
+        let mut changes = 0;
+        for snapshot in script {
+            changes += watch.judge(snapshot).transitions.len();
+        }
+        assert!(changes > 0, "the listen(1) script changes connections");
+    }
+}

@@ -1,0 +1,73 @@
+//! What the pipeline hands every mode: one `Tick` per thing the sampler
+//! did, already judged.
+//!
+//! Owns: `Tick`, `FullTick`. Must not: hold behaviour beyond small
+//! accessors; `Watch` builds ticks and the modes read them.
+
+use crate::alert::{Alert, AlertEvent};
+use crate::collect::CollectError;
+use crate::model::transitions::Transition;
+use crate::model::{
+    Aggregates, CounterDeltas, Counters, ListenerPeaks, Snapshot, SocketRecord, Sockstat,
+};
+
+/// A whole sample with everything derived from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullTick {
+    pub snapshot: Snapshot,
+    /// Counts per port and state, listeners, TIME_WAIT: exact for any table.
+    pub aggregates: Aggregates,
+    /// Counter growth since the previous full tick (`None` on the first).
+    pub deltas: Option<CounterDeltas>,
+    /// Alerts raised and cleared by this tick.
+    pub alert_events: Vec<AlertEvent>,
+    /// Every active alert after this tick, with its latest numbers.
+    pub active_alerts: Vec<Alert>,
+    /// Connection state changes seen since the previous full tick.
+    pub transitions: Vec<Transition>,
+    /// When the sample was too large to follow connection by connection,
+    /// its socket count (transitions are then empty).
+    pub too_many_to_follow: Option<usize>,
+    /// Some connections are not followed: more than the pipeline follows.
+    pub following_truncated: bool,
+    /// What the listener-only samples of the interval that this tick closes
+    /// saw: the highest queue of each listener, and how often it was full.
+    pub peaks: ListenerPeaks,
+}
+
+impl FullTick {
+    pub fn at_ms(&self) -> u64 {
+        self.snapshot.taken_at_ms
+    }
+}
+
+/// One step of the pipeline.
+#[derive(Debug)]
+pub enum Tick {
+    /// A full sample, judged.
+    Full(Box<FullTick>),
+    /// A full sample failed; the last good picture stays valid.
+    Failed { at_ms: u64, error: CollectError },
+    /// The listeners alone (about 10 Hz): queues between full ticks.
+    Listeners {
+        at_ms: u64,
+        listeners: Vec<SocketRecord>,
+    },
+    /// Counters and sockstat between spread-out full dumps.
+    Totals {
+        at_ms: u64,
+        counters: Box<Counters>,
+        sockstat: Sockstat,
+    },
+}
+
+impl Tick {
+    pub fn at_ms(&self) -> u64 {
+        match self {
+            Tick::Full(full) => full.at_ms(),
+            Tick::Failed { at_ms, .. }
+            | Tick::Listeners { at_ms, .. }
+            | Tick::Totals { at_ms, .. } => *at_ms,
+        }
+    }
+}
