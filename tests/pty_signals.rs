@@ -200,3 +200,31 @@ fn sigstop_then_sigcont_takes_the_terminal_again() {
     assert!(status.expect("q without Enter quits").success());
     assert_restored(&output, "q after SIGSTOP/SIGCONT");
 }
+
+#[test]
+fn a_dumb_terminal_gets_lines_with_a_note() {
+    for (term, said) in [
+        (Some("dumb"), "TERM=dumb cannot move the cursor"),
+        (None, "TERM is not set"),
+        (Some("tcpwatch-no-such-terminal"), "has no terminfo entry"),
+    ] {
+        let run = PtyRun::start_with_env(
+            &["--source", "proc", "--port", "1", "--interval", "200ms"],
+            COLS,
+            ROWS,
+            &[("TERM", term)],
+        );
+        let printed = wait_until(DEADLINE, || run.output_so_far().contains("LISTENERS"));
+        run.signal(libc::SIGTERM);
+        let (_, output) = run.finish(DEADLINE);
+        assert!(printed, "{term:?}: a picture is printed; output {output:?}");
+        assert!(
+            output.contains(said),
+            "{term:?}: the note says why: {output:?}"
+        );
+        assert!(
+            !output.contains(ENTER_ALT_SCREEN),
+            "{term:?}: no full-screen UI: {output:?}"
+        );
+    }
+}

@@ -6,7 +6,36 @@
 
 use serde_json::{Value, json};
 
+use crate::model::Snapshot;
 use crate::model::transitions::{Change, Transition};
+
+/// The `source` line: where the sockets come from and what that costs
+/// (`notes`), printed first and again whenever it changes.
+pub fn source_json(snapshot: &Snapshot) -> Value {
+    json!({
+        "type": "source",
+        "at_ms": snapshot.taken_at_ms,
+        "source": snapshot.source.name(),
+        "namespace": snapshot.namespace,
+        "notes": snapshot.notes,
+    })
+}
+
+/// What decides whether the `source` line is printed again: the source,
+/// the namespace, and the notes with their numbers left out (a note whose
+/// counts change every tick is the same note).
+pub fn source_key(snapshot: &Snapshot) -> (String, String, Vec<String>) {
+    let notes = snapshot
+        .notes
+        .iter()
+        .map(|note| note.chars().filter(|c| !c.is_ascii_digit()).collect())
+        .collect();
+    (
+        snapshot.source.name().to_string(),
+        snapshot.namespace.clone(),
+        notes,
+    )
+}
 
 pub fn transition_json(transition: &Transition) -> Value {
     let (event, from, to, skipped, extra) = match &transition.change {
@@ -57,6 +86,24 @@ pub fn transition_json(transition: &Transition) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::{Snapshot as SourceSnapshot, SourceKind};
+
+    #[test]
+    fn the_source_line_changes_with_the_source_and_notes_not_their_numbers() {
+        let mut snap = SourceSnapshot::empty(5, SourceKind::Netlink);
+        snap.notes = vec!["300000 sockets: details kept for 200000".to_string()];
+        let line = source_json(&snap);
+        assert_eq!(line["type"], "source");
+        assert_eq!(line["source"], "netlink");
+        assert_eq!(line["namespace"], "host");
+        assert_eq!(line["notes"][0], "300000 sockets: details kept for 200000");
+        let key = source_key(&snap);
+        snap.notes = vec!["310000 sockets: details kept for 200000".to_string()];
+        assert_eq!(source_key(&snap), key, "only numbers changed");
+        snap.source = SourceKind::Proc;
+        assert_ne!(source_key(&snap), key);
+    }
+
     use super::*;
     use crate::model::TcpState;
 

@@ -45,13 +45,25 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             Ok(Outcome::Done)
         }
         Action::Demo { no_tui: false } if io::stdout().is_terminal() => {
-            demo::run_demo_dashboard(&config).map(|()| Outcome::Done)
+            match crate::tui::terminal_cannot_draw() {
+                None => demo::run_demo_dashboard(&config).map(|()| Outcome::Done),
+                Some(note) => {
+                    eprintln!("tcpwatch: note: {note}");
+                    demo::run_demo_lines(&config).map(|()| Outcome::Done)
+                }
+            }
         }
         Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
         Action::Watch if config.once => once::run_once(&config),
         Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
         Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {
-            dashboard::run_dashboard(&config).map(|()| Outcome::Done)
+            match crate::tui::terminal_cannot_draw() {
+                None => dashboard::run_dashboard(&config).map(|()| Outcome::Done),
+                Some(note) => {
+                    eprintln!("tcpwatch: note: {note}");
+                    lines::run_lines(&config).map(|()| Outcome::Done)
+                }
+            }
         }
         Action::Watch => lines::run_lines(&config).map(|()| Outcome::Done),
     }

@@ -131,7 +131,8 @@ where
 
 /// Runs the live pipeline and hands each full tick to `on_full` until it
 /// fails. The first sample must work; later failures are reported on
-/// stderr and sampling goes on. The line modes use it.
+/// stderr and sampling goes on, unless the watched target is gone (then the
+/// run ends with that error). The line modes use it.
 pub fn for_each_full_tick(
     config: &Config,
     mut on_full: impl FnMut(&FullTick) -> Result<(), AppError>,
@@ -147,7 +148,8 @@ pub fn for_each_full_tick(
                 first = false;
                 on_full(&full)?;
             }
-            Tick::Failed { error, .. } if first => return Err(error.into()),
+            // A vanished target (`pid N is gone`) ends the run, said once.
+            Tick::Failed { error, .. } if first || error.is_final() => return Err(error.into()),
             Tick::Failed { error, .. } => eprintln!("tcpwatch: sample failed: {error}"),
             // The line modes print whole pictures, at full ticks only.
             Tick::Listeners { .. } | Tick::Totals { .. } => {}
