@@ -33,8 +33,10 @@ fn ss_state_counts(text: &str) -> BTreeMap<String, u64> {
 
 #[test]
 fn listen_one_matches_ss() {
-    if ss(&["-V"]).is_none() {
-        println!("skipped: `ss` (iproute2) is not installed; .ci/run installs it");
+    if !common::can_run(
+        ss(&["-V"]).is_some(),
+        "`ss` (iproute2); .ci/run installs it",
+    ) {
         return;
     }
     let listener = listen_with_backlog("127.0.0.1", 1);

@@ -191,7 +191,8 @@ fn short_connections_closed_by_the_client_leave_time_wait_under_the_server_port(
     for source in SOURCES {
         let report = once_json(&["--port", &port_arg, "--source", source]);
         assert_eq!(
-            report["time_wait"]["by_port"][&port_arg], CONNECTIONS,
+            time_wait_on(&report, port),
+            CONNECTIONS,
             "{source}: {report}"
         );
         assert_eq!(report["time_wait"]["total"], CONNECTIONS, "{source}");

@@ -58,7 +58,7 @@ fn a_named_namespace_is_watched_from_outside() {
         );
         assert_eq!(port_state(&report, 10000, "SYN_SENT"), 3, "{target:?}");
         assert_eq!(port_state(&report, 10000, "ESTABLISHED"), 4, "{target:?}");
-        assert_eq!(report["time_wait"]["by_port"]["10001"], 20, "{target:?}");
+        assert_eq!(time_wait_on(&report, 10001), 20, "{target:?}");
         assert_eq!(
             report["time_wait"]["total"], report["time_wait"]["namespace_total"],
             "{target:?}: nothing else runs in the namespace, so TIME_WAIT equals sockstat's tw"

@@ -46,10 +46,11 @@ fn cell_under(screen: &str, title: &str, port: u16) -> Option<String> {
 
 #[test]
 fn dashboard_shows_the_listen_one_experiment_and_restores_the_terminal() {
-    if let Err(error) = NetlinkTable::open() {
-        eprintln!(
-            "SKIPPED: sock_diag is not available here ({error}); the dashboard cannot show backlogs"
-        );
+    let netlink = NetlinkTable::open();
+    if !common::can_run(
+        netlink.is_ok(),
+        "sock_diag (netlink), to show backlogs on the dashboard",
+    ) {
         return;
     }
     // The write-up's server: listen(1), never accept(); five clients.

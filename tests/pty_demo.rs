@@ -52,8 +52,7 @@ fn listen_one_port(screen: &str) -> Option<u16> {
 
 #[test]
 fn demo_narrates_on_the_diagram_and_quits_cleanly() {
-    if let Err(error) = NetlinkTable::open() {
-        eprintln!("SKIPPED: sock_diag is not available here ({error})");
+    if !common::can_run(NetlinkTable::open().is_ok(), "sock_diag (netlink)") {
         return;
     }
     let mut run = PtyRun::start(&["demo"], 120, 40);

@@ -1,5 +1,5 @@
-//! `--stream` says where its sockets come from: a `source` line first, so a
-//! fallback to /proc (sock_diag refused, e.g. by seccomp returning EPERM for
+//! `--stream` says where its sockets come from: its first line, a
+//! `snapshot`, carries the source and the notes, so a fallback to /proc (sock_diag refused, e.g. by seccomp returning EPERM for
 //! `socket(AF_NETLINK)`) is never silent.
 //!
 //! The seccomp filter is installed in the child only (before exec); no
@@ -82,7 +82,7 @@ fn first_stream_line(seccomp: bool) -> Value {
 #[test]
 fn the_stream_starts_with_its_source() {
     let line = first_stream_line(false);
-    assert_eq!(line["type"], "source", "{line}");
+    assert_eq!(line["type"], "snapshot", "{line}");
     assert!(
         line["source"] == "netlink" || line["source"] == "proc",
         "{line}"
@@ -94,7 +94,7 @@ fn the_stream_starts_with_its_source() {
 #[test]
 fn a_refused_sock_diag_falls_back_to_proc_and_says_so() {
     let line = first_stream_line(true);
-    assert_eq!(line["type"], "source", "{line}");
+    assert_eq!(line["type"], "snapshot", "{line}");
     assert_eq!(line["source"], "proc", "{line}");
     let notes = line["notes"].to_string();
     assert!(notes.contains("sock_diag"), "{notes}");

@@ -226,7 +226,7 @@ fn stream_exits_once_with_a_clear_message_when_the_pid_exits() {
     }
     let mut sleeper = sleeper_in_private_netns();
     let pid = sleeper.0.id();
-    // --stream's first line says its source; then the sleeper exits.
+    // --stream's first line is the snapshot; then the sleeper exits.
     let (code, stderr) = line_mode_until_exit(
         &[],
         &["--pid", &pid.to_string(), "--stream", "--interval", "200ms"],

@@ -115,6 +115,25 @@ struct ListenerSample {
     listeners: Vec<SocketRecord>,
 }
 
+/// What an update asks of the loop around the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Effects {
+    /// A warning or critical alert was raised: ring the bell (`--bell`).
+    pub bell: bool,
+    /// The user changed the sampling interval: tell the sampler.
+    pub new_interval: Option<Duration>,
+}
+
+impl Effects {
+    /// Both updates' effects.
+    pub fn and(self, later: Effects) -> Effects {
+        Effects {
+            bell: self.bell || later.bell,
+            new_interval: later.new_interval.or(self.new_interval),
+        }
+    }
+}
+
 /// What the app starts from: facts about the run, passed in as data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppSetup {
@@ -161,7 +180,7 @@ pub struct App {
     help_visible: bool,
 
     alerts: AlertBoard,
-    /// A warning or critical alert was raised and the bell has not rung yet.
+    /// A warning or critical alert was raised by the message being applied.
     bell_pending: bool,
     self_cost: Option<SelfCost>,
     /// Sockstat read between spread-out full dumps, with its time.
@@ -231,12 +250,17 @@ impl App {
         self.self_cost
     }
 
-    /// True once after a warning or critical alert was raised (`--bell`).
-    pub fn take_bell(&mut self) -> bool {
-        std::mem::take(&mut self.bell_pending)
+    /// Applies one message and returns what the loop must do about it.
+    pub fn update(&mut self, msg: Msg) -> Effects {
+        let interval_before = self.interval;
+        self.apply(msg);
+        Effects {
+            bell: std::mem::take(&mut self.bell_pending),
+            new_interval: (self.interval != interval_before).then_some(self.interval),
+        }
     }
 
-    pub fn update(&mut self, msg: Msg) {
+    fn apply(&mut self, msg: Msg) {
         match msg {
             Msg::Sampled(tick) => self.on_tick(tick),
             Msg::Key(key) => self.on_key(key),

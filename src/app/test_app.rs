@@ -5,7 +5,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use super::{App, AppSetup, Msg};
+use super::{App, AppSetup, Effects, Msg};
 use crate::alert::Thresholds;
 use crate::collect::CollectError;
 use crate::collect::sample_loop::SamplerEvent;
@@ -27,18 +27,18 @@ impl TestApp {
     }
 
     /// A sampler event, judged and delivered.
-    pub fn ingest(&mut self, event: SamplerEvent) {
+    pub fn ingest(&mut self, event: SamplerEvent) -> Effects {
         let tick = self.watch.ingest(event);
-        self.app.update(Msg::Sampled(tick));
+        self.app.update(Msg::Sampled(tick))
     }
 
     /// A full sample, judged and delivered.
-    pub fn feed(&mut self, snapshot: Snapshot) {
+    pub fn feed(&mut self, snapshot: Snapshot) -> Effects {
         let at_ms = snapshot.taken_at_ms;
         self.ingest(SamplerEvent::Full {
             at_ms,
             result: Ok(Box::new(snapshot)),
-        });
+        })
     }
 
     /// A listener-only sample.

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod counters;
 pub mod error;
 pub mod fake;
+pub mod host;
 pub mod namespace;
 pub mod netlink;
 pub mod netlink_wire;

@@ -3,6 +3,8 @@
 //! Owns: civil-date arithmetic for display. Must not: read the clock or the
 //! time zone database.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 /// `2026-11-23 21:40:12` (UTC) for a Unix time in milliseconds.
 pub fn format_utc(unix_ms: u64) -> String {
     let secs = unix_ms / 1000;
@@ -19,6 +21,20 @@ pub fn format_hms(unix_ms: u64) -> String {
         (secs_of_day / 60) % 60,
         secs_of_day % 60
     )
+}
+
+/// `2026-11-23T21:40:12.345Z`: RFC 3339 in UTC with milliseconds, the
+/// `time` of every JSON document.
+pub fn format_rfc3339(unix_ms: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(unix_ms)).to_string()
+}
+
+/// Parses RFC 3339 in UTC (`2026-11-23T21:40:12Z`, `…12.345Z`) to Unix
+/// milliseconds; `None` when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let time = humantime::parse_rfc3339(text.trim()).ok()?;
+    let since_epoch = time.duration_since(UNIX_EPOCH).ok()?;
+    u64::try_from(since_epoch.as_millis()).ok()
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
@@ -51,5 +67,24 @@ mod tests {
         assert_eq!(format_utc(951_782_400_000), "2000-02-29 00:00:00");
         assert_eq!(format_utc(1_795_470_012_345), "2026-11-23 21:40:12");
         assert_eq!(format_hms(1_795_470_012_999), "21:40:12");
+    }
+
+    #[test]
+    fn rfc3339_round_trips() {
+        for ms in [0, 951_782_400_000, 1_795_470_012_345, 1_795_470_012_999] {
+            let text = format_rfc3339(ms);
+            assert_eq!(parse_rfc3339(&text), Some(ms), "{text}");
+        }
+        assert_eq!(
+            format_rfc3339(1_795_470_012_345),
+            "2026-11-23T21:40:12.345Z"
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-23T21:40:12Z"),
+            Some(1_795_470_012_000)
+        );
+        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "+90s"] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }

@@ -73,6 +73,21 @@ impl ListenerPeaks {
         ListenerPeaks::default()
     }
 
+    /// Peaks as recorded: the listeners' peaks, the interval's sample count
+    /// and its first and last sample time.
+    pub fn from_parts(
+        peaks: Vec<ListenerPeak>,
+        samples: u32,
+        span_ms: Option<(u64, u64)>,
+    ) -> ListenerPeaks {
+        ListenerPeaks {
+            started_ms: span_ms.map(|(first, _)| first),
+            last_sample_ms: span_ms.map(|(_, last)| last),
+            samples,
+            by_listener: peaks.into_iter().map(|p| ((p.local, p.inode), p)).collect(),
+        }
+    }
+
     /// Records one sample of the listeners (non-LISTEN records are ignored).
     /// Feed it every fast sample and also the full tick's own listeners.
     pub fn observe(&mut self, listeners: &[SocketRecord], now_ms: u64) {

@@ -18,6 +18,9 @@ pub const DEFAULT_LOG_CAPACITY: usize = 500;
 /// Connections followed at most; beyond that new ones are not followed.
 pub const DEFAULT_MAX_FOLLOWED: usize = 200_000;
 
+const SYN_RETRANSMIT_CAUSE: &str =
+    "no SYN-ACK: the peer's accept queue is full or the peer is unreachable";
+
 /// What happened to a connection between two snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -207,7 +210,7 @@ impl TransitionTracker {
                                 next_retry_ms: record.timer_expires_ms,
                             },
                             after_ms: None,
-                            cause: "no SYN-ACK: the peer's accept queue is full or the peer is unreachable",
+                            cause: SYN_RETRANSMIT_CAUSE,
                         });
                     }
                     followed.retransmits = record.retransmits;
@@ -338,6 +341,23 @@ pub fn skipped_between(from: TcpState, to: TcpState) -> Vec<TcpState> {
         }
     }
     Vec::new()
+}
+
+/// The cause label with this text, for transitions read back from a
+/// recording; "state change" for a text this version does not know.
+pub fn intern_cause(text: &str) -> &'static str {
+    let candidates = TcpState::ALL.iter().flat_map(|from| {
+        [false, true].into_iter().flat_map(move |server_side| {
+            let moves = TcpState::ALL
+                .iter()
+                .map(move |to| move_cause(*from, *to, server_side));
+            moves.chain([appear_cause(*from, server_side), gone_cause(*from)])
+        })
+    });
+    candidates
+        .chain([SYN_RETRANSMIT_CAUSE])
+        .find(|cause| *cause == text)
+        .unwrap_or("state change")
 }
 
 fn appear_cause(state: TcpState, server_side: bool) -> &'static str {

@@ -4,8 +4,8 @@
 //! Owns: the text and JSON renderings of one report. Must not: read the
 //! kernel, the clock or the terminal; it writes to a `Write` it is given.
 
+pub mod contract;
 pub mod json;
-pub mod stream;
 pub mod table;
 
 use crate::alert::Alert;
@@ -14,6 +14,8 @@ use crate::model::{Aggregates, CounterDeltas, Snapshot};
 /// Everything one line-output frame shows.
 #[derive(Debug, Clone, Copy)]
 pub struct Report<'a> {
+    /// The host name, as `uname -n` prints it.
+    pub host: &'a str,
     pub snapshot: &'a Snapshot,
     pub aggregates: &'a Aggregates,
     /// Counter growth since the previous sample, when there was one.

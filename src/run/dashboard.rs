@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{self, Event};
 
 use super::pipeline::{WatchHandle, WatchSpec, open_live_sampler, sampler_config, spawn_watch};
-use crate::app::{App, AppSetup, Command, Msg, SelfCost};
+use crate::app::{App, AppSetup, Command, Effects, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
 use crate::collect::clock::now_ms;
 use crate::collect::self_usage::{CpuMeter, memory_kib};
@@ -156,47 +156,47 @@ fn event_loop(
     signals: &StopSignals,
     bell: bool,
 ) -> Result<(), AppError> {
-    let mut sent_interval = app.requested_interval();
     let mut cpu = CpuMeter::new();
     let mut last_cost = Instant::now();
+    let mut effects = Effects::default();
     loop {
-        app.update(Msg::Clock { now_ms: now_ms() });
+        effects = effects.and(app.update(Msg::Clock { now_ms: now_ms() }));
         if last_cost.elapsed() >= SELF_COST_EVERY {
             last_cost = Instant::now();
             if let (Some(cpu_percent), Some((rss_kib, _))) =
                 (cpu.percent_since_last(), memory_kib())
             {
-                app.update(Msg::SelfCost(SelfCost {
+                effects = effects.and(app.update(Msg::SelfCost(SelfCost {
                     cpu_percent,
                     rss_kib,
-                }));
+                })));
             }
         }
-        if app.take_bell() && bell {
+        if let Some(interval) = effects.new_interval {
+            watch.set_interval(interval);
+        }
+        if effects.bell && bell {
             let mut out = io::stdout();
             out.write_all(b"\x07")
                 .and_then(|()| out.flush())
                 .map_err(AppError::Terminal)?;
         }
+        effects = Effects::default();
         guard
             .terminal()
             .draw(|frame| crate::ui::render(frame, app))
             .map_err(AppError::Terminal)?;
         match inbox.recv_timeout(REDRAW_AT_LEAST_EVERY) {
-            Ok(msg) => app.update(msg),
+            Ok(msg) => effects = effects.and(app.update(msg)),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Err(AppError::SamplerLost),
         }
         // Take everything that is waiting before drawing again.
         while let Ok(msg) = inbox.try_recv() {
-            app.update(msg);
+            effects = effects.and(app.update(msg));
         }
         if guard.obey(signals).map_err(AppError::Terminal)? || app.should_quit() {
             return Ok(());
-        }
-        if app.requested_interval() != sent_interval {
-            sent_interval = app.requested_interval();
-            watch.set_interval(sent_interval);
         }
     }
 }

@@ -88,6 +88,7 @@ pub fn run_demo_lines(config: &Config) -> Result<(), AppError> {
         write_report(
             &mut out,
             OutputFormat::Table,
+            "",
             &tick.snapshot,
             &tick.aggregates,
             tick.deltas.as_ref(),

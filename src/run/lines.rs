@@ -9,6 +9,7 @@ use super::pipeline::for_each_full_tick;
 use super::report::write_report;
 use crate::alert::{AlertEvent, Severity};
 use crate::cli::{Config, OutputFormat};
+use crate::collect::host::host_name;
 use crate::error::AppError;
 
 /// Rings the terminal bell (`--bell`) when a warning or worse was raised.
@@ -31,6 +32,7 @@ pub fn run_lines(config: &Config) -> Result<(), AppError> {
     let stdout = io::stdout();
     let separate = config.format == OutputFormat::Table && stdout.is_terminal();
     let mut printed = false;
+    let host = host_name();
     for_each_full_tick(config, |tick| {
         let mut out = stdout.lock();
         if printed && config.format == OutputFormat::Table {
@@ -41,6 +43,7 @@ pub fn run_lines(config: &Config) -> Result<(), AppError> {
         write_report(
             &mut out,
             config.format,
+            &host,
             &tick.snapshot,
             &tick.aggregates,
             tick.deltas.as_ref(),

@@ -11,6 +11,7 @@ use super::report::write_report;
 use crate::alert::Thresholds;
 use crate::cli::Config;
 use crate::collect::SnapshotSource;
+use crate::collect::host::host_name;
 use crate::collect::sampler::Sampler;
 use crate::error::AppError;
 use crate::watch::Tick;
@@ -46,6 +47,7 @@ pub fn run_once(config: &Config) -> Result<Outcome, AppError> {
     write_report(
         &mut out,
         config.format,
+        &host_name(),
         &full.snapshot,
         &full.aggregates,
         None,

@@ -12,12 +12,14 @@ use crate::output::{Report, json::report_json, table::write_table};
 pub fn write_report(
     out: &mut dyn Write,
     format: OutputFormat,
+    host: &str,
     snapshot: &Snapshot,
     aggregates: &Aggregates,
     deltas: Option<&CounterDeltas>,
     alerts: &[Alert],
 ) -> io::Result<()> {
     let report = Report {
+        host,
         snapshot,
         aggregates,
         deltas,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 pub mod netns;
 pub mod pty;
+pub mod schema;
 pub mod screen;
 pub mod stream;
 
@@ -114,6 +115,26 @@ pub fn listener_entry<'a>(report: &'a Value, local: &str) -> &'a Value {
         .iter()
         .find(|l| l["local"] == local)
         .unwrap_or_else(|| panic!("no listener {local} in {report}"))
+}
+
+/// An alert's summary, cause and fix as one text, for searching.
+pub fn alert_text(alert: &Value) -> String {
+    ["summary", "cause", "fix"]
+        .iter()
+        .map(|key| alert[*key].as_str().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The TIME_WAIT count of `port` in `time_wait.by_port` (0 when absent).
+pub fn time_wait_on(report: &Value, port: u16) -> u64 {
+    report["time_wait"]["by_port"]
+        .as_array()
+        .expect("time_wait.by_port[]")
+        .iter()
+        .find(|entry| entry["port"] == port)
+        .map(|entry| entry["count"].as_u64().expect("count"))
+        .unwrap_or(0)
 }
 
 pub fn counter(report: &Value, name: &str) -> u64 {
