@@ -1,29 +1,70 @@
 //! Command-line flags (clap derive) and their validation into a `Config`.
 //!
-//! Owns: `Args`, `Config` and the parsing of ports, states and durations.
+//! Owns: `Args`, `Config` and the parsing of ports, addresses, states and
+//! durations, and the usage checks clap cannot express (exit status 2).
 //! Must not: touch the kernel or the terminal.
 
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::alert::{Severity, Thresholds};
 use crate::collect::SourceChoice;
 use crate::collect::namespace::NetnsTarget;
-use crate::model::{Filter, StateMask, TcpState};
+use crate::model::{Filter, IpFamily, IpPrefix, StateMask, TcpState};
+
+/// What `--help` shows after the flags: examples and the exit codes.
+pub const AFTER_HELP: &str = "\
+Examples:
+  tcpwatch demo                          the write-up's experiments on loopback, narrated (any machine)
+  tcpwatch --port 80                     the live dashboard for one service port
+  tcpwatch -l                            listeners only: accept queues against their backlog
+  tcpwatch --port 10000-10010,22 -4      a port range and a port, IPv4 only
+  tcpwatch --addr 10.0.0.0/8             connections with a local or remote address in 10/8
+  tcpwatch --once --format json          one picture for scripts
+  tcpwatch --once --fail-on warning      a health check: exit 3 on any warning
+  tcpwatch --stream --port 443           one JSON line per state change or alert
+  tcpwatch explain TIME_WAIT             what a state means and how it is left
+  sudo \"$(command -v tcpwatch)\" --port 80   as root: other users' process names too
+
+Exit status:
+  0  success (also when the output pipe is closed)
+  1  runtime error: no permission, unknown PID or namespace, unreadable /proc
+  2  usage error: a bad flag or value
+  3  --fail-on: an alert at that severity or worse was active";
 
 /// Live TCP connection monitor: state counts per port, accept queues against
 /// their backlog, TIME_WAIT build-up, and alerts that explain them.
 #[derive(Debug, Parser)]
-#[command(name = "tcpwatch", version, about, long_about = None)]
+#[command(name = "tcpwatch", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Args {
-    /// Watch only connections on this port (local or remote). Repeatable.
-    #[arg(short = 'p', long = "port", value_name = "PORT", value_parser = parse_port)]
-    pub ports: Vec<u16>,
+    /// Watch only connections on these ports (local or remote): 22, 22,80 or
+    /// 10000-10010. Repeatable.
+    #[arg(short = 'p', long = "port", value_name = "PORTS", value_parser = parse_port_list)]
+    pub ports: Vec<PortList>,
 
     /// Count only sockets in this state (e.g. ESTABLISHED, SYN_SENT, TIME_WAIT). Repeatable.
     #[arg(long = "state", value_name = "STATE", value_parser = parse_state)]
     pub states: Vec<TcpState>,
+
+    /// Listening sockets only (as --state LISTEN): accept queues and backlogs.
+    #[arg(short = 'l', long)]
+    pub listening: bool,
+
+    /// IPv4 sockets only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 sockets only (including IPv4-mapped ones on dual-stack sockets).
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// Watch only connections whose local or remote address is this address
+    /// or lies in this network: 10.0.0.5, 10.0.0.0/8, ::1, fe80::/10. Comma
+    /// lists and repeats are OR-ed. Listeners on a wildcard address stay.
+    #[arg(long = "addr", value_name = "ADDR[/LEN]", value_parser = parse_addr_list)]
+    pub addrs: Vec<AddrList>,
 
     /// Time between samples, e.g. 500ms, 1s, 2.5s, 1min (100ms to 1h).
     #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
@@ -37,9 +78,10 @@ pub struct Args {
     #[arg(long, conflicts_with = "once")]
     pub stream: bool,
 
-    /// Output format for --once and for the line output.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub format: OutputFormat,
+    /// Output format for --once and for the line output (default table;
+    /// --stream is always JSON).
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
 
     /// Where to read sockets from: netlink (sock_diag, knows backlogs), proc (/proc/net/tcp), or auto.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
@@ -96,6 +138,14 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<CommandArg>,
 }
+
+/// One `--port` value: a port, a range, or a comma list of both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortList(pub Vec<u16>);
+
+/// One `--addr` value: an address or network, or a comma list of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrList(pub Vec<IpPrefix>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOnArg {
@@ -173,14 +223,45 @@ pub struct Config {
 }
 
 impl Args {
+    /// Parses the process's arguments; a usage error prints clap's message
+    /// and exits with status 2.
+    pub fn parse_config() -> Config {
+        Args::parse()
+            .try_into_config()
+            .unwrap_or_else(|error| error.exit())
+    }
+
+    /// Checks what clap cannot express, then builds the `Config`.
+    pub fn try_into_config(self) -> Result<Config, clap::Error> {
+        if self.stream && self.format == Some(OutputFormat::Table) {
+            return Err(Args::command().error(
+                ErrorKind::ArgumentConflict,
+                "--stream prints JSON lines only: drop --format table, or use --format table without --stream for pictures",
+            ));
+        }
+        Ok(self.into_config())
+    }
+
+    /// Builds the `Config` without the checks of `try_into_config`.
     pub fn into_config(self) -> Config {
-        let mut ports = self.ports;
+        let mut ports: Vec<u16> = self.ports.into_iter().flat_map(|list| list.0).collect();
         ports.sort_unstable();
         ports.dedup();
-        let states = if self.states.is_empty() {
+        let mut addrs: Vec<IpPrefix> = self.addrs.into_iter().flat_map(|list| list.0).collect();
+        addrs.dedup();
+        let mut asked_states = self.states;
+        if self.listening {
+            asked_states.push(TcpState::Listen);
+        }
+        let states = if asked_states.is_empty() {
             StateMask::ALL
         } else {
-            StateMask::of(&self.states)
+            StateMask::of(&asked_states)
+        };
+        let family = match (self.ipv4, self.ipv6) {
+            (true, _) => Some(IpFamily::V4),
+            (false, true) => Some(IpFamily::V6),
+            (false, false) => None,
         };
         let target = match (self.pid, self.netns) {
             (Some(pid), _) => NetnsTarget::Pid(pid),
@@ -203,11 +284,16 @@ impl Args {
         };
         Config {
             action,
-            filter: Filter { ports, states },
+            filter: Filter {
+                ports,
+                states,
+                family,
+                addrs,
+            },
             interval: self.interval,
             once: self.once,
             stream: self.stream,
-            format: self.format,
+            format: self.format.unwrap_or(OutputFormat::Table),
             source: match self.source {
                 SourceArg::Auto => SourceChoice::Auto,
                 SourceArg::Netlink => SourceChoice::Netlink,
@@ -232,6 +318,40 @@ fn parse_port(text: &str) -> Result<u16, String> {
         Ok(port) => Ok(port),
         Err(_) => Err(format!("'{text}' is not a port number: use 1-65535")),
     }
+}
+
+/// `22`, `22,80`, `10000-10010`, `22,10000-10010`: the ports, in order.
+fn parse_port_list(text: &str) -> Result<PortList, String> {
+    let mut ports = Vec::new();
+    for item in text.split(',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(format!(
+                "'{text}' has an empty item: write e.g. 22,80 or 10000-10010"
+            ));
+        }
+        match item.split_once('-') {
+            Some((low, high)) => {
+                let (low, high) = (parse_port(low)?, parse_port(high)?);
+                if low > high {
+                    return Err(format!(
+                        "the range '{item}' runs backwards: write {high}-{low}"
+                    ));
+                }
+                ports.extend(low..=high);
+            }
+            None => ports.push(parse_port(item)?),
+        }
+    }
+    Ok(PortList(ports))
+}
+
+/// `10.0.0.5`, `10.0.0.0/8,::1`: the prefixes, in order.
+fn parse_addr_list(text: &str) -> Result<AddrList, String> {
+    text.split(',')
+        .map(|item| item.parse::<IpPrefix>())
+        .collect::<Result<Vec<_>, _>>()
+        .map(AddrList)
 }
 
 fn parse_state(text: &str) -> Result<TcpState, String> {
@@ -277,7 +397,7 @@ mod tests {
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
         let mut argv = vec!["tcpwatch"];
         argv.extend_from_slice(args);
-        Args::try_parse_from(argv).map(Args::into_config)
+        Args::try_parse_from(argv).and_then(Args::try_into_config)
     }
 
     #[test]
@@ -314,6 +434,85 @@ mod tests {
             let err = parse(&args).expect_err("must be rejected").to_string();
             assert!(err.contains(needle), "{args:?}: {err}");
         }
+    }
+
+    #[test]
+    fn port_lists_and_ranges_are_expanded_sorted_and_deduplicated() {
+        let config =
+            parse(&["--port", "22,80", "--port", "10000-10003", "-p", "80"]).expect("valid");
+        assert_eq!(
+            config.filter.ports,
+            vec![22, 80, 10000, 10001, 10002, 10003]
+        );
+        assert_eq!(config.filter.describe(), "port 22,80,10000-10003");
+        for (args, needle) in [
+            (
+                vec!["--port", "10010-10000"],
+                "runs backwards: write 10000-10010",
+            ),
+            (vec!["--port", "22,"], "empty item"),
+            (vec!["--port", "0-10"], "port 0"),
+            (vec!["--port", "1-70000"], "use 1-65535"),
+        ] {
+            let err = parse(&args).expect_err("must be rejected").to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn family_listening_and_address_flags_fill_the_filter() {
+        let config = parse(&[
+            "-4",
+            "-l",
+            "--addr",
+            "10.0.0.0/8,192.168.1.5",
+            "--addr",
+            "::1",
+        ])
+        .expect("valid");
+        assert_eq!(config.filter.family, Some(IpFamily::V4));
+        assert_eq!(config.filter.states, StateMask::of(&[TcpState::Listen]));
+        let addrs: Vec<String> = config
+            .filter
+            .addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(addrs, ["10.0.0.0/8", "192.168.1.5", "::1"]);
+        assert_eq!(
+            parse(&["-6"]).expect("valid").filter.family,
+            Some(IpFamily::V6)
+        );
+        assert_eq!(parse(&[]).expect("valid").filter.family, None);
+        let both = parse(&["-l", "--state", "SYN_RECV"]).expect("valid");
+        assert_eq!(
+            both.filter.states,
+            StateMask::of(&[TcpState::SynRecv, TcpState::Listen])
+        );
+        for (args, needle) in [
+            (vec!["-4", "-6"], "cannot be used with"),
+            (vec!["--addr", "10.0.0.0/40"], "0-32"),
+            (vec!["--addr", "example.com"], "not an IP address"),
+        ] {
+            let err = parse(&args).expect_err("must be rejected").to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_stream_format_is_checked() {
+        assert_eq!(
+            parse(&["--stream", "--format", "json"])
+                .expect("valid")
+                .format,
+            OutputFormat::Json
+        );
+        let err = parse(&["--stream", "--format", "table"]).expect_err("must be rejected");
+        assert_eq!(err.exit_code(), 2, "usage errors exit 2");
+        assert!(
+            err.to_string().contains("--stream prints JSON lines only"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub fn explain(state: TcpState) -> StateExplanation {
         TcpState::Established => (
             "the connection is open and data flows both ways",
             "both",
-            "client: the SYN-ACK arrived (connect() returns); server: the final ACK arrived, and the connection waits in the accept queue until accept() takes it (accept() does not change the state)",
+            "client, from SYN_SENT: the SYN-ACK arrived (connect() returns); server, from SYN_RECV: the final ACK arrived, and the connection waits in the accept queue until accept() takes it (accept() does not change the state)",
             "close() or shutdown(SHUT_WR) → FIN_WAIT1; a FIN received → CLOSE_WAIT",
             "as long as the connection lives",
             "normal traffic; server-side sockets with no process (inode 0) are still in the accept queue: the application is not calling accept() fast enough",
@@ -62,7 +62,7 @@ pub fn explain(state: TcpState) -> StateExplanation {
         TcpState::FinWait1 => (
             "this side closed and sent a FIN, and waits for it to be acknowledged",
             "the side that closes first (the active closer)",
-            "close() or shutdown(SHUT_WR)",
+            "close() or shutdown(SHUT_WR) in ESTABLISHED: our FIN is sent",
             "ACK of the FIN → FIN_WAIT2; the peer's FIN at the same time → CLOSING; FIN and ACK together → TIME_WAIT",
             "one round trip normally",
             "the peer is not acknowledging: it is gone or unreachable, or unsent data is still queued ahead of the FIN",
@@ -70,7 +70,7 @@ pub fn explain(state: TcpState) -> StateExplanation {
         TcpState::FinWait2 => (
             "our FIN was acknowledged; we wait for the peer to close its side",
             "the active closer (the peer sits in CLOSE_WAIT meanwhile)",
-            "the ACK of our FIN (no call involved)",
+            "the ACK of our FIN received in FIN_WAIT1 (no call involved)",
             "the peer's FIN → TIME_WAIT; an orphaned socket (already close()d) is dropped after net.ipv4.tcp_fin_timeout (60 s)",
             "until the peer calls close(); at most tcp_fin_timeout once this side has close()d",
             "the peers are not calling close(): look for CLOSE_WAIT on their side",
@@ -78,7 +78,7 @@ pub fn explain(state: TcpState) -> StateExplanation {
         TcpState::CloseWait => (
             "the peer closed its side (its FIN arrived, recv() returns 0), and this side has not closed yet",
             "the passive side",
-            "a FIN received (no call involved: the kernel ACKs it)",
+            "the peer's FIN received in ESTABLISHED (no call involved: the kernel ACKs it)",
             "close() → LAST_ACK",
             "until the application calls close(): forever if it never does",
             "the application does not call close() after the peer hung up: a socket (and file descriptor) leak",
@@ -102,15 +102,15 @@ pub fn explain(state: TcpState) -> StateExplanation {
         TcpState::TimeWait => (
             "the connection is over; the 4-tuple is kept so late duplicate segments cannot hit a new connection (2MSL)",
             "the side that called close() first",
-            "the peer's FIN received in FIN_WAIT2 (or CLOSING), and our ACK sent",
-            "the timer: 60 s on Linux (TCP_TIMEWAIT_LEN, fixed; tcp_fin_timeout does not change it)",
+            "from FIN_WAIT2: the peer's FIN (our ACK sent); from CLOSING: the ACK of our FIN; from FIN_WAIT1: both in one segment",
+            "the timer → gone (CLOSED): 60 s on Linux (TCP_TIMEWAIT_LEN, fixed; tcp_fin_timeout does not change it)",
             "exactly 60 s on Linux; the socket belongs to the kernel, no process owns it",
             "many short connections closed by this side; each keeps its local port, so a client can run out of ephemeral ports (ip_local_port_range) per destination; fix with keep-alive or connection pooling, let the other side close first, or net.ipv4.tcp_tw_reuse=1 for outgoing connections; beyond net.ipv4.tcp_max_tw_buckets the kernel skips TIME_WAIT (TCPTimeWaitOverflow)",
         ),
         TcpState::Close => (
             "no connection: a socket that is bound but neither listening nor connected, or one that has just been torn down",
             "either",
-            "socket() + bind() without listen()/connect(), or the end of a connection",
+            "socket() + bind() without listen()/connect(), or the end of a connection: TIME_WAIT's timer, or the ACK that LAST_ACK waits for",
             "listen() → LISTEN; connect() → SYN_SENT; close() → gone",
             "until the application uses or closes the socket",
             "sockets created and bound but never used, or leaked after a failed connect()",
@@ -146,17 +146,18 @@ pub fn explain_text(state: TcpState) -> String {
 pub const DIAGRAM: &str = r#"TCP state diagram (Linux), each arrow labelled with the call or event that moves it
 
                               CLOSED
-              connect() /        |         \ listen()
-              send SYN  v        |          v
-             +---------------+   |   +--------------+
-             |   SYN_SENT    |   |   |    LISTEN    |
-             +---------------+   |   +--------------+
-   recv SYN-ACK |                |          | recv SYN (kernel alone)
-   send ACK     |                |          v send SYN-ACK
-                |                |   +--------------+
-                |                |   |   SYN_RECV   |  (SYN queue)
-                |                |   +--------------+
-                v                |          | recv ACK → accept queue
+              connect() /              \ listen()
+              send SYN v                v
+             +---------------+     +--------------+
+             |   SYN_SENT    |     |    LISTEN    |
+             +---------------+     +--------------+
+   recv SYN-ACK |                        | recv SYN (kernel alone)
+   send ACK     |                        v send SYN-ACK
+                |                  +--------------+
+                |                  |   SYN_RECV   |  (SYN queue)
+                |                  +--------------+
+                |                        | recv ACK → accept queue
+                v                        v
              +--------------------------------------+
              |             ESTABLISHED              |  accept() takes it from the queue
              +--------------------------------------+
@@ -379,5 +380,148 @@ mod tests {
             }
             assert!(all.contains(state.name()));
         }
+    }
+
+    /// Every vertical line of the text diagram is a box wall (between two
+    /// `+` corners) or an arrow that ends in `v`: no line joins two states
+    /// without an arrowhead and a label.
+    #[test]
+    fn the_diagram_has_no_unlabelled_line() {
+        let grid: Vec<Vec<char>> = DIAGRAM.lines().map(|l| l.chars().collect()).collect();
+        let at = |row: usize, col: usize| grid.get(row).and_then(|l| l.get(col)).copied();
+        for col in 0..grid.iter().map(Vec::len).max().unwrap_or(0) {
+            let mut row = 0;
+            while row < grid.len() {
+                if at(row, col) != Some('|') {
+                    row += 1;
+                    continue;
+                }
+                let start = row;
+                while at(row, col) == Some('|') {
+                    row += 1;
+                }
+                let above = start.checked_sub(1).and_then(|r| at(r, col));
+                let below = at(row, col);
+                let wall = above == Some('+') && below == Some('+');
+                let arrow = below == Some('v');
+                assert!(
+                    wall || arrow,
+                    "column {col}, lines {start}..{row}: a line with no arrowhead ({above:?} above, {below:?} below)"
+                );
+                if arrow {
+                    let label_near = (start..row).any(|r| {
+                        grid[r]
+                            .iter()
+                            .skip(col + 1)
+                            .any(|c| c.is_ascii_alphabetic())
+                            || grid[r].iter().take(col).any(|c| c.is_ascii_alphabetic())
+                    });
+                    assert!(label_near, "column {col}: an arrow with no label");
+                }
+            }
+        }
+        // The line that ran from CLOSED straight into ESTABLISHED.
+        let closed = DIAGRAM.lines().position(|l| l.trim() == "CLOSED").unwrap();
+        let centre = DIAGRAM.lines().nth(closed).unwrap().find("CLOSED").unwrap() + 3;
+        let established = DIAGRAM
+            .lines()
+            .position(|l| l.contains("ESTABLISHED"))
+            .unwrap();
+        for line in DIAGRAM.lines().take(established).skip(closed + 1) {
+            assert_ne!(line.chars().nth(centre), Some('|'), "{line}");
+        }
+    }
+
+    /// Each card's "enters by" names the states the diagram leads in from,
+    /// and its "leaves by" names where the diagram leads out to.
+    #[test]
+    fn every_card_agrees_with_the_diagram_arrows() {
+        for edge in EDGES {
+            if edge.from != TcpState::Close {
+                let entered = explain(edge.to).entered_by;
+                assert!(
+                    entered.contains(edge.from.name()),
+                    "{}: 'enters by' should name {}: {entered}",
+                    edge.to,
+                    edge.from
+                );
+            }
+            // A LISTEN socket stays in LISTEN: the SYN makes a new socket.
+            if edge.from != TcpState::Listen {
+                let left = explain(edge.from).left_by;
+                let target = match edge.to {
+                    TcpState::Close => "gone",
+                    other => other.name(),
+                };
+                assert!(
+                    left.contains(target),
+                    "{}: 'leaves by' should name {target}: {left}",
+                    edge.from
+                );
+            }
+        }
+    }
+
+    /// TIME_WAIT entered from CLOSING takes the ACK of our FIN, as CLOSING's
+    /// own card says, not the peer's FIN.
+    #[test]
+    fn time_wait_is_entered_from_closing_by_the_ack_of_our_fin() {
+        let entered = explain(TcpState::TimeWait).entered_by;
+        let from_closing = entered
+            .split(';')
+            .find(|part| part.contains("CLOSING"))
+            .expect("TIME_WAIT names CLOSING");
+        assert!(
+            from_closing.contains("the ACK of our FIN"),
+            "{from_closing}"
+        );
+        assert!(!from_closing.contains("peer's FIN"), "{from_closing}");
+        assert!(
+            explain(TcpState::Closing)
+                .left_by
+                .contains("the ACK of our FIN → TIME_WAIT")
+        );
+        let from_fin_wait2 = entered
+            .split(';')
+            .find(|p| p.contains("FIN_WAIT2"))
+            .unwrap();
+        assert!(
+            from_fin_wait2.contains("the peer's FIN"),
+            "{from_fin_wait2}"
+        );
+    }
+
+    /// The facts of KERNEL-FACTS.md the cards state.
+    #[test]
+    fn the_cards_state_the_checked_kernel_facts() {
+        let time_wait = explain(TcpState::TimeWait);
+        assert!(
+            time_wait.left_by.contains("60 s")
+                && time_wait
+                    .left_by
+                    .contains("tcp_fin_timeout does not change it")
+        );
+        assert!(
+            time_wait.when_many.contains("tcp_max_tw_buckets")
+                && time_wait.when_many.contains("TCPTimeWaitOverflow")
+        );
+        assert!(
+            explain(TcpState::FinWait2)
+                .left_by
+                .contains("tcp_fin_timeout")
+        );
+        assert!(
+            explain(TcpState::SynSent)
+                .left_by
+                .contains("tcp_syn_linear_timeouts")
+        );
+        assert!(explain(TcpState::Established).when_many.contains("inode 0"));
+        assert!(explain(TcpState::SynRecv).when_many.contains("RST"));
+        assert!(
+            explain(TcpState::Listen)
+                .when_many
+                .contains("listen(N) holds N+1")
+        );
+        assert!(explain(TcpState::CloseWait).lasts.contains("forever"));
     }
 }

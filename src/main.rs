@@ -3,11 +3,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use tcpwatch::run::Outcome;
 
 fn main() -> ExitCode {
-    let config = tcpwatch::cli::Args::parse().into_config();
+    let config = tcpwatch::cli::Args::parse_config();
     match tcpwatch::run::run(config) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::AlertsActive { level, count }) => {

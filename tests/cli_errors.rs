@@ -21,6 +21,43 @@ fn a_bad_port_is_rejected() {
 }
 
 #[test]
+fn bad_port_lists_addresses_and_families_are_usage_errors() {
+    assert_fails_with(&["--once", "--port", "10010-10000"], 2, "write 10000-10010");
+    assert_fails_with(&["--once", "--port", "22,,80"], 2, "empty item");
+    assert_fails_with(&["--once", "--addr", "10.0.0.0/33"], 2, "0-32");
+    assert_fails_with(&["--once", "--addr", "db.internal"], 2, "not an IP address");
+    assert_fails_with(&["--once", "-4", "-6"], 2, "cannot be used with");
+}
+
+#[test]
+fn stream_with_a_table_format_is_a_usage_error() {
+    assert_fails_with(
+        &["--stream", "--format", "table"],
+        2,
+        "--stream prints JSON lines only",
+    );
+}
+
+#[test]
+fn help_shows_examples_and_the_exit_codes() {
+    let output = tcpwatch(&["--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "Examples:",
+        "tcpwatch demo",
+        "--port 10000-10010,22 -4",
+        "Exit status:",
+        "0  success",
+        "1  runtime error",
+        "2  usage error",
+        "3  --fail-on",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+}
+
+#[test]
 fn no_interval_panics_and_each_names_the_fix() {
     for (text, needle) in [
         ("1e20", "not a duration: write e.g. 500ms"),

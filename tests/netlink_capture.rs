@@ -169,6 +169,7 @@ fn capture_fixtures() {
         let request = DumpRequest {
             states: StateMask::of(&[TcpState::TimeWait]),
             ports: ports.clone(),
+            ..DumpRequest::all()
         };
         table.dump(&request, &mut |_| time_waits += 1).unwrap();
         (time_waits == 2).then_some(())

@@ -26,6 +26,7 @@ fn on_ports(ports: &[u16]) -> DumpRequest {
     DumpRequest {
         states: StateMask::ALL,
         ports: ports.to_vec(),
+        ..DumpRequest::all()
     }
 }
 
@@ -171,8 +172,12 @@ fn the_port_filter_returns_only_sockets_on_those_ports() {
         let mut table = NetlinkTable::open().unwrap().with_walk_mode(mode);
         check(&dump(&mut table, &on_ports(&wanted)));
 
-        // More ports than one kernel program holds: filtered in user space.
-        let mut many: Vec<u16> = (1..=3000).filter(|p| *p != port(&c.listener)).collect();
+        // More separate ports than one kernel program holds: filtered in
+        // user space.
+        let mut many: Vec<u16> = (1..=6000)
+            .step_by(2)
+            .filter(|p| *p != port(&c.listener))
+            .collect();
         many.extend(wanted);
         let records = dump(&mut table, &on_ports(&many));
         assert!(
@@ -212,6 +217,7 @@ fn the_state_mask_returns_only_those_states() {
     let established_only = DumpRequest {
         states: StateMask::of(&[TcpState::Established]),
         ports: vec![port],
+        ..DumpRequest::all()
     };
     let records = dump(&mut table, &established_only);
     assert_eq!(records.len(), 2);
@@ -228,6 +234,7 @@ fn time_wait_only_returns_the_actively_closed_side_with_its_timer() {
         let request = DumpRequest {
             states: StateMask::of(&[TcpState::TimeWait]),
             ports: vec![port],
+            ..DumpRequest::all()
         };
         let records = eventually(Duration::from_secs(3), || {
             let records = dump(&mut table, &request);
@@ -367,6 +374,22 @@ fn the_kernel_audit_rejects_a_bad_program_so_accepting_ours_means_something() {
         }
     };
     assert!(try_program(&port_filter(&[80, 443])).is_ok());
+    // Ranges and both address families pass the kernel's audit too.
+    let prefixes: Vec<tcpwatch::model::IpPrefix> = ["10.0.0.0/8", "::1", "fe80::/10", "0.0.0.0"]
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    for ops in [
+        tcpwatch::collect::bytecode::AddrOps::SourceOrDestination,
+        tcpwatch::collect::bytecode::AddrOps::SourceOnly,
+    ] {
+        let program = tcpwatch::collect::bytecode::filter_program(
+            &[22, 80, 81, 82, 10000, 10001],
+            &prefixes,
+            ops,
+        );
+        assert!(try_program(&program).is_ok(), "{ops:?}");
+    }
     // The same program with the first miss jump moved off an op boundary.
     let mut bad = port_filter(&[80, 443]);
     // offset 16 is the second condition's port operand: not reachable
@@ -378,4 +401,114 @@ fn the_kernel_audit_rejects_a_bad_program_so_accepting_ours_means_something() {
         }
         other => panic!("expected EINVAL, got {other:?}"),
     }
+}
+
+/// A connection to a listener on `server_ip`, from a client bound to
+/// `client_ip` (both on loopback: the whole of 127/8 is local).
+fn connected_between(server_ip: &str, client_ip: &str) -> Connected {
+    let listener = TcpListener::bind(format!("{server_ip}:0")).expect("bind");
+    let client = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let from: SocketAddr = format!("{client_ip}:0").parse().unwrap();
+    client.bind(&from.into()).expect("bind client");
+    client
+        .connect(&listener.local_addr().unwrap().into())
+        .expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    Connected {
+        listener,
+        client: client.into(),
+        server,
+    }
+}
+
+#[test]
+fn kernel_and_user_space_filters_agree_on_ranges_families_and_addresses() {
+    use tcpwatch::collect::AddrSide;
+    use tcpwatch::model::{IpFamily, IpPrefix};
+
+    let pairs = [
+        connected_between("127.0.0.1", "127.0.0.1"),
+        connected_between("127.0.0.2", "127.0.0.1"),
+        connected_between("127.0.0.1", "127.0.0.3"),
+        connected(V6_LOOPBACK),
+    ];
+    let ours: BTreeSet<u16> = pairs
+        .iter()
+        .map(|p| p.listener.local_addr().unwrap().port())
+        .collect();
+    let (low, high) = (*ours.first().unwrap(), *ours.last().unwrap());
+    let prefix = |text: &str| text.parse::<IpPrefix>().unwrap();
+    let ours_only = |records: Vec<SocketRecord>| -> BTreeSet<(SocketAddr, SocketAddr)> {
+        records
+            .into_iter()
+            .filter(|r| ours.contains(&r.local.port()) || ours.contains(&r.remote.port()))
+            .map(|r| (r.local, r.remote))
+            .collect()
+    };
+    let requests = [
+        DumpRequest {
+            ports: (low..=high).collect(),
+            ..DumpRequest::all()
+        },
+        DumpRequest {
+            addrs: vec![prefix("127.0.0.2")],
+            ..DumpRequest::all()
+        },
+        DumpRequest {
+            addrs: vec![prefix("127.0.0.3/32"), prefix("::1")],
+            ..DumpRequest::all()
+        },
+        DumpRequest {
+            addrs: vec![prefix("127.0.0.0/8")],
+            family: Some(IpFamily::V4),
+            ..DumpRequest::all()
+        },
+        DumpRequest {
+            family: Some(IpFamily::V6),
+            ports: ours.iter().copied().collect(),
+            ..DumpRequest::all()
+        },
+        DumpRequest {
+            states: StateMask::LISTEN_ONLY,
+            addrs: vec![
+                prefix("127.0.0.2"),
+                IpPrefix::WILDCARDS[0],
+                IpPrefix::WILDCARDS[1],
+            ],
+            addr_side: AddrSide::Local,
+            ..DumpRequest::all()
+        },
+    ];
+    for mode in [WalkMode::OneWalk, WalkMode::TwoWalks] {
+        let mut table = NetlinkTable::open().unwrap().with_walk_mode(mode);
+        for request in &requests {
+            let in_kernel = ours_only(dump(&mut table, request));
+            let everything = dump(&mut table, &DumpRequest::all());
+            let in_user_space = ours_only(
+                everything
+                    .into_iter()
+                    .filter(|r| request.admits(r))
+                    .collect(),
+            );
+            assert_eq!(in_kernel, in_user_space, "{mode:?} {request:?}");
+            assert!(
+                !in_kernel.is_empty(),
+                "{mode:?} {request:?} selects some of ours"
+            );
+        }
+    }
+    // Spot checks of the meaning, not only the agreement.
+    let mut table = NetlinkTable::open().unwrap();
+    let only_2 = ours_only(dump(&mut table, &requests[1]));
+    assert_eq!(
+        only_2.len(),
+        3,
+        "listener + both ends on 127.0.0.2: {only_2:?}"
+    );
+    let v6 = ours_only(dump(&mut table, &requests[4]));
+    assert!(
+        v6.iter().all(|(local, _)| local.is_ipv6()) && v6.len() == 3,
+        "{v6:?}"
+    );
+    drop(pairs);
 }

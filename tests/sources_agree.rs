@@ -24,6 +24,7 @@ fn dump(table: &mut dyn SocketTable, ports: &[u16]) -> (Seen, Vec<SocketRecord>)
     let request = DumpRequest {
         states: StateMask::ALL,
         ports: ports.to_vec(),
+        ..DumpRequest::all()
     };
     table
         .dump(&request, &mut |r| {

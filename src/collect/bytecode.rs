@@ -1,8 +1,10 @@
 //! The inet_diag bytecode that sock_diag runs in the kernel to filter a dump
-//! by port: "sport == P or dport == P" for each P, OR-ed.
+//! by port and address: "(sport or dport in PORTS) and (saddr or daddr in
+//! ADDRS)", each list OR-ed.
 //!
 //! Owns: building `INET_DIAG_REQ_BYTECODE` programs. Must not: do I/O or know
 //! about netlink messages; `netlink_wire` wraps the program in an attribute.
+//! `DumpRequest::admits` is the same test in user space and must agree.
 //!
 //! # How the kernel runs a program (net/ipv4/inet_diag.c)
 //!
@@ -13,9 +15,12 @@
 //! amount from `len`. It stops when `len <= 0`: the socket is accepted if
 //! `len == 0` (a jump landed exactly on the end), rejected otherwise (a jump
 //! past the end). `INET_DIAG_BC_JMP` is a condition that never holds, so it
-//! always takes `no`. The port ops `S_EQ` / `D_EQ` read their port (host
-//! order) from the `no` field of the op that follows them, so they are 8
-//! bytes long.
+//! always takes `no`. The port ops (`S_EQ`, `S_GE`, `S_LE` and the `D_`
+//! ones) read their port (host order) from the `no` field of the op that
+//! follows them, so they are 8 bytes long. `S_COND` / `D_COND` are followed
+//! by a `struct inet_diag_hostcond { u8 family; u8 prefix_len; int port; }`
+//! (8 bytes, port -1 = any) and the address in network order (4 or 16
+//! bytes); an `AF_INET` condition also matches an IPv4-mapped IPv6 address.
 //!
 //! `inet_diag_bc_audit` rejects the whole request (EINVAL) unless every op
 //! reachable through `yes` jumps has `yes` and `no` that are multiples of 4,
@@ -25,88 +30,210 @@
 //!
 //! # Layout produced here
 //!
-//! `yes` is a single byte, so "matched: jump straight to the end" only
-//! reaches 255 bytes. To filter any number of ports, each condition is
-//! followed by a trampoline `JMP` whose 16-bit `no` reaches the end:
+//! `yes` is a single byte, so "matched: jump straight on" only reaches 255
+//! bytes. Each condition is therefore followed by a trampoline `JMP` whose
+//! 16-bit `no` reaches the start of the next group (or the end = accept):
 //!
 //! ```text
-//! per condition (12 bytes), remaining = bytes from the condition to the end:
-//!   [S_EQ|D_EQ  yes=8  no=12]   miss: skip the port and the JMP, next condition
-//!   [0     0    port        ]   operand read by the op above
-//!   [JMP   yes=4  no=remaining-8]  match lands here: jump to the end = accept
-//! the last condition's miss jumps 4 bytes past the end (no=16) = reject.
+//! a port:       [S_EQ yes=8 no=miss] [0 0 port] [JMP yes=4 no=hit]
+//! a port range: [S_GE yes=8 no=miss] [0 0 low] [S_LE yes=8 no=miss] [0 0 high] [JMP ...]
+//! an address:   [S_COND yes=12+n no=miss] [family len 0 0] [port -1] [n address bytes] [JMP ...]
 //! ```
 //!
-//! Every op boundary sits on the chain of `yes` jumps (8, 4, 8, 4, …), which
-//! is what `valid_cc` checks.
+//! A miss goes to the next condition of the same group; the last
+//! condition's miss jumps 4 bytes past the end = reject. Every op boundary
+//! sits on the chain of `yes` jumps, which is what `valid_cc` checks.
+
+use std::net::IpAddr;
+
+use crate::model::IpPrefix;
 
 /// `INET_DIAG_REQ_BYTECODE`: the request attribute that carries a program.
 pub const INET_DIAG_REQ_BYTECODE: u16 = 1;
 
 /// Op codes from include/uapi/linux/inet_diag.h.
 pub const INET_DIAG_BC_JMP: u8 = 1;
+pub const INET_DIAG_BC_S_GE: u8 = 2;
+pub const INET_DIAG_BC_S_LE: u8 = 3;
+pub const INET_DIAG_BC_D_GE: u8 = 4;
+pub const INET_DIAG_BC_D_LE: u8 = 5;
+pub const INET_DIAG_BC_S_COND: u8 = 7;
+pub const INET_DIAG_BC_D_COND: u8 = 8;
 pub const INET_DIAG_BC_S_EQ: u8 = 11;
 pub const INET_DIAG_BC_D_EQ: u8 = 12;
 
-/// Bytes per condition: the comparison op, its port operand and the JMP.
-const CONDITION_LEN: usize = 12;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
 
-/// The most distinct ports one program can filter. Beyond this the 16-bit
-/// jump offsets (and the 16-bit netlink attribute length) would overflow.
-/// 2048 ports make a 48 KiB program.
-pub const MAX_FILTER_PORTS: usize = 2048;
+/// The largest program built. Jump offsets and the netlink attribute length
+/// are 16-bit; this leaves room for both. 2048 separate ports make a 48 KiB
+/// program; a range costs as little as one port.
+pub const MAX_PROGRAM_LEN: usize = 48 * 1024;
+
+/// The most separate ports (not in ranges) one program can filter.
+pub const MAX_FILTER_PORTS: usize = MAX_PROGRAM_LEN / (2 * 12);
+
+/// Which addresses of a socket an address group tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrOps {
+    /// `S_COND` or `D_COND`: the local or the remote address.
+    SourceOrDestination,
+    /// `S_COND` alone: the local address (for listeners).
+    SourceOnly,
+}
+
+/// One alternative of a group, before layout.
+#[derive(Debug, Clone, Copy)]
+enum Test {
+    PortEq { code: u8, port: u16 },
+    PortRange { ge: u8, le: u8, low: u16, high: u16 },
+    Host { code: u8, prefix: IpPrefix },
+}
+
+impl Test {
+    /// Bytes of the test itself, without its trampoline.
+    fn len(&self) -> usize {
+        match self {
+            Test::PortEq { .. } => 8,
+            Test::PortRange { .. } => 16,
+            Test::Host { prefix, .. } => 12 + address_bytes(prefix.addr).len(),
+        }
+    }
+}
+
+fn address_bytes(addr: IpAddr) -> Vec<u8> {
+    match addr {
+        IpAddr::V4(ip) => ip.octets().to_vec(),
+        IpAddr::V6(ip) => ip.octets().to_vec(),
+    }
+}
 
 /// Builds a program accepting a socket whose source or destination port is
-/// one of `ports`. Ports are deduplicated and sorted, so the same set always
-/// gives the same bytes.
+/// one of `ports` (consecutive ports become one range test) and, if `addrs`
+/// is not empty, whose address lies in one of `addrs` (`ops` says which
+/// addresses). The same sets always give the same bytes.
 ///
-/// Returns an empty program (no in-kernel filter) when `ports` is empty, or
-/// when it holds more than [`MAX_FILTER_PORTS`] distinct ports: the caller
-/// must then filter in user space (see [`fits_in_kernel_filter`]).
+/// Returns an empty program (no in-kernel filter) when both lists are
+/// empty, or when the program would exceed [`MAX_PROGRAM_LEN`]: the caller
+/// must then filter in user space.
+pub fn filter_program(ports: &[u16], addrs: &[IpPrefix], ops: AddrOps) -> Vec<u8> {
+    let mut groups: Vec<Vec<Test>> = Vec::new();
+    if !ports.is_empty() {
+        let mut group = Vec::new();
+        for (low, high) in port_runs(ports) {
+            for (eq, ge, le) in [
+                (INET_DIAG_BC_S_EQ, INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE),
+                (INET_DIAG_BC_D_EQ, INET_DIAG_BC_D_GE, INET_DIAG_BC_D_LE),
+            ] {
+                group.push(if low == high {
+                    Test::PortEq {
+                        code: eq,
+                        port: low,
+                    }
+                } else {
+                    Test::PortRange { ge, le, low, high }
+                });
+            }
+        }
+        groups.push(group);
+    }
+    if !addrs.is_empty() {
+        let mut distinct = addrs.to_vec();
+        distinct.sort_by_key(|p| (p.addr, p.len));
+        distinct.dedup();
+        let codes: &[u8] = match ops {
+            AddrOps::SourceOrDestination => &[INET_DIAG_BC_S_COND, INET_DIAG_BC_D_COND],
+            AddrOps::SourceOnly => &[INET_DIAG_BC_S_COND],
+        };
+        let group = distinct
+            .into_iter()
+            .flat_map(|prefix| codes.iter().map(move |&code| Test::Host { code, prefix }))
+            .collect();
+        groups.push(group);
+    }
+    layout(&groups)
+}
+
+/// "sport or dport in `ports`": [`filter_program`] without addresses.
 pub fn port_filter(ports: &[u16]) -> Vec<u8> {
-    let mut distinct = ports.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.is_empty() || distinct.len() > MAX_FILTER_PORTS {
+    filter_program(ports, &[], AddrOps::SourceOrDestination)
+}
+
+/// Whether [`port_filter`] can express `ports` in the kernel.
+pub fn fits_in_kernel_filter(ports: &[u16]) -> bool {
+    !port_filter(ports).is_empty()
+}
+
+/// Sorted runs of consecutive ports: `[22, 80, 81, 82]` → `(22,22), (80,82)`.
+fn port_runs(ports: &[u16]) -> Vec<(u16, u16)> {
+    let mut sorted = ports.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut runs: Vec<(u16, u16)> = Vec::new();
+    for port in sorted {
+        match runs.last_mut() {
+            Some((_, high)) if high.checked_add(1) == Some(port) => *high = port,
+            _ => runs.push((port, port)),
+        }
+    }
+    runs
+}
+
+/// Lays the groups out (see the module header) and emits the bytes.
+fn layout(groups: &[Vec<Test>]) -> Vec<u8> {
+    let group_len = |group: &Vec<Test>| group.iter().map(|t| t.len() + 4).sum::<usize>();
+    let total: usize = groups.iter().map(group_len).sum();
+    if total == 0 || total > MAX_PROGRAM_LEN {
         return Vec::new();
     }
-
-    let conditions = distinct.len() * 2;
-    let total = conditions * CONDITION_LEN;
     let mut program = Vec::with_capacity(total);
-    let mut index = 0;
-    for port in distinct {
-        for code in [INET_DIAG_BC_S_EQ, INET_DIAG_BC_D_EQ] {
-            let remaining = total - index * CONDITION_LEN;
-            let is_last = index + 1 == conditions;
-            let miss = if is_last {
-                remaining + 4
-            } else {
-                CONDITION_LEN
-            };
-            push_op(&mut program, code, 8, miss);
-            push_op(&mut program, 0, 0, usize::from(port));
-            push_op(&mut program, INET_DIAG_BC_JMP, 4, remaining - 8);
-            index += 1;
+    let mut group_start = 0;
+    for group in groups {
+        let group_end = group_start + group_len(group);
+        for (index, test) in group.iter().enumerate() {
+            let start = program.len();
+            let next = start + test.len() + 4;
+            let is_last = index + 1 == group.len();
+            // A miss from the op at `at`: the next alternative, or reject.
+            let miss = |at: usize| if is_last { total - at + 4 } else { next - at };
+            match *test {
+                Test::PortEq { code, port } => {
+                    push_op(&mut program, code, 8, miss(start));
+                    push_op(&mut program, 0, 0, usize::from(port));
+                }
+                Test::PortRange { ge, le, low, high } => {
+                    push_op(&mut program, ge, 8, miss(start));
+                    push_op(&mut program, 0, 0, usize::from(low));
+                    push_op(&mut program, le, 8, miss(start + 8));
+                    push_op(&mut program, 0, 0, usize::from(high));
+                }
+                Test::Host { code, prefix } => {
+                    let len = test.len();
+                    push_op(
+                        &mut program,
+                        code,
+                        u8::try_from(len).unwrap_or(0),
+                        miss(start),
+                    );
+                    let family = match prefix.addr {
+                        IpAddr::V4(_) => AF_INET,
+                        IpAddr::V6(_) => AF_INET6,
+                    };
+                    program.extend_from_slice(&[family, prefix.len, 0, 0]);
+                    program.extend_from_slice(&(-1i32).to_ne_bytes());
+                    program.extend_from_slice(&address_bytes(prefix.addr));
+                }
+            }
+            let jump_at = program.len();
+            push_op(&mut program, INET_DIAG_BC_JMP, 4, group_end - jump_at);
         }
+        group_start = group_end;
     }
     program
 }
 
-/// Whether [`port_filter`] can express `ports` in the kernel (non-empty and
-/// at most [`MAX_FILTER_PORTS`] distinct ports).
-pub fn fits_in_kernel_filter(ports: &[u16]) -> bool {
-    if ports.is_empty() {
-        return false;
-    }
-    let mut distinct = ports.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    distinct.len() <= MAX_FILTER_PORTS
-}
-
 /// Appends one `inet_diag_bc_op`. Offsets are bounded by the program size
-/// (at most `MAX_FILTER_PORTS * 2 * 12 + 4` bytes), so they fit in u16.
+/// (at most `MAX_PROGRAM_LEN + 4` bytes), so they fit in u16.
 fn push_op(program: &mut Vec<u8>, code: u8, yes: u8, no: usize) {
     let no = u16::try_from(no).unwrap_or(u16::MAX);
     program.push(code);
@@ -117,6 +244,7 @@ fn push_op(program: &mut Vec<u8>, code: u8, yes: u8, no: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
 
     fn op(code: u8, yes: u8, no: u16) -> Vec<u8> {
         let mut bytes = vec![code, yes];
@@ -126,7 +254,8 @@ mod tests {
 
     /// A straight re-implementation of `inet_diag_bc_run` restricted to the
     /// ops we emit, to check the program's meaning without a kernel.
-    fn run(program: &[u8], sport: u16, dport: u16) -> bool {
+    fn run_on(program: &[u8], local: SocketAddr, remote: SocketAddr) -> bool {
+        let (sport, dport) = (local.port(), remote.port());
         let mut pc = 0usize;
         let mut len = program.len() as i64;
         while len > 0 {
@@ -138,6 +267,18 @@ mod tests {
                 INET_DIAG_BC_JMP => false,
                 INET_DIAG_BC_S_EQ => sport == operand(),
                 INET_DIAG_BC_D_EQ => dport == operand(),
+                INET_DIAG_BC_S_GE => sport >= operand(),
+                INET_DIAG_BC_S_LE => sport <= operand(),
+                INET_DIAG_BC_D_GE => dport >= operand(),
+                INET_DIAG_BC_D_LE => dport <= operand(),
+                INET_DIAG_BC_S_COND | INET_DIAG_BC_D_COND => {
+                    let end = if code == INET_DIAG_BC_S_COND {
+                        local
+                    } else {
+                        remote
+                    };
+                    host_cond_holds(&program[pc + 4..pc + yes], end)
+                }
                 other => panic!("unexpected op {other}"),
             };
             let step = if holds { yes } else { no };
@@ -145,6 +286,40 @@ mod tests {
             len -= step as i64;
         }
         len == 0
+    }
+
+    /// The kernel's S_COND/D_COND test on one end of a socket, port -1 only.
+    fn host_cond_holds(cond: &[u8], end: SocketAddr) -> bool {
+        let (family, prefix_len) = (cond[0], cond[1] as usize);
+        assert_eq!(i32::from_ne_bytes(cond[4..8].try_into().unwrap()), -1);
+        let wanted = &cond[8..];
+        let bits = |addr: &[u8]| {
+            (0..prefix_len).all(|bit| {
+                let mask = 0x80u8 >> (bit % 8);
+                addr[bit / 8] & mask == wanted[bit / 8] & mask
+            })
+        };
+        match (family, end.ip()) {
+            (AF_INET, IpAddr::V4(ip)) => bits(&ip.octets()),
+            (AF_INET6, IpAddr::V6(ip)) => bits(&ip.octets()),
+            // An AF_INET condition against an IPv6 socket: only a
+            // v4-mapped address, compared on its last 4 bytes.
+            (AF_INET, IpAddr::V6(ip)) => {
+                let octets = ip.octets();
+                octets[..10].iter().all(|b| *b == 0)
+                    && octets[10..12] == [0xff, 0xff]
+                    && bits(&octets[12..])
+            }
+            _ => false,
+        }
+    }
+
+    fn run(program: &[u8], sport: u16, dport: u16) -> bool {
+        run_on(
+            program,
+            SocketAddr::from(([127, 0, 0, 1], sport)),
+            SocketAddr::from(([127, 0, 0, 1], dport)),
+        )
     }
 
     /// A re-implementation of `inet_diag_bc_audit` + `valid_cc` for our ops.
@@ -177,6 +352,24 @@ mod tests {
             let no = u16::from_ne_bytes([program[pc + 2], program[pc + 3]]) as i64;
             let min_len = match code {
                 INET_DIAG_BC_S_EQ | INET_DIAG_BC_D_EQ => 8,
+                INET_DIAG_BC_S_GE | INET_DIAG_BC_S_LE | INET_DIAG_BC_D_GE | INET_DIAG_BC_D_LE => 8,
+                INET_DIAG_BC_S_COND | INET_DIAG_BC_D_COND => {
+                    // valid_hostcond: the family fixes the address length,
+                    // the prefix fits in it.
+                    let Some(cond) = program.get(pc + 4..pc + 12) else {
+                        return false;
+                    };
+                    let address_len = match cond[0] {
+                        0 => 0,
+                        AF_INET => 4,
+                        AF_INET6 => 16,
+                        _ => return false,
+                    };
+                    if usize::from(cond[1]) > 8 * address_len {
+                        return false;
+                    }
+                    12 + address_len as i64
+                }
                 INET_DIAG_BC_JMP => 4,
                 _ => return false,
             };
@@ -263,15 +456,85 @@ mod tests {
 
     #[test]
     fn the_largest_program_still_fits_its_jumps() {
-        let ports: Vec<u16> = (1..=MAX_FILTER_PORTS as u16).collect();
+        // Every other port: no runs, so each port costs two tests.
+        let ports: Vec<u16> = (1..=MAX_FILTER_PORTS as u16).map(|p| p * 2).collect();
         assert!(fits_in_kernel_filter(&ports));
         let program = port_filter(&ports);
-        assert_eq!(program.len(), MAX_FILTER_PORTS * 2 * CONDITION_LEN);
+        assert_eq!(program.len(), MAX_FILTER_PORTS * 2 * 12);
         assert!(program.len() + 4 <= u16::MAX as usize, "attribute length");
         assert!(audit(&program));
-        assert!(run(&program, 1, 9999));
-        assert!(run(&program, 9999, MAX_FILTER_PORTS as u16));
-        assert!(!run(&program, 9999, 9998));
+        assert!(run(&program, 2, 9999));
+        assert!(run(&program, 9999, MAX_FILTER_PORTS as u16 * 2));
+        assert!(!run(&program, 9999, 9997));
+    }
+
+    #[test]
+    fn consecutive_ports_become_one_range_test() {
+        let ports: Vec<u16> = (10000..=10010).chain([22, 80]).collect();
+        let program = port_filter(&ports);
+        // 22 and 80: 2 × (8 + 4) each; the range: 2 × (16 + 4).
+        assert_eq!(program.len(), 2 * 2 * 12 + 2 * 20);
+        assert!(audit(&program));
+        for port in [22, 80, 10000, 10005, 10010] {
+            assert!(run(&program, port, 50000), "sport {port}");
+            assert!(run(&program, 50000, port), "dport {port}");
+        }
+        for port in [21, 23, 9999, 10011, 50000] {
+            assert!(!run(&program, port, 50001), "sport {port}");
+        }
+        let everything: Vec<u16> = (1..=u16::MAX).collect();
+        let program = port_filter(&everything);
+        assert_eq!(program.len(), 40, "one range, both directions");
+        assert!(audit(&program));
+        assert!(run(&program, 1, 0) && run(&program, 0, 65535));
+    }
+
+    #[test]
+    fn addresses_are_and_ed_with_ports_and_match_either_end() {
+        let prefixes: Vec<IpPrefix> = ["10.0.0.0/8", "192.168.1.5", "fe80::/10"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let program = filter_program(&[80, 81, 82, 443], &prefixes, AddrOps::SourceOrDestination);
+        assert!(audit(&program));
+        let at = |text: &str| text.parse::<SocketAddr>().unwrap();
+        for (local, remote, expected) in [
+            ("10.1.2.3:80", "8.8.8.8:5000", true),
+            ("8.8.8.8:5000", "10.1.2.3:81", true),
+            ("127.0.0.1:443", "192.168.1.5:6000", true),
+            ("127.0.0.1:443", "192.168.1.6:6000", false),
+            ("10.1.2.3:8080", "10.1.2.4:5000", false),
+            ("[fe80::1]:443", "[2001:db8::1]:5000", true),
+            ("[2001:db8::2]:443", "[2001:db8::1]:5000", false),
+            ("[::ffff:10.9.9.9]:82", "[::ffff:1.1.1.1]:5000", true),
+            ("[::ffff:11.9.9.9]:82", "[::ffff:1.1.1.1]:5000", false),
+        ] {
+            assert_eq!(
+                run_on(&program, at(local), at(remote)),
+                expected,
+                "{local} {remote}"
+            );
+        }
+        let addresses_only = filter_program(&[], &prefixes[..1], AddrOps::SourceOrDestination);
+        assert!(audit(&addresses_only));
+        assert!(run_on(&addresses_only, at("1.1.1.1:1"), at("10.0.0.1:2")));
+        assert!(!run_on(&addresses_only, at("1.1.1.1:1"), at("11.0.0.1:2")));
+    }
+
+    #[test]
+    fn listener_programs_test_the_local_address_only() {
+        let prefixes = [
+            "10.0.0.5".parse::<IpPrefix>().unwrap(),
+            IpPrefix::WILDCARDS[0],
+            IpPrefix::WILDCARDS[1],
+        ];
+        let program = filter_program(&[], &prefixes, AddrOps::SourceOnly);
+        assert!(audit(&program));
+        let at = |text: &str| text.parse::<SocketAddr>().unwrap();
+        assert!(run_on(&program, at("0.0.0.0:80"), at("0.0.0.0:0")));
+        assert!(run_on(&program, at("[::]:80"), at("[::]:0")));
+        assert!(run_on(&program, at("10.0.0.5:80"), at("0.0.0.0:0")));
+        assert!(!run_on(&program, at("127.0.0.1:80"), at("0.0.0.0:0")));
     }
 
     #[test]
@@ -284,7 +547,7 @@ mod tests {
 
     #[test]
     fn too_many_ports_fall_back_to_user_space() {
-        let ports: Vec<u16> = (1..=(MAX_FILTER_PORTS as u16 + 1)).collect();
+        let ports: Vec<u16> = (1..=(MAX_FILTER_PORTS as u16 + 1)).map(|p| p * 2).collect();
         assert!(!fits_in_kernel_filter(&ports));
         assert!(port_filter(&ports).is_empty());
     }

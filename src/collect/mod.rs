@@ -27,15 +27,33 @@ pub mod target_pin;
 
 pub use error::CollectError;
 
-use crate::model::{SocketRecord, SourceKind, StateMask};
+use crate::model::snapshot::port_listed;
+use crate::model::{Filter, IpFamily, IpPrefix, SocketRecord, SourceKind, StateMask};
 
-/// What to ask the kernel for. Both parts are pushed into the kernel where
-/// the source allows it (netlink: the state mask and a bytecode filter).
+/// What to ask the kernel for. Every part is pushed into the kernel where
+/// the source allows it (netlink: the state mask, one family's walk, and a
+/// bytecode program for ports and addresses); `admits` is the same test in
+/// user space, for /proc and for programs too large for the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DumpRequest {
     pub states: StateMask,
     /// "sport == P or dport == P" for each P, OR-ed. Empty: every port.
     pub ports: Vec<u16>,
+    /// Only this family's sockets; `None`: both.
+    pub family: Option<IpFamily>,
+    /// "saddr or daddr in A" for each prefix A, OR-ed (only saddr when
+    /// `addr_side` is `Local`). Empty: any address.
+    pub addrs: Vec<IpPrefix>,
+    pub addr_side: AddrSide,
+}
+
+/// Which end of a socket `DumpRequest::addrs` is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrSide {
+    /// The local or the remote address (connections).
+    Either,
+    /// The local address only (listeners, whose remote end is 0.0.0.0:0).
+    Local,
 }
 
 impl DumpRequest {
@@ -43,6 +61,9 @@ impl DumpRequest {
         DumpRequest {
             states: StateMask::ALL,
             ports: Vec::new(),
+            family: None,
+            addrs: Vec::new(),
+            addr_side: AddrSide::Either,
         }
     }
 
@@ -50,7 +71,58 @@ impl DumpRequest {
         DumpRequest {
             states: StateMask::LISTEN_ONLY,
             ports: ports.to_vec(),
+            ..DumpRequest::all()
         }
+    }
+
+    /// The LISTEN sockets `filter` keeps: on its ports, of its family, and
+    /// bound to one of its addresses or to a wildcard address.
+    pub fn listeners_for(filter: &Filter) -> DumpRequest {
+        DumpRequest {
+            states: StateMask::LISTEN_ONLY,
+            ports: filter.ports.clone(),
+            family: filter.family,
+            addrs: filter.listener_addrs(),
+            addr_side: AddrSide::Local,
+        }
+    }
+
+    /// The sockets in `states` that `filter` keeps.
+    pub fn table_for(filter: &Filter, states: StateMask) -> DumpRequest {
+        DumpRequest {
+            states,
+            ports: filter.ports.clone(),
+            family: filter.family,
+            addrs: filter.addrs.clone(),
+            addr_side: AddrSide::Either,
+        }
+    }
+
+    /// The same request with its ports sorted and deduplicated, as
+    /// `admits` needs for lists longer than `LINEAR_PORT_SEARCH`.
+    pub fn with_sorted_ports(&self) -> DumpRequest {
+        let mut sorted = self.clone();
+        sorted.ports.sort_unstable();
+        sorted.ports.dedup();
+        sorted
+    }
+
+    /// Whether `record` is one of the sockets asked for. `ports` must be
+    /// sorted when longer than `LINEAR_PORT_SEARCH` (see `with_sorted_ports`).
+    pub fn admits(&self, record: &SocketRecord) -> bool {
+        let (local, remote) = (&record.local, &record.remote);
+        self.states.contains(record.state)
+            && (self.ports.is_empty()
+                || port_listed(&self.ports, local.port())
+                || port_listed(&self.ports, remote.port()))
+            && self
+                .family
+                .is_none_or(|family| family == IpFamily::of(local))
+            && (self.addrs.is_empty()
+                || self.addrs.iter().any(|a| match self.addr_side {
+                    AddrSide::Either => a.contains_either(local, remote),
+                    AddrSide::Local => a.contains(local.ip()),
+                }))
     }
 }
 

@@ -1,24 +1,30 @@
 //! The sock_diag collector: dumps the TCP table of the network namespace the
-//! socket was opened in, over a NETLINK_SOCK_DIAG socket, with the state mask
-//! and port filter pushed into the kernel.
+//! socket was opened in, over a NETLINK_SOCK_DIAG socket, with the state mask,
+//! the family (`-4`/`-6`: one family's walk) and the port and address filter
+//! (a bytecode program) pushed into the kernel.
 //!
 //! Owns: `NetlinkTable` (socket, buffers, choice of request type) and
 //! `WalkMode`. Must not: interpret records, allocate per socket or per
 //! message, or panic on kernel input. Byte layouts live in `netlink_wire`,
 //! the filter program in `bytecode`.
+//!
+//! Written by hand on purpose, over `netlink-sys` alone: records are decoded
+//! straight from the receive buffer with no allocation per socket, and the
+//! `netlink-packet-sock-diag` crate can neither send `TCPDIAG_GETSOCK` (one
+//! walk for both families) nor carry `INET_DIAG_REQ_BYTECODE` filters.
 
 use std::io;
 use std::os::fd::AsRawFd;
 
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
 
-use super::bytecode::port_filter;
+use super::bytecode::{AddrOps, filter_program};
 use super::netlink_wire::{
     AF_INET, AF_INET6, BLANK_RECORD, DumpQuery, ReplyProgress, ReplyReader, encode_dump_request,
     ends_dump,
 };
-use super::{CollectError, DumpRequest, SocketTable};
-use crate::model::{SocketRecord, SourceKind};
+use super::{AddrSide, CollectError, DumpRequest, SocketTable};
+use crate::model::{IpFamily, SocketRecord, SourceKind};
 
 /// How many hash-table walks a dump of both families costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +49,14 @@ pub struct NetlinkTable {
     mode: WalkMode,
     /// What `Auto` settled on after its first successful dump.
     settled: Option<WalkMode>,
-    /// `DumpRequest::ports` of the last dump, as given.
+    /// The request of the last dump (its states aside): the program below
+    /// is rebuilt only when the ports or addresses change.
+    filter_request: DumpRequest,
+    /// `DumpRequest::ports` of the last dump as given (maybe unsorted), to
+    /// notice a change without sorting.
     requested_ports: Vec<u16>,
-    /// The same ports sorted and deduplicated, for the user-space fallback.
-    filter_ports: Vec<u16>,
-    /// The program for `filter_ports`; empty when filtering in user space.
+    /// The program for `filter_request`; empty when it filters nothing or
+    /// is too large for the kernel (then `filter_request.admits` runs here).
     filter_program: Vec<u8>,
 }
 
@@ -70,8 +79,8 @@ impl NetlinkTable {
             },
             mode: WalkMode::Auto,
             settled: None,
+            filter_request: DumpRequest::all(),
             requested_ports: Vec::new(),
-            filter_ports: Vec::new(),
             filter_program: Vec::new(),
         })
     }
@@ -103,19 +112,30 @@ impl NetlinkTable {
         }
     }
 
-    /// Rebuilds the filter program only when the requested ports changed, so
-    /// repeated dumps of the same request allocate nothing.
-    fn prepare_filter(&mut self, ports: &[u16]) {
-        if ports == self.requested_ports.as_slice() {
+    /// Rebuilds the filter program only when the requested ports or
+    /// addresses changed, so repeated dumps of the same request allocate
+    /// nothing.
+    fn prepare_filter(&mut self, request: &DumpRequest) {
+        let unchanged = request.ports == self.requested_ports
+            && request.addrs == self.filter_request.addrs
+            && request.addr_side == self.filter_request.addr_side;
+        self.filter_request.states = request.states;
+        self.filter_request.family = request.family;
+        if unchanged {
             return;
         }
-        self.requested_ports.clear();
-        self.requested_ports.extend_from_slice(ports);
-        self.filter_ports.clear();
-        self.filter_ports.extend_from_slice(ports);
-        self.filter_ports.sort_unstable();
-        self.filter_ports.dedup();
-        self.filter_program = port_filter(&self.filter_ports);
+        self.requested_ports.clone_from(&request.ports);
+        self.filter_request.ports.clone_from(&request.ports);
+        // `admits` binary-searches long lists.
+        self.filter_request.ports.sort_unstable();
+        self.filter_request.ports.dedup();
+        self.filter_request.addrs.clone_from(&request.addrs);
+        self.filter_request.addr_side = request.addr_side;
+        let ops = match request.addr_side {
+            AddrSide::Either => AddrOps::SourceOrDestination,
+            AddrSide::Local => AddrOps::SourceOnly,
+        };
+        self.filter_program = filter_program(&request.ports, &request.addrs, ops);
     }
 
     fn dump_with(
@@ -124,24 +144,31 @@ impl NetlinkTable {
         states: u32,
         sink: &mut dyn FnMut(&SocketRecord),
     ) -> Result<(), WalkFailure> {
-        // Ports but no program: too many ports for the kernel, filter here.
-        let in_kernel = self.filter_ports.is_empty() || !self.filter_program.is_empty();
+        // Ports or addresses but no program: too large for the kernel,
+        // filter here (the family is always the walk's).
+        let request = &self.filter_request;
+        let in_kernel = (request.ports.is_empty() && request.addrs.is_empty())
+            || !self.filter_program.is_empty();
         let program = &self.filter_program;
-        let ports = &self.filter_ports;
         let channel = &mut self.channel;
         let mut filtered = |record: &SocketRecord| {
-            let wanted = |port: u16| ports.binary_search(&port).is_ok();
-            if wanted(record.local.port()) || wanted(record.remote.port()) {
+            if request.admits(record) {
                 sink(record);
             }
         };
         let sink: &mut dyn FnMut(&SocketRecord) = if in_kernel { sink } else { &mut filtered };
 
-        match walk {
-            WalkMode::OneWalk | WalkMode::Auto => {
+        match (request.family, walk) {
+            (Some(IpFamily::V4), _) => {
+                channel.walk(DumpQuery::Family(AF_INET), states, program, sink)
+            }
+            (Some(IpFamily::V6), _) => {
+                channel.walk(DumpQuery::Family(AF_INET6), states, program, sink)
+            }
+            (None, WalkMode::OneWalk | WalkMode::Auto) => {
                 channel.walk(DumpQuery::BothFamiliesOneWalk, states, program, sink)
             }
-            WalkMode::TwoWalks => {
+            (None, WalkMode::TwoWalks) => {
                 channel.walk(DumpQuery::Family(AF_INET), states, program, sink)?;
                 channel.walk(DumpQuery::Family(AF_INET6), states, program, sink)
             }
@@ -159,8 +186,15 @@ impl SocketTable for NetlinkTable {
         request: &DumpRequest,
         sink: &mut dyn FnMut(&SocketRecord),
     ) -> Result<(), CollectError> {
-        self.prepare_filter(&request.ports);
+        self.prepare_filter(request);
         let states = request.states.0;
+        if request.family.is_some() {
+            // One family: one SOCK_DIAG_BY_FAMILY walk whatever the mode, so
+            // it tells `Auto` nothing about TCPDIAG_GETSOCK.
+            return self
+                .dump_with(WalkMode::TwoWalks, states, sink)
+                .map_err(|f| f.error);
+        }
         match self.effective_walk() {
             WalkMode::Auto => match self.dump_with(WalkMode::OneWalk, states, sink) {
                 Ok(()) => {

@@ -7,6 +7,11 @@
 //! do I/O, allocate per message or per socket, or panic on any input: bad
 //! bytes become `CollectError::NetlinkDecode`.
 //!
+//! Hand-written on purpose, not `netlink-packet-sock-diag`: that crate has
+//! no `TCPDIAG_GETSOCK` (the one walk for both families) and no
+//! `INET_DIAG_REQ_BYTECODE`, and it builds an owned message per socket where
+//! this decoder fills one reused `SocketRecord` (zero allocation per socket).
+//!
 //! Byte orders: netlink headers and the `u32` fields of `inet_diag_msg` are
 //! in host order; ports and addresses are in network order, an IPv4 address
 //! being the first 4 bytes of its 16-byte field.

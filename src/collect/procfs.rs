@@ -10,6 +10,11 @@
 //! words printed in host byte order, ports in host order; `st`, the queues,
 //! `tr`, `tm->when` and `retrnsmt` are hex; `uid` and `inode` are decimal.
 //! `tm->when` is in clock ticks (USER_HZ, 100 on Linux: 10 ms a tick).
+//!
+//! Parsed by hand on purpose, not with the `procfs` crate: that crate drops
+//! the timer columns (`tr`, `tm->when`, `retrnsmt`) that the SYN-retry and
+//! TIME_WAIT countdowns need, and allocates per line, where this parser
+//! reuses one line buffer and allocates nothing per socket.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -102,6 +107,14 @@ impl SocketTable for ProcTable {
         request: &DumpRequest,
         sink: &mut dyn FnMut(&SocketRecord),
     ) -> Result<(), CollectError> {
+        // `admits` binary-searches long port lists: sort a copy if needed.
+        let sorted;
+        let request = if request.ports.is_sorted() {
+            request
+        } else {
+            sorted = request.with_sorted_ports();
+            &sorted
+        };
         self.dump_file("tcp", false, request, sink)?;
         self.dump_file("tcp6", true, request, sink)
     }
@@ -146,21 +159,12 @@ pub fn dump_lines<R: BufRead>(
         let record = parse_socket_line(line_buf, ms_per_tick)
             .map_err(|reason| LineFault::Parse(ParseError::new(line_number, reason)))?;
         if let Some(record) = record
-            && wanted(request, &record)
+            && request.admits(&record)
         {
             sink(&record);
         }
     }
     Ok(())
-}
-
-fn wanted(request: &DumpRequest, record: &SocketRecord) -> bool {
-    request.states.contains(record.state)
-        && (request.ports.is_empty()
-            || request
-                .ports
-                .iter()
-                .any(|p| *p == record.local.port() || *p == record.remote.port()))
 }
 
 /// Parses one data line of /proc/net/tcp or tcp6. `Ok(None)` for a state
@@ -457,6 +461,7 @@ mod tests {
         let request = DumpRequest {
             states: StateMask::ALL.without(TcpState::Listen),
             ports: vec![10001],
+            ..DumpRequest::all()
         };
         let to_full = collect(FIXTURES, &request).expect("fixture reads");
         assert_eq!(to_full.len(), 3, "{to_full:?}");

@@ -308,8 +308,8 @@ impl SnapshotSource for Sampler {
 
     fn sample_listeners(&mut self) -> Result<Vec<SocketRecord>, CollectError> {
         let mut listeners = Vec::new();
-        let ports = self.config.filter.ports.clone();
-        let result = self.dump_into(&DumpRequest::listeners(&ports), &mut listeners);
+        let request = DumpRequest::listeners_for(&self.config.filter);
+        let result = self.dump_into(&request, &mut listeners);
         self.pin.check()?;
         result.map(|()| listeners)
     }
@@ -320,7 +320,7 @@ impl Sampler {
         let started = Instant::now();
         let filter = self.config.filter.clone();
         let mut listeners = Vec::new();
-        self.dump_into(&DumpRequest::listeners(&filter.ports), &mut listeners)?;
+        self.dump_into(&DumpRequest::listeners_for(&filter), &mut listeners)?;
         let (counters, sockstat) = read_counters(&self.context.net_dir)?;
         let settings = self
             .context
@@ -339,10 +339,7 @@ impl Sampler {
         snapshot.settings = settings;
 
         let table_states = snapshot.filter.states.without(TcpState::Listen);
-        let request = DumpRequest {
-            states: table_states,
-            ports: snapshot.filter.ports.clone(),
-        };
+        let request = DumpRequest::table_for(&snapshot.filter, table_states);
         let streamed = if table_states.0 == 0 {
             Streamed::empty(&snapshot)
         } else {

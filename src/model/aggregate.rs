@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 
-use super::snapshot::{Filter, ProcessInfo, Snapshot};
+use super::snapshot::{Filter, ProcessInfo, Snapshot, port_listed};
 use super::socket::SocketRecord;
 use super::state::TcpState;
 
@@ -202,9 +202,9 @@ pub fn service_port<P: PortLookup + ?Sized>(
     } else {
         remote
     };
-    if filter_ports.is_empty() || filter_ports.contains(&by_rule) {
+    if filter_ports.is_empty() || port_listed(filter_ports, by_rule) {
         by_rule
-    } else if filter_ports.contains(&local) {
+    } else if port_listed(filter_ports, local) {
         local
     } else {
         remote
@@ -484,6 +484,7 @@ mod tests {
         snap.filter = Filter {
             ports: vec![10000],
             states: StateMask::of(&[TcpState::SynSent]),
+            ..Filter::default()
         };
         let agg = aggregate(&snap);
         assert_eq!(agg.ports.len(), 1);

@@ -5,6 +5,7 @@
 //! Owns: every type the collectors fill in and the views read. Must not: do
 //! I/O or read the clock; time always comes in as a value.
 
+pub mod address;
 pub mod aggregate;
 pub mod cadence;
 pub mod counters;
@@ -17,6 +18,7 @@ pub mod socket;
 pub mod state;
 pub mod transitions;
 
+pub use address::{IpFamily, IpPrefix};
 pub use aggregate::{
     Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate,
 };

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::address::{IpFamily, IpPrefix};
 use super::aggregate::Aggregates;
 use super::counters::{Counters, Settings, Sockstat};
 use super::socket::SocketRecord;
@@ -43,12 +44,33 @@ pub struct ProcessInfo {
     pub name: String,
 }
 
-/// What the user asked to see: ports (OR-ed) and states.
+/// What the user asked to see. A socket is seen when its state is in
+/// `states`, either end's port is in `ports`, it is of `family`, and either
+/// end's address is in one of `addrs` (each empty list meaning "any").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
-    /// Empty means every port.
+    /// Empty means every port. Sorted and deduplicated when it comes from
+    /// the command line; lists longer than [`LINEAR_PORT_SEARCH`] must be,
+    /// as they are binary-searched.
     pub ports: Vec<u16>,
     pub states: StateMask,
+    /// `-4` / `-6`; `None` for both.
+    pub family: Option<IpFamily>,
+    /// `--addr`: the local or the remote address lies in one of these.
+    pub addrs: Vec<IpPrefix>,
+}
+
+/// Port lists up to this length are searched linearly, so small unsorted
+/// lists built in code work; longer ones (ranges) must be sorted.
+pub const LINEAR_PORT_SEARCH: usize = 32;
+
+/// Whether `port` is in `ports` (see [`Filter::ports`] for the ordering rule).
+pub fn port_listed(ports: &[u16], port: u16) -> bool {
+    if ports.len() <= LINEAR_PORT_SEARCH {
+        ports.contains(&port)
+    } else {
+        ports.binary_search(&port).is_ok()
+    }
 }
 
 impl Default for Filter {
@@ -56,6 +78,8 @@ impl Default for Filter {
         Filter {
             ports: Vec::new(),
             states: StateMask::ALL,
+            family: None,
+            addrs: Vec::new(),
         }
     }
 }
@@ -63,22 +87,48 @@ impl Default for Filter {
 impl Filter {
     pub fn matches_port(&self, local: &SocketAddr, remote: &SocketAddr) -> bool {
         self.ports.is_empty()
-            || self
-                .ports
-                .iter()
-                .any(|p| *p == local.port() || *p == remote.port())
+            || port_listed(&self.ports, local.port())
+            || port_listed(&self.ports, remote.port())
+    }
+
+    /// The family and address parts of the filter.
+    pub fn matches_address(&self, local: &SocketAddr, remote: &SocketAddr) -> bool {
+        self.family
+            .is_none_or(|family| family == IpFamily::of(local))
+            && (self.addrs.is_empty()
+                || self.addrs.iter().any(|p| p.contains_either(local, remote)))
     }
 
     pub fn matches(&self, record: &SocketRecord) -> bool {
-        self.states.contains(record.state) && self.matches_port(&record.local, &record.remote)
+        self.states.contains(record.state)
+            && self.matches_port(&record.local, &record.remote)
+            && self.matches_address(&record.local, &record.remote)
+    }
+
+    /// The address prefixes a listener is kept for: the asked-for ones plus
+    /// the wildcards, since a listener on 0.0.0.0 or :: serves them too.
+    /// Empty when no address was asked for.
+    pub fn listener_addrs(&self) -> Vec<IpPrefix> {
+        if self.addrs.is_empty() {
+            return Vec::new();
+        }
+        let mut addrs = self.addrs.clone();
+        addrs.extend(IpPrefix::WILDCARDS);
+        addrs
     }
 
     /// A short human description, e.g. `port 10000,22 · state ESTABLISHED`.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if !self.ports.is_empty() {
-            let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
-            parts.push(format!("port {}", ports.join(",")));
+            parts.push(format!("port {}", describe_ports(&self.ports)));
+        }
+        if let Some(family) = self.family {
+            parts.push(family.name().to_string());
+        }
+        if !self.addrs.is_empty() {
+            let addrs: Vec<String> = self.addrs.iter().map(IpPrefix::to_string).collect();
+            parts.push(format!("addr {}", addrs.join(",")));
         }
         if !self.states.is_all() {
             let states: Vec<&str> = TcpState::ALL
@@ -94,6 +144,32 @@ impl Filter {
             parts.join(" · ")
         }
     }
+}
+
+/// `22,80,10000-10010`: runs of consecutive ports shown as ranges, in the
+/// order given.
+pub fn describe_ports(ports: &[u16]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut index = 0;
+    while let Some(&start) = ports.get(index) {
+        let mut end = start;
+        while ports
+            .get(index + 1)
+            .is_some_and(|next| Some(*next) == end.checked_add(1))
+        {
+            end += 1;
+            index += 1;
+        }
+        parts.push(if end - start >= 2 {
+            format!("{start}-{end}")
+        } else if end > start {
+            format!("{start},{end}")
+        } else {
+            start.to_string()
+        });
+        index += 1;
+    }
+    parts.join(",")
 }
 
 /// One sample of the watched namespace.

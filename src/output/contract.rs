@@ -21,9 +21,9 @@ use crate::alert::{Alert, AlertEvent, AlertKind, Severity};
 use crate::format::timestamp::format_rfc3339;
 use crate::model::transitions::{Change, Transition, intern_cause};
 use crate::model::{
-    Aggregates, Counter, CounterDeltas, Counters, Filter, ListenerPeak, ListenerPeaks,
-    ListenerSummary, PortStates, ProcessInfo, Settings, Snapshot, SocketRecord, Sockstat,
-    SourceKind, StateCounts, StateMask, TcpState, TimeWaitSummary, TimerKind,
+    Aggregates, Counter, CounterDeltas, Counters, Filter, IpFamily, IpPrefix, ListenerPeak,
+    ListenerPeaks, ListenerSummary, PortStates, ProcessInfo, Settings, Snapshot, SocketRecord,
+    Sockstat, SourceKind, StateCounts, StateMask, TcpState, TimeWaitSummary, TimerKind,
 };
 
 /// Bumped when a key changes meaning or disappears; additions keep it.
@@ -96,6 +96,12 @@ impl ProcessDoc {
 pub struct FilterDoc {
     pub ports: Vec<u16>,
     pub states: Vec<String>,
+    /// `-4` / `-6`: `"ipv4"`, `"ipv6"`, or null for both.
+    #[serde(default)]
+    pub family: Option<String>,
+    /// `--addr`: addresses and networks, e.g. `"10.0.0.0/8"`.
+    #[serde(default)]
+    pub addrs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -686,6 +692,19 @@ impl SnapshotDoc {
                     .filter(|s| snapshot.filter.states.contains(**s))
                     .map(|s| s.name().to_string())
                     .collect(),
+                family: snapshot.filter.family.map(|family| {
+                    match family {
+                        IpFamily::V4 => "ipv4",
+                        IpFamily::V6 => "ipv6",
+                    }
+                    .to_string()
+                }),
+                addrs: snapshot
+                    .filter
+                    .addrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
             },
             table: TableDoc {
                 size: snapshot.table_size,
@@ -763,9 +782,23 @@ impl SnapshotDoc {
             .iter()
             .map(|s| s.parse().map_err(|_| unknown("state", s)))
             .collect::<Result<Vec<TcpState>, _>>()?;
+        let family = match self.filter.family.as_deref() {
+            None => None,
+            Some("ipv4") => Some(IpFamily::V4),
+            Some("ipv6") => Some(IpFamily::V6),
+            Some(other) => return Err(unknown("family", other)),
+        };
+        let addrs = self
+            .filter
+            .addrs
+            .iter()
+            .map(|a| a.parse().map_err(|_| unknown("address", a)))
+            .collect::<Result<Vec<IpPrefix>, _>>()?;
         snapshot.filter = Filter {
             ports: self.filter.ports.clone(),
             states: StateMask::of(&states),
+            family,
+            addrs,
         };
         snapshot.table_size = self.table.size;
         snapshot.sockets_complete = self.table.complete;

@@ -153,6 +153,7 @@ fn open_sampler(ports: Vec<u16>) -> Result<Sampler, String> {
         filter: Filter {
             ports,
             states: StateMask::ALL,
+            ..Filter::default()
         },
     })
     .map_err(text)
@@ -254,10 +255,12 @@ impl Measurer {
         let table_request = DumpRequest {
             states: StateMask::ALL.without(TcpState::Listen),
             ports: Vec::new(),
+            ..DumpRequest::all()
         };
         let without_time_wait = DumpRequest {
             states: StateMask::ALL.without(TcpState::TimeWait),
             ports: Vec::new(),
+            ..DumpRequest::all()
         };
         let ss_filter = format!("( sport = :{BUSY_PORT} or dport = :{BUSY_PORT} )");
         let mut t = Timings::default();
