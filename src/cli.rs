@@ -95,6 +95,10 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub netns: Option<String>,
 
+    /// Watch every network namespace on the host (containers, pods, `ip netns`), labelled by container.
+    #[arg(short = 'A', long, conflicts_with_all = ["pid", "netns"])]
+    pub all_namespaces: bool,
+
     /// When to use colours in the dashboard.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
@@ -213,6 +217,8 @@ pub struct Config {
     pub format: OutputFormat,
     pub source: SourceChoice,
     pub target: NetnsTarget,
+    /// `--all-namespaces`: every network namespace at once.
+    pub all_namespaces: bool,
     pub color: ColorArg,
     /// Time between listener-only samples.
     pub listen_interval: Duration,
@@ -300,6 +306,7 @@ impl Args {
                 SourceArg::Proc => SourceChoice::Proc,
             },
             target,
+            all_namespaces: self.all_namespaces,
             color: self.color,
             listen_interval: Duration::from_secs_f64(1.0 / self.listen_rate),
             thresholds,
@@ -430,6 +437,11 @@ mod tests {
             (vec!["--interval", "fast"], "500ms"),
             (vec!["--interval", "10ms"], "between 100ms"),
             (vec!["--pid", "1", "--netns", "x"], "cannot be used with"),
+            (
+                vec!["--all-namespaces", "--pid", "1"],
+                "cannot be used with",
+            ),
+            (vec!["-A", "--netns", "x"], "cannot be used with"),
         ] {
             let err = parse(&args).expect_err("must be rejected").to_string();
             assert!(err.contains(needle), "{args:?}: {err}");

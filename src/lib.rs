@@ -17,6 +17,7 @@ pub mod demo;
 pub mod duration;
 pub mod error;
 pub mod explain;
+pub mod fleet;
 pub mod format;
 pub mod model;
 pub mod output;

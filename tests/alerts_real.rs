@@ -18,7 +18,7 @@ use tcpwatch::collect::SnapshotSource;
 use tcpwatch::collect::SourceChoice;
 use tcpwatch::collect::namespace::NetnsTarget;
 use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
-use tcpwatch::model::{Filter, aggregate};
+use tcpwatch::model::{Filter, JudgingScope};
 
 fn sampler_for(ports: &[u16]) -> Sampler {
     Sampler::open(SamplerConfig {
@@ -28,6 +28,7 @@ fn sampler_for(ports: &[u16]) -> Sampler {
             ports: ports.to_vec(),
             ..Filter::default()
         },
+        scope: JudgingScope::default(),
     })
     .expect("sampler")
 }
@@ -88,7 +89,11 @@ fn a_burst_between_ticks_is_caught_by_the_fast_listener_samples() {
     let mut sampler = sampler_for(&[address.port()]);
     let mut monitor = AlertMonitor::new(Thresholds::default());
     let calm = sampler.sample(1_000).expect("sample");
-    assert!(monitor.evaluate(&calm, &aggregate(&calm)).is_empty());
+    assert!(
+        monitor
+            .evaluate(&calm.snapshot, &calm.aggregates)
+            .is_empty()
+    );
 
     // A burst of clients fills the queue; a 10 Hz listener sample sees it...
     let clients: Vec<_> = (0..3).map(|_| connect_nonblocking(address)).collect();
@@ -106,12 +111,13 @@ fn a_burst_between_ticks_is_caught_by_the_fast_listener_samples() {
     }
     drop(clients);
     let later = sampler.sample(2_000).expect("sample");
-    let snapshot_full = aggregate(&later)
+    let snapshot_full = later
+        .aggregates
         .listeners
         .iter()
         .any(|l| l.is_full() == Some(true));
     assert!(!snapshot_full, "the full tick must look calm for this test");
-    let events = monitor.evaluate(&later, &aggregate(&later));
+    let events = monitor.evaluate(&later.snapshot, &later.aggregates);
     let raised = events
         .iter()
         .find(|e| e.is_raised() && e.alert().kind == AlertKind::BacklogFull)
@@ -134,16 +140,16 @@ fn listen_overflows_are_blamed_on_the_full_listener_or_said_to_be_unattributed()
     let mut blamed = AlertMonitor::new(Thresholds::default());
     let mut unattributed = AlertMonitor::new(Thresholds::default());
     let first = watching_full.sample(1_000).expect("sample");
-    blamed.evaluate(&first, &aggregate(&first));
+    blamed.evaluate(&first.snapshot, &first.aggregates);
     let first = watching_elsewhere.sample(1_000).expect("sample");
-    unattributed.evaluate(&first, &aggregate(&first));
+    unattributed.evaluate(&first.snapshot, &first.aggregates);
 
     // Clients retry their dropped SYNs about every second: each drop counts.
     let _clients: Vec<_> = (0..4).map(|_| connect_nonblocking(full_address)).collect();
     thread::sleep(Duration::from_millis(1600));
 
     let second = watching_full.sample(2_600).expect("sample");
-    let events = blamed.evaluate(&second, &aggregate(&second));
+    let events = blamed.evaluate(&second.snapshot, &second.aggregates);
     let backlog_full = events
         .iter()
         .find(|e| e.alert().kind == AlertKind::BacklogFull)
@@ -160,7 +166,7 @@ fn listen_overflows_are_blamed_on_the_full_listener_or_said_to_be_unattributed()
     );
 
     let second = watching_elsewhere.sample(2_600).expect("sample");
-    let events = unattributed.evaluate(&second, &aggregate(&second));
+    let events = unattributed.evaluate(&second.snapshot, &second.aggregates);
     let alert = events
         .iter()
         .find(|e| e.alert().kind == AlertKind::OverflowUnattributed)

@@ -13,7 +13,7 @@ use tcpwatch::collect::SnapshotSource;
 use tcpwatch::collect::SourceChoice;
 use tcpwatch::collect::namespace::NetnsTarget;
 use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
-use tcpwatch::model::{Filter, TcpState, aggregate};
+use tcpwatch::model::{Filter, JudgingScope, Sampled, TcpState};
 
 #[test]
 fn counts_stay_exact_when_records_are_capped() {
@@ -39,19 +39,24 @@ fn counts_stay_exact_when_records_are_capped() {
             ports: vec![port],
             ..Filter::default()
         },
+        scope: JudgingScope::default(),
     })
     .expect("sampler")
     .with_retain_limit(10);
 
     let settled = eventually(Duration::from_secs(3), || {
-        let snapshot = sampler.sample(0).expect("sample");
-        aggregate(&snapshot)
+        let sampled = sampler.sample(0).expect("sample");
+        sampled
+            .aggregates
             .port(port)
             .is_some_and(|row| row.counts.get(TcpState::TimeWait) == 20)
     });
     assert!(settled, "20 TIME_WAIT never showed");
-    let snapshot = sampler.sample(0).expect("sample");
-    let counts = aggregate(&snapshot).port(port).expect("row").counts;
+    let Sampled {
+        snapshot,
+        aggregates,
+    } = sampler.sample(0).expect("sample");
+    let counts = aggregates.port(port).expect("row").counts;
     assert_eq!(
         counts.get(TcpState::Established),
         30,
@@ -77,10 +82,7 @@ fn counts_stay_exact_when_records_are_capped() {
         snapshot.notes
     );
     assert_eq!(
-        aggregate(&snapshot).listeners[0]
-            .process
-            .as_ref()
-            .map(|p| p.pid),
+        aggregates.listeners[0].process.as_ref().map(|p| p.pid),
         Some(std::process::id())
     );
 }

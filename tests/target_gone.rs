@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tcpwatch::collect::namespace::NetnsTarget;
 use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
 use tcpwatch::collect::{CollectError, SnapshotSource, SourceChoice};
-use tcpwatch::model::Filter;
+use tcpwatch::model::{Filter, JudgingScope};
 
 use common::can_run;
 use common::netns::PrivateNetns;
@@ -83,6 +83,7 @@ fn sample_until_error(target: NetnsTarget, vanish: impl FnOnce()) -> CollectErro
             source: SourceChoice::Auto,
             target,
             filter: Filter::default(),
+            scope: JudgingScope::default(),
         })
         .expect("the target can be watched");
         sampler.sample(0).expect("a first sample while it exists");

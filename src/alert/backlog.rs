@@ -6,7 +6,7 @@
 //! source did not report (/proc): unknown is never 0, and is only full when
 //! the queue exceeds net.core.somaxconn, which bounds every backlog.
 
-use crate::model::{Sysctl, TcpState};
+use crate::model::Sysctl;
 
 use super::context::{Context, FullEvidence, ListenerView};
 use super::{AlertKind, Evidence, Finding, Severity, overflow};
@@ -128,26 +128,26 @@ fn full_finding(
 }
 
 /// "; 3 clients on this host wait in SYN_SENT (up to 2 SYN retransmits)",
-/// for the SYN_SENT sockets in the snapshot aimed at this listener.
+/// for the SYN_SENT sockets in the table aimed at this listener (counted per
+/// target while the dump streamed in).
 fn waiting_clients(ctx: &Context<'_>, view: &ListenerView<'_>) -> String {
-    let waiting: Vec<u8> = ctx
-        .snapshot
-        .sockets
-        .iter()
-        .filter(|r| r.state == TcpState::SynSent)
-        .filter(|r| {
-            ctx.listener_for(&r.remote)
-                .is_some_and(|l| l.local == view.local && l.inode == view.inode)
-        })
-        .map(|r| r.retransmits)
-        .collect();
-    match waiting.iter().max() {
+    let mut waiting = 0;
+    let mut retries = None;
+    for target in &ctx.aggregates.rules.syn_sent {
+        if ctx
+            .listener_for(&target.remote)
+            .is_some_and(|l| l.local == view.local && l.inode == view.inode)
+        {
+            waiting += target.count;
+            retries = retries.max(Some(target.max_retransmits));
+        }
+    }
+    match retries {
         None => String::new(),
         Some(retries) => format!(
-            "; {} client{} on this host wait{} in SYN_SENT (up to {retries} SYN retransmits)",
-            waiting.len(),
-            if waiting.len() == 1 { "" } else { "s" },
-            if waiting.len() == 1 { "s" } else { "" },
+            "; {waiting} client{} on this host wait{} in SYN_SENT (up to {retries} SYN retransmits)",
+            if waiting == 1 { "" } else { "s" },
+            if waiting == 1 { "s" } else { "" },
         ),
     }
 }

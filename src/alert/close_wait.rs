@@ -14,12 +14,11 @@
 //! the alert names the process that does not call close(); after that it is
 //! raised anyway, saying the owner is unknown.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
-use crate::model::aggregate::service_port;
-use crate::model::{NoOwnerReason, SocketRecord, TcpState};
+use crate::model::{NoOwnerReason, TcpState};
 
-use super::context::{Context, owners_of};
+use super::context::{Context, owners_of_inodes};
 use super::{AlertKind, Evidence, Finding, Severity};
 
 /// How long a qualifying leak waits for its sockets' owner to be looked
@@ -42,21 +41,20 @@ impl CloseWaitHistory {
         self.by_port.len()
     }
 
+    /// Reads the per-port CLOSE_WAIT counted while the dump streamed in
+    /// (exact over the whole table), with a sample of its owners.
     pub fn check(&mut self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let window = ctx.thresholds.close_wait_min_ticks as usize;
         let snapshot = ctx.snapshot;
-        let mut now: BTreeMap<u16, Vec<&SocketRecord>> = BTreeMap::new();
-        for record in &snapshot.sockets {
-            if record.state == TcpState::CloseWait && snapshot.filter.matches(record) {
-                let port = service_port(record, &ctx.listener_ports, &snapshot.filter.ports);
-                now.entry(port).or_default().push(record);
-            }
-        }
-        self.by_port.retain(|port, _| now.contains_key(port));
-        self.owner_wait.retain(|port, _| now.contains_key(port));
-        for (port, sockets) in &now {
-            let history = self.by_port.entry(*port).or_default();
-            history.push_back(sockets.len() as u64);
+        let now = &ctx.aggregates.rules.close_wait;
+        self.by_port
+            .retain(|port, _| now.binary_search_by_key(port, |p| p.port).is_ok());
+        self.owner_wait
+            .retain(|port, _| now.binary_search_by_key(port, |p| p.port).is_ok());
+        for close_wait in now {
+            let port = close_wait.port;
+            let history = self.by_port.entry(port).or_default();
+            history.push_back(close_wait.total);
             while history.len() > window {
                 history.pop_front();
             }
@@ -66,11 +64,11 @@ impl CloseWaitHistory {
             if history.len() < window || last < first {
                 continue;
             }
-            if waits_for_owner(&mut self.owner_wait, *port, sockets, ctx) {
+            if waits_for_owner(&mut self.owner_wait, port, &close_wait.inodes, ctx) {
                 continue;
             }
-            let server_side = sockets.iter().filter(|r| r.local.port() == *port).count();
-            let side = if server_side * 2 >= sockets.len() {
+            let server_side = close_wait.server_side;
+            let side = if server_side * 2 >= close_wait.total {
                 format!("the server on port {port}")
             } else {
                 format!("a client of port {port}")
@@ -80,7 +78,7 @@ impl CloseWaitHistory {
             } else {
                 format!("{first} → {last}")
             };
-            let owners = owners_of(snapshot, sockets.iter().copied());
+            let owners = owners_of_inodes(snapshot, TcpState::CloseWait, &close_wait.inodes);
             out.push(Finding {
                 kind: AlertKind::CloseWaitLeak,
                 subject: format!("port {port}"),
@@ -112,14 +110,15 @@ impl CloseWaitHistory {
 fn waits_for_owner(
     owner_wait: &mut HashMap<u16, Option<u64>>,
     port: u16,
-    sockets: &[&SocketRecord],
+    inodes: &[u64],
     ctx: &Context<'_>,
 ) -> bool {
     let snapshot = ctx.snapshot;
     let now_ms = snapshot.taken_at_ms;
-    let not_looked_up = sockets
-        .iter()
-        .all(|r| snapshot.owner_of(r) == Err(NoOwnerReason::Unknown));
+    let not_looked_up = !inodes.is_empty()
+        && inodes.iter().all(|inode| {
+            snapshot.owner_of_inode(TcpState::CloseWait, *inode) == Err(NoOwnerReason::Unknown)
+        });
     let wait = owner_wait.entry(port).or_insert(Some(now_ms));
     match *wait {
         Some(since) if not_looked_up && now_ms.saturating_sub(since) < OWNER_WAIT_MS => true,

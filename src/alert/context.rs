@@ -6,13 +6,12 @@
 //! Owns: `Context`, `ListenerView`, `FullEvidence`. Must not: decide what
 //! to alert on (rules do) or keep state across evaluations (the engine does).
 
-use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::model::peaks::{ListenerPeak, ListenerPeaks};
 use crate::model::{
     Aggregates, Counter, CounterDeltas, ListenerSummary, NoOwnerReason, Snapshot, SocketRecord,
-    Sysctl,
+    Sysctl, TcpState,
 };
 
 use super::Thresholds;
@@ -71,7 +70,6 @@ pub(crate) struct Context<'a> {
     pub interval_ms: u64,
     pub peaks: &'a ListenerPeaks,
     pub thresholds: &'a Thresholds,
-    pub listener_ports: HashSet<u16>,
     /// Snapshot listeners first (aggregate order), then listeners only the
     /// peaks saw (closed since).
     pub listeners: Vec<ListenerView<'a>>,
@@ -135,7 +133,6 @@ impl<'a> Context<'a> {
             interval_ms,
             peaks,
             thresholds,
-            listener_ports: snapshot.listeners.iter().map(|l| l.local.port()).collect(),
             listeners,
         }
     }
@@ -254,7 +251,12 @@ fn full_evidence(
 
 /// "python3 pid 42", or "process unknown: <why>".
 pub(crate) fn process_of(snapshot: &Snapshot, record: &SocketRecord) -> String {
-    match snapshot.owner_of(record) {
+    process_of_inode(snapshot, record.state, record.inode)
+}
+
+/// `process_of` for a socket known by its state and inode.
+pub(crate) fn process_of_inode(snapshot: &Snapshot, state: TcpState, inode: u64) -> String {
+    match snapshot.owner_of_inode(state, inode) {
         Ok(p) => format!("{} pid {}", p.name, p.pid),
         Err(reason) => unknown_owner(reason),
     }
@@ -268,16 +270,14 @@ fn unknown_owner(reason: NoOwnerReason) -> String {
     }
 }
 
-/// The owners of some sockets, most sockets first: "python3 pid 42 ×7,
-/// java pid 9 ×2", or "process unknown: <why>" when none is known.
-pub(crate) fn owners_of<'r>(
-    snapshot: &Snapshot,
-    records: impl Iterator<Item = &'r SocketRecord>,
-) -> String {
+/// The owners of some sockets in one state, given by their inodes, most
+/// sockets first: "python3 pid 42 ×7, java pid 9 ×2", or "process unknown:
+/// <why>" when none is known.
+pub(crate) fn owners_of_inodes(snapshot: &Snapshot, state: TcpState, inodes: &[u64]) -> String {
     let mut counts: Vec<(String, u64)> = Vec::new();
     let mut unknown: Option<String> = None;
-    for record in records {
-        match snapshot.owner_of(record) {
+    for inode in inodes {
+        match snapshot.owner_of_inode(state, *inode) {
             Ok(p) => {
                 let label = format!("{} pid {}", p.name, p.pid);
                 match counts.iter_mut().find(|(l, _)| *l == label) {
@@ -317,12 +317,6 @@ pub(crate) fn seconds(ms: u64) -> String {
     } else {
         format!("{} s", ms / 1000)
     }
-}
-
-/// Whether an address belongs to this host as far as the snapshot shows:
-/// loopback, or the local address of some socket in it.
-pub(crate) fn is_local_ip(ip: IpAddr, local_ips: &HashSet<IpAddr>) -> bool {
-    ip.is_loopback() || local_ips.contains(&ip)
 }
 
 #[cfg(test)]

@@ -237,6 +237,75 @@ mod tests {
         );
     }
 
+    /// Every rule reads the aggregates, so a snapshot that kept none of its
+    /// records (a table above the retention limit) is judged the same.
+    #[test]
+    fn answers_do_not_depend_on_the_records_kept() {
+        let table = |now_ms: u64, close_wait: u16| {
+            let mut snap = listen_one(now_ms, 10);
+            snap.settings.ip_local_port_range = Some((50000, 50009));
+            snap.settings.tcp_tw_reuse = Some(0);
+            for port in 50000..50010 {
+                snap.sockets.push(record(
+                    TcpState::TimeWait,
+                    &format!("10.0.0.1:{port}"),
+                    "10.0.0.5:80",
+                ));
+            }
+            snap.listeners.push(listener("127.0.0.1:8080", 0, 128));
+            for i in 0..close_wait {
+                let mut rec = record(
+                    TcpState::CloseWait,
+                    "127.0.0.1:8080",
+                    &format!("127.0.0.1:{}", 30000 + i),
+                );
+                rec.inode = 77;
+                snap.sockets.push(rec);
+            }
+            snap.owners.insert(
+                77,
+                crate::model::ProcessInfo {
+                    pid: 42,
+                    name: "server".to_string(),
+                },
+            );
+            snap
+        };
+        let peaks = ListenerPeaks::new();
+        let mut whole = AlertEngine::default();
+        let mut none_kept = AlertEngine::default();
+        for tick in 0..5u16 {
+            let snap = table(1_000 * u64::from(tick), 3 + tick);
+            let aggregates = aggregate(&snap);
+            let mut stripped = snap.clone();
+            stripped.sockets.clear();
+            stripped.sockets_complete = false;
+            assert_eq!(
+                whole.evaluate_aggregated(&snap, &aggregates, &peaks),
+                none_kept.evaluate_aggregated(&stripped, &aggregates, &peaks),
+                "tick {tick}"
+            );
+        }
+        let active: Vec<(AlertKind, String)> = none_kept
+            .active()
+            .map(|a| (a.kind, a.summary.clone()))
+            .collect();
+        for kind in [
+            AlertKind::BacklogFull,
+            AlertKind::PortExhaustion,
+            AlertKind::CloseWaitLeak,
+            AlertKind::HalfOpenMismatch,
+        ] {
+            assert!(active.iter().any(|(k, _)| *k == kind), "{kind}: {active:?}");
+        }
+        assert!(
+            active
+                .iter()
+                .any(|(_, s)| s.contains("owned by server pid 42")),
+            "{active:?}"
+        );
+    }
+
     #[test]
     fn history_is_dropped_for_ports_that_are_gone() {
         let mut engine = AlertEngine::default();

@@ -10,73 +10,43 @@
 //! host (its end cannot be in the snapshot), or call a missing peer a
 //! mismatch when the listener was not seen full.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr};
-
 use crate::model::{Sysctl, TcpState};
 
-use super::context::{Context, FullEvidence, is_local_ip, process_of};
+use super::context::{Context, FullEvidence, process_of_inode};
 use super::{AlertKind, Evidence, Finding, Severity};
 
-#[derive(Default)]
-struct Mismatch {
-    syn_recv: u64,
-    missing: u64,
-    example: Option<(SocketAddr, String)>,
-}
-
+/// Reads the pairs joined while the dump streamed in
+/// (`RuleAggregates::half_open`): exact over the whole table.
 pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let snapshot = ctx.snapshot;
-    let peers: HashMap<(SocketAddr, SocketAddr), TcpState> = snapshot
-        .sockets
-        .iter()
-        .map(|r| ((r.local, r.remote), r.state))
-        .collect();
-    let local_ips: HashSet<IpAddr> = snapshot
-        .sockets
-        .iter()
-        .map(|r| r.local.ip())
-        .chain(snapshot.listeners.iter().map(|l| l.local.ip()))
-        .filter(|ip| !ip.is_unspecified())
-        .collect();
-
-    let mut by_server: BTreeMap<SocketAddr, (Mismatch, Option<FullEvidence>)> = BTreeMap::new();
-    for client in &snapshot.sockets {
-        if client.state != TcpState::Established
-            || ctx.listener_ports.contains(&client.local.port())
-            || !is_local_ip(client.remote.ip(), &local_ips)
-        {
+    for pairs in &ctx.aggregates.rules.half_open {
+        let server = pairs.server;
+        let Some(listener) = ctx.listener_for(&server) else {
+            continue;
+        };
+        let full = listener.full;
+        // A missing server end is a mismatch only when the listener was full.
+        let missing = if full.is_some() { pairs.missing } else { 0 };
+        let total = pairs.syn_recv + missing;
+        if total == 0 {
             continue;
         }
-        let Some(listener) = ctx.listener_for(&client.remote) else {
-            continue;
-        };
-        let (syn_recv, missing) = match peers.get(&(client.remote, client.local)) {
-            Some(TcpState::SynRecv) => (1, 0),
-            None if listener.full.is_some() => (0, 1),
-            _ => continue,
-        };
-        let (entry, full) = by_server.entry(client.remote).or_default();
-        *full = full.or(listener.full);
-        entry.syn_recv += syn_recv;
-        entry.missing += missing;
-        entry
-            .example
-            .get_or_insert_with(|| (client.local, process_of(snapshot, client)));
-    }
-
-    for (server, (mismatch, full)) in by_server {
-        let total = mismatch.syn_recv + mismatch.missing;
         let mut server_side = Vec::new();
-        if mismatch.syn_recv > 0 {
-            server_side.push(format!("SYN_RECV ({})", mismatch.syn_recv));
+        if pairs.syn_recv > 0 {
+            server_side.push(format!("SYN_RECV ({})", pairs.syn_recv));
         }
-        if mismatch.missing > 0 {
-            server_side.push(format!("missing ({})", mismatch.missing));
+        if missing > 0 {
+            server_side.push(format!("missing ({missing})"));
         }
-        let example = mismatch
-            .example
-            .map(|(addr, process)| format!(", e.g. {addr} ({process})"))
+        let first_missing = pairs.first_missing.filter(|_| missing > 0);
+        let example = [pairs.first_syn_recv, first_missing]
+            .into_iter()
+            .flatten()
+            .min_by_key(|e| e.order)
+            .map(|e| {
+                let process = process_of_inode(snapshot, TcpState::Established, e.inode);
+                format!(", e.g. {} ({process})", e.client)
+            })
             .unwrap_or_default();
         let queue = match full {
             Some(FullEvidence::Now { queue, backlog }) => {

@@ -8,93 +8,48 @@
 //! listener's) or ports bound outside the ephemeral range, or guess a range
 //! it could not read.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, SocketAddr};
+use crate::model::{StateCounts, Sysctl, TcpState};
 
-use crate::model::{SocketRecord, Sysctl, TcpState};
-
-use super::context::{Context, owners_of};
+use super::context::{Context, owners_of_inodes};
 use super::{AlertKind, Evidence, Finding, Severity};
 
-/// Ports held towards one destination. Counted first for every
-/// destination; the sockets themselves are gathered only for the few over
-/// the threshold, so a table of a million clients costs counters, not lists.
-#[derive(Default)]
-struct Destination {
-    held: u64,
-    time_wait: u64,
-}
-
+/// Reads the destinations counted while the dump streamed in
+/// (`RuleAggregates::destinations`): exact over the whole table, whatever
+/// the snapshot kept.
 pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
     let settings = &ctx.snapshot.settings;
-    let (Some(range), Some((first, last))) = (
-        settings.ephemeral_port_count(),
-        settings.ip_local_port_range,
-    ) else {
+    let Some(range) = settings.ephemeral_port_count() else {
         return;
     };
-    let holds_ephemeral_port = |record: &SocketRecord| {
-        let local_port = record.local.port();
-        record.state != TcpState::Listen
-            && !ctx.listener_ports.contains(&local_port)
-            && (first..=last).contains(&local_port)
-    };
-    let mut destinations: HashMap<(IpAddr, SocketAddr), Destination> = HashMap::new();
-    for record in ctx
-        .snapshot
-        .sockets
-        .iter()
-        .filter(|r| holds_ephemeral_port(r))
-    {
-        let entry = destinations
-            .entry((record.local.ip(), record.remote))
-            .or_default();
-        entry.held += 1;
-        if record.state == TcpState::TimeWait {
-            entry.time_wait += 1;
-        }
-    }
-
     let ratio = ctx.thresholds.port_exhaustion_ratio;
-    let mut crowded: Vec<((IpAddr, SocketAddr), Destination)> = destinations
-        .into_iter()
-        .filter(|(_, held)| held.held as f64 >= ratio * f64::from(range))
-        .collect();
-    crowded.sort_by_key(|(key, _)| *key);
-    for ((source, destination), held) in crowded {
-        let all = held.held;
-        let sockets: Vec<&SocketRecord> = ctx
-            .snapshot
-            .sockets
-            .iter()
-            .filter(|r| {
-                holds_ephemeral_port(r) && r.local.ip() == source && r.remote == destination
-            })
-            .collect();
+    for held in ctx
+        .aggregates
+        .rules
+        .destinations
+        .iter()
+        .filter(|d| d.held() as f64 >= ratio * f64::from(range))
+    {
+        let (source, destination) = (held.source, held.destination);
+        let all = held.held();
+        let time_wait = held.states.get(TcpState::TimeWait);
         let reuse = match settings.tcp_tw_reuse {
             Some(1) => true,
             Some(2) => destination.ip().is_loopback(),
             _ => false,
         };
-        let blocking = if reuse { all - held.time_wait } else { all };
+        let blocking = if reuse { all - time_wait } else { all };
         let severity = if blocking >= u64::from(range) {
             Severity::Critical
         } else {
             Severity::Warning
         };
-        let by_state = states_text(&sockets);
+        let by_state = states_text(&held.states);
         let consequence = if severity == Severity::Critical {
             "no port is left: connect() fails with EADDRNOTAVAIL"
         } else {
             "when none is left, connect() fails with EADDRNOTAVAIL"
         };
-        let owners = owners_of(
-            ctx.snapshot,
-            sockets
-                .iter()
-                .copied()
-                .filter(|r| r.state != TcpState::TimeWait),
-        );
+        let owners = owners_of_inodes(ctx.snapshot, TcpState::Established, &held.inodes);
         let reuse_note = match settings.tcp_tw_reuse {
             Some(1) => "; net.ipv4.tcp_tw_reuse=1 already lets connect() reuse TIME_WAIT ports \
                         (with TCP timestamps)"
@@ -132,12 +87,8 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 }
 
 /// "21000 TIME_WAIT, 3000 ESTABLISHED", most first.
-fn states_text(sockets: &[&SocketRecord]) -> String {
-    let mut counts: BTreeMap<TcpState, u64> = BTreeMap::new();
-    for record in sockets {
-        *counts.entry(record.state).or_default() += 1;
-    }
-    let mut counts: Vec<(TcpState, u64)> = counts.into_iter().collect();
+fn states_text(states: &StateCounts) -> String {
+    let mut counts: Vec<(TcpState, u64)> = states.non_zero().collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     counts
         .iter()

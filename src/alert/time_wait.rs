@@ -7,31 +7,16 @@
 //! every evaluation, so bounded by the ports present). Must not: claim a
 //! side without looking at which end holds the service port.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::model::aggregate::service_port;
-use crate::model::{Counter, Sysctl, TcpState, TimerKind};
+use crate::model::judging::PortTimeWait;
+use crate::model::{Counter, Sysctl};
 
 use super::context::Context;
 use super::{AlertKind, Evidence, Finding, Severity};
 
-/// TIME_WAIT lasts TCP_TIMEWAIT_LEN, 60 s, on Linux.
-const TIME_WAIT_MS: u64 = 60_000;
-
 const LINGER: &str = "SO_LINGER with a 0 timeout (an RST on close) skips TIME_WAIT: only if you \
                       know why";
-
-/// TIME_WAIT sockets of one service port in one snapshot.
-#[derive(Debug, Clone, Copy, Default)]
-struct PortTimeWait {
-    total: u64,
-    /// Sockets whose local port is the service port: this host's server closed first.
-    server_closed: u64,
-    /// Sockets whose remote port is the service port: this host's clients closed first.
-    client_closed: u64,
-    /// Sockets whose TIME_WAIT timer shows they entered it within the interval.
-    entered: u64,
-}
 
 /// Per-port TIME_WAIT counts from the previous evaluation.
 #[derive(Debug, Clone, Default)]
@@ -49,40 +34,13 @@ impl TimeWaitHistory {
     pub fn check(&mut self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         near_limit(ctx, out);
         overflow(ctx, out);
-        let ports = per_port(ctx);
+        // Counted while the dump streamed in: exact over the whole table.
+        let ports = &ctx.aggregates.rules.time_wait;
         if let Some(previous) = &self.previous {
-            growth(ctx, &ports, previous, out);
+            growth(ctx, ports, previous, out);
         }
-        self.previous = Some(ports.iter().map(|(port, tw)| (*port, tw.total)).collect());
+        self.previous = Some(ports.iter().map(|tw| (tw.port, tw.total)).collect());
     }
-}
-
-fn per_port(ctx: &Context<'_>) -> BTreeMap<u16, PortTimeWait> {
-    let snapshot = ctx.snapshot;
-    let recent = TIME_WAIT_MS.saturating_sub(ctx.interval_ms);
-    let mut ports: BTreeMap<u16, PortTimeWait> = BTreeMap::new();
-    for record in &snapshot.sockets {
-        if record.state != TcpState::TimeWait || !snapshot.filter.matches(record) {
-            continue;
-        }
-        let port = service_port(record, &ctx.listener_ports, &snapshot.filter.ports);
-        let entry = ports.entry(port).or_default();
-        entry.total += 1;
-        if record.local.port() == port {
-            entry.server_closed += 1;
-        } else {
-            entry.client_closed += 1;
-        }
-        let expires = u64::from(record.timer_expires_ms);
-        if ctx.interval_ms > 0
-            && record.timer == TimerKind::TimeWait
-            && expires > recent
-            && expires <= TIME_WAIT_MS
-        {
-            entry.entered += 1;
-        }
-    }
-    ports
 }
 
 fn tw_count(ctx: &Context<'_>) -> (u64, &'static str) {
@@ -170,7 +128,7 @@ fn overflow(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 
 fn growth(
     ctx: &Context<'_>,
-    ports: &BTreeMap<u16, PortTimeWait>,
+    ports: &[PortTimeWait],
     previous: &HashMap<u16, u64>,
     out: &mut Vec<Finding>,
 ) {
@@ -178,11 +136,12 @@ fn growth(
         return;
     }
     let per_sec = ctx.thresholds.time_wait_growth_per_sec;
-    for (port, tw) in ports {
+    for tw in ports {
+        let port = &tw.port;
         let grew = tw
             .total
             .saturating_sub(previous.get(port).copied().unwrap_or(0));
-        let new = grew.max(tw.entered);
+        let new = grew.max(tw.entered_within(ctx.interval_ms));
         let rate = new as f64 * 1000.0 / ctx.interval_ms as f64;
         if rate < per_sec {
             continue;

@@ -9,7 +9,7 @@ use super::{App, AppSetup, Effects, Msg};
 use crate::alert::Thresholds;
 use crate::collect::CollectError;
 use crate::collect::sample_loop::SamplerEvent;
-use crate::model::{Snapshot, SocketRecord};
+use crate::model::{Sampled, Snapshot, SocketRecord};
 use crate::watch::Watch;
 
 /// An app with the pipeline step in front of it.
@@ -37,7 +37,7 @@ impl TestApp {
         let at_ms = snapshot.taken_at_ms;
         self.ingest(SamplerEvent::Full {
             at_ms,
-            result: Ok(Box::new(snapshot)),
+            result: Ok(Box::new(Sampled::from_snapshot(snapshot))),
         })
     }
 

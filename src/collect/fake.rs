@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use super::{CollectError, SnapshotSource};
-use crate::model::{Snapshot, SocketRecord};
+use crate::model::{Sampled, Snapshot, SocketRecord};
 
 /// One step of a script.
 #[derive(Debug, Clone)]
@@ -85,14 +85,14 @@ impl ScriptedSource {
 }
 
 impl SnapshotSource for ScriptedSource {
-    fn sample(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+    fn sample(&mut self, taken_at_ms: u64) -> Result<Sampled, CollectError> {
         match self.next_step() {
             Some(ScriptStep::Sample(mut snapshot)) => {
                 if self.restamp {
                     snapshot.taken_at_ms = taken_at_ms;
                 }
                 self.last_listeners = snapshot.listeners.clone();
-                Ok(*snapshot)
+                Ok(Sampled::from_snapshot(*snapshot))
             }
             Some(ScriptStep::Fail(reason)) => Err(CollectError::NetlinkDecode { reason }),
             None => Err(CollectError::NetlinkDecode {
@@ -125,12 +125,21 @@ mod tests {
             ScriptStep::Sample(Box::new(Snapshot::empty(3, SourceKind::Proc))),
         ];
         let mut source = ScriptedSource::from_steps(steps);
-        assert_eq!(source.sample(100).map(|s| s.taken_at_ms).ok(), Some(1));
+        assert_eq!(
+            source.sample(100).map(|s| s.snapshot.taken_at_ms).ok(),
+            Some(1)
+        );
         assert_eq!(source.sample_listeners().map(|l| l.len()).ok(), Some(1));
         let error = source.sample(200).expect_err("scripted failure");
         assert!(error.to_string().contains("boom"), "{error}");
-        assert_eq!(source.sample(300).map(|s| s.taken_at_ms).ok(), Some(3));
-        assert_eq!(source.sample(400).map(|s| s.taken_at_ms).ok(), Some(3));
+        assert_eq!(
+            source.sample(300).map(|s| s.snapshot.taken_at_ms).ok(),
+            Some(3)
+        );
+        assert_eq!(
+            source.sample(400).map(|s| s.snapshot.taken_at_ms).ok(),
+            Some(3)
+        );
     }
 
     #[test]
@@ -142,7 +151,7 @@ mod tests {
         let mut source = ScriptedSource::new(script).looping().restamped();
         let times: Vec<u64> = (0..3)
             .filter_map(|i| source.sample(1_000 + i).ok())
-            .map(|s| s.taken_at_ms)
+            .map(|s| s.snapshot.taken_at_ms)
             .collect();
         assert_eq!(times, [1_000, 1_001, 1_002]);
         assert!(ScriptedSource::new(Vec::new()).sample(0).is_err());

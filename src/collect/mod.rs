@@ -12,6 +12,7 @@ pub mod error;
 pub mod fake;
 pub mod host;
 pub mod namespace;
+pub mod namespaces;
 pub mod netlink;
 pub mod netlink_wire;
 pub mod owner_thread;
@@ -142,8 +143,9 @@ pub trait SocketTable {
 /// Something that produces whole snapshots: the real sampler, or a scripted
 /// fake in tests and demos. `taken_at_ms` is the wall-clock time, passed in.
 pub trait SnapshotSource: Send {
-    /// A whole snapshot: listeners, the filtered table, counters, sysctls.
-    fn sample(&mut self, taken_at_ms: u64) -> Result<crate::model::Snapshot, CollectError>;
+    /// A whole snapshot (listeners, the filtered table, counters, sysctls)
+    /// with the aggregates counted while its table streamed in.
+    fn sample(&mut self, taken_at_ms: u64) -> Result<crate::model::Sampled, CollectError>;
 
     /// Only the listeners on the filtered ports: cheap (a LISTEN-only dump
     /// costs about 1 ms at any table size), for sampling queues at 10 Hz.

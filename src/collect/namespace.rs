@@ -67,7 +67,7 @@ pub struct NamespaceContext {
 
 impl NamespaceContext {
     /// The calling thread's own namespace, read through /proc/thread-self.
-    fn own(label: String) -> NamespaceContext {
+    pub(crate) fn own(label: String) -> NamespaceContext {
         NamespaceContext {
             net_dir: PathBuf::from("/proc/thread-self/net"),
             sys_root: Some(PathBuf::from("/proc/sys")),
@@ -80,7 +80,7 @@ impl NamespaceContext {
 
     /// Another process's namespace seen from outside: /proc/PID/net only,
     /// because opening or entering `ns_path` was refused with `refusal`.
-    fn from_outside(
+    pub(crate) fn from_outside(
         pid: u32,
         label: String,
         ns_path: &Path,
@@ -242,7 +242,13 @@ fn same_namespace_as_ours(ns_path: &Path) -> io::Result<bool> {
 
 /// Opens a namespace file and moves the calling thread into it.
 fn set_network_namespace(ns_path: &Path) -> io::Result<()> {
-    let file = File::open(ns_path)?;
+    enter_file(&File::open(ns_path)?)
+}
+
+/// Moves the calling thread into the network namespace of an open
+/// namespace file (`/proc/PID/ns/net`, `/run/netns/NAME`), for good: the
+/// caller returns by entering its own namespace's file again.
+pub(crate) fn enter_file(file: &File) -> io::Result<()> {
     // SAFETY: `file` is an open descriptor for the duration of the call;
     // setns only changes the calling thread's namespace.
     let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::clock::now_ms;
 use super::schedule::{Due, SamplingTiming, Schedule};
 use super::{CollectError, SnapshotSource};
-use crate::model::{Counters, Snapshot, SocketRecord, Sockstat};
+use crate::model::{Counters, Sampled, SocketRecord, Sockstat};
 
 /// What the consumer tells the sampling thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum SamplerEvent {
     /// A whole snapshot, or why it failed (sampled at `at_ms`).
     Full {
         at_ms: u64,
-        result: Result<Box<Snapshot>, CollectError>,
+        result: Result<Box<Sampled>, CollectError>,
     },
     /// The listeners alone, between full samples.
     Listeners {

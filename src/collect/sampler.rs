@@ -4,7 +4,9 @@
 //!
 //! Owns: choosing the source (netlink, /proc, auto with fallback), the order
 //! of the reads, and the notes that tell the user what a fallback costs.
-//! Must not: aggregate or judge; it returns raw `Snapshot`s. Must be opened
+//! Must not: judge. It aggregates only by feeding each record to the
+//! model's `Aggregator` as the dump streams in, and returns the snapshot
+//! and those aggregates side by side (`Sampled`). Must be opened
 //! and used on one dedicated thread, because entering a namespace changes
 //! the calling thread.
 
@@ -22,18 +24,24 @@ use super::target_pin::TargetPin;
 use super::{CollectError, DumpRequest, SnapshotSource, SocketTable, SourceChoice};
 use crate::model::aggregate::Aggregator;
 use crate::model::retained::{DEFAULT_RETAIN_LIMIT, Retained};
-use crate::model::{Aggregates, Filter, ProcessInfo, Snapshot, SocketRecord, TcpState};
+use crate::model::{
+    Aggregates, Filter, JudgingScope, ProcessInfo, Sampled, Snapshot, SocketRecord, TcpState,
+};
 
 /// At most this many non-listener sockets get their owner looked up per
 /// tick; owners come from the cache built for listeners.
 const OWNER_LOOKUP_LIMIT: usize = 4096;
 
 /// What to sample.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SamplerConfig {
     pub source: SourceChoice,
     pub target: NetnsTarget,
     pub filter: Filter,
+    /// How much per-destination detail the rules' aggregates keep: give it
+    /// the port-exhaustion threshold (`JudgingScope::default()` is the
+    /// rule's default).
+    pub scope: JudgingScope,
 }
 
 /// Samples one namespace. See the module docs for the threading rule.
@@ -50,6 +58,8 @@ pub struct Sampler {
     last_socket_count: usize,
     /// Socket records kept per snapshot at most.
     retain_limit: usize,
+    /// How much per-destination detail the rules' aggregates keep.
+    scope: JudgingScope,
 }
 
 impl Sampler {
@@ -59,10 +69,29 @@ impl Sampler {
         let context = enter(&config.target)?;
         // The pid may have been recycled between pinning and entering.
         pin.check()?;
+        Sampler::pinned(config, context, pin)
+    }
+
+    /// Opens the source for a namespace the caller has already arranged to
+    /// read: `context` says where (the calling thread's own namespace, or
+    /// another process's /proc/PID/net). Enters and pins nothing;
+    /// `config.target` is not used (the caller notices a vanished namespace).
+    pub fn in_context(
+        config: SamplerConfig,
+        context: NamespaceContext,
+    ) -> Result<Sampler, CollectError> {
+        let pin = TargetPin::open(&super::namespace::NetnsTarget::Host)?;
+        Sampler::pinned(config, context, pin)
+    }
+
+    fn pinned(
+        config: SamplerConfig,
+        context: NamespaceContext,
+        pin: TargetPin,
+    ) -> Result<Sampler, CollectError> {
         let mut standing_notes = context.notes.clone();
         let table = open_table(config.source, &context, &mut standing_notes)?;
         Ok(Sampler {
-            config,
             context,
             pin,
             table,
@@ -70,6 +99,8 @@ impl Sampler {
             standing_notes,
             last_socket_count: 0,
             retain_limit: DEFAULT_RETAIN_LIMIT,
+            scope: config.scope,
+            config,
         })
     }
 
@@ -113,31 +144,20 @@ impl Sampler {
         }
     }
 
-    /// Owners of the listeners, and of the sockets when there are few;
-    /// with whether every process could be inspected.
+    /// Owners of the listeners, of the sockets the alert rules may name
+    /// (`rule_inodes`), and of every socket when there are few; with whether
+    /// every process could be inspected.
     fn owners_for(
         &mut self,
         listeners: &[SocketRecord],
         sockets: &[SocketRecord],
+        rule_inodes: Vec<u64>,
         now_ms: u64,
     ) -> (HashMap<u64, ProcessInfo>, bool) {
-        let mut wanted: Vec<u64> = listeners
-            .iter()
-            .map(|l| l.inode)
-            .filter(|i| *i != 0)
-            .collect();
+        let mut wanted = rule_inodes;
+        wanted.extend(listeners.iter().map(|l| l.inode).filter(|i| *i != 0));
         if sockets.len() <= OWNER_LOOKUP_LIMIT {
             wanted.extend(sockets.iter().map(|s| s.inode).filter(|i| *i != 0));
-        } else {
-            // The CLOSE_WAIT leak alert names the process that does not
-            // call close(): those owners are always looked up.
-            wanted.extend(
-                sockets
-                    .iter()
-                    .filter(|s| s.state == TcpState::CloseWait && s.inode != 0)
-                    .map(|s| s.inode)
-                    .take(OWNER_LOOKUP_LIMIT),
-            );
         }
         match &mut self.owners {
             OwnerLookup::Inline(resolver) => {
@@ -145,7 +165,26 @@ impl Sampler {
                 (owners, resolver.can_see_all_processes())
             }
             OwnerLookup::Background(background) => background.lookup(wanted, now_ms),
+            OwnerLookup::Off => (HashMap::new(), true),
         }
+    }
+
+    /// Listeners, counters, sockstat and sysctls without walking the table
+    /// (a LISTEN-only dump costs about 0.1 ms at any table size): the light
+    /// sample `--all-namespaces` takes of every namespace each interval. Its
+    /// filter says LISTEN only, so nothing reads it as an empty table.
+    pub fn sample_light(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+        let states = self.config.filter.states;
+        self.config.filter.states = crate::model::StateMask::LISTEN_ONLY;
+        let result = self.sample(taken_at_ms);
+        self.config.filter.states = states;
+        result
+    }
+
+    /// Leaves owners to the caller: snapshots come with none.
+    pub fn without_owners(mut self) -> Sampler {
+        self.owners = OwnerLookup::Off;
+        self
     }
 
     /// Looks owners up on a thread of its own from now on: ticks never wait
@@ -157,8 +196,8 @@ impl Sampler {
             OwnerLookup::Inline(ProcessResolver::new()),
         ) {
             OwnerLookup::Inline(resolver) => resolver,
-            OwnerLookup::Background(background) => {
-                self.owners = OwnerLookup::Background(background);
+            other @ (OwnerLookup::Background(_) | OwnerLookup::Off) => {
+                self.owners = other;
                 return Ok(self);
             }
         };
@@ -198,6 +237,9 @@ enum OwnerLookup {
     Inline(ProcessResolver),
     /// Resolved on a thread of its own (live runs).
     Background(BackgroundOwners),
+    /// Not looked up here: the caller fills owners in (one resolver shared
+    /// by every namespace, `--all-namespaces`).
+    Off,
 }
 
 /// What one streamed table dump produced.
@@ -209,10 +251,10 @@ struct Streamed {
 }
 
 impl Streamed {
-    fn empty(base: &Snapshot) -> Streamed {
+    fn empty(base: &Snapshot, scope: JudgingScope) -> Streamed {
         Streamed {
             sockets: Vec::new(),
-            aggregates: Aggregator::new(base).finish(),
+            aggregates: Aggregator::new(base, scope).finish(),
             table_size: 0,
             complete: true,
         }
@@ -227,7 +269,7 @@ impl Sampler {
         request: &DumpRequest,
         base: &Snapshot,
     ) -> Result<Streamed, CollectError> {
-        let mut aggregator = Aggregator::new(base);
+        let mut aggregator = Aggregator::new(base, self.scope);
         let mut retained = Retained::new(
             self.retain_limit,
             self.last_socket_count + self.last_socket_count / 8,
@@ -295,7 +337,7 @@ fn open_table(
 impl SnapshotSource for Sampler {
     /// A snapshot, unless the target vanished meanwhile: what was read is
     /// then dropped (it may come from a recycled pid's namespace).
-    fn sample(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+    fn sample(&mut self, taken_at_ms: u64) -> Result<Sampled, CollectError> {
         let result = self.sample_table(taken_at_ms);
         self.pin.check()?;
         result
@@ -316,7 +358,7 @@ impl SnapshotSource for Sampler {
 }
 
 impl Sampler {
-    fn sample_table(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+    fn sample_table(&mut self, taken_at_ms: u64) -> Result<Sampled, CollectError> {
         let started = Instant::now();
         let filter = self.config.filter.clone();
         let mut listeners = Vec::new();
@@ -341,7 +383,7 @@ impl Sampler {
         let table_states = snapshot.filter.states.without(TcpState::Listen);
         let request = DumpRequest::table_for(&snapshot.filter, table_states);
         let streamed = if table_states.0 == 0 {
-            Streamed::empty(&snapshot)
+            Streamed::empty(&snapshot, self.scope)
         } else {
             match self.dump_aggregating(&request, &snapshot) {
                 Err(error) if self.fall_back_to_proc(&error) => {
@@ -364,17 +406,24 @@ impl Sampler {
             ));
         }
 
-        let (owners, owners_complete) =
-            self.owners_for(&snapshot.listeners, &snapshot.sockets, taken_at_ms);
+        let mut aggregates = streamed.aggregates;
+        let rule_inodes = aggregates.rules.inodes_to_name(OWNER_LOOKUP_LIMIT);
+        let (owners, owners_complete) = self.owners_for(
+            &snapshot.listeners,
+            &snapshot.sockets,
+            rule_inodes,
+            taken_at_ms,
+        );
         snapshot.owners = owners;
         snapshot.owners_complete = owners_complete;
-        let mut aggregates = streamed.aggregates;
         for listener in &mut aggregates.listeners {
             listener.process = snapshot.owners.get(&listener.inode).cloned();
         }
-        snapshot.aggregated = Some(aggregates);
         snapshot.elapsed = started.elapsed();
-        Ok(snapshot)
+        Ok(Sampled {
+            snapshot,
+            aggregates,
+        })
     }
 }
 

@@ -3,12 +3,14 @@
 //! TIME_WAIT picture.
 //!
 //! Owns: `Aggregates`, `PortStates`, `StateCounts`, `ListenerSummary`,
-//! `TimeWaitSummary` and the service-port rule. Must not: do I/O or read the
-//! clock.
+//! `TimeWaitSummary`, the streaming `Aggregator` (which also drives the
+//! rules' aggregates, `judging`) and the service-port rule. Must not: do
+//! I/O or read the clock.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 
+use super::judging::{JudgingScope, RuleAggregates, RuleAggregator};
 use super::snapshot::{Filter, ProcessInfo, Snapshot, port_listed};
 use super::socket::SocketRecord;
 use super::state::TcpState;
@@ -116,6 +118,8 @@ pub struct Aggregates {
     pub time_wait: TimeWaitSummary,
     /// All states summed over every port.
     pub totals: StateCounts,
+    /// What the alert rules read, over the whole table.
+    pub rules: RuleAggregates,
 }
 
 impl Aggregates {
@@ -211,14 +215,12 @@ pub fn service_port<P: PortLookup + ?Sized>(
     }
 }
 
-/// Summarises a snapshot: the collector's own aggregates when it made them
-/// while streaming (exact even for a partial `sockets`), else one pass over
-/// the sockets. Pure.
+/// Summarises a snapshot from its own records, in one pass: for scripted
+/// snapshots and tests, whose records are the whole table. A collector
+/// aggregates while the dump streams in instead (`Sampled`), so its counts
+/// stay exact when a snapshot keeps only part of the records. Pure.
 pub fn aggregate(snapshot: &Snapshot) -> Aggregates {
-    if let Some(aggregated) = &snapshot.aggregated {
-        return aggregated.clone();
-    }
-    let mut aggregator = Aggregator::new(snapshot);
+    let mut aggregator = Aggregator::new(snapshot, JudgingScope::EVERYTHING);
     for record in &snapshot.sockets {
         aggregator.add(record);
     }
@@ -239,14 +241,15 @@ pub struct Aggregator {
     totals: StateCounts,
     sockstat_tw: Option<u64>,
     max_tw_buckets: Option<u64>,
+    rules: RuleAggregator,
 }
 
 const NO_ROW: u32 = u32::MAX;
 
 impl Aggregator {
     /// Starts from the snapshot's listeners, filter, owners and settings;
-    /// its `sockets` are not read.
-    pub fn new(snapshot: &Snapshot) -> Aggregator {
+    /// its `sockets` are not read. `scope` bounds the rules' detail.
+    pub fn new(snapshot: &Snapshot, scope: JudgingScope) -> Aggregator {
         let filter = snapshot.filter.clone();
         let listener_ports = snapshot.listeners.iter().map(|l| l.local.port()).collect();
         let mut listeners: Vec<ListenerSummary> = snapshot
@@ -272,6 +275,7 @@ impl Aggregator {
             totals: StateCounts::default(),
             sockstat_tw: snapshot.sockstat.map(|s| s.tw),
             max_tw_buckets: snapshot.settings.tcp_max_tw_buckets,
+            rules: RuleAggregator::new(snapshot, scope),
         };
         if aggregator.filter.states.contains(TcpState::Listen) {
             for listener in &snapshot.listeners {
@@ -303,6 +307,7 @@ impl Aggregator {
         }
         let port = service_port(record, &self.listener_ports, &self.filter.ports);
         self.count(port, record.state);
+        self.rules.add(record, port, &self.listener_ports);
         if record.state == TcpState::SynRecv
             && let Some(index) = owning_listener(&self.listeners, &record.local)
         {
@@ -328,6 +333,7 @@ impl Aggregator {
             ports: self.rows,
             listeners: self.listeners,
             totals: self.totals,
+            rules: self.rules.finish(),
         }
     }
 }

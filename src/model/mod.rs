@@ -10,8 +10,10 @@ pub mod aggregate;
 pub mod cadence;
 pub mod counters;
 pub mod history;
+pub mod judging;
 pub mod peaks;
 pub mod retained;
+pub mod sampled;
 pub mod seen;
 pub mod snapshot;
 pub mod socket;
@@ -23,7 +25,9 @@ pub use aggregate::{
     Aggregates, ListenerSummary, PortStates, StateCounts, TimeWaitSummary, aggregate,
 };
 pub use counters::{Counter, CounterDeltas, Counters, Settings, Sockstat, Sysctl};
+pub use judging::{JudgingScope, RuleAggregates};
 pub use peaks::{ListenerPeak, ListenerPeaks};
+pub use sampled::Sampled;
 pub use snapshot::{Filter, NoOwnerReason, ProcessInfo, Snapshot, SourceKind};
 pub use socket::{SocketKey, SocketRecord, TimerKind};
 pub use state::{StateMask, TcpState, UnknownStateName};

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::address::{IpFamily, IpPrefix};
-use super::aggregate::Aggregates;
 use super::counters::{Counters, Settings, Sockstat};
 use super::socket::SocketRecord;
 use super::state::{StateMask, TcpState};
@@ -189,15 +188,13 @@ pub struct Snapshot {
     pub listeners: Vec<SocketRecord>,
     /// The non-LISTEN sockets matching the filter: all of them when
     /// `sockets_complete`, else as many as the retention limit allows
-    /// (TIME_WAIT dropped first). Counts never depend on it: see `aggregated`.
+    /// (TIME_WAIT dropped first). Counts never depend on it: a collector
+    /// aggregates while the dump streams in (`Sampled`).
     pub sockets: Vec<SocketRecord>,
     /// False when the table was larger than what a snapshot keeps.
     pub sockets_complete: bool,
     /// How many non-LISTEN sockets matched the filter, kept or not.
     pub table_size: u64,
-    /// The aggregates, when the collector made them while the dump streamed
-    /// in (exact even when `sockets` is partial). `aggregate()` uses them.
-    pub aggregated: Option<Aggregates>,
     pub counters: Counters,
     pub sockstat: Option<Sockstat>,
     pub settings: Settings,
@@ -222,7 +219,6 @@ impl Snapshot {
             sockets: Vec::new(),
             sockets_complete: true,
             table_size: 0,
-            aggregated: None,
             counters: Counters::default(),
             sockstat: None,
             settings: Settings::default(),
@@ -233,14 +229,23 @@ impl Snapshot {
 
     /// Why a socket shows no owning process, if it shows none.
     pub fn owner_of(&self, record: &SocketRecord) -> Result<&ProcessInfo, NoOwnerReason> {
-        if record.inode == 0 {
-            return Err(if record.state == TcpState::TimeWait {
+        self.owner_of_inode(record.state, record.inode)
+    }
+
+    /// `owner_of` for a socket known by its state and inode.
+    pub fn owner_of_inode(
+        &self,
+        state: TcpState,
+        inode: u64,
+    ) -> Result<&ProcessInfo, NoOwnerReason> {
+        if inode == 0 {
+            return Err(if state == TcpState::TimeWait {
                 NoOwnerReason::TimeWait
             } else {
                 NoOwnerReason::NotAccepted
             });
         }
-        match self.owners.get(&record.inode) {
+        match self.owners.get(&inode) {
             Some(owner) => Ok(owner),
             None if !self.owners_complete => Err(NoOwnerReason::NotPermitted),
             None => Err(NoOwnerReason::Unknown),

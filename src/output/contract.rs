@@ -883,8 +883,10 @@ impl SnapshotDoc {
                 max_tw_buckets: self.time_wait.max_tw_buckets,
             },
             totals: state_counts(&self.totals)?,
+            // The document does not carry the rules' aggregates: rebuilt
+            // from the records it kept (the whole table when it was small).
+            rules: crate::model::aggregate(&snapshot).rules,
         };
-        snapshot.aggregated = Some(aggregates.clone());
         let deltas = self.counter_deltas.as_ref().map(|map| {
             let mut zero = Counters::default();
             let mut grown = Counters::default();

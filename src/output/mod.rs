@@ -6,6 +6,7 @@
 
 pub mod contract;
 pub mod json;
+pub mod namespaces;
 pub mod table;
 
 use crate::alert::Alert;

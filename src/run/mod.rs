@@ -6,6 +6,7 @@
 //! Owns: the dispatch and the exit outcome. Must not: parse kernel data,
 //! judge samples or draw screens itself.
 
+mod all_once;
 mod dashboard;
 mod demo;
 mod lines;
@@ -54,6 +55,9 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             }
         }
         Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
+        Action::Watch if config.once && config.all_namespaces => {
+            all_once::run_all_namespaces_once(&config)
+        }
         Action::Watch if config.once => once::run_once(&config),
         Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
         Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {

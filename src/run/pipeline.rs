@@ -17,6 +17,7 @@ use crate::collect::sampler::{Sampler, SamplerConfig};
 use crate::collect::schedule::SamplingTiming;
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
+use crate::model::JudgingScope;
 use crate::watch::{FullTick, Tick, Watch};
 
 /// Ticks waiting for a slow consumer at most; the sampler then waits too,
@@ -48,6 +49,9 @@ pub fn sampler_config(config: &Config) -> SamplerConfig {
         source: config.source,
         target: config.target.clone(),
         filter: config.filter.clone(),
+        scope: JudgingScope {
+            crowded_destination_ratio: config.thresholds.port_exhaustion_ratio,
+        },
     }
 }
 

@@ -14,7 +14,7 @@ pub use tick::{FullTick, Tick};
 use crate::alert::{AlertMonitor, Thresholds};
 use crate::collect::sample_loop::SamplerEvent;
 use crate::model::transitions::TransitionTracker;
-use crate::model::{Counters, Snapshot, aggregate};
+use crate::model::{Counters, Sampled};
 
 /// Connections followed at most, so a huge table cannot grow the memory
 /// without bound; beyond it new connections are not followed.
@@ -46,9 +46,9 @@ impl Watch {
     pub fn ingest(&mut self, event: SamplerEvent) -> Tick {
         match event {
             SamplerEvent::Full {
-                result: Ok(snapshot),
+                result: Ok(sampled),
                 ..
-            } => Tick::Full(Box::new(self.judge(*snapshot))),
+            } => Tick::Full(Box::new(self.judge(*sampled))),
             SamplerEvent::Full {
                 at_ms,
                 result: Err(error),
@@ -69,10 +69,14 @@ impl Watch {
         }
     }
 
-    /// Judges one full snapshot: alert rules over it and the interval's
+    /// Judges one full sample: alert rules over its aggregates (counted over
+    /// the whole table while the dump streamed in) and the interval's
     /// listener peaks, connection changes since the last one, counter deltas.
-    pub fn judge(&mut self, snapshot: Snapshot) -> FullTick {
-        let aggregates = aggregate(&snapshot);
+    pub fn judge(&mut self, sampled: Sampled) -> FullTick {
+        let Sampled {
+            snapshot,
+            aggregates,
+        } = sampled;
         let judged = self.monitor.evaluate_with_peaks(&snapshot, &aggregates);
         let socket_count = snapshot.sockets.len();
         let (transitions, too_many_to_follow) = if socket_count > FOLLOW_AT_MOST {
@@ -104,7 +108,7 @@ mod tests {
     use crate::alert::AlertKind;
     use crate::collect::scenarios::listen_one_script;
     use crate::model::socket::fixtures::listener;
-    use crate::model::{Counter, SourceKind};
+    use crate::model::{Counter, Snapshot, SourceKind};
 
     #[test]
     fn a_listener_full_for_two_ticks_raises_backlog_full_once() {
@@ -112,7 +116,7 @@ mod tests {
         let script = listen_one_script(1_000, 4);
         let mut raised = 0;
         for snapshot in script {
-            let tick = watch.judge(snapshot);
+            let tick = watch.judge(Sampled::from_snapshot(snapshot));
             raised += tick
                 .alert_events
                 .iter()
@@ -128,11 +132,14 @@ mod tests {
         let mut watch = Watch::new(Thresholds::default());
         let mut first = Snapshot::empty(1_000, SourceKind::Netlink);
         first.counters.set(Counter::ListenOverflows, 10);
-        assert_eq!(watch.judge(first.clone()).deltas, None);
+        assert_eq!(
+            watch.judge(Sampled::from_snapshot(first.clone())).deltas,
+            None
+        );
         let mut second = first;
         second.taken_at_ms = 2_000;
         second.counters.set(Counter::ListenOverflows, 25);
-        let tick = watch.judge(second);
+        let tick = watch.judge(Sampled::from_snapshot(second));
         let deltas = tick.deltas.expect("deltas on the second tick");
         assert_eq!(deltas.get(Counter::ListenOverflows), Some(15));
     }
@@ -142,14 +149,14 @@ mod tests {
         let mut watch = Watch::new(Thresholds::default());
         let mut calm = Snapshot::empty(1_000, SourceKind::Netlink);
         calm.listeners.push(listener("127.0.0.1:10000", 0, 1));
-        watch.judge(calm.clone());
+        watch.judge(Sampled::from_snapshot(calm.clone()));
         let burst = watch.ingest(SamplerEvent::Listeners {
             at_ms: 1_500,
             listeners: vec![listener("127.0.0.1:10000", 2, 1)],
         });
         assert!(matches!(burst, Tick::Listeners { at_ms: 1_500, .. }));
         calm.taken_at_ms = 2_000;
-        let tick = watch.judge(calm);
+        let tick = watch.judge(Sampled::from_snapshot(calm));
         let peak = tick.peaks.iter().next().expect("a peak for the listener");
         assert_eq!(peak.max_queue, 2);
         assert!(peak.seen_full());
@@ -168,7 +175,10 @@ mod tests {
         let script = listen_one_script(1_000, 3);
         let mut changes = 0;
         for snapshot in script {
-            changes += watch.judge(snapshot).transitions.len();
+            changes += watch
+                .judge(Sampled::from_snapshot(snapshot))
+                .transitions
+                .len();
         }
         assert!(changes > 0, "the listen(1) script changes connections");
     }

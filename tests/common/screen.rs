@@ -11,7 +11,7 @@ use tcpwatch::alert::Thresholds;
 use tcpwatch::app::{App, AppSetup, Msg};
 use tcpwatch::collect::CollectError;
 use tcpwatch::collect::sample_loop::SamplerEvent;
-use tcpwatch::model::{Snapshot, SocketRecord};
+use tcpwatch::model::{Sampled, Snapshot, SocketRecord};
 use tcpwatch::watch::Watch;
 
 /// 2026-11-23 21:40:00 UTC.
@@ -54,7 +54,7 @@ impl TestApp {
         let at_ms = snapshot.taken_at_ms;
         self.ingest(SamplerEvent::Full {
             at_ms,
-            result: Ok(Box::new(snapshot)),
+            result: Ok(Box::new(Sampled::from_snapshot(snapshot))),
         });
     }
 

@@ -17,12 +17,13 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use tcpwatch::alert::{Alert, AlertMonitor, Thresholds};
 use tcpwatch::collect::namespace::NetnsTarget;
 use tcpwatch::collect::netlink::{NetlinkTable, WalkMode};
 use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
 use tcpwatch::collect::{DumpRequest, SnapshotSource, SocketTable, SourceChoice};
 use tcpwatch::model::{
-    Filter, Snapshot, SocketRecord, SourceKind, StateMask, TcpState, aggregate,
+    Filter, JudgingScope, Sampled, Snapshot, SocketRecord, SourceKind, StateMask, TcpState,
     aggregate::Aggregator,
 };
 
@@ -155,23 +156,33 @@ fn open_sampler(ports: Vec<u16>) -> Result<Sampler, String> {
             states: StateMask::ALL,
             ..Filter::default()
         },
+        scope: JudgingScope::default(),
     })
     .map_err(text)
 }
 
-/// One full tick as the app does it: sample, aggregate, counter deltas
-/// against the previous snapshot, which it then replaces.
+/// One full tick as the live modes run it: sample (aggregating while the
+/// dump streams in), every alert rule through the `AlertMonitor` on the
+/// snapshot and its aggregates, the active alerts, counter deltas against
+/// the previous sample, which it then replaces.
 /// Returns (total, of which sampling).
-fn tick(sampler: &mut Sampler, previous: &mut Snapshot) -> Result<(Duration, Duration), String> {
+fn tick(
+    sampler: &mut Sampler,
+    monitor: &mut AlertMonitor,
+    previous: &mut Sampled,
+) -> Result<(Duration, Duration), String> {
     let started = Instant::now();
-    let snapshot = sampler.sample(now_ms()).map_err(text)?;
-    let sampled = started.elapsed();
-    let aggregates = aggregate(&snapshot);
-    let deltas = snapshot.counters.delta_since(&previous.counters);
-    black_box((&aggregates, &deltas));
-    *previous = snapshot;
-    drop(aggregates);
-    Ok((started.elapsed(), sampled))
+    let sampled = sampler.sample(now_ms()).map_err(text)?;
+    let sampling = started.elapsed();
+    let events = monitor.evaluate(&sampled.snapshot, &sampled.aggregates);
+    let active: Vec<Alert> = monitor.active().cloned().collect();
+    let deltas = sampled
+        .snapshot
+        .counters
+        .delta_since(&previous.snapshot.counters);
+    black_box((&events, &active, &deltas));
+    *previous = sampled;
+    Ok((started.elapsed(), sampling))
 }
 
 struct Measurer {
@@ -239,6 +250,8 @@ impl Measurer {
 
         let mut full = open_sampler(Vec::new())?;
         let mut port = open_sampler(vec![BUSY_PORT])?;
+        let mut full_monitor = AlertMonitor::new(Thresholds::default());
+        let mut port_monitor = AlertMonitor::new(Thresholds::default());
         // The first tick also scans /proc/*/fd for the listeners' owners.
         let first_started = Instant::now();
         let mut previous_full = full.sample(now_ms()).map_err(text)?;
@@ -246,9 +259,9 @@ impl Measurer {
         let mut previous_port = port.sample(now_ms()).map_err(text)?;
         // Counted while the dump streamed in; a snapshot keeps at most the
         // sampler's retention limit of the records themselves.
-        let tick_sockets = previous_full.table_size as usize;
-        let tick_kept = previous_full.sockets.len();
-        let port_sockets = previous_port.table_size as usize;
+        let tick_sockets = previous_full.snapshot.table_size as usize;
+        let tick_kept = previous_full.snapshot.sockets.len();
+        let port_sockets = previous_port.snapshot.table_size as usize;
 
         let (rss_base_kib, rss_peak_kib) = rss_probe(&self.name)?;
 
@@ -293,10 +306,11 @@ impl Measurer {
             t.bare_two.push(ms(bare(&mut self.two_walks, &all)?.0));
             t.bare_no_time_wait
                 .push(ms(bare(&mut self.one_walk, &without_time_wait)?.0));
-            let (total, sampled) = tick(&mut full, &mut previous_full)?;
+            let (total, sampled) = tick(&mut full, &mut full_monitor, &mut previous_full)?;
             t.tick.push(ms(total));
             t.tick_sample.push(ms(sampled));
-            t.port_tick.push(ms(tick(&mut port, &mut previous_port)?.0));
+            t.port_tick
+                .push(ms(tick(&mut port, &mut port_monitor, &mut previous_port)?.0));
             t.streamed
                 .push(ms(streamed_tick(&mut self.one_walk, &table_request)?));
             let started = Instant::now();
@@ -463,7 +477,7 @@ fn streamed_tick(table: &mut NetlinkTable, request: &DumpRequest) -> Result<Dura
             snapshot.listeners.push(*r)
         })
         .map_err(text)?;
-    let mut aggregator = Aggregator::new(&snapshot);
+    let mut aggregator = Aggregator::new(&snapshot, JudgingScope::default());
     table
         .dump(request, &mut |r: &SocketRecord| aggregator.add(r))
         .map_err(text)?;
@@ -555,14 +569,15 @@ pub fn run_rss_probe() -> Result<(), String> {
     }
     let baseline = high_water_kib()?;
     let mut sampler = open_sampler(Vec::new())?;
+    let mut monitor = AlertMonitor::new(Thresholds::default());
     let mut previous = sampler.sample(now_ms()).map_err(text)?;
     for _ in 0..RSS_TICKS {
-        tick(&mut sampler, &mut previous)?;
+        tick(&mut sampler, &mut monitor, &mut previous)?;
     }
     println!(
         "rss {baseline} {} {}",
         high_water_kib()?,
-        previous.sockets.len()
+        previous.snapshot.sockets.len()
     );
     Ok(())
 }

@@ -1,0 +1,262 @@
+//! Local ports held per destination, for port exhaustion: every client-side
+//! socket whose local port is in net.ipv4.ip_local_port_range (and is not a
+//! listener's) holds that port towards (its source IP, its destination).
+//!
+//! Streaming keeps one compact entry per such socket, grouped by remote
+//! endpoint (few on any host); at the end only remotes that could be crowded
+//! are split per source IP. Owns: `DestinationHold`, `DestinationCounter`.
+//! Must not: judge.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+use foldhash::HashMap;
+
+use super::OWNER_SAMPLE;
+use crate::model::aggregate::StateCounts;
+use crate::model::socket::SocketRecord;
+use crate::model::state::TcpState;
+
+/// The ports one source IP holds towards one destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationHold {
+    pub source: IpAddr,
+    pub destination: SocketAddr,
+    /// Its sockets per state (TIME_WAIT included: it keeps its port 60 s).
+    pub states: StateCounts,
+    /// Owner inodes of its non-TIME_WAIT sockets in dump order (0 when not
+    /// accept()ed), the first `OWNER_SAMPLE`.
+    pub inodes: Vec<u64>,
+}
+
+impl DestinationHold {
+    /// How many local ports it holds.
+    pub fn held(&self) -> u64 {
+        self.states.total()
+    }
+}
+
+/// One held port, 16 bytes: the source is an IPv4 address's bits or an
+/// index into the interned IPv6 sources.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    inode: u64,
+    source: u32,
+    state: TcpState,
+}
+
+#[derive(Debug, Clone)]
+struct Remote {
+    destination: SocketAddr,
+    sockets: Vec<Held>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct DestinationCounter {
+    /// The ephemeral range and its size; `None` when unread (nothing counted).
+    range: Option<(u16, u16, u32)>,
+    ratio: f64,
+    remote_index: HashMap<SocketAddr, u32>,
+    remotes: Vec<Remote>,
+    last_remote: Option<(SocketAddr, u32)>,
+    v6_index: HashMap<Ipv6Addr, u32>,
+    v6_sources: Vec<Ipv6Addr>,
+}
+
+impl DestinationCounter {
+    pub fn new(range: Option<(u16, u16)>, ratio: f64) -> DestinationCounter {
+        DestinationCounter {
+            range: range
+                .map(|(first, last)| (first, last, u32::from(last.saturating_sub(first)) + 1)),
+            ratio,
+            remote_index: HashMap::default(),
+            remotes: Vec::new(),
+            last_remote: None,
+            v6_index: HashMap::default(),
+            v6_sources: Vec::new(),
+        }
+    }
+
+    /// A socket whose local port is not a listener's.
+    pub fn add(&mut self, record: &SocketRecord) {
+        let Some((first, last, _)) = self.range else {
+            return;
+        };
+        if !(first..=last).contains(&record.local.port()) {
+            return;
+        }
+        let source = match record.local.ip() {
+            IpAddr::V4(ip) => u32::from(ip),
+            IpAddr::V6(ip) => {
+                let next = u32::try_from(self.v6_sources.len()).unwrap_or(u32::MAX);
+                let index = *self.v6_index.entry(ip).or_insert(next);
+                if index == next {
+                    self.v6_sources.push(ip);
+                }
+                index
+            }
+        };
+        let remote = self.remote_slot(record.remote);
+        self.remotes[remote].sockets.push(Held {
+            inode: record.inode,
+            source,
+            state: record.state,
+        });
+    }
+
+    fn remote_slot(&mut self, destination: SocketAddr) -> usize {
+        if let Some((last, index)) = self.last_remote
+            && last == destination
+        {
+            return index as usize;
+        }
+        let next = u32::try_from(self.remotes.len()).unwrap_or(u32::MAX);
+        let index = *self.remote_index.entry(destination).or_insert(next);
+        if index == next {
+            self.remotes.push(Remote {
+                destination,
+                sockets: Vec::new(),
+            });
+        }
+        self.last_remote = Some((destination, index));
+        index as usize
+    }
+
+    pub fn finish(self) -> Vec<DestinationHold> {
+        let Some((_, _, range)) = self.range else {
+            return Vec::new();
+        };
+        let floor = self.ratio * f64::from(range);
+        let crowded = |held: usize| held as f64 >= floor;
+        let mut out = Vec::new();
+        for mut remote in self.remotes {
+            // The remote's total bounds every source's share of it.
+            if !crowded(remote.sockets.len()) {
+                continue;
+            }
+            remote.sockets.sort_by_key(|held| held.source);
+            for run in remote.sockets.chunk_by(|a, b| a.source == b.source) {
+                if !crowded(run.len()) {
+                    continue;
+                }
+                let source = match remote.destination {
+                    SocketAddr::V4(_) => IpAddr::V4(run[0].source.into()),
+                    SocketAddr::V6(_) => IpAddr::V6(
+                        self.v6_sources
+                            .get(run[0].source as usize)
+                            .copied()
+                            .unwrap_or(Ipv6Addr::UNSPECIFIED),
+                    ),
+                };
+                let mut states = StateCounts::default();
+                for held in run {
+                    states.add(held.state, 1);
+                }
+                let inodes = run
+                    .iter()
+                    .filter(|held| held.state != TcpState::TimeWait)
+                    .map(|held| held.inode)
+                    .take(OWNER_SAMPLE)
+                    .collect();
+                out.push(DestinationHold {
+                    source,
+                    destination: remote.destination,
+                    states,
+                    inodes,
+                });
+            }
+        }
+        out.sort_by_key(|d| (d.source, d.destination));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::socket::fixtures::record;
+
+    fn counter(ratio: f64) -> DestinationCounter {
+        DestinationCounter::new(Some((50000, 50009)), ratio)
+    }
+
+    #[test]
+    fn counts_per_source_and_destination_in_the_range_only() {
+        let mut counter = counter(0.0);
+        for port in 50000..50004 {
+            counter.add(&record(
+                TcpState::TimeWait,
+                &format!("10.0.0.1:{port}"),
+                "10.0.0.5:80",
+            ));
+            counter.add(&record(
+                TcpState::Established,
+                &format!("10.0.0.2:{port}"),
+                "10.0.0.5:80",
+            ));
+        }
+        counter.add(&record(
+            TcpState::Established,
+            "10.0.0.1:1000",
+            "10.0.0.5:80",
+        ));
+        let holds = counter.finish();
+        assert_eq!(holds.len(), 2);
+        assert_eq!(holds[0].source.to_string(), "10.0.0.1");
+        assert_eq!(holds[0].held(), 4, "port 1000 is outside the range");
+        assert_eq!(holds[0].states.get(TcpState::TimeWait), 4);
+        assert!(holds[0].inodes.is_empty(), "TIME_WAIT has no owner");
+        assert_eq!(holds[1].states.get(TcpState::Established), 4);
+        assert_eq!(holds[1].inodes.len(), 4);
+    }
+
+    #[test]
+    fn only_destinations_at_the_ratio_are_listed() {
+        let mut counter = counter(0.5);
+        for port in 50000..50005 {
+            counter.add(&record(
+                TcpState::Established,
+                &format!("10.0.0.1:{port}"),
+                "10.0.0.5:80",
+            ));
+        }
+        for port in 50000..50004 {
+            counter.add(&record(
+                TcpState::Established,
+                &format!("[fd00::1]:{port}"),
+                "[fd00::5]:80",
+            ));
+        }
+        let holds = counter.finish();
+        assert_eq!(holds.len(), 1, "{holds:?}");
+        assert_eq!(holds[0].held(), 5);
+    }
+
+    #[test]
+    fn ipv6_sources_are_told_apart() {
+        let mut counter = counter(0.0);
+        counter.add(&record(
+            TcpState::Established,
+            "[fd00::1]:50000",
+            "[fd00::5]:80",
+        ));
+        counter.add(&record(
+            TcpState::Established,
+            "[fd00::2]:50000",
+            "[fd00::5]:80",
+        ));
+        counter.add(&record(
+            TcpState::Established,
+            "[fd00::1]:50001",
+            "[fd00::5]:80",
+        ));
+        let holds = counter.finish();
+        let summary: Vec<(String, u64)> = holds
+            .iter()
+            .map(|h| (h.source.to_string(), h.held()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![("fd00::1".to_string(), 2), ("fd00::2".to_string(), 1)]
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! `--all-namespaces --once`: one picture of every network namespace, each
+//! judged by its own alert rules, printed as `namespaces[]` (JSON) or one
+//! section per namespace (table); `--fail-on` counts every namespace.
+//!
+//! Owns: the one-shot all-namespaces flow. Must not: loop.
+
+use std::io::{self, Write};
+use std::thread;
+use std::time::Duration;
+
+use super::Outcome;
+use super::once::fail_on_outcome;
+use crate::alert::{Alert, Thresholds};
+use crate::cli::{Config, OutputFormat};
+use crate::collect::CollectError;
+use crate::collect::clock::now_ms;
+use crate::collect::host::host_name;
+use crate::collect::namespaces::discovery::discover;
+use crate::collect::namespaces::fleet::{Fleet, NamespaceStatus, OnceSample};
+use crate::error::AppError;
+use crate::fleet::name_namespace;
+use crate::output::Report;
+use crate::output::namespaces::{
+    AllNamespaces, NamespaceReport, all_namespaces_json, write_all_namespaces_table,
+};
+use crate::watch::{FullTick, Watch};
+
+/// Whole tables are dumped while the dumps so far took less than this;
+/// every dump walks the host's whole table, so on a busy node with many
+/// namespaces the rest get listeners and totals only.
+const WHOLE_TABLE_BUDGET: Duration = Duration::from_secs(3);
+
+/// A namespace judged, or why it could not be.
+struct Judged {
+    status: NamespaceStatus,
+    whole_table: bool,
+    tick: Result<FullTick, String>,
+}
+
+pub fn run_all_namespaces_once(config: &Config) -> Result<Outcome, AppError> {
+    let source = config.source;
+    let filter = config.filter.clone();
+    let handle = thread::Builder::new()
+        .name("tcpwatch-namespaces".to_string())
+        .spawn(
+            move || -> Result<(Vec<OnceSample>, Vec<String>), CollectError> {
+                let mut fleet = Fleet::open(source, filter)?;
+                let discovery = discover();
+                fleet.apply(&discovery);
+                Ok((
+                    fleet.sample_all_once(now_ms(), WHOLE_TABLE_BUDGET),
+                    discovery.notes,
+                ))
+            },
+        )
+        .map_err(AppError::Thread)?;
+    let (samples, notes) = handle.join().map_err(|_| AppError::SamplerLost)??;
+    let thresholds = Thresholds {
+        raise_after: 1,
+        ..config.thresholds.clone()
+    };
+    let judged: Vec<Judged> = samples
+        .into_iter()
+        .map(|sample| judge(sample, &thresholds))
+        .collect();
+    let taken_at_ms = judged
+        .iter()
+        .find_map(|j| j.tick.as_ref().ok().map(FullTick::at_ms))
+        .unwrap_or_else(now_ms);
+    let host = host_name();
+    let all = AllNamespaces {
+        host: &host,
+        taken_at_ms,
+        notes: &notes,
+        namespaces: judged.iter().map(|j| report_of(&host, j)).collect(),
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match config.format {
+        OutputFormat::Table => write_all_namespaces_table(&mut out, &all),
+        OutputFormat::Json => serde_json::to_writer(&mut out, &all_namespaces_json(&all))
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(out)),
+    }
+    .and_then(|()| out.flush())
+    .map_err(AppError::Output)?;
+    let alerts: Vec<Alert> = judged
+        .iter()
+        .filter_map(|j| j.tick.as_ref().ok())
+        .flat_map(|tick| tick.active_alerts.iter().cloned())
+        .collect();
+    Ok(fail_on_outcome(config, &alerts))
+}
+
+fn judge(sample: OnceSample, thresholds: &Thresholds) -> Judged {
+    let label = sample.status.found.label();
+    let tick = match sample.result {
+        Some(Ok(snapshot)) => {
+            let mut tick = Watch::new(thresholds.clone()).judge(snapshot);
+            for alert in &mut tick.active_alerts {
+                name_namespace(alert, &label);
+            }
+            Ok(tick)
+        }
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err(match &sample.status.access {
+            Err(why) => why.clone(),
+            Ok(_) => "not sampled".to_string(),
+        }),
+    };
+    Judged {
+        status: sample.status,
+        whole_table: sample.whole_table,
+        tick,
+    }
+}
+
+fn report_of<'a>(host: &'a str, judged: &'a Judged) -> NamespaceReport<'a> {
+    NamespaceReport {
+        status: &judged.status,
+        picture: judged
+            .tick
+            .as_ref()
+            .map(|tick| Report {
+                host,
+                snapshot: &tick.snapshot,
+                aggregates: &tick.aggregates,
+                deltas: None,
+                alerts: &tick.active_alerts,
+            })
+            .map_err(Clone::clone),
+        whole_table: judged.whole_table,
+    }
+}
