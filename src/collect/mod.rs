@@ -9,6 +9,7 @@ pub mod bytecode;
 pub mod clock;
 pub mod counters;
 pub mod error;
+pub mod events;
 pub mod fake;
 pub mod host;
 pub mod namespace;

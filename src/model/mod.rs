@@ -9,6 +9,8 @@ pub mod address;
 pub mod aggregate;
 pub mod cadence;
 pub mod counters;
+pub mod event;
+pub mod event_ledger;
 pub mod history;
 pub mod judging;
 pub mod peaks;
