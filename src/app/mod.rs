@@ -10,6 +10,7 @@ pub mod diagram;
 pub mod filter;
 pub mod keymap;
 pub mod msg;
+pub mod namespaces;
 pub mod narration;
 pub mod rows;
 pub mod scroll;

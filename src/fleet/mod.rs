@@ -5,6 +5,9 @@
 //! Owns: per-namespace judging and summaries. Must not: do I/O or read the
 //! clock; samples come in from `collect::namespaces::fleet` with their time.
 
+pub mod judge;
+pub mod rows;
+
 use crate::alert::Alert;
 
 /// Makes an alert say where it is: `127.0.0.1:80 in docker 3f2a9c1b7d0e`.

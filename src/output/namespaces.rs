@@ -11,11 +11,12 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::Report;
-use super::contract::Envelope;
+use super::contract::{AlertDoc, Envelope};
 use super::json::report_json;
 use super::table::write_table;
 use crate::collect::namespaces::fleet::NamespaceStatus;
 use crate::collect::namespaces::reader::Access;
+use crate::fleet::rows::NamespaceRow;
 use crate::format::timestamp::{format_rfc3339, format_utc};
 
 /// One namespace in a picture of all of them.
@@ -184,6 +185,119 @@ pub fn write_all_namespaces_table(out: &mut dyn Write, all: &AllNamespaces<'_>) 
             )?;
         }
         write_table(out, picture)?;
+    }
+    Ok(())
+}
+
+/// A `--stream` line for a namespace that appeared or vanished.
+pub fn namespace_event_line(
+    host: &str,
+    event: &str,
+    status: &NamespaceStatus,
+    at_ms: u64,
+) -> Value {
+    let mut value = serde_json::to_value(Envelope::new("namespace", host, &status.found.label()))
+        .unwrap_or_else(|_| json!({}));
+    if let Some(object) = value.as_object_mut() {
+        object.insert("event".to_string(), json!(event));
+        object.insert("time_ms".to_string(), json!(at_ms));
+        object.insert("time".to_string(), json!(format_rfc3339(at_ms)));
+        object.insert("netns".to_string(), identity_json(status));
+    }
+    value
+}
+
+/// Adds who the namespace is to a line (`netns`).
+pub fn with_namespace(mut line: Value, status: &NamespaceStatus) -> Value {
+    if let Some(object) = line.as_object_mut() {
+        object.insert("netns".to_string(), identity_json(status));
+    }
+    line
+}
+
+fn row_json(row: &NamespaceRow) -> Value {
+    let mut value = identity_json(&row.status);
+    if let Some(object) = value.as_object_mut() {
+        object.extend([
+            ("sockets".to_string(), json!(row.sockets)),
+            ("time_wait".to_string(), json!(row.time_wait)),
+            ("listener_count".to_string(), json!(row.listeners)),
+            (
+                "fullest_queue".to_string(),
+                json!(row.fullest.map(|f| json!({
+                    "port": f.port,
+                    "accept_queue": f.queue,
+                    "backlog": f.backlog,
+                    "full": f.is_full(),
+                }))),
+            ),
+            (
+                "listen_overflows_per_sec".to_string(),
+                json!(row.overflows_per_sec),
+            ),
+            (
+                "alerts".to_string(),
+                json!(row.alerts.iter().map(AlertDoc::of).collect::<Vec<_>>()),
+            ),
+            ("error".to_string(), json!(row.error)),
+        ]);
+    }
+    value
+}
+
+/// The per-interval line output of `--all-namespaces`: one row per
+/// namespace, worst first (`type: namespace_rows`).
+pub fn rows_json(host: &str, at_ms: u64, rows: &[NamespaceRow]) -> Value {
+    let mut value = serde_json::to_value(Envelope::new("namespace_rows", host, "all"))
+        .unwrap_or_else(|_| json!({}));
+    if let Some(object) = value.as_object_mut() {
+        object.insert("time_ms".to_string(), json!(at_ms));
+        object.insert("time".to_string(), json!(format_rfc3339(at_ms)));
+        object.insert(
+            "namespaces".to_string(),
+            rows.iter().map(row_json).collect(),
+        );
+    }
+    value
+}
+
+/// The same rows as a table for people.
+pub fn write_rows_table(out: &mut dyn Write, at_ms: u64, rows: &[NamespaceRow]) -> io::Result<()> {
+    writeln!(out, "tcpwatch · all namespaces · {} UTC", format_utc(at_ms))?;
+    let width = rows
+        .iter()
+        .map(|r| r.label().len())
+        .max()
+        .unwrap_or(0)
+        .max("NAMESPACE".len());
+    writeln!(
+        out,
+        "{:<width$}  {:>7}  {:>9}  {:>9}  {:>14}  {:>11}  ALERTS",
+        "NAMESPACE", "SOCKETS", "TIME_WAIT", "LISTENERS", "FULLEST", "OVERFLOWS/s"
+    )?;
+    for row in rows {
+        let number = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
+        let alerts = match (&row.status.access, &row.error) {
+            (Err(why), _) => format!("unreadable: {why}"),
+            (_, Some(error)) => format!("failed: {error}"),
+            _ => row
+                .alerts
+                .iter()
+                .map(|a| format!("{} {}", a.severity.name(), a.kind.name()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        writeln!(
+            out,
+            "{:<width$}  {:>7}  {:>9}  {:>9}  {:>14}  {:>11}  {alerts}",
+            row.label(),
+            number(row.sockets),
+            number(row.time_wait),
+            row.listeners,
+            row.fullest.map_or("-".to_string(), |f| f.text()),
+            row.overflows_per_sec
+                .map_or("-".to_string(), |r| format!("{r:.1}")),
+        )?;
     }
     Ok(())
 }

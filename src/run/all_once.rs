@@ -37,59 +37,87 @@ struct Judged {
     tick: Result<FullTick, String>,
 }
 
+/// Every namespace sampled once and judged, with discovery's notes.
+pub(super) struct Picture {
+    judged: Vec<Judged>,
+    notes: Vec<String>,
+}
+
+impl Picture {
+    /// Samples and judges every namespace (on a thread of its own: reading
+    /// them enters namespaces).
+    pub(super) fn take(config: &Config) -> Result<Picture, AppError> {
+        let source = config.source;
+        let filter = config.filter.clone();
+        let handle = thread::Builder::new()
+            .name("tcpwatch-namespaces".to_string())
+            .spawn(
+                move || -> Result<(Vec<OnceSample>, Vec<String>), CollectError> {
+                    let mut fleet = Fleet::open(source, filter)?;
+                    let discovery = discover();
+                    fleet.apply(&discovery);
+                    Ok((
+                        fleet.sample_all_once(now_ms(), WHOLE_TABLE_BUDGET),
+                        discovery.notes,
+                    ))
+                },
+            )
+            .map_err(AppError::Thread)?;
+        let (samples, notes) = handle.join().map_err(|_| AppError::SamplerLost)??;
+        let thresholds = Thresholds {
+            raise_after: 1,
+            ..config.thresholds.clone()
+        };
+        let judged = samples
+            .into_iter()
+            .map(|sample| judge(sample, &thresholds))
+            .collect();
+        Ok(Picture { judged, notes })
+    }
+
+    /// The reports of every namespace, for the writers.
+    fn all<'a>(&'a self, host: &'a str) -> AllNamespaces<'a> {
+        let taken_at_ms = self
+            .judged
+            .iter()
+            .find_map(|j| j.tick.as_ref().ok().map(FullTick::at_ms))
+            .unwrap_or_else(now_ms);
+        AllNamespaces {
+            host,
+            taken_at_ms,
+            notes: &self.notes,
+            namespaces: self.judged.iter().map(|j| report_of(host, j)).collect(),
+        }
+    }
+
+    /// The `namespaces` document.
+    pub(super) fn json(&self, host: &str) -> serde_json::Value {
+        all_namespaces_json(&self.all(host))
+    }
+
+    fn alerts(&self) -> Vec<Alert> {
+        self.judged
+            .iter()
+            .filter_map(|j| j.tick.as_ref().ok())
+            .flat_map(|tick| tick.active_alerts.iter().cloned())
+            .collect()
+    }
+}
+
 pub fn run_all_namespaces_once(config: &Config) -> Result<Outcome, AppError> {
-    let source = config.source;
-    let filter = config.filter.clone();
-    let handle = thread::Builder::new()
-        .name("tcpwatch-namespaces".to_string())
-        .spawn(
-            move || -> Result<(Vec<OnceSample>, Vec<String>), CollectError> {
-                let mut fleet = Fleet::open(source, filter)?;
-                let discovery = discover();
-                fleet.apply(&discovery);
-                Ok((
-                    fleet.sample_all_once(now_ms(), WHOLE_TABLE_BUDGET),
-                    discovery.notes,
-                ))
-            },
-        )
-        .map_err(AppError::Thread)?;
-    let (samples, notes) = handle.join().map_err(|_| AppError::SamplerLost)??;
-    let thresholds = Thresholds {
-        raise_after: 1,
-        ..config.thresholds.clone()
-    };
-    let judged: Vec<Judged> = samples
-        .into_iter()
-        .map(|sample| judge(sample, &thresholds))
-        .collect();
-    let taken_at_ms = judged
-        .iter()
-        .find_map(|j| j.tick.as_ref().ok().map(FullTick::at_ms))
-        .unwrap_or_else(now_ms);
+    let picture = Picture::take(config)?;
     let host = host_name();
-    let all = AllNamespaces {
-        host: &host,
-        taken_at_ms,
-        notes: &notes,
-        namespaces: judged.iter().map(|j| report_of(&host, j)).collect(),
-    };
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match config.format {
-        OutputFormat::Table => write_all_namespaces_table(&mut out, &all),
-        OutputFormat::Json => serde_json::to_writer(&mut out, &all_namespaces_json(&all))
+        OutputFormat::Table => write_all_namespaces_table(&mut out, &picture.all(&host)),
+        OutputFormat::Json => serde_json::to_writer(&mut out, &picture.json(&host))
             .map_err(io::Error::from)
             .and_then(|()| writeln!(out)),
     }
     .and_then(|()| out.flush())
     .map_err(AppError::Output)?;
-    let alerts: Vec<Alert> = judged
-        .iter()
-        .filter_map(|j| j.tick.as_ref().ok())
-        .flat_map(|tick| tick.active_alerts.iter().cloned())
-        .collect();
-    Ok(fail_on_outcome(config, &alerts))
+    Ok(fail_on_outcome(config, &picture.alerts()))
 }
 
 fn judge(sample: OnceSample, thresholds: &Thresholds) -> Judged {

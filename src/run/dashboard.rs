@@ -46,7 +46,7 @@ pub fn color_enabled(choice: ColorArg, no_color: Option<&str>, is_terminal: bool
 }
 
 /// The host name, or `?` when it cannot be read.
-fn host_name() -> String {
+pub(super) fn host_name() -> String {
     let mut buffer = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most
     // that many bytes.
@@ -59,7 +59,7 @@ fn host_name() -> String {
 }
 
 /// Whether this run draws in colour (`--color`, `NO_COLOR`, stdout).
-fn color_for(config: &Config) -> bool {
+pub(super) fn color_for(config: &Config) -> bool {
     let no_color = std::env::var("NO_COLOR").ok();
     color_enabled(
         config.color,
@@ -201,7 +201,12 @@ fn event_loop(
     }
 }
 
-fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppError> {
+/// Reads the terminal on a thread of its own and sends what it reads
+/// (the all-namespaces dashboard wraps the messages in its own).
+pub(super) fn spawn_input<T: From<Msg> + Send + 'static>(
+    sender: Sender<T>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), AppError> {
     thread::Builder::new()
         .name("tcpwatch-input".to_string())
         .spawn(move || {
@@ -210,7 +215,7 @@ fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppErro
                     Ok(false) => continue,
                     Ok(true) => {}
                     Err(_) => {
-                        let _ = sender.send(Msg::Quit);
+                        let _ = sender.send(Msg::Quit.into());
                         return;
                     }
                 }
@@ -225,7 +230,7 @@ fn spawn_input(sender: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<(), AppErro
                     Ok(_) => continue,
                     Err(_) => Msg::Quit,
                 };
-                if sender.send(msg).is_err() {
+                if sender.send(msg.into()).is_err() {
                     return;
                 }
             }

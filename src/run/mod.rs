@@ -6,9 +6,12 @@
 //! Owns: the dispatch and the exit outcome. Must not: parse kernel data,
 //! judge samples or draw screens itself.
 
+mod all_dashboard;
+mod all_lines;
 mod all_once;
 mod dashboard;
 mod demo;
+pub mod fleet_pipeline;
 mod lines;
 mod once;
 pub mod pipeline;
@@ -59,6 +62,17 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             all_once::run_all_namespaces_once(&config)
         }
         Action::Watch if config.once => once::run_once(&config),
+        Action::Watch if config.all_namespaces && config.stream => {
+            all_lines::run_all_namespaces_stream(&config).map(|()| Outcome::Done)
+        }
+        Action::Watch if config.all_namespaces => {
+            if config.format == OutputFormat::Table && io::stdout().is_terminal() {
+                all_dashboard::run_all_namespaces_dashboard(&config)
+            } else {
+                all_lines::run_all_namespaces_lines(&config)
+            }
+            .map(|()| Outcome::Done)
+        }
         Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
         Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {
             match crate::tui::terminal_cannot_draw() {

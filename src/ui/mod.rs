@@ -16,6 +16,7 @@ pub mod header;
 pub mod help;
 pub mod layout;
 pub mod listeners;
+pub mod namespaces;
 pub mod narration;
 pub mod ports;
 pub mod sparkline;

@@ -42,6 +42,10 @@ pub enum FleetSample {
         at_ms: u64,
         result: Result<Box<Snapshot>, CollectError>,
     },
+    /// The namespace whose whole table is sampled changed (`Open`).
+    OpenedChanged { id: Option<NamespaceId> },
+    /// Every namespace's light sample has been emitted for this round.
+    RoundDone { at_ms: u64 },
     Listeners {
         id: NamespaceId,
         at_ms: u64,
@@ -80,7 +84,12 @@ pub enum FleetControl {
 struct Member {
     found: FoundNamespace,
     reader: Result<NamespaceReader, String>,
+    /// When its latest light sample was taken.
+    last_light: Option<Instant>,
 }
+
+/// A namespace whose queue fills is judged at once, but at most this often.
+const FAST_JUDGE_GAP: Duration = Duration::from_millis(500);
 
 /// Where the owners of listeners come from.
 enum Owners {
@@ -153,6 +162,7 @@ impl Fleet {
                     Member {
                         found: ns.clone(),
                         reader,
+                        last_light: None,
                     },
                 );
             } else if let Some(member) = self.members.get_mut(&ns.id) {
@@ -198,6 +208,7 @@ impl Fleet {
             let Ok(reader) = &mut member.reader else {
                 continue;
             };
+            member.last_light = Some(Instant::now());
             let result = reader
                 .visit(home, |sampler| sampler.sample_light(at_ms))
                 .map_err(|Stranded(e)| e)?
@@ -231,6 +242,9 @@ impl Fleet {
             };
             let visited = reader.visit(home, |sampler| sampler.sample_listeners());
             if let Ok(listeners) = visited.map_err(|Stranded(e)| e)? {
+                let full_now = listeners
+                    .iter()
+                    .any(|l| l.backlog().is_some_and(|b| l.recv_queue > b));
                 let sample = FleetSample::Listeners {
                     id: *id,
                     at_ms,
@@ -238,6 +252,26 @@ impl Fleet {
                 };
                 if !emit(sample) {
                     return Ok(false);
+                }
+                // A queue just filled: judge this namespace now rather than
+                // at the next light round (at most twice a second).
+                let due = member
+                    .last_light
+                    .is_none_or(|then| then.elapsed() >= FAST_JUDGE_GAP);
+                if full_now && !opened_only && due {
+                    member.last_light = Some(Instant::now());
+                    let result = reader
+                        .visit(home, |sampler| sampler.sample_light(at_ms))
+                        .map_err(|Stranded(e)| e)?
+                        .map(Box::new);
+                    let light = FleetSample::Light {
+                        id: *id,
+                        at_ms,
+                        result,
+                    };
+                    if !emit(light) || !emit(FleetSample::RoundDone { at_ms }) {
+                        return Ok(false);
+                    }
                 }
             }
         }
@@ -405,6 +439,9 @@ pub fn sample_fleet(
                     Ok(FleetControl::Open(id)) => {
                         fleet.set_opened(id);
                         schedule.set_opened(fleet.opened().is_some(), Instant::now());
+                        if !emit(FleetSample::OpenedChanged { id: fleet.opened() }) {
+                            return;
+                        }
                     }
                     Ok(FleetControl::SetInterval(interval)) => {
                         schedule.set_interval(interval, Instant::now());
@@ -416,9 +453,13 @@ pub fn sample_fleet(
             }
             FleetAction::Discover => {
                 let discovery = discover();
+                let was_opened = fleet.opened();
                 let list = fleet.apply(&discovery);
-                if fleet.opened().is_none() {
+                if was_opened.is_some() && fleet.opened().is_none() {
                     schedule.set_opened(false, now);
+                    if !emit(FleetSample::OpenedChanged { id: None }) {
+                        return;
+                    }
                 }
                 Ok(emit(FleetSample::Namespaces {
                     at_ms,
@@ -426,7 +467,9 @@ pub fn sample_fleet(
                     notes: discovery.notes,
                 }))
             }
-            FleetAction::LightRound => fleet.light_round(at_ms, emit),
+            FleetAction::LightRound => fleet
+                .light_round(at_ms, emit)
+                .map(|go_on| go_on && emit(FleetSample::RoundDone { at_ms })),
             FleetAction::OthersListeners => fleet.listeners_round(false, at_ms, emit),
             FleetAction::OpenedListeners => fleet.listeners_round(true, at_ms, emit),
             FleetAction::OpenedFull => match fleet.opened() {
