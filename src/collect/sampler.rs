@@ -173,7 +173,7 @@ impl Sampler {
     /// (a LISTEN-only dump costs about 0.1 ms at any table size): the light
     /// sample `--all-namespaces` takes of every namespace each interval. Its
     /// filter says LISTEN only, so nothing reads it as an empty table.
-    pub fn sample_light(&mut self, taken_at_ms: u64) -> Result<Snapshot, CollectError> {
+    pub fn sample_light(&mut self, taken_at_ms: u64) -> Result<Sampled, CollectError> {
         let states = self.config.filter.states;
         self.config.filter.states = crate::model::StateMask::LISTEN_ONLY;
         let result = self.sample(taken_at_ms);

@@ -17,7 +17,7 @@ use crate::collect::CollectError;
 use crate::collect::namespaces::discovery::NamespaceId;
 use crate::collect::namespaces::fleet::{FleetSample, NamespaceStatus};
 use crate::collect::sample_loop::SamplerEvent;
-use crate::model::{Aggregates, Counter, aggregate};
+use crate::model::{Aggregates, Counter};
 use crate::watch::{FullTick, Tick, Watch};
 
 /// What the all-namespaces pipeline hands every mode.
@@ -139,10 +139,10 @@ impl FleetJudge {
                         vec![FleetTick::Opened { id, tick }]
                     }
                     _ => match result {
-                        Ok(snapshot) => vec![FleetTick::Table {
+                        Ok(sampled) => vec![FleetTick::Table {
                             id,
                             at_ms,
-                            aggregates: Box::new(aggregate(&snapshot)),
+                            aggregates: Box::new(sampled.aggregates),
                         }],
                         Err(_) => Vec::new(),
                     },
@@ -202,32 +202,32 @@ impl FleetJudge {
         &mut self,
         id: NamespaceId,
         at_ms: u64,
-        result: Result<Box<crate::model::Snapshot>, CollectError>,
+        result: Result<Box<crate::model::Sampled>, CollectError>,
     ) -> Vec<FleetTick> {
         let is_opened = self.opened() == Some(id);
         let Some(member) = self.members.get_mut(&id) else {
             return Vec::new();
         };
-        let snapshot = match result {
-            Ok(snapshot) => snapshot,
+        let sampled = match result {
+            Ok(sampled) => sampled,
             Err(error) => {
                 member.row.error = Some(error.to_string());
                 return Vec::new();
             }
         };
         let mut ticks = Vec::new();
-        if is_opened && let Some(sockstat) = snapshot.sockstat {
+        if is_opened && let Some(sockstat) = sampled.snapshot.sockstat {
             ticks.push(FleetTick::Opened {
                 id,
                 tick: Tick::Totals {
                     at_ms,
-                    counters: Box::new(snapshot.counters),
+                    counters: Box::new(sampled.snapshot.counters),
                     sockstat,
                 },
             });
         }
         let label = member.row.label();
-        let mut full = member.watch.judge(*snapshot);
+        let mut full = member.watch.judge(*sampled);
         name_all(&mut full, &label);
         let row = &mut member.row;
         row.error = None;

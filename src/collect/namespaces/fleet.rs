@@ -17,7 +17,7 @@ use super::schedule::{FleetAction, FleetSchedule, FleetTiming};
 use crate::collect::owner_thread::BackgroundOwners;
 use crate::collect::process::ProcessResolver;
 use crate::collect::{CollectError, SnapshotSource, SourceChoice};
-use crate::model::{Filter, ProcessInfo, Snapshot, SocketRecord};
+use crate::model::{Filter, ProcessInfo, Sampled, SocketRecord};
 
 /// One namespace as the user sees it in the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub enum FleetSample {
     Light {
         id: NamespaceId,
         at_ms: u64,
-        result: Result<Box<Snapshot>, CollectError>,
+        result: Result<Box<Sampled>, CollectError>,
     },
     /// The namespace whose whole table is sampled changed (`Open`).
     OpenedChanged { id: Option<NamespaceId> },
@@ -56,7 +56,7 @@ pub enum FleetSample {
         id: NamespaceId,
         at_ms: u64,
         opened: bool,
-        result: Result<Box<Snapshot>, CollectError>,
+        result: Result<Box<Sampled>, CollectError>,
     },
     /// The thread cannot go on (it could not return to its own namespace).
     Stopped { error: CollectError },
@@ -67,7 +67,7 @@ pub enum FleetSample {
 pub struct OnceSample {
     pub status: NamespaceStatus,
     /// `None` when the namespace cannot be read (`status.access` says why).
-    pub result: Option<Result<Snapshot, CollectError>>,
+    pub result: Option<Result<Sampled, CollectError>>,
     /// Whether the whole table was dumped, or listeners and totals only.
     pub whole_table: bool,
 }
@@ -283,7 +283,7 @@ impl Fleet {
         &mut self,
         id: NamespaceId,
         at_ms: u64,
-    ) -> Result<Option<Result<Box<Snapshot>, CollectError>>, CollectError> {
+    ) -> Result<Option<Result<Box<Sampled>, CollectError>>, CollectError> {
         let home = &self.home;
         let Some(Ok(reader)) = self.members.get_mut(&id).map(|m| &mut m.reader) else {
             return Ok(None);
@@ -291,8 +291,8 @@ impl Fleet {
         let mut result = reader
             .visit(home, |sampler| sampler.sample(at_ms))
             .map_err(|Stranded(e)| e)?;
-        if let Ok(snapshot) = &mut result {
-            self.fill_owners(snapshot, at_ms);
+        if let Ok(sampled) = &mut result {
+            self.fill_owners(sampled, at_ms);
         }
         Ok(Some(result.map(Box::new)))
     }
@@ -350,7 +350,7 @@ impl Fleet {
         let wanted: Vec<u64> = samples
             .iter()
             .filter_map(|s| s.result.as_ref()?.as_ref().ok())
-            .flat_map(|snapshot| snapshot.listeners.iter().map(|l| l.inode))
+            .flat_map(|sampled| sampled.snapshot.listeners.iter().map(|l| l.inode))
             .filter(|inode| *inode != 0)
             .collect();
         let (owners, complete) = match &mut self.owners {
@@ -361,13 +361,14 @@ impl Fleet {
             Owners::Background(background) => background.lookup(wanted, at_ms),
         };
         for sample in &mut samples {
-            if let Some(Ok(snapshot)) = &mut sample.result {
-                let own: HashMap<u64, ProcessInfo> = snapshot
+            if let Some(Ok(sampled)) = &mut sample.result {
+                let own: HashMap<u64, ProcessInfo> = sampled
+                    .snapshot
                     .listeners
                     .iter()
                     .filter_map(|l| owners.get(&l.inode).map(|p| (l.inode, p.clone())))
                     .collect();
-                attach_owners(snapshot, own, complete);
+                attach_owners(sampled, own, complete);
             }
         }
         samples
@@ -389,8 +390,9 @@ impl Fleet {
         next
     }
 
-    fn fill_owners(&mut self, snapshot: &mut Snapshot, at_ms: u64) {
-        let wanted: Vec<u64> = snapshot
+    fn fill_owners(&mut self, sampled: &mut Sampled, at_ms: u64) {
+        let wanted: Vec<u64> = sampled
+            .snapshot
             .listeners
             .iter()
             .map(|l| l.inode)
@@ -403,15 +405,19 @@ impl Fleet {
             }
             Owners::Background(background) => background.lookup(wanted, at_ms),
         };
-        attach_owners(snapshot, owners, complete);
+        attach_owners(sampled, owners, complete);
     }
 }
 
 /// Puts owners into a snapshot and onto its listener summaries.
-pub fn attach_owners(snapshot: &mut Snapshot, owners: HashMap<u64, ProcessInfo>, complete: bool) {
+pub fn attach_owners(sampled: &mut Sampled, owners: HashMap<u64, ProcessInfo>, complete: bool) {
+    let Sampled {
+        snapshot,
+        aggregates,
+    } = sampled;
     snapshot.owners = owners;
     snapshot.owners_complete = complete;
-    if let Some(aggregates) = &mut snapshot.aggregated {
+    {
         for listener in &mut aggregates.listeners {
             listener.process = snapshot.owners.get(&listener.inode).cloned();
         }

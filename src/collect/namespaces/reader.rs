@@ -78,6 +78,7 @@ impl NamespaceReader {
             source,
             target: NetnsTarget::Host,
             filter: filter.clone(),
+            scope: crate::model::JudgingScope::default(),
         };
         if found.is_host {
             let sampler = Sampler::in_context(config, NamespaceContext::own(label))
