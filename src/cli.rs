@@ -8,36 +8,93 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 
 use crate::alert::{Severity, Thresholds};
 use crate::collect::SourceChoice;
 use crate::collect::namespace::NetnsTarget;
 use crate::model::{Filter, IpFamily, IpPrefix, StateMask, TcpState};
 
-/// What `--help` shows after the flags: examples and the exit codes.
-pub const AFTER_HELP: &str = "\
-Examples:
-  tcpwatch demo                          the write-up's experiments on loopback, narrated (any machine)
-  tcpwatch --port 80                     the live dashboard for one service port
-  tcpwatch -l                            listeners only: accept queues against their backlog
-  tcpwatch --port 10000-10010,22 -4      a port range and a port, IPv4 only
-  tcpwatch --addr 10.0.0.0/8             connections with a local or remote address in 10/8
-  tcpwatch --once --format json          one picture for scripts
-  tcpwatch --once --fail-on warning      a health check: exit 3 on any warning
-  tcpwatch --stream --port 443           one JSON line per state change or alert
-  tcpwatch explain TIME_WAIT             what a state means and how it is left
-  sudo \"$(command -v tcpwatch)\" --port 80   as root: other users' process names too
+/// Examples for `--help` and the man page: the command, what it does.
+pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "tcpwatch demo",
+        "the write-up's experiments on loopback, narrated (any machine)",
+    ),
+    (
+        "tcpwatch --port 80",
+        "the live dashboard for one service port",
+    ),
+    (
+        "tcpwatch -l",
+        "listeners only: accept queues against their backlog",
+    ),
+    (
+        "tcpwatch --port 10000-10010,22 -4",
+        "a port range and a port, IPv4 only",
+    ),
+    (
+        "tcpwatch --addr 10.0.0.0/8",
+        "connections with a local or remote address in 10/8",
+    ),
+    ("tcpwatch --once --format json", "one picture for scripts"),
+    (
+        "tcpwatch --once --for 5s --fail-on warning",
+        "a health check: sample 5 s, exit 3 if a warning was raised",
+    ),
+    (
+        "tcpwatch --interval 1s --count 5",
+        "five pictures 1 s apart, like `vmstat 1 5`",
+    ),
+    (
+        "tcpwatch --stream --port 443",
+        "one JSON line per state change or alert",
+    ),
+    (
+        "tcpwatch explain TIME_WAIT",
+        "what a state means and how it is left",
+    ),
+    (
+        "sudo \"$(command -v tcpwatch)\" --port 80",
+        "as root: other users' process names too",
+    ),
+];
 
-Exit status:
-  0  success (also when the output pipe is closed)
-  1  runtime error: no permission, unknown PID or namespace, unreadable /proc
-  2  usage error: a bad flag or value
-  3  --fail-on: an alert at that severity or worse was active";
+/// The exit statuses, for `--help` and the man page.
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (0, "success (also when the output pipe is closed)"),
+    (
+        1,
+        "runtime error: no permission, unknown PID or namespace, unreadable /proc",
+    ),
+    (2, "usage error: a bad flag or value"),
+    (
+        3,
+        "--fail-on: an alert at that severity or worse was active (or raised during --for)",
+    ),
+];
+
+/// What `--help` shows after the flags: examples and the exit codes.
+pub fn after_help() -> String {
+    let mut text = String::from("Examples:\n");
+    for (command, what) in EXAMPLES {
+        if command.len() > 36 {
+            text.push_str(&format!("  {command}\n  {:38} {what}\n", ""));
+        } else {
+            text.push_str(&format!("  {command:38} {what}\n"));
+        }
+    }
+    text.push_str("\nExit status:\n");
+    for (code, meaning) in EXIT_CODES {
+        text.push_str(&format!("  {code}  {meaning}\n"));
+    }
+    text.trim_end().to_string()
+}
 
 /// Live TCP connection monitor: state counts per port, accept queues against
 /// their backlog, TIME_WAIT build-up, and alerts that explain them.
 #[derive(Debug, Parser)]
-#[command(name = "tcpwatch", version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(name = "tcpwatch", version, about, long_about = None, after_help = after_help())]
 pub struct Args {
     /// Watch only connections on these ports (local or remote): 22, 22,80 or
     /// 10000-10010. Repeatable.
@@ -74,9 +131,21 @@ pub struct Args {
     #[arg(long)]
     pub once: bool,
 
+    /// With --once: sample for this long at the interval, then print the
+    /// picture with every alert raised meanwhile. Alerts that need several
+    /// samples (CLOSE_WAIT leaks, TIME_WAIT growth, counter increases) only
+    /// show with it.
+    #[arg(long = "for", value_name = "DURATION", requires = "once", value_parser = parse_for)]
+    pub once_for: Option<Duration>,
+
     /// Print one JSON line per event (state change, alert raised or cleared) instead of pictures.
     #[arg(long, conflicts_with = "once")]
     pub stream: bool,
+
+    /// Stop after this many pictures (line output) or samples (--stream),
+    /// like `vmstat 1 5`; prints lines even on a terminal.
+    #[arg(short = 'c', long, value_name = "N", conflicts_with = "once", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
 
     /// Output format for --once and for the line output (default table;
     /// --stream is always JSON).
@@ -111,7 +180,8 @@ pub struct Args {
     #[arg(long)]
     pub bell: bool,
 
-    /// With --once: exit with status 3 when an alert this severe (or worse) is active.
+    /// With --once: exit with status 3 when an alert this severe (or worse) is
+    /// active (with --for: was raised during the run).
     #[arg(long, value_enum, value_name = "SEVERITY", requires = "once")]
     pub fail_on: Option<FailOnArg>,
 
@@ -166,6 +236,14 @@ pub enum CommandArg {
         #[arg(value_parser = parse_state)]
         state: Option<TcpState>,
     },
+    /// Print the shell completion script, e.g.
+    /// `tcpwatch completions bash > /etc/bash_completion.d/tcpwatch`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff), e.g. `tcpwatch man | man -l -`.
+    Man,
     /// Run the write-up's experiments on loopback (listen(1) without accept(),
     /// TIME_WAIT, CLOSE_WAIT, a refused connect) and watch them.
     Demo {
@@ -184,6 +262,10 @@ pub enum Action {
     Explain(Option<TcpState>),
     /// Run the experiments of the write-up and show them.
     Demo { no_tui: bool },
+    /// Print a shell completion script.
+    Completions(Shell),
+    /// Print the man page.
+    ManPage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -213,7 +295,11 @@ pub struct Config {
     pub filter: Filter,
     pub interval: Duration,
     pub once: bool,
+    /// `--once --for D`: sample this long before printing.
+    pub once_for: Option<Duration>,
     pub stream: bool,
+    /// `--count N`: stop after N pictures (line output) or samples (stream).
+    pub count: Option<u64>,
     pub format: OutputFormat,
     pub source: SourceChoice,
     pub target: NetnsTarget,
@@ -277,6 +363,8 @@ impl Args {
         let action = match self.command {
             Some(CommandArg::Explain { state }) => Action::Explain(state),
             Some(CommandArg::Demo { no_tui }) => Action::Demo { no_tui },
+            Some(CommandArg::Completions { shell }) => Action::Completions(shell),
+            Some(CommandArg::Man) => Action::ManPage,
             None => Action::Watch,
         };
         let thresholds = Thresholds {
@@ -298,7 +386,9 @@ impl Args {
             },
             interval: self.interval,
             once: self.once,
+            once_for: self.once_for,
             stream: self.stream,
+            count: self.count,
             format: self.format.unwrap_or(OutputFormat::Table),
             source: match self.source {
                 SourceArg::Auto => SourceChoice::Auto,
@@ -394,6 +484,16 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
         "interval",
         Duration::from_millis(100),
         Duration::from_secs(3600),
+    )
+}
+
+/// `--for`: from 100ms to a day.
+fn parse_for(text: &str) -> Result<Duration, String> {
+    crate::duration::parse_duration_within(
+        text,
+        "--for",
+        Duration::from_millis(100),
+        Duration::from_secs(24 * 3600),
     )
 }
 
@@ -512,19 +612,41 @@ mod tests {
     }
 
     #[test]
-    fn the_stream_format_is_checked() {
+    fn count_for_and_the_stream_format_are_checked() {
+        assert_eq!(parse(&["--count", "5"]).expect("valid").count, Some(5));
+        let once_for = parse(&["--once", "--for", "3s"]).expect("valid");
+        assert_eq!(once_for.once_for, Some(Duration::from_secs(3)));
         assert_eq!(
             parse(&["--stream", "--format", "json"])
                 .expect("valid")
                 .format,
             OutputFormat::Json
         );
-        let err = parse(&["--stream", "--format", "table"]).expect_err("must be rejected");
-        assert_eq!(err.exit_code(), 2, "usage errors exit 2");
-        assert!(
-            err.to_string().contains("--stream prints JSON lines only"),
-            "{err}"
+        for (args, needle) in [
+            (vec!["--count", "0"], "0"),
+            (vec!["--once", "--count", "2"], "cannot be used with"),
+            (vec!["--for", "3s"], "--once"),
+            (vec!["--once", "--for", "1e3"], "not a duration"),
+            (
+                vec!["--stream", "--format", "table"],
+                "--stream prints JSON lines only",
+            ),
+        ] {
+            let err = parse(&args).expect_err("must be rejected");
+            assert_eq!(err.exit_code(), 2, "{args:?}: usage errors exit 2");
+            assert!(err.to_string().contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn completions_and_man_are_subcommands() {
+        assert_eq!(
+            parse(&["completions", "zsh"]).expect("valid").action,
+            Action::Completions(Shell::Zsh)
         );
+        assert_eq!(parse(&["man"]).expect("valid").action, Action::ManPage);
+        let err = parse(&["completions", "tcsh"]).expect_err("unknown shell");
+        assert!(err.to_string().contains("bash"), "{err}");
     }
 
     #[test]

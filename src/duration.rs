@@ -34,7 +34,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parses a duration and checks it lies within `[min, max]`; `what` names
 /// the flag in the message (e.g. "interval").
-pub fn parse_duration_within(
+pub(crate) fn parse_duration_within(
     text: &str,
     what: &str,
     min: Duration,

@@ -128,7 +128,7 @@ pub fn explain(state: TcpState) -> StateExplanation {
 }
 
 /// The explanation as a text block for a terminal.
-pub fn explain_text(state: TcpState) -> String {
+pub(crate) fn explain_text(state: TcpState) -> String {
     let e = explain(state);
     format!(
         "{name}\n  what:        {meaning}\n  who:         {side}\n  enters by:   {entered}\n  leaves by:   {left}\n  lasts:       {lasts}\n  when many:   {many}\n",
@@ -143,7 +143,7 @@ pub fn explain_text(state: TcpState) -> String {
 }
 
 /// The state diagram as text, each edge labelled with the call or event.
-pub const DIAGRAM: &str = r#"TCP state diagram (Linux), each arrow labelled with the call or event that moves it
+pub(crate) const DIAGRAM: &str = r#"TCP state diagram (Linux), each arrow labelled with the call or event that moves it
 
                               CLOSED
               connect() /              \ listen()
@@ -185,7 +185,7 @@ pub const DIAGRAM: &str = r#"TCP state diagram (Linux), each arrow labelled with
 /// socket from `from` to `to`, in two short parts (what happens, what the
 /// kernel sends back), as the dashboard's diagram labels it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DiagramEdge {
+pub(crate) struct DiagramEdge {
     pub from: TcpState,
     pub to: TcpState,
     pub cause: &'static str,
@@ -218,7 +218,7 @@ const fn edge(
 }
 
 /// The arrows of the classic diagram (CLOSED stands for "no socket").
-pub const EDGES: [DiagramEdge; 14] = [
+pub(crate) const EDGES: [DiagramEdge; 14] = [
     edge(TcpState::Close, TcpState::SynSent, "connect()", "send SYN"),
     edge(TcpState::Close, TcpState::Listen, "listen()", ""),
     edge(
@@ -277,11 +277,11 @@ pub const EDGES: [DiagramEdge; 14] = [
 
 /// What `accept()` does, which is not an arrow: it takes an ESTABLISHED
 /// connection out of the accept queue and leaves its state alone.
-pub const ACCEPT_NOTE: &str = "accept() takes it out of the accept queue; the state stays";
+pub(crate) const ACCEPT_NOTE: &str = "accept() takes it out of the accept queue; the state stays";
 
 /// A state's name on the diagram: the kernel's names, but CLOSED for
 /// "no connection", as the classic diagram has it.
-pub fn diagram_name(state: TcpState) -> &'static str {
+pub(crate) fn diagram_name(state: TcpState) -> &'static str {
     match state {
         TcpState::Close => "CLOSED",
         other => other.name(),
@@ -289,22 +289,23 @@ pub fn diagram_name(state: TcpState) -> &'static str {
 }
 
 /// The edge from `from` to `to`, if the diagram has one.
-pub fn edge_between(from: TcpState, to: TcpState) -> Option<&'static DiagramEdge> {
+#[cfg(test)]
+pub(crate) fn edge_between(from: TcpState, to: TcpState) -> Option<&'static DiagramEdge> {
     EDGES.iter().find(|e| e.from == from && e.to == to)
 }
 
 /// The arrows into `state`.
-pub fn edges_into(state: TcpState) -> impl Iterator<Item = &'static DiagramEdge> {
+pub(crate) fn edges_into(state: TcpState) -> impl Iterator<Item = &'static DiagramEdge> {
     EDGES.iter().filter(move |e| e.to == state)
 }
 
 /// The arrows out of `state`.
-pub fn edges_out_of(state: TcpState) -> impl Iterator<Item = &'static DiagramEdge> {
+pub(crate) fn edges_out_of(state: TcpState) -> impl Iterator<Item = &'static DiagramEdge> {
     EDGES.iter().filter(move |e| e.from == state)
 }
 
 /// `tcpwatch explain` with no state: the diagram, then every state.
-pub fn explain_all() -> String {
+pub(crate) fn explain_all() -> String {
     let mut text = String::from(DIAGRAM);
     for state in TcpState::ALL {
         text.push('\n');

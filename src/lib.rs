@@ -19,6 +19,7 @@ pub mod error;
 pub mod explain;
 pub mod fleet;
 pub mod format;
+pub mod generate;
 pub mod model;
 pub mod output;
 pub mod run;

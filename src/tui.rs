@@ -20,10 +20,10 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub(crate) type Tui = Terminal<CrosstermBackend<Stdout>>;
 
 /// The terminal in dashboard mode; dropping it restores the terminal.
-pub struct TerminalGuard {
+pub(crate) struct TerminalGuard {
     terminal: Tui,
 }
 
@@ -64,7 +64,7 @@ impl TerminalGuard {
 
     /// Does what the signals asked since the last call: suspends or resumes
     /// here, and returns true when the loop should stop.
-    pub fn obey(&mut self, signals: &StopSignals) -> io::Result<bool> {
+    pub(crate) fn obey(&mut self, signals: &StopSignals) -> io::Result<bool> {
         match signals.poll() {
             Some(SignalAction::Stop) => Ok(true),
             Some(SignalAction::Suspend) => {
@@ -125,7 +125,7 @@ impl Drop for TerminalGuard {
 
 /// Leaves raw mode, mouse capture and the alternate screen and shows the
 /// cursor. Safe to call more than once.
-pub fn restore() -> io::Result<()> {
+pub(crate) fn restore() -> io::Result<()> {
     let raw = disable_raw_mode();
     let screen = execute!(
         io::stdout(),
@@ -215,7 +215,7 @@ fn has_terminfo_entry(name: &str) -> bool {
 
 /// What a signal asks the dashboard loop to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalAction {
+pub(crate) enum SignalAction {
     /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: leave the loop; the guard
     /// restores the terminal on the way out.
     Stop,
@@ -249,12 +249,12 @@ static TERMINAL_ENTERED: AtomicBool = AtomicBool::new(false);
 ///   (`dd`), and its default action would kill the process with the
 ///   terminal left raw. tcpwatch has nothing to report on it.
 #[derive(Debug, Clone)]
-pub struct StopSignals {
+pub(crate) struct StopSignals {
     pending: Arc<AtomicU8>,
 }
 
 impl StopSignals {
-    pub fn register() -> io::Result<StopSignals> {
+    pub(crate) fn register() -> io::Result<StopSignals> {
         use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGUSR1};
         let pending = Arc::new(AtomicU8::new(0));
         let mut signals = signal_hook::iterator::Signals::new([
@@ -289,7 +289,7 @@ impl StopSignals {
 
     /// The most urgent action a signal asked for since the last call, if
     /// any: Stop before Suspend before Resume.
-    pub fn poll(&self) -> Option<SignalAction> {
+    pub(crate) fn poll(&self) -> Option<SignalAction> {
         let pending = self.pending.load(Ordering::SeqCst);
         let (bit, action) = if pending & PENDING_STOP != 0 {
             // Stop stays pending: every later poll says Stop too.
@@ -310,12 +310,13 @@ impl StopSignals {
     }
 
     /// Whether a stop signal arrived.
+    #[cfg(test)]
     pub fn raised(&self) -> bool {
         self.pending.load(Ordering::SeqCst) & PENDING_STOP != 0
     }
 
     /// Forgets a Resume that the SIGCONT of our own suspend left behind.
-    pub fn forget_resume(&self) {
+    pub(crate) fn forget_resume(&self) {
         self.pending.fetch_and(!PENDING_RESUME, Ordering::SeqCst);
     }
 }
@@ -330,7 +331,7 @@ fn exit_now(signal: i32) -> ! {
 }
 
 /// Ctrl-Z, pressed (not released).
-pub fn is_suspend_key(key: &crossterm::event::KeyEvent) -> bool {
+pub(crate) fn is_suspend_key(key: &crossterm::event::KeyEvent) -> bool {
     use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
     key.kind == KeyEventKind::Press
         && key.modifiers.contains(KeyModifiers::CONTROL)
@@ -340,7 +341,7 @@ pub fn is_suspend_key(key: &crossterm::event::KeyEvent) -> bool {
 /// Ctrl-Z arrives as a key in raw mode (the tty no longer turns it into
 /// SIGTSTP): send SIGTSTP to our process group, as the tty would have, so
 /// that the same path suspends us and a pipeline around us stops too.
-pub fn suspend_key() {
+pub(crate) fn suspend_key() {
     // SAFETY: kill(2) with pid 0 signals our own process group; no memory
     // is involved.
     unsafe {

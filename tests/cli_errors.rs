@@ -39,6 +39,15 @@ fn stream_with_a_table_format_is_a_usage_error() {
 }
 
 #[test]
+fn count_and_for_are_checked_before_anything_runs() {
+    assert_fails_with(&["--count", "0"], 2, "0");
+    assert_fails_with(&["--once", "--count", "3"], 2, "cannot be used with");
+    assert_fails_with(&["--for", "3s"], 2, "--once");
+    assert_fails_with(&["--once", "--for", "2days"], 2, "between 100ms and 1day");
+    assert_fails_with(&["completions", "tcsh"], 2, "bash");
+}
+
+#[test]
 fn help_shows_examples_and_the_exit_codes() {
     let output = tcpwatch(&["--help"]);
     assert_eq!(output.status.code(), Some(0));
@@ -47,6 +56,8 @@ fn help_shows_examples_and_the_exit_codes() {
         "Examples:",
         "tcpwatch demo",
         "--port 10000-10010,22 -4",
+        "--once --for 5s --fail-on warning",
+        "--count 5",
         "Exit status:",
         "0  success",
         "1  runtime error",

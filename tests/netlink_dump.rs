@@ -421,6 +421,29 @@ fn connected_between(server_ip: &str, client_ip: &str) -> Connected {
     }
 }
 
+/// A dual-stack listener on [::] and an IPv4 client: the server's end is an
+/// IPv6 socket whose addresses are IPv4-mapped (::ffff:127.0.0.4).
+fn dual_stack_with_an_ipv4_client() -> Connected {
+    let socket = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).unwrap();
+    socket.set_only_v6(false).expect("dual stack");
+    let any: SocketAddr = "[::]:0".parse().unwrap();
+    socket.bind(&any.into()).expect("bind [::]");
+    socket.listen(8).expect("listen");
+    let listener: TcpListener = socket.into();
+    let port = listener.local_addr().unwrap().port();
+    let client = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let from: SocketAddr = "127.0.0.4:0".parse().unwrap();
+    client.bind(&from.into()).expect("bind client");
+    let to: SocketAddr = format!("127.0.0.4:{port}").parse().unwrap();
+    client.connect(&to.into()).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    Connected {
+        listener,
+        client: client.into(),
+        server,
+    }
+}
+
 #[test]
 fn kernel_and_user_space_filters_agree_on_ranges_families_and_addresses() {
     use tcpwatch::collect::AddrSide;
@@ -431,6 +454,7 @@ fn kernel_and_user_space_filters_agree_on_ranges_families_and_addresses() {
         connected_between("127.0.0.2", "127.0.0.1"),
         connected_between("127.0.0.1", "127.0.0.3"),
         connected(V6_LOOPBACK),
+        dual_stack_with_an_ipv4_client(),
     ];
     let ours: BTreeSet<u16> = pairs
         .iter()
@@ -497,6 +521,20 @@ fn kernel_and_user_space_filters_agree_on_ranges_families_and_addresses() {
             );
         }
     }
+    // An IPv4 prefix matches the IPv4-mapped addresses of a dual-stack
+    // socket, in the kernel as in user space: the server end (IPv6) and the
+    // client end (IPv4) of the 127.0.0.4 connection both match.
+    let mapped = DumpRequest {
+        addrs: vec![prefix("127.0.0.4")],
+        ..DumpRequest::all()
+    };
+    for mode in [WalkMode::OneWalk, WalkMode::TwoWalks] {
+        let mut table = NetlinkTable::open().unwrap().with_walk_mode(mode);
+        let found = ours_only(dump(&mut table, &mapped));
+        assert_eq!(found.len(), 2, "{mode:?}: {found:?}");
+        assert!(found.iter().any(|(local, _)| local.is_ipv6()), "{found:?}");
+    }
+
     // Spot checks of the meaning, not only the agreement.
     let mut table = NetlinkTable::open().unwrap();
     let only_2 = ours_only(dump(&mut table, &requests[1]));
@@ -505,9 +543,11 @@ fn kernel_and_user_space_filters_agree_on_ranges_families_and_addresses() {
         3,
         "listener + both ends on 127.0.0.2: {only_2:?}"
     );
+    // -6: the ::1 listener and both ends, the [::] listener and the server
+    // end of its IPv4 client (IPv4-mapped), never the IPv4 client itself.
     let v6 = ours_only(dump(&mut table, &requests[4]));
     assert!(
-        v6.iter().all(|(local, _)| local.is_ipv6()) && v6.len() == 3,
+        v6.iter().all(|(local, _)| local.is_ipv6()) && v6.len() == 5,
         "{v6:?}"
     );
     drop(pairs);

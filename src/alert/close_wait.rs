@@ -37,7 +37,7 @@ pub(crate) struct CloseWaitHistory {
 impl CloseWaitHistory {
     /// Ports with CLOSE_WAIT history (for tests of the memory bound).
     #[cfg(test)]
-    pub fn tracked_ports(&self) -> usize {
+    pub(crate) fn tracked_ports(&self) -> usize {
         self.by_port.len()
     }
 

@@ -56,7 +56,7 @@ impl ListenerView<'_> {
     }
 
     /// The largest queue seen: the snapshot's or the peak's.
-    pub fn max_queue(&self) -> u32 {
+    pub(crate) fn max_queue(&self) -> u32 {
         let now = self.summary.map_or(0, |s| s.accept_queue);
         self.peak.map_or(now, |p| p.max_queue.max(now))
     }
@@ -138,12 +138,12 @@ impl<'a> Context<'a> {
     }
 
     /// How much a counter grew since the previous evaluation (0 if unknown).
-    pub fn growth(&self, counter: Counter) -> u64 {
+    pub(crate) fn growth(&self, counter: Counter) -> u64 {
         self.deltas.map_or(0, |d| d.growth(counter))
     }
 
     /// "ListenOverflows +6" for the counters that grew, joined by ", ".
-    pub fn growth_text(&self, counters: &[Counter]) -> String {
+    pub(crate) fn growth_text(&self, counters: &[Counter]) -> String {
         counters
             .iter()
             .filter(|c| self.growth(**c) > 0)
@@ -153,7 +153,7 @@ impl<'a> Context<'a> {
     }
 
     /// "in the last 1.0 s".
-    pub fn interval_text(&self) -> String {
+    pub(crate) fn interval_text(&self) -> String {
         format!("in the last {}", seconds(self.interval_ms))
     }
 
@@ -181,7 +181,7 @@ impl<'a> Context<'a> {
     /// The listener a connection to `addr` lands on: an exact address, else a
     /// wildcard listener of the same family on the same port, else any
     /// wildcard on the port (a dual-stack [::] takes IPv4 too).
-    pub fn listener_for(&self, addr: &SocketAddr) -> Option<&ListenerView<'a>> {
+    pub(crate) fn listener_for(&self, addr: &SocketAddr) -> Option<&ListenerView<'a>> {
         let same_port = |v: &&ListenerView<'a>| v.local.port() == addr.port();
         let same_family = |a: IpAddr, b: IpAddr| a.is_ipv4() == b.is_ipv4();
         self.listeners
@@ -203,7 +203,7 @@ impl<'a> Context<'a> {
     }
 
     /// Whether the port filter may hide sockets or listeners.
-    pub fn filter_text(&self) -> Option<String> {
+    pub(crate) fn filter_text(&self) -> Option<String> {
         (!self.snapshot.filter.ports.is_empty())
             .then(|| format!("the filter ({})", self.snapshot.filter.describe()))
     }

@@ -6,7 +6,7 @@
 //! clock; `now_ms` and the interval come in with the input.
 
 use crate::model::peaks::ListenerPeaks;
-use crate::model::{Aggregates, CounterDeltas, Counters, Snapshot, aggregate};
+use crate::model::{Aggregates, CounterDeltas, Counters, Snapshot};
 
 use super::close_wait::CloseWaitHistory;
 use super::context::Context;
@@ -66,10 +66,6 @@ impl AlertEngine {
         }
     }
 
-    pub fn thresholds(&self) -> &Thresholds {
-        &self.thresholds
-    }
-
     /// Runs every rule and returns what was raised or cleared.
     pub fn evaluate(&mut self, input: &EvaluationInput<'_>) -> Vec<AlertEvent> {
         let ctx = Context::new(
@@ -95,16 +91,17 @@ impl AlertEngine {
     /// against the previous snapshot given here, and evaluates at the
     /// snapshot's `taken_at_ms`. `peaks` is the interval since that previous
     /// snapshot (`ListenerPeaks::take_interval`).
-    pub fn evaluate_snapshot(
+    #[cfg(test)]
+    pub(crate) fn evaluate_snapshot(
         &mut self,
         snapshot: &Snapshot,
         peaks: &ListenerPeaks,
     ) -> Vec<AlertEvent> {
-        self.evaluate_aggregated(snapshot, &aggregate(snapshot), peaks)
+        self.evaluate_aggregated(snapshot, &crate::model::aggregate(snapshot), peaks)
     }
 
     /// Like `evaluate_snapshot`, with the snapshot's aggregates already made.
-    pub fn evaluate_aggregated(
+    pub(crate) fn evaluate_aggregated(
         &mut self,
         snapshot: &Snapshot,
         aggregates: &Aggregates,
@@ -172,7 +169,7 @@ mod tests {
     fn evaluate_takes_explicit_inputs() {
         let mut engine = AlertEngine::default();
         let snap = listen_one(5_000, 0);
-        let aggregates = aggregate(&snap);
+        let aggregates = crate::model::aggregate(&snap);
         let mut before = Counters::default();
         before.set(Counter::ListenOverflows, 0);
         let mut after = before;
@@ -276,7 +273,7 @@ mod tests {
         let mut none_kept = AlertEngine::default();
         for tick in 0..5u16 {
             let snap = table(1_000 * u64::from(tick), 3 + tick);
-            let aggregates = aggregate(&snap);
+            let aggregates = crate::model::aggregate(&snap);
             let mut stripped = snap.clone();
             stripped.sockets.clear();
             stripped.sockets_complete = false;

@@ -165,7 +165,7 @@ impl Lifecycle {
 
     /// Identities whose fire count is remembered (for tests of the bound).
     #[cfg(test)]
-    pub fn remembered(&self) -> usize {
+    pub(crate) fn remembered(&self) -> usize {
         self.fire_counts.len()
     }
 

@@ -22,6 +22,7 @@ mod syn_queue;
 mod testkit;
 mod thresholds;
 mod time_wait;
+mod window;
 
 use std::fmt;
 
@@ -31,6 +32,7 @@ pub use crate::model::peaks::{ListenerPeak, ListenerPeaks};
 pub use engine::{AlertEngine, EvaluationInput};
 pub use monitor::AlertMonitor;
 pub use thresholds::Thresholds;
+pub use window::RaisedDuring;
 
 /// How a client retries a SYN nobody answers, on this kernel generation:
 /// Linux 6.x retries every 1 s for `net.ipv4.tcp_syn_linear_timeouts` (4)
@@ -196,7 +198,8 @@ impl Alert {
     }
 
     /// How long the condition has lasted at `now_ms`.
-    pub fn age_ms(&self, now_ms: u64) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn age_ms(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.since_ms)
     }
 }
@@ -233,7 +236,8 @@ impl fmt::Display for Alert {
 }
 
 /// One line of text for an alert: severity, kind, subject and summary.
-pub fn render_line(alert: &Alert) -> String {
+#[cfg(test)]
+pub(crate) fn render_line(alert: &Alert) -> String {
     alert.to_string()
 }
 

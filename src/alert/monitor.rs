@@ -10,7 +10,7 @@ use crate::model::{Aggregates, Snapshot, SocketRecord};
 /// What one evaluation found: the alert events, and the listener peaks of
 /// the interval it closed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Judged {
+pub(crate) struct Judged {
     pub events: Vec<AlertEvent>,
     pub peaks: ListenerPeaks,
 }
@@ -37,7 +37,11 @@ impl AlertMonitor {
 
     /// A full sample: evaluates every rule against it and the interval's
     /// peaks, and hands those peaks back (they close with the interval).
-    pub fn evaluate_with_peaks(&mut self, snapshot: &Snapshot, aggregates: &Aggregates) -> Judged {
+    pub(crate) fn evaluate_with_peaks(
+        &mut self,
+        snapshot: &Snapshot,
+        aggregates: &Aggregates,
+    ) -> Judged {
         self.peaks
             .observe(&snapshot.listeners, snapshot.taken_at_ms);
         let peaks = self.peaks.take_interval();

@@ -54,7 +54,10 @@ impl Script {
     }
 
     /// A full tick whose listeners are not fed to the peaks.
-    pub fn tick_without_listener_sample(&mut self, mut snapshot: Snapshot) -> Vec<AlertEvent> {
+    pub(crate) fn tick_without_listener_sample(
+        &mut self,
+        mut snapshot: Snapshot,
+    ) -> Vec<AlertEvent> {
         self.now_ms += 1000;
         self.samples_in_interval = 0;
         snapshot.taken_at_ms = self.now_ms;

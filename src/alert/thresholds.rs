@@ -60,7 +60,7 @@ impl Default for Thresholds {
 
 impl Thresholds {
     /// Every value forced into a usable range (ratios in (0, 1], counts ≥ 1).
-    pub fn sanitized(&self) -> Thresholds {
+    pub(crate) fn sanitized(&self) -> Thresholds {
         let ratio = |value: f64, default: f64| {
             if value.is_finite() && value > 0.0 {
                 value.min(1.0)

@@ -27,7 +27,7 @@ pub(crate) struct TimeWaitHistory {
 impl TimeWaitHistory {
     /// Ports with a remembered count (for tests of the memory bound).
     #[cfg(test)]
-    pub fn tracked_ports(&self) -> usize {
+    pub(crate) fn tracked_ports(&self) -> usize {
         self.previous.as_ref().map_or(0, HashMap::len)
     }
 

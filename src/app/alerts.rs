@@ -8,13 +8,13 @@
 use std::collections::VecDeque;
 
 /// Log entries kept at most.
-pub const ALERT_LOG_CAPACITY: usize = 200;
+pub(crate) const ALERT_LOG_CAPACITY: usize = 200;
 
 pub use crate::alert::Severity;
 use crate::alert::{Alert, AlertEvent};
 
 /// Four-letter label for the alert list: `CRIT`, `WARN`, `INFO`.
-pub fn severity_label(severity: Severity) -> &'static str {
+pub(crate) fn severity_label(severity: Severity) -> &'static str {
     match severity {
         Severity::Info => "INFO",
         Severity::Warning => "WARN",
@@ -118,11 +118,11 @@ impl AlertBoard {
         self.log.iter()
     }
 
-    pub fn log_len(&self) -> usize {
+    pub(crate) fn log_len(&self) -> usize {
         self.log.len()
     }
 
-    pub fn clear_log(&mut self) {
+    pub(crate) fn clear_log(&mut self) {
         self.log.clear();
     }
 
@@ -150,7 +150,7 @@ impl AlertBoard {
     /// Replaces the active alerts' details (numbers in the summary, last
     /// seen) with the engine's current view; raises and clears stay with
     /// `apply`, which also logs them.
-    pub fn refresh_active(&mut self, current: &[AlertView]) {
+    pub(crate) fn refresh_active(&mut self, current: &[AlertView]) {
         for alert in &mut self.active {
             if let Some(latest) = current.iter().find(|c| c.same_alert(alert)) {
                 *alert = latest.clone();

@@ -14,14 +14,14 @@ use crate::model::{PortStates, StateCounts, TcpState, TimerKind};
 use crate::watch::FullTick;
 
 /// How long a state that just gained sockets stays highlighted.
-pub const FLASH_MS: u64 = 2_000;
+pub(crate) const FLASH_MS: u64 = 2_000;
 /// The smallest terminal that gets the drawn diagram; below it the view is
 /// a compact list.
-pub const DIAGRAM_MIN_WIDTH: u16 = 100;
-pub const DIAGRAM_MIN_HEIGHT: u16 = 30;
+pub(crate) const DIAGRAM_MIN_WIDTH: u16 = 100;
+pub(crate) const DIAGRAM_MIN_HEIGHT: u16 = 30;
 
 /// Whether a terminal of this size gets the drawn diagram.
-pub fn diagram_fits(width: u16, height: u16) -> bool {
+pub(crate) fn diagram_fits(width: u16, height: u16) -> bool {
     width >= DIAGRAM_MIN_WIDTH && height >= DIAGRAM_MIN_HEIGHT
 }
 
@@ -55,7 +55,7 @@ pub enum Direction {
 
 /// The SYN_SENT socket whose SYN is retried next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NextSynRetry {
+pub(crate) struct NextSynRetry {
     /// Retransmits so far; the next one is `retransmits + 1`.
     pub retransmits: u8,
     /// Time left on its timer when the sample was taken.
@@ -65,14 +65,14 @@ pub struct NextSynRetry {
 
 impl NextSynRetry {
     /// Time left at `now_ms`.
-    pub fn left_ms(&self, now_ms: u64) -> u64 {
+    pub(crate) fn left_ms(&self, now_ms: u64) -> u64 {
         u64::from(self.expires_ms).saturating_sub(now_ms.saturating_sub(self.taken_at_ms))
     }
 }
 
 /// What the boxes show, for the current scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DiagramFigures {
+pub(crate) struct DiagramFigures {
     pub counts: StateCounts,
     pub taken_at_ms: u64,
     pub next_syn_retry: Option<NextSynRetry>,
@@ -119,7 +119,7 @@ impl Default for DiagramState {
 }
 
 impl DiagramState {
-    pub fn figures(&self) -> &DiagramFigures {
+    pub(crate) fn figures(&self) -> &DiagramFigures {
         &self.figures
     }
 
@@ -172,18 +172,19 @@ impl DiagramState {
         });
     }
 
-    pub fn select(&mut self, state: TcpState) {
+    #[cfg(test)]
+    pub(crate) fn select(&mut self, state: TcpState) {
         self.selected = state;
     }
 
     /// Moves on the drawn diagram: to the box in that direction.
-    pub fn move_on_diagram(&mut self, direction: Direction) {
+    pub(crate) fn move_on_diagram(&mut self, direction: Direction) {
         self.selected = neighbour(self.selected, direction);
     }
 
     /// Moves in the compact list (and with Tab): the next or previous state
     /// in the order of a connection's life.
-    pub fn move_in_list(&mut self, delta: isize) {
+    pub(crate) fn move_in_list(&mut self, delta: isize) {
         let n = TcpState::ALL.len();
         let i = TcpState::ALL
             .iter()
@@ -199,7 +200,7 @@ impl DiagramState {
 /// edge). The diagram: SYN_SENT ← CLOSED → LISTEN → SYN_RECV on top,
 /// ESTABLISHED below, then FIN_WAIT1 → CLOSING … CLOSE_WAIT, and FIN_WAIT2 →
 /// TIME_WAIT … LAST_ACK at the bottom.
-pub fn neighbour(state: TcpState, direction: Direction) -> TcpState {
+pub(crate) fn neighbour(state: TcpState, direction: Direction) -> TcpState {
     use Direction::*;
     use TcpState::*;
     match (state, direction) {

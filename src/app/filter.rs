@@ -30,13 +30,13 @@ impl FilterQuery {
         FilterQuery::Text(text.to_ascii_lowercase())
     }
 
-    pub fn is_everything(&self) -> bool {
+    pub(crate) fn is_everything(&self) -> bool {
         *self == FilterQuery::Everything
     }
 
     /// Whether a port row matches on its own figures. For `Text`, the caller
     /// also checks the sockets' addresses (`matches_socket`).
-    pub fn matches_port(&self, port: u16, counts: &StateCounts) -> bool {
+    pub(crate) fn matches_port(&self, port: u16, counts: &StateCounts) -> bool {
         match self {
             FilterQuery::Everything => true,
             FilterQuery::State(state) => counts.get(*state) > 0,
@@ -44,7 +44,7 @@ impl FilterQuery {
         }
     }
 
-    pub fn matches_socket(&self, record: &SocketRecord) -> bool {
+    pub(crate) fn matches_socket(&self, record: &SocketRecord) -> bool {
         match self {
             FilterQuery::Everything => true,
             FilterQuery::State(state) => record.state == *state,
@@ -56,7 +56,7 @@ impl FilterQuery {
     }
 
     /// Whether text matching may find a port through its sockets' addresses.
-    pub fn searches_addresses(&self) -> bool {
+    pub(crate) fn searches_addresses(&self) -> bool {
         matches!(self, FilterQuery::Text(_))
     }
 }
@@ -78,19 +78,19 @@ impl LiveFilter {
         &self.query
     }
 
-    pub fn is_editing(&self) -> bool {
+    pub(crate) fn is_editing(&self) -> bool {
         self.editing
     }
 
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         !self.query.is_everything()
     }
 
-    pub fn start_editing(&mut self) {
+    pub(crate) fn start_editing(&mut self) {
         self.editing = true;
     }
 
-    pub fn stop_editing(&mut self) {
+    pub(crate) fn stop_editing(&mut self) {
         self.editing = false;
     }
 
@@ -101,7 +101,7 @@ impl LiveFilter {
         }
     }
 
-    pub fn pop(&mut self) {
+    pub(crate) fn pop(&mut self) {
         self.text.pop();
         self.query = FilterQuery::parse(&self.text);
     }

@@ -116,7 +116,7 @@ pub const CONNECTIONS_FOOTER_KEYS: &[(&str, &str)] = &[
     ("?", "help"),
 ];
 
-pub fn command_for(key: KeyEvent, editing_filter: bool) -> Option<Command> {
+pub(crate) fn command_for(key: KeyEvent, editing_filter: bool) -> Option<Command> {
     if key.kind == KeyEventKind::Release {
         return None;
     }

@@ -8,14 +8,14 @@
 pub mod alerts;
 pub mod diagram;
 pub mod filter;
-pub mod keymap;
+pub(crate) mod keymap;
 pub mod msg;
 pub mod namespaces;
 pub mod narration;
 pub mod rows;
-pub mod scroll;
+pub(crate) mod scroll;
 pub mod sort;
-pub mod transition_log;
+pub(crate) mod transition_log;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -43,7 +43,7 @@ pub use transition_log::TransitionLog;
 
 /// Rows of the screen the connection view spends on other things (header 2,
 /// footer 1, table borders 2, column titles 1): the rest is one page.
-pub const CONNECTIONS_CHROME_ROWS: u16 = 6;
+pub(crate) const CONNECTIONS_CHROME_ROWS: u16 = 6;
 
 /// Rows a mouse-wheel notch scrolls.
 const WHEEL_ROWS: isize = 3;
@@ -51,13 +51,13 @@ const WHEEL_ROWS: isize = 3;
 const PANEL_PAGE_ROWS: usize = 5;
 
 /// FullTick intervals `+`/`-` step through.
-pub const INTERVAL_STEPS_MS: [u64; 11] = [
+pub(crate) const INTERVAL_STEPS_MS: [u64; 11] = [
     100, 200, 250, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000,
 ];
 
 /// The panel that arrow keys act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Focus {
+pub(crate) enum Focus {
     #[default]
     Ports,
     Listeners,
@@ -233,7 +233,7 @@ impl App {
 
     /// The newest sockstat: from a totals-only sample when it is newer
     /// than the full sample on screen.
-    pub fn latest_sockstat(&self) -> Option<Sockstat> {
+    pub(crate) fn latest_sockstat(&self) -> Option<Sockstat> {
         let shown = self
             .shown()
             .and_then(|s| s.snapshot.sockstat.map(|st| (s.snapshot.taken_at_ms, st)));
@@ -247,7 +247,7 @@ impl App {
     }
 
     /// tcpwatch's own CPU and memory, once measured.
-    pub fn self_cost(&self) -> Option<SelfCost> {
+    pub(crate) fn self_cost(&self) -> Option<SelfCost> {
         self.self_cost
     }
 
@@ -278,7 +278,7 @@ impl App {
     }
 
     /// Applies alert events from a rule engine, evaluated at `at_ms`.
-    pub fn apply_alert_events(&mut self, at_ms: u64, changes: Vec<AlertChange>) {
+    pub(crate) fn apply_alert_events(&mut self, at_ms: u64, changes: Vec<AlertChange>) {
         if !changes.is_empty() {
             self.alerts.apply(at_ms, changes);
         }
@@ -299,7 +299,7 @@ impl App {
     }
 
     /// The interval the user asked for; the loop passes it to the sampler.
-    pub fn requested_interval(&self) -> Duration {
+    pub(crate) fn requested_interval(&self) -> Duration {
         self.interval
     }
 
@@ -311,20 +311,16 @@ impl App {
         self.now_ms
     }
 
-    pub fn viewport(&self) -> (u16, u16) {
-        self.viewport
-    }
-
-    pub fn should_quit(&self) -> bool {
+    pub(crate) fn should_quit(&self) -> bool {
         self.quit
     }
 
-    pub fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         self.paused
     }
 
     /// Samples that arrived while paused.
-    pub fn kept_aside_count(&self) -> usize {
+    pub(crate) fn kept_aside_count(&self) -> usize {
         self.kept_aside_count
     }
 
@@ -334,7 +330,7 @@ impl App {
     }
 
     /// Counter growth between the shown sample and the one before it.
-    pub fn shown_deltas(&self) -> Option<&CounterDeltas> {
+    pub(crate) fn shown_deltas(&self) -> Option<&CounterDeltas> {
         self.shown.as_ref().and_then(|(_, d)| d.as_ref())
     }
 
@@ -342,12 +338,12 @@ impl App {
         self.failure.as_ref()
     }
 
-    pub fn history(&self) -> &History {
+    pub(crate) fn history(&self) -> &History {
         &self.history
     }
 
     /// Charts stop here: the newest shown sample while paused.
-    pub fn history_until_ms(&self) -> u64 {
+    pub(crate) fn history_until_ms(&self) -> u64 {
         if !self.paused {
             return u64::MAX;
         }
@@ -360,15 +356,15 @@ impl App {
         &self.seen
     }
 
-    pub fn port_rows(&self) -> &[PortStates] {
+    pub(crate) fn port_rows(&self) -> &[PortStates] {
         &self.port_rows
     }
 
-    pub fn listener_rows(&self) -> &[ListenerRow] {
+    pub(crate) fn listener_rows(&self) -> &[ListenerRow] {
         &self.listener_rows
     }
 
-    pub fn port_has_full_listener(&self, port: u16) -> bool {
+    pub(crate) fn port_has_full_listener(&self, port: u16) -> bool {
         self.listener_rows
             .iter()
             .any(|l| l.summary.port() == port && l.summary.is_full() == Some(true))
@@ -378,7 +374,7 @@ impl App {
         self.selected_port
     }
 
-    pub fn selected_row_index(&self) -> Option<usize> {
+    pub(crate) fn selected_row_index(&self) -> Option<usize> {
         let port = self.selected_port?;
         self.port_rows.iter().position(|r| r.port == port)
     }
@@ -391,15 +387,15 @@ impl App {
         &self.filter
     }
 
-    pub fn focus(&self) -> Focus {
+    pub(crate) fn focus(&self) -> Focus {
         self.focus
     }
 
-    pub fn listeners_offset(&self) -> usize {
+    pub(crate) fn listeners_offset(&self) -> usize {
         self.listeners_offset
     }
 
-    pub fn alerts_offset(&self) -> usize {
+    pub(crate) fn alerts_offset(&self) -> usize {
         self.alerts_offset
     }
 
@@ -407,7 +403,7 @@ impl App {
         &self.view
     }
 
-    pub fn help_visible(&self) -> bool {
+    pub(crate) fn help_visible(&self) -> bool {
         self.help_visible
     }
 
@@ -420,7 +416,7 @@ impl App {
     }
 
     /// Connection state changes, followed across every full sample.
-    pub fn transitions(&self) -> &TransitionLog {
+    pub(crate) fn transitions(&self) -> &TransitionLog {
         &self.transitions
     }
 
@@ -598,7 +594,7 @@ impl App {
         }
     }
 
-    pub fn execute(&mut self, command: Command) {
+    pub(crate) fn execute(&mut self, command: Command) {
         if self.help_visible {
             match command {
                 Command::Quit => self.quit = true,

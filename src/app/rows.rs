@@ -51,7 +51,7 @@ fn listener_ports(sample: &FullTick) -> HashSet<u16> {
 }
 
 /// Ports-table rows that pass the live filter, in the chosen order.
-pub fn port_rows(sample: &FullTick, query: &FilterQuery, sort: SortMode) -> Vec<PortStates> {
+pub(crate) fn port_rows(sample: &FullTick, query: &FilterQuery, sort: SortMode) -> Vec<PortStates> {
     let mut by_address: HashSet<u16> = HashSet::new();
     if query.searches_addresses() {
         let listening = listener_ports(sample);
@@ -87,7 +87,7 @@ pub fn port_rows(sample: &FullTick, query: &FilterQuery, sort: SortMode) -> Vec<
 /// Listener rows: queue figures from `live` when it is newer than the
 /// snapshot, the rest (SYN_RECV, owner) from the snapshot. Only listeners
 /// on `ports` when given.
-pub fn listener_rows(
+pub(crate) fn listener_rows(
     sample: &FullTick,
     live: Option<(u64, &[SocketRecord])>,
     ports: Option<&HashSet<u16>>,
@@ -162,7 +162,11 @@ pub fn listener_rows(
 
 /// The connections counted under `port` that pass the filter: listeners
 /// first, then by state in display order, remote and local address.
-pub fn connection_rows(sample: &FullTick, port: u16, query: &FilterQuery) -> Vec<ConnectionRef> {
+pub(crate) fn connection_rows(
+    sample: &FullTick,
+    port: u16,
+    query: &FilterQuery,
+) -> Vec<ConnectionRef> {
     let snapshot = &sample.snapshot;
     let listening = listener_ports(sample);
     let mut rows: Vec<ConnectionRef> = snapshot

@@ -11,7 +11,7 @@ pub struct Scroll {
 
 impl Scroll {
     /// Moves the selection by `delta` rows and keeps it on the page.
-    pub fn move_by(&mut self, delta: isize, len: usize, page: usize) {
+    pub(crate) fn move_by(&mut self, delta: isize, len: usize, page: usize) {
         let target = if delta < 0 {
             self.selected.saturating_sub(delta.unsigned_abs())
         } else {
@@ -20,13 +20,13 @@ impl Scroll {
         self.select(target, len, page);
     }
 
-    pub fn select(&mut self, index: usize, len: usize, page: usize) {
+    pub(crate) fn select(&mut self, index: usize, len: usize, page: usize) {
         self.selected = index.min(len.saturating_sub(1));
         self.keep_visible(len, page);
     }
 
     /// Shifts the offset as little as possible so the selection is visible.
-    pub fn keep_visible(&mut self, len: usize, page: usize) {
+    pub(crate) fn keep_visible(&mut self, len: usize, page: usize) {
         let page = page.max(1);
         self.selected = self.selected.min(len.saturating_sub(1));
         if self.selected < self.offset {
@@ -39,7 +39,7 @@ impl Scroll {
 
     /// The offset a page of `page` rows should start at, without changing
     /// anything (for drawing into an area of another height).
-    pub fn offset_for(&self, len: usize, page: usize) -> usize {
+    pub(crate) fn offset_for(&self, len: usize, page: usize) -> usize {
         let mut copy = *self;
         copy.keep_visible(len, page);
         copy.offset

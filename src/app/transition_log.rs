@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use crate::model::transitions::Transition;
 
 /// Changes kept; older ones are dropped.
-pub const LOG_CAPACITY: usize = 500;
+pub(crate) const LOG_CAPACITY: usize = 500;
 
 #[derive(Debug, Clone, Default)]
 pub struct TransitionLog {
@@ -35,7 +35,7 @@ impl TransitionLog {
     }
 
     /// The logged changes, newest first.
-    pub fn newest_first(&self) -> impl Iterator<Item = &Transition> {
+    pub(crate) fn newest_first(&self) -> impl Iterator<Item = &Transition> {
         self.log.iter().rev()
     }
 
@@ -48,7 +48,7 @@ impl TransitionLog {
     }
 
     /// The last sample's socket count when it was too large to follow.
-    pub fn too_many(&self) -> Option<usize> {
+    pub(crate) fn too_many(&self) -> Option<usize> {
         self.too_many
     }
 

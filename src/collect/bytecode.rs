@@ -551,4 +551,100 @@ mod tests {
         assert!(!fits_in_kernel_filter(&ports));
         assert!(port_filter(&ports).is_empty());
     }
+
+    /// A small xorshift generator: the same cases on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        /// An address from a small pool, so prefixes and sockets meet.
+        fn address(&mut self) -> IpAddr {
+            match self.below(4) {
+                0 => IpAddr::from([10, self.below(3) as u8, 0, self.below(4) as u8]),
+                1 => IpAddr::from([127, 0, 0, 1 + self.below(3) as u8]),
+                2 => IpAddr::from([0xfe80, 0, 0, 0, 0, 0, 0, self.below(3) as u16]),
+                _ => IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0x0a00, self.below(4) as u16]),
+            }
+        }
+    }
+
+    /// Thousands of random filters and sockets: the kernel's reading of our
+    /// program (the simulator above) and `DumpRequest::admits`, the rule
+    /// /proc and oversized filters use, always agree.
+    #[test]
+    fn programs_agree_with_the_user_space_rule_on_random_cases() {
+        use crate::collect::{AddrSide, DumpRequest};
+        use crate::model::{SocketRecord, TcpState};
+
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for case in 0..400 {
+            let mut ports: Vec<u16> = Vec::new();
+            for _ in 0..rng.below(4) {
+                let start = 1000 + rng.below(40) as u16;
+                ports.extend(start..=start + rng.below(5) as u16);
+            }
+            let addrs: Vec<IpPrefix> = (0..rng.below(3))
+                .map(|_| {
+                    let addr = rng.address();
+                    let max = if addr.is_ipv4() { 32 } else { 128 };
+                    let len = [max, max - 2, max / 2, 0][rng.below(4) as usize];
+                    format!("{addr}/{len}").parse().unwrap()
+                })
+                .collect();
+            if ports.is_empty() && addrs.is_empty() {
+                continue;
+            }
+            let side = if rng.below(2) == 0 {
+                AddrSide::Either
+            } else {
+                AddrSide::Local
+            };
+            let ops = match side {
+                AddrSide::Either => AddrOps::SourceOrDestination,
+                AddrSide::Local => AddrOps::SourceOnly,
+            };
+            let program = filter_program(&ports, &addrs, ops);
+            assert!(audit(&program), "case {case}: {ports:?} {addrs:?}");
+            let request = DumpRequest {
+                ports: ports.clone(),
+                addrs: addrs.clone(),
+                addr_side: side,
+                ..DumpRequest::all()
+            }
+            .with_sorted_ports();
+            for _ in 0..30 {
+                let local_ip = rng.address();
+                // Both ends of a socket are of one family.
+                let remote_ip = loop {
+                    let ip = rng.address();
+                    if ip.is_ipv4() == local_ip.is_ipv4() {
+                        break ip;
+                    }
+                };
+                let local = SocketAddr::new(local_ip, 995 + rng.below(55) as u16);
+                let remote = SocketAddr::new(remote_ip, 995 + rng.below(55) as u16);
+                let record = SocketRecord {
+                    state: TcpState::Established,
+                    local,
+                    remote,
+                    ..crate::collect::netlink_wire::BLANK_RECORD
+                };
+                assert_eq!(
+                    run_on(&program, local, remote),
+                    request.admits(&record),
+                    "case {case}: {local} {remote} against {ports:?} {addrs:?} {side:?}"
+                );
+            }
+        }
+    }
 }

@@ -18,21 +18,21 @@ use crate::model::{Counter, Counters, Sockstat};
 
 /// The tracked `TcpExt:` counters from /proc/net/netstat. Counters the
 /// kernel does not print (an older kernel) stay `None`.
-pub fn parse_netstat(text: &str) -> Result<Counters, ParseError> {
+pub(crate) fn parse_netstat(text: &str) -> Result<Counters, ParseError> {
     let mut counters = Counters::default();
     fill_table(text, "TcpExt:", CounterTable::TcpExt, &mut counters)?;
     Ok(counters)
 }
 
 /// The tracked `Tcp:` counters from /proc/net/snmp.
-pub fn parse_snmp(text: &str) -> Result<Counters, ParseError> {
+pub(crate) fn parse_snmp(text: &str) -> Result<Counters, ParseError> {
     let mut counters = Counters::default();
     fill_table(text, "Tcp:", CounterTable::Tcp, &mut counters)?;
     Ok(counters)
 }
 
 /// The `TCP: inuse N orphan N tw N alloc N mem N` line of /proc/net/sockstat.
-pub fn parse_sockstat(text: &str) -> Result<Sockstat, ParseError> {
+pub(crate) fn parse_sockstat(text: &str) -> Result<Sockstat, ParseError> {
     let (index, line) = text
         .lines()
         .enumerate()
@@ -121,7 +121,7 @@ fn fill_table(
 
 /// Reads netstat, snmp and sockstat from a namespace's `net` directory
 /// (e.g. `/proc/thread-self/net`).
-pub fn read_counters(net_dir: &Path) -> Result<(Counters, Sockstat), CollectError> {
+pub(crate) fn read_counters(net_dir: &Path) -> Result<(Counters, Sockstat), CollectError> {
     let netstat = read_and_parse(net_dir, "netstat", parse_netstat)?;
     let snmp = read_and_parse(net_dir, "snmp", parse_snmp)?;
     let sockstat = read_and_parse(net_dir, "sockstat", parse_sockstat)?;

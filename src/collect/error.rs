@@ -77,7 +77,7 @@ impl CollectError {
 /// which file the text came from. `line` is 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]
-pub struct ParseError {
+pub(crate) struct ParseError {
     pub line: usize,
     pub reason: String,
 }
@@ -91,7 +91,7 @@ impl ParseError {
     }
 
     /// Attaches the file the text was read from.
-    pub fn in_file(self, path: impl Into<PathBuf>) -> CollectError {
+    pub(crate) fn in_file(self, path: impl Into<PathBuf>) -> CollectError {
         CollectError::Malformed {
             path: path.into(),
             line: self.line,

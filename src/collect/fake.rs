@@ -63,13 +63,6 @@ impl ScriptedSource {
         self
     }
 
-    /// Listener-only samples to return, in order, before falling back to the
-    /// listeners of the last snapshot.
-    pub fn with_listener_samples(mut self, samples: Vec<Vec<SocketRecord>>) -> ScriptedSource {
-        self.listener_samples = samples.into();
-        self
-    }
-
     fn next_step(&mut self) -> Option<ScriptStep> {
         let step = self.steps.get(self.next).cloned()?;
         self.next += 1;

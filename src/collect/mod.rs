@@ -10,7 +10,8 @@ pub mod clock;
 pub mod counters;
 pub mod error;
 pub mod events;
-pub mod fake;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod host;
 pub mod namespace;
 pub mod namespaces;
@@ -21,6 +22,7 @@ pub mod process;
 pub mod procfs;
 pub mod sample_loop;
 pub mod sampler;
+#[cfg(any(test, feature = "test-support"))]
 pub mod scenarios;
 pub mod schedule;
 pub mod self_usage;

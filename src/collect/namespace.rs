@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use super::CollectError;
 
 /// Where named namespaces live (`ip netns add NAME` bind-mounts them here).
-pub const NAMED_NETNS_DIR: &str = "/run/netns";
+pub(crate) const NAMED_NETNS_DIR: &str = "/run/netns";
 
 /// The network namespace the user asked to watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +117,7 @@ fn is_root() -> bool {
 /// The error for a pid whose /proc entry cannot be seen: either there is
 /// no such process, or /proc hides it (mounted with `hidepid`). kill(pid, 0)
 /// tells them apart without sending anything.
-pub fn missing_pid(pid: u32) -> CollectError {
+pub(crate) fn missing_pid(pid: u32) -> CollectError {
     let Ok(raw) = libc::pid_t::try_from(pid) else {
         return CollectError::NoSuchPid { pid };
     };

@@ -93,7 +93,7 @@ impl NetlinkTable {
 
     /// Changes the walk mode of an open table; forgets what `Auto` had
     /// settled on.
-    pub fn set_walk_mode(&mut self, mode: WalkMode) {
+    pub(crate) fn set_walk_mode(&mut self, mode: WalkMode) {
         self.mode = mode;
         self.settled = None;
     }

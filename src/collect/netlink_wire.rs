@@ -24,30 +24,30 @@ use super::bytecode::INET_DIAG_REQ_BYTECODE;
 use crate::model::{SocketRecord, TcpState, TimerKind};
 
 /// `struct nlmsghdr`: len u32, type u16, flags u16, seq u32, pid u32.
-pub const NLMSG_HEADER_LEN: usize = 16;
+pub(crate) const NLMSG_HEADER_LEN: usize = 16;
 /// `sizeof(struct inet_diag_msg)`.
 pub const INET_DIAG_MSG_LEN: usize = 72;
 /// `sizeof(struct inet_diag_req)`, the compat request.
-pub const INET_DIAG_REQ_LEN: usize = 60;
+pub(crate) const INET_DIAG_REQ_LEN: usize = 60;
 /// `sizeof(struct inet_diag_req_v2)`.
-pub const INET_DIAG_REQ_V2_LEN: usize = 56;
+pub(crate) const INET_DIAG_REQ_V2_LEN: usize = 56;
 /// `sizeof(struct inet_diag_sockid)`.
 const SOCKID_LEN: usize = 48;
 
-pub const NLMSG_NOOP: u16 = 1;
+pub(crate) const NLMSG_NOOP: u16 = 1;
 pub const NLMSG_ERROR: u16 = 2;
 pub const NLMSG_DONE: u16 = 3;
-pub const NLMSG_OVERRUN: u16 = 4;
+pub(crate) const NLMSG_OVERRUN: u16 = 4;
 /// Message types below this are netlink control messages.
-pub const NLMSG_MIN_TYPE: u16 = 16;
+pub(crate) const NLMSG_MIN_TYPE: u16 = 16;
 /// The old TCP-only request: one table walk for IPv4 and IPv6 together.
 pub const TCPDIAG_GETSOCK: u16 = 18;
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
 
-pub const NLM_F_REQUEST: u16 = 0x1;
+pub(crate) const NLM_F_REQUEST: u16 = 0x1;
 pub const NLM_F_MULTI: u16 = 0x2;
 pub const NLM_F_DUMP_INTR: u16 = 0x10;
-pub const NLM_F_DUMP: u16 = 0x300;
+pub(crate) const NLM_F_DUMP: u16 = 0x300;
 
 pub const AF_INET: u8 = 2;
 pub const AF_INET6: u8 = 10;

@@ -40,7 +40,7 @@ pub struct BackgroundOwners {
 
 impl BackgroundOwners {
     /// Starts the lookup thread; it ends when this value is dropped.
-    pub fn spawn(resolver: ProcessResolver) -> io::Result<BackgroundOwners> {
+    pub(crate) fn spawn(resolver: ProcessResolver) -> io::Result<BackgroundOwners> {
         let (requests, inbox) = mpsc::sync_channel::<(Vec<u64>, u64)>(1);
         let (scan_done, scanned) = mpsc::sync_channel::<()>(1);
         let known = Arc::new(Mutex::new(Known {

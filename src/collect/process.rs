@@ -20,7 +20,7 @@ use crate::model::ProcessInfo;
 
 /// Inode → owner map, kept across ticks and rebuilt lazily.
 #[derive(Debug)]
-pub struct ProcessResolver {
+pub(crate) struct ProcessResolver {
     proc_root: PathBuf,
     min_rescan_interval_ms: u64,
     forget_after_ms: u64,
@@ -66,9 +66,9 @@ impl Default for ProcessResolver {
 
 impl ProcessResolver {
     /// Never rescan more often than this when a wanted inode is unknown.
-    pub const DEFAULT_MIN_RESCAN_INTERVAL_MS: u64 = 2_000;
+    pub(crate) const DEFAULT_MIN_RESCAN_INTERVAL_MS: u64 = 2_000;
     /// Cached owners not found or asked for in this long are dropped.
-    pub const DEFAULT_FORGET_AFTER_MS: u64 = 60_000;
+    pub(crate) const DEFAULT_FORGET_AFTER_MS: u64 = 60_000;
 
     /// A resolver over the real /proc.
     pub fn new() -> ProcessResolver {
@@ -76,7 +76,7 @@ impl ProcessResolver {
     }
 
     /// A resolver over a /proc-like tree (`<root>/<pid>/fd/*`, `<root>/<pid>/comm`).
-    pub fn with_proc_root(proc_root: PathBuf) -> ProcessResolver {
+    pub(crate) fn with_proc_root(proc_root: PathBuf) -> ProcessResolver {
         ProcessResolver {
             proc_root,
             min_rescan_interval_ms: Self::DEFAULT_MIN_RESCAN_INTERVAL_MS,
@@ -89,12 +89,14 @@ impl ProcessResolver {
         }
     }
 
-    pub fn with_min_rescan_interval_ms(mut self, interval_ms: u64) -> ProcessResolver {
+    #[cfg(test)]
+    pub(crate) fn with_min_rescan_interval_ms(mut self, interval_ms: u64) -> ProcessResolver {
         self.min_rescan_interval_ms = interval_ms;
         self
     }
 
-    pub fn with_forget_after_ms(mut self, forget_after_ms: u64) -> ProcessResolver {
+    #[cfg(test)]
+    pub(crate) fn with_forget_after_ms(mut self, forget_after_ms: u64) -> ProcessResolver {
         self.forget_after_ms = forget_after_ms;
         self
     }
@@ -103,7 +105,7 @@ impl ProcessResolver {
     /// cache; scans /proc only when some wanted inode is unknown and the last
     /// scan is at least the minimum interval old. Inode 0 (a connection not
     /// yet accept()ed, or TIME_WAIT) has no owner and never triggers a scan.
-    pub fn resolve(&mut self, wanted: &[u64], now_ms: u64) -> HashMap<u64, ProcessInfo> {
+    pub(crate) fn resolve(&mut self, wanted: &[u64], now_ms: u64) -> HashMap<u64, ProcessInfo> {
         let missing: HashSet<u64> = wanted
             .iter()
             .copied()
@@ -126,12 +128,13 @@ impl ProcessResolver {
     /// False once a scan met a /proc/PID/fd it was not allowed to read (not
     /// root): owners of other users' sockets are then unknown, not absent.
     /// True before the first scan.
-    pub fn can_see_all_processes(&self) -> bool {
+    pub(crate) fn can_see_all_processes(&self) -> bool {
         self.sees_all_processes
     }
 
     /// How many times /proc has been scanned.
-    pub fn scan_count(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn scan_count(&self) -> u64 {
         self.scans
     }
 
@@ -266,7 +269,7 @@ fn is_permission_denied(err: &io::Error) -> bool {
 }
 
 /// `socket:[12345]` → 12345; anything else (`pipe:[..]`, a path) → None.
-pub fn parse_socket_link(target: &OsStr) -> Option<u64> {
+pub(crate) fn parse_socket_link(target: &OsStr) -> Option<u64> {
     let text = target.to_str()?;
     text.strip_prefix("socket:[")?
         .strip_suffix(']')?
@@ -275,7 +278,7 @@ pub fn parse_socket_link(target: &OsStr) -> Option<u64> {
 }
 
 /// A /proc entry name that is a pid: `"1234"` → 1234; `"self"` → None.
-pub fn parse_pid(name: &OsStr) -> Option<u32> {
+pub(crate) fn parse_pid(name: &OsStr) -> Option<u32> {
     let text = name.to_str()?;
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -284,7 +287,7 @@ pub fn parse_pid(name: &OsStr) -> Option<u32> {
 }
 
 /// The contents of /proc/PID/comm without its trailing newline.
-pub fn parse_comm(text: &str) -> String {
+pub(crate) fn parse_comm(text: &str) -> String {
     text.strip_suffix('\n').unwrap_or(text).to_string()
 }
 

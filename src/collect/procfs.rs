@@ -26,7 +26,7 @@ use super::{CollectError, DumpRequest, SocketTable};
 use crate::model::{SocketRecord, SourceKind, TcpState, TimerKind};
 
 /// Milliseconds per clock tick when USER_HZ is 100 (every mainstream arch).
-pub const DEFAULT_MS_PER_TICK: u32 = 10;
+pub(crate) const DEFAULT_MS_PER_TICK: u32 = 10;
 
 /// The TCP socket table of one network namespace, read from its `net`
 /// directory in /proc.
@@ -122,7 +122,7 @@ impl SocketTable for ProcTable {
 
 /// Why streaming a table stopped.
 #[derive(Debug)]
-pub enum LineFault {
+pub(crate) enum LineFault {
     Io(io::Error),
     Parse(ParseError),
 }
@@ -130,7 +130,7 @@ pub enum LineFault {
 /// Streams a whole `tcp`/`tcp6` file: checks the header, parses each line
 /// into `line_buf` (reused), and hands the records that match `request` to
 /// `sink`. Lines whose state the model does not know are skipped.
-pub fn dump_lines<R: BufRead>(
+pub(crate) fn dump_lines<R: BufRead>(
     mut reader: R,
     line_buf: &mut String,
     ms_per_tick: u32,
@@ -170,7 +170,10 @@ pub fn dump_lines<R: BufRead>(
 /// Parses one data line of /proc/net/tcp or tcp6. `Ok(None)` for a state
 /// number the model does not know (a newer kernel's), an `Err` with the
 /// reason for anything else that does not fit the format.
-pub fn parse_socket_line(line: &str, ms_per_tick: u32) -> Result<Option<SocketRecord>, String> {
+pub(crate) fn parse_socket_line(
+    line: &str,
+    ms_per_tick: u32,
+) -> Result<Option<SocketRecord>, String> {
     let mut fields = line.split_ascii_whitespace();
     let mut next = |name: &str| {
         fields

@@ -15,7 +15,7 @@ use crate::model::{Counters, Sampled, SocketRecord, Sockstat};
 
 /// What the consumer tells the sampling thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SamplerControl {
+pub(crate) enum SamplerControl {
     SetInterval(Duration),
     Stop,
 }
@@ -44,7 +44,7 @@ pub enum SamplerEvent {
 
 /// Samples until told to stop, the control channel closes, or `emit`
 /// returns false (nobody listens any more).
-pub fn sample_forever(
+pub(crate) fn sample_forever(
     source: &mut dyn SnapshotSource,
     timing: SamplingTiming,
     control: &Receiver<SamplerControl>,

@@ -110,7 +110,8 @@ impl Sampler {
         self
     }
 
-    pub fn namespace_label(&self) -> &str {
+    /// What the sampler watches: "host", "pid 1234", "netns blue".
+    pub(crate) fn namespace_label(&self) -> &str {
         &self.context.label
     }
 
@@ -190,7 +191,7 @@ impl Sampler {
     /// Looks owners up on a thread of its own from now on: ticks never wait
     /// for a /proc scan, and owners appear a tick or two later. For the live
     /// modes; `--once` keeps the inline lookup so its one picture is complete.
-    pub fn with_background_owners(mut self) -> Result<Sampler, CollectError> {
+    pub(crate) fn with_background_owners(mut self) -> Result<Sampler, CollectError> {
         let resolver = match std::mem::replace(
             &mut self.owners,
             OwnerLookup::Inline(ProcessResolver::new()),

@@ -14,7 +14,7 @@ use crate::model::cadence::full_sample_period;
 
 /// The two cadences a run asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SamplingTiming {
+pub(crate) struct SamplingTiming {
     /// Between full samples (the `--interval`).
     pub interval: Duration,
     /// Between listener-only samples (about 10 Hz).
@@ -23,7 +23,7 @@ pub struct SamplingTiming {
 
 /// What the sampling thread should do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Due {
+pub(crate) enum Due {
     /// A whole snapshot.
     Full,
     /// Counters and sockstat alone, between stretched full dumps.
@@ -37,7 +37,7 @@ pub enum Due {
 /// The sampling schedule. Full samples come first, then totals, then
 /// listener samples; each `*_done` call moves its deadline on.
 #[derive(Debug, Clone)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     timing: SamplingTiming,
     last_full_start: Instant,
     next_full: Instant,
@@ -58,6 +58,7 @@ impl Schedule {
         }
     }
 
+    #[cfg(test)]
     pub fn interval(&self) -> Duration {
         self.timing.interval
     }
@@ -81,7 +82,7 @@ impl Schedule {
     }
 
     /// A full sample that started at `started` finished at `done`.
-    pub fn full_done(&mut self, started: Instant, done: Instant) {
+    pub(crate) fn full_done(&mut self, started: Instant, done: Instant) {
         let interval = self.timing.interval;
         self.last_full_start = started;
         let period = full_sample_period(interval, done.saturating_duration_since(started));
@@ -92,7 +93,7 @@ impl Schedule {
 
     /// The totals that were due have been read (or could not be) by
     /// `done`. Totals that fell behind are skipped, not caught up.
-    pub fn totals_done(&mut self, done: Instant) {
+    pub(crate) fn totals_done(&mut self, done: Instant) {
         let interval = self.timing.interval;
         let next_full = self.next_full;
         self.next_totals = self
@@ -105,13 +106,13 @@ impl Schedule {
     }
 
     /// A listener sample finished at `done`.
-    pub fn listeners_done(&mut self, done: Instant) {
+    pub(crate) fn listeners_done(&mut self, done: Instant) {
         self.next_listen = (self.next_listen + self.timing.listen_interval).max(done);
     }
 
     /// The user changed the interval: the next full sample is due one new
     /// interval after the last one started.
-    pub fn set_interval(&mut self, interval: Duration) {
+    pub(crate) fn set_interval(&mut self, interval: Duration) {
         self.timing.interval = interval;
         self.next_full = self.last_full_start + interval;
     }

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 /// CPU time used by the whole process so far (user + system).
-pub fn process_cpu_time() -> Option<Duration> {
+pub(crate) fn process_cpu_time() -> Option<Duration> {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a full rusage into the pointer we pass.
     let result = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
@@ -24,7 +24,7 @@ pub fn process_cpu_time() -> Option<Duration> {
 }
 
 /// Resident set size now and at its peak, in KiB (VmRSS, VmHWM).
-pub fn memory_kib() -> Option<(u64, u64)> {
+pub(crate) fn memory_kib() -> Option<(u64, u64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     Some((
         status_field_kib(&status, "VmRSS:")?,
@@ -33,7 +33,7 @@ pub fn memory_kib() -> Option<(u64, u64)> {
 }
 
 /// `VmRSS:   1234 kB` → 1234.
-pub fn status_field_kib(status: &str, field: &str) -> Option<u64> {
+pub(crate) fn status_field_kib(status: &str, field: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|line| line.strip_prefix(field))
@@ -43,7 +43,7 @@ pub fn status_field_kib(status: &str, field: &str) -> Option<u64> {
 
 /// CPU use as a percentage of one core between two readings.
 #[derive(Debug)]
-pub struct CpuMeter {
+pub(crate) struct CpuMeter {
     last: Option<(Instant, Duration)>,
 }
 
@@ -61,7 +61,7 @@ impl CpuMeter {
     }
 
     /// Percent of one core used since the previous call (or since `new`).
-    pub fn percent_since_last(&mut self) -> Option<f64> {
+    pub(crate) fn percent_since_last(&mut self) -> Option<f64> {
         let now = Instant::now();
         let cpu = process_cpu_time()?;
         let previous = self.last.replace((now, cpu));

@@ -32,18 +32,18 @@ pub fn read_settings(sys_root: &Path) -> Settings {
 }
 
 /// `"4096\n"` → 4096.
-pub fn parse_u32(text: &str) -> Option<u32> {
+pub(crate) fn parse_u32(text: &str) -> Option<u32> {
     text.trim().parse().ok()
 }
 
 /// `"262144\n"` → 262144.
-pub fn parse_u64(text: &str) -> Option<u64> {
+pub(crate) fn parse_u64(text: &str) -> Option<u64> {
     text.trim().parse().ok()
 }
 
 /// `"32768\t60999\n"` → (32768, 60999). Any whitespace between the two;
 /// `None` unless exactly two ports with first ≤ last.
-pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+pub(crate) fn parse_port_range(text: &str) -> Option<(u16, u16)> {
     let mut parts = text.split_ascii_whitespace();
     let first = parts.next()?.parse().ok()?;
     let last = parts.next()?.parse().ok()?;

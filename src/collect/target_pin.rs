@@ -86,6 +86,7 @@ impl TargetPin {
     }
 
     /// The namespace identity pinned, when known.
+    #[cfg(test)]
     pub fn netns(&self) -> Option<NsIdentity> {
         match &self.pinned {
             Pinned::Host => None,

@@ -32,7 +32,7 @@ impl LabPorts {
 }
 
 /// Holds every socket the demo opened; dropping it closes them all.
-pub struct Lab {
+pub(crate) struct Lab {
     pub ports: LabPorts,
     backlog_one: Socket,
     accepting: TcpListener,
@@ -79,13 +79,13 @@ impl Lab {
     }
 
     /// `listen(1)` and never `accept()`.
-    pub fn listen_with_backlog_one(&mut self) -> io::Result<()> {
+    pub(crate) fn listen_with_backlog_one(&mut self) -> io::Result<()> {
         self.backlog_one.listen(1)
     }
 
     /// `connect()` ×n without waiting: the first two complete into the queue
     /// (listen(1) holds 2), the rest stay in SYN_SENT.
-    pub fn connect_clients_to_full_queue(&mut self, clients: usize) -> io::Result<()> {
+    pub(crate) fn connect_clients_to_full_queue(&mut self, clients: usize) -> io::Result<()> {
         for _ in 0..clients {
             let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
             socket.set_nonblocking(true)?;
@@ -101,7 +101,7 @@ impl Lab {
 
     /// Short request/response connections where the client calls close()
     /// first, so each leaves a TIME_WAIT socket on the client side.
-    pub fn short_connections_closed_by_client(&mut self, count: usize) -> io::Result<()> {
+    pub(crate) fn short_connections_closed_by_client(&mut self, count: usize) -> io::Result<()> {
         for _ in 0..count {
             let mut client = TcpStream::connect(loopback(self.ports.time_wait))?;
             let (mut server, _) = self.accepting.accept()?;
@@ -120,7 +120,7 @@ impl Lab {
 
     /// The client hangs up; the server never calls close(): CLOSE_WAIT on the
     /// server, FIN_WAIT2 on the client.
-    pub fn server_that_never_closes(&mut self, connections: usize) -> io::Result<()> {
+    pub(crate) fn server_that_never_closes(&mut self, connections: usize) -> io::Result<()> {
         for _ in 0..connections {
             let client = TcpStream::connect(loopback(self.ports.close_wait))?;
             let (server, _) = self.never_closing.accept()?;
@@ -132,7 +132,7 @@ impl Lab {
     }
 
     /// connect() to a port nobody listens on: the kernel answers RST.
-    pub fn connect_to_closed_port(&self) -> io::Error {
+    pub(crate) fn connect_to_closed_port(&self) -> io::Error {
         match TcpStream::connect(loopback(self.ports.closed)) {
             Ok(_) => io::Error::other("unexpectedly connected"),
             Err(e) => e,

@@ -6,7 +6,7 @@
 //! everything it opened when it ends.
 
 pub mod lab;
-pub mod narrator;
+pub(crate) mod narrator;
 
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ impl Step {
     ];
 
     /// How long to watch after the step, so the kernel gets there.
-    pub fn watch_for(self) -> Duration {
+    pub(crate) fn watch_for(self) -> Duration {
         match self {
             Step::ListenOne => Duration::from_millis(500),
             Step::FillTheQueue => Duration::from_millis(2500),
@@ -45,7 +45,7 @@ impl Step {
     /// How long the dashboard demo stays on the step: long enough to read
     /// the narration and watch the kernel get there (the SYN retries need a
     /// few seconds). The whole demo stays under 40 s.
-    pub fn on_screen_for(self) -> Duration {
+    pub(crate) fn on_screen_for(self) -> Duration {
         match self {
             Step::ListenOne => Duration::from_secs(4),
             Step::FillTheQueue => Duration::from_secs(7),
@@ -87,7 +87,7 @@ impl Step {
     }
 
     /// Runs the step's experiment; returns what happened, in one line.
-    pub fn perform(self, lab: &mut Lab) -> std::io::Result<String> {
+    pub(crate) fn perform(self, lab: &mut Lab) -> std::io::Result<String> {
         Ok(match self {
             Step::ListenOne => {
                 lab.listen_with_backlog_one()?;
@@ -115,7 +115,7 @@ impl Step {
 
 /// The opening words of the dashboard demo: the ports, and how to read the
 /// screen.
-pub fn introduction(ports: &LabPorts) -> String {
+pub(crate) fn introduction(ports: &LabPorts) -> String {
     format!(
         "{} experiments from the write-up, run for real on 127.0.0.1: port {} (listen(1), never accept()), \
          {} (short connections), {} (a server that never calls close()), {} (nobody listens). Each box counts the \

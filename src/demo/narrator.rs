@@ -15,7 +15,7 @@ use crate::app::NarrationEvent;
 
 /// How long each part stays on screen.
 #[derive(Debug, Clone, Copy)]
-pub struct Pacing {
+pub(crate) struct Pacing {
     pub introduction: Duration,
     pub step: fn(Step) -> Duration,
 }
@@ -37,7 +37,7 @@ fn keep_going_after(stop: &Receiver<()>, duration: Duration) -> bool {
 /// Runs the demo. `say` delivers an event and returns false once nobody
 /// listens; `now_ms` stamps the events. Returns when the demo is done or
 /// stopped; the lab is closed either way.
-pub fn narrate(
+pub(crate) fn narrate(
     mut lab: Lab,
     pacing: Pacing,
     now_ms: fn() -> u64,

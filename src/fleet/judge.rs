@@ -17,7 +17,7 @@ use crate::collect::CollectError;
 use crate::collect::namespaces::discovery::NamespaceId;
 use crate::collect::namespaces::fleet::{FleetSample, NamespaceStatus};
 use crate::collect::sample_loop::SamplerEvent;
-use crate::model::{Aggregates, Counter};
+use crate::model::{Aggregates, Counter, Sampled};
 use crate::watch::{FullTick, Tick, Watch};
 
 /// What the all-namespaces pipeline hands every mode.
@@ -202,7 +202,7 @@ impl FleetJudge {
         &mut self,
         id: NamespaceId,
         at_ms: u64,
-        result: Result<Box<crate::model::Sampled>, CollectError>,
+        result: Result<Box<Sampled>, CollectError>,
     ) -> Vec<FleetTick> {
         let is_opened = self.opened() == Some(id);
         let Some(member) = self.members.get_mut(&id) else {

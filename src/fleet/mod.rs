@@ -11,9 +11,10 @@ pub mod rows;
 use crate::alert::Alert;
 
 /// Makes an alert say where it is: `127.0.0.1:80 in docker 3f2a9c1b7d0e`.
+/// Namespace-wide alerts already name it (their subject is the label).
 pub fn name_namespace(alert: &mut Alert, label: &str) {
     let suffix = format!(" in {label}");
-    if !alert.subject.ends_with(&suffix) {
+    if alert.subject != label && !alert.subject.ends_with(&suffix) {
         alert.subject.push_str(&suffix);
     }
 }

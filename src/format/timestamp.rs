@@ -6,14 +6,14 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 /// `2026-11-23 21:40:12` (UTC) for a Unix time in milliseconds.
-pub fn format_utc(unix_ms: u64) -> String {
+pub(crate) fn format_utc(unix_ms: u64) -> String {
     let secs = unix_ms / 1000;
     let (year, month, day) = civil_from_days(secs / 86_400);
     format!("{year:04}-{month:02}-{day:02} {}", format_hms(unix_ms))
 }
 
 /// `21:40:12` (UTC) for a Unix time in milliseconds.
-pub fn format_hms(unix_ms: u64) -> String {
+pub(crate) fn format_hms(unix_ms: u64) -> String {
     let secs_of_day = (unix_ms / 1000) % 86_400;
     format!(
         "{:02}:{:02}:{:02}",

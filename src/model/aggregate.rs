@@ -33,7 +33,7 @@ impl StateCounts {
     }
 
     /// The states with a non-zero count, in display order.
-    pub fn non_zero(&self) -> impl Iterator<Item = (TcpState, u64)> + '_ {
+    pub(crate) fn non_zero(&self) -> impl Iterator<Item = (TcpState, u64)> + '_ {
         TcpState::ALL
             .iter()
             .map(|s| (*s, self.get(*s)))
@@ -72,12 +72,12 @@ impl ListenerSummary {
     }
 
     /// How many connections the queue holds at most: backlog + 1.
-    pub fn capacity(&self) -> Option<u32> {
+    pub(crate) fn capacity(&self) -> Option<u32> {
         self.backlog.map(|backlog| backlog.saturating_add(1))
     }
 
     /// Fill level in [0, 1] against the real capacity (backlog + 1).
-    pub fn fill_ratio(&self) -> Option<f64> {
+    pub(crate) fn fill_ratio(&self) -> Option<f64> {
         self.capacity()
             .map(|cap| (f64::from(self.accept_queue) / f64::from(cap)).min(1.0))
     }
@@ -102,7 +102,7 @@ pub struct TimeWaitSummary {
 impl TimeWaitSummary {
     /// How many more TIME_WAIT sockets fit before the kernel starts skipping
     /// TIME_WAIT (TCPTimeWaitOverflow). Uses the namespace-wide count.
-    pub fn headroom(&self) -> Option<u64> {
+    pub(crate) fn headroom(&self) -> Option<u64> {
         let used = self.sockstat_total.unwrap_or(self.total);
         self.max_tw_buckets.map(|max| max.saturating_sub(used))
     }
@@ -132,7 +132,7 @@ impl Aggregates {
 }
 
 /// A set of ports that can answer "is this port in it?".
-pub trait PortLookup {
+pub(crate) trait PortLookup {
     fn has_port(&self, port: u16) -> bool;
 }
 
@@ -145,7 +145,7 @@ impl PortLookup for HashSet<u16> {
 /// A set of ports as a 65,536-bit bitmap: one shift and mask per lookup,
 /// for the per-socket hot path.
 #[derive(Clone)]
-pub struct PortSet {
+pub(crate) struct PortSet {
     bits: Box<[u64; 1024]>,
 }
 
@@ -194,7 +194,7 @@ impl FromIterator<u16> for PortSet {
 /// port, else its remote port. A client's SYN_SENT towards :10000 and the
 /// server's child both count under 10000. With a port filter, a socket whose
 /// rule-port is outside the filter counts under the filtered port it matched.
-pub fn service_port<P: PortLookup + ?Sized>(
+pub(crate) fn service_port<P: PortLookup + ?Sized>(
     record: &SocketRecord,
     listener_ports: &P,
     filter_ports: &[u16],

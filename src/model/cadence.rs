@@ -9,11 +9,11 @@ use std::time::Duration;
 /// Full dumps are spaced so that they take at most 1/`DUMP_BUDGET_FACTOR`
 /// of the time: at most ~17% of one core however large the table. The cheap
 /// listener-only samples keep the queues fresh in between.
-pub const DUMP_BUDGET_FACTOR: u32 = 6;
+pub(crate) const DUMP_BUDGET_FACTOR: u32 = 6;
 
 /// The time between two full samples: the requested interval, stretched to
 /// `DUMP_BUDGET_FACTOR` times what the last full sample cost.
-pub fn full_sample_period(interval: Duration, last_cost: Duration) -> Duration {
+pub(crate) fn full_sample_period(interval: Duration, last_cost: Duration) -> Duration {
     interval.max(last_cost.saturating_mul(DUMP_BUDGET_FACTOR))
 }
 

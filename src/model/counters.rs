@@ -53,7 +53,7 @@ impl Counter {
     ];
 
     /// The name the kernel prints in the header line, e.g. `ListenOverflows`.
-    pub fn kernel_name(self) -> &'static str {
+    pub(crate) fn kernel_name(self) -> &'static str {
         match self {
             Counter::ListenOverflows => "ListenOverflows",
             Counter::ListenDrops => "ListenDrops",
@@ -84,11 +84,6 @@ impl Counter {
             | Counter::OutRsts => CounterTable::Tcp,
             _ => CounterTable::TcpExt,
         }
-    }
-
-    /// Gauges (CurrEstab) go up and down; everything else only grows.
-    pub fn is_gauge(self) -> bool {
-        self == Counter::CurrEstab
     }
 
     fn slot(self) -> usize {
@@ -141,7 +136,7 @@ impl CounterDeltas {
     }
 
     /// The growth, treating unknown as zero.
-    pub fn growth(&self, counter: Counter) -> u64 {
+    pub(crate) fn growth(&self, counter: Counter) -> u64 {
         self.get(counter).unwrap_or(0)
     }
 }
@@ -213,20 +208,20 @@ impl Sysctl {
     }
 
     /// The path below /proc/sys, e.g. `net/core/somaxconn`.
-    pub fn proc_path(self) -> String {
+    pub(crate) fn proc_path(self) -> String {
         self.name().replace('.', "/")
     }
 }
 
 impl Settings {
     /// Number of ephemeral ports per destination, from ip_local_port_range.
-    pub fn ephemeral_port_count(&self) -> Option<u32> {
+    pub(crate) fn ephemeral_port_count(&self) -> Option<u32> {
         self.ip_local_port_range
             .map(|(first, last)| u32::from(last.saturating_sub(first)) + 1)
     }
 
     /// The value as text, the way `sysctl -n` prints it.
-    pub fn display_value(&self, sysctl: Sysctl) -> Option<String> {
+    pub(crate) fn display_value(&self, sysctl: Sysctl) -> Option<String> {
         match sysctl {
             Sysctl::Somaxconn => self.somaxconn.map(|v| v.to_string()),
             Sysctl::TcpMaxSynBacklog => self.tcp_max_syn_backlog.map(|v| v.to_string()),

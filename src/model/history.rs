@@ -18,7 +18,7 @@ use super::state::TcpState;
 
 /// How much history is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HistoryLimits {
+pub(crate) struct HistoryLimits {
     /// Points per TIME_WAIT series (one per full sample): 240 covers 4 minutes
     /// at 1 s, 2 minutes at 500 ms.
     pub time_wait_points: usize,
@@ -46,7 +46,7 @@ impl Default for HistoryLimits {
 
 /// A ring of `(time_ms, value)` points in time order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeSeries {
+pub(crate) struct TimeSeries {
     points: VecDeque<(u64, u64)>,
     capacity: usize,
 }
@@ -74,32 +74,32 @@ impl TimeSeries {
         self.points.push_back((at_ms, value));
     }
 
-    pub fn points(&self) -> impl DoubleEndedIterator<Item = (u64, u64)> + '_ {
+    #[cfg(test)]
+    pub(crate) fn points(&self) -> impl DoubleEndedIterator<Item = (u64, u64)> + '_ {
         self.points.iter().copied()
     }
 
     /// The points taken at or before `until_ms` (what a paused view shows).
-    pub fn points_until(&self, until_ms: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+    pub(crate) fn points_until(&self, until_ms: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.points
             .iter()
             .copied()
             .take_while(move |(t, _)| *t <= until_ms)
     }
 
-    pub fn latest(&self) -> Option<(u64, u64)> {
+    #[cfg(test)]
+    pub(crate) fn latest(&self) -> Option<(u64, u64)> {
         self.points.back().copied()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.points.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
-    }
-
     /// The largest value in `[from_ms, until_ms]`.
-    pub fn max_between(&self, from_ms: u64, until_ms: u64) -> Option<u64> {
+    #[cfg(test)]
+    pub(crate) fn max_between(&self, from_ms: u64, until_ms: u64) -> Option<u64> {
         self.points
             .iter()
             .filter(|(t, _)| (from_ms..=until_ms).contains(t))
@@ -118,7 +118,7 @@ struct Tracked {
 
 /// Everything the views chart over time.
 #[derive(Debug, Clone)]
-pub struct History {
+pub(crate) struct History {
     limits: HistoryLimits,
     /// Namespace-wide TIME_WAIT: sockstat's `tw` when read, else the table count.
     time_wait_total: TimeSeries,
@@ -146,12 +146,8 @@ impl History {
         }
     }
 
-    pub fn limits(&self) -> HistoryLimits {
-        self.limits
-    }
-
     /// Records one full sample.
-    pub fn record_snapshot(&mut self, snapshot: &Snapshot, aggregates: &Aggregates) {
+    pub(crate) fn record_snapshot(&mut self, snapshot: &Snapshot, aggregates: &Aggregates) {
         let at_ms = snapshot.taken_at_ms;
         let tw = &aggregates.time_wait;
         self.time_wait_total
@@ -163,41 +159,43 @@ impl History {
 
     /// Records counters and the namespace's TIME_WAIT total read between
     /// spread-out full dumps.
-    pub fn record_totals(&mut self, at_ms: u64, counters: &Counters, sockstat: &Sockstat) {
+    pub(crate) fn record_totals(&mut self, at_ms: u64, counters: &Counters, sockstat: &Sockstat) {
         self.time_wait_total.push(at_ms, sockstat.tw);
         self.previous_counters = self.latest_counters.replace(*counters);
     }
 
     /// Records one listener-only sample (cheap, ~10 Hz).
-    pub fn record_listener_sample(&mut self, at_ms: u64, listeners: &[SocketRecord]) {
+    pub(crate) fn record_listener_sample(&mut self, at_ms: u64, listeners: &[SocketRecord]) {
         self.record_queues(at_ms, listeners);
     }
 
-    pub fn time_wait_total(&self) -> &TimeSeries {
+    pub(crate) fn time_wait_total(&self) -> &TimeSeries {
         &self.time_wait_total
     }
 
-    pub fn time_wait_for_port(&self, port: u16) -> Option<&TimeSeries> {
+    pub(crate) fn time_wait_for_port(&self, port: u16) -> Option<&TimeSeries> {
         self.time_wait_by_port.get(&port).map(|t| &t.series)
     }
 
-    pub fn queue_depth(&self, local: &SocketAddr) -> Option<&TimeSeries> {
+    pub(crate) fn queue_depth(&self, local: &SocketAddr) -> Option<&TimeSeries> {
         self.queue_by_listener.get(local).map(|t| &t.series)
     }
 
     /// Counter growth between the last two full samples.
-    pub fn counter_deltas(&self) -> Option<CounterDeltas> {
+    pub(crate) fn counter_deltas(&self) -> Option<CounterDeltas> {
         match (&self.latest_counters, &self.previous_counters) {
             (Some(latest), Some(previous)) => Some(latest.delta_since(previous)),
             _ => None,
         }
     }
 
-    pub fn tracked_port_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn tracked_port_count(&self) -> usize {
         self.time_wait_by_port.len()
     }
 
-    pub fn tracked_listener_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn tracked_listener_count(&self) -> usize {
         self.queue_by_listener.len()
     }
 

@@ -90,7 +90,7 @@ impl ListenerPeaks {
 
     /// Records one sample of the listeners (non-LISTEN records are ignored).
     /// Feed it every fast sample and also the full tick's own listeners.
-    pub fn observe(&mut self, listeners: &[SocketRecord], now_ms: u64) {
+    pub(crate) fn observe(&mut self, listeners: &[SocketRecord], now_ms: u64) {
         self.started_ms.get_or_insert(now_ms);
         self.last_sample_ms = Some(now_ms);
         self.samples += 1;
@@ -112,7 +112,7 @@ impl ListenerPeaks {
     }
 
     /// Hands back the interval observed so far and starts a new, empty one.
-    pub fn take_interval(&mut self) -> ListenerPeaks {
+    pub(crate) fn take_interval(&mut self) -> ListenerPeaks {
         std::mem::take(self)
     }
 
@@ -132,7 +132,7 @@ impl ListenerPeaks {
     }
 
     /// First and last sample time, if any sample was taken.
-    pub fn span_ms(&self) -> Option<(u64, u64)> {
+    pub(crate) fn span_ms(&self) -> Option<(u64, u64)> {
         self.started_ms.zip(self.last_sample_ms)
     }
 

@@ -12,10 +12,10 @@ use super::socket::SocketRecord;
 use super::state::TcpState;
 
 /// Records kept at most per snapshot by default: about 19 MiB.
-pub const DEFAULT_RETAIN_LIMIT: usize = 200_000;
+pub(crate) const DEFAULT_RETAIN_LIMIT: usize = 200_000;
 
 #[derive(Debug)]
-pub struct Retained {
+pub(crate) struct Retained {
     records: Vec<SocketRecord>,
     limit: usize,
     offered: u64,
@@ -35,7 +35,7 @@ impl Retained {
     }
 
     /// Considers one record; keeps a copy while there is room.
-    pub fn offer(&mut self, record: &SocketRecord) {
+    pub(crate) fn offer(&mut self, record: &SocketRecord) {
         self.offered += 1;
         if self.dropped_time_wait && record.state == TcpState::TimeWait {
             return;
@@ -54,16 +54,16 @@ impl Retained {
     }
 
     /// How many records were offered (the filtered table's size).
-    pub fn offered(&self) -> u64 {
+    pub(crate) fn offered(&self) -> u64 {
         self.offered
     }
 
     /// True when every offered record was kept.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.complete
     }
 
-    pub fn into_records(self) -> Vec<SocketRecord> {
+    pub(crate) fn into_records(self) -> Vec<SocketRecord> {
         self.records
     }
 }

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use super::socket::{SocketKey, SocketRecord};
 
 /// Sockets followed at most; beyond that a socket's age shows as unknown.
-pub const DEFAULT_CAPACITY: usize = 200_000;
+pub(crate) const DEFAULT_CAPACITY: usize = 200_000;
 
 /// How long a socket has been seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SocketAge {
+pub(crate) struct SocketAge {
     pub ms: u64,
     /// It was already there at the first sample, so it is at least this old.
     pub at_least: bool,
@@ -44,7 +44,11 @@ impl FirstSeen {
 
     /// Takes in one sample: new sockets are stamped `at_ms`, known ones keep
     /// their time, the rest are forgotten.
-    pub fn observe<'a>(&mut self, at_ms: u64, sockets: impl IntoIterator<Item = &'a SocketRecord>) {
+    pub(crate) fn observe<'a>(
+        &mut self,
+        at_ms: u64,
+        sockets: impl IntoIterator<Item = &'a SocketRecord>,
+    ) {
         self.first_sample_ms.get_or_insert(at_ms);
         let mut next = HashMap::with_capacity(self.first_seen_ms.len().min(self.capacity));
         for socket in sockets {
@@ -58,11 +62,11 @@ impl FirstSeen {
         self.first_seen_ms = next;
     }
 
-    pub fn first_seen_ms(&self, key: &SocketKey) -> Option<u64> {
+    pub(crate) fn first_seen_ms(&self, key: &SocketKey) -> Option<u64> {
         self.first_seen_ms.get(key).copied()
     }
 
-    pub fn age(&self, key: &SocketKey, now_ms: u64) -> Option<SocketAge> {
+    pub(crate) fn age(&self, key: &SocketKey, now_ms: u64) -> Option<SocketAge> {
         let first = self.first_seen_ms(key)?;
         Some(SocketAge {
             ms: now_ms.saturating_sub(first),

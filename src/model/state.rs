@@ -64,7 +64,8 @@ impl TcpState {
         })
     }
 
-    pub fn kernel_number(self) -> u8 {
+    #[cfg(test)]
+    pub(crate) fn kernel_number(self) -> u8 {
         self as u8
     }
 
@@ -91,11 +92,12 @@ impl TcpState {
     }
 
     /// Inverse of [`TcpState::index`].
-    pub fn from_index(index: usize) -> Option<TcpState> {
+    #[cfg(test)]
+    pub(crate) fn from_index(index: usize) -> Option<TcpState> {
         u8::try_from(index + 1).ok().and_then(TcpState::from_kernel)
     }
 
-    pub fn valid_names() -> String {
+    pub(crate) fn valid_names() -> String {
         TcpState::ALL
             .iter()
             .map(|s| s.name())
@@ -169,7 +171,7 @@ impl StateMask {
         StateMask(self.0 & !(1 << state as u32))
     }
 
-    pub fn is_all(self) -> bool {
+    pub(crate) fn is_all(self) -> bool {
         TcpState::ALL.iter().all(|s| self.contains(*s))
     }
 }

@@ -14,9 +14,9 @@ use super::socket::{SocketRecord, TimerKind};
 use super::state::TcpState;
 
 /// Logged changes kept by default.
-pub const DEFAULT_LOG_CAPACITY: usize = 500;
+pub(crate) const DEFAULT_LOG_CAPACITY: usize = 500;
 /// Connections followed at most; beyond that new ones are not followed.
-pub const DEFAULT_MAX_FOLLOWED: usize = 200_000;
+pub(crate) const DEFAULT_MAX_FOLLOWED: usize = 200_000;
 
 const SYN_RETRANSMIT_CAUSE: &str =
     "no SYN-ACK: the peer's accept queue is full or the peer is unreachable";
@@ -94,7 +94,7 @@ struct Followed {
 
 /// Follows connections by 4-tuple (plus inode to notice reuse).
 #[derive(Debug, Clone)]
-pub struct TransitionTracker {
+pub(crate) struct TransitionTracker {
     followed: HashMap<(SocketAddr, SocketAddr), Followed>,
     log: VecDeque<Transition>,
     log_capacity: usize,
@@ -125,19 +125,14 @@ impl TransitionTracker {
     }
 
     /// The logged changes, oldest first.
+    #[cfg(test)]
     pub fn log(&self) -> impl DoubleEndedIterator<Item = &Transition> + ExactSizeIterator {
         self.log.iter()
     }
 
-    pub fn clear_log(&mut self) {
+    #[cfg(test)]
+    pub(crate) fn clear_log(&mut self) {
         self.log.clear();
-    }
-
-    /// How long the connection has been in its current state, if followed.
-    pub fn time_in_state_ms(&self, record: &SocketRecord, now_ms: u64) -> Option<u64> {
-        self.followed
-            .get(&(record.local, record.remote))
-            .map(|f| now_ms.saturating_sub(f.since_ms))
     }
 
     /// Compares the next snapshot's sockets (LISTEN excluded or not, as the
@@ -145,7 +140,7 @@ impl TransitionTracker {
     /// The first call only learns the table: nothing "appears" at start-up.
     /// Follows a snapshot's listeners and sockets (listener ports decide
     /// which side is the server).
-    pub fn observe_snapshot(&mut self, snapshot: &Snapshot) -> Vec<Transition> {
+    pub(crate) fn observe_snapshot(&mut self, snapshot: &Snapshot) -> Vec<Transition> {
         let listener_ports: Vec<u16> = snapshot.listeners.iter().map(|l| l.local.port()).collect();
         self.observe(
             snapshot.listeners.iter().chain(snapshot.sockets.iter()),
@@ -154,7 +149,7 @@ impl TransitionTracker {
         )
     }
 
-    pub fn observe<'a>(
+    pub(crate) fn observe<'a>(
         &mut self,
         sockets: impl IntoIterator<Item = &'a SocketRecord>,
         listener_ports: &[u16],
@@ -330,7 +325,7 @@ const LIVES: [&[TcpState]; 4] = [
 
 /// The states a connection must have passed through to get from `from` to
 /// `to`, following the usual life that contains both in order.
-pub fn skipped_between(from: TcpState, to: TcpState) -> Vec<TcpState> {
+pub(crate) fn skipped_between(from: TcpState, to: TcpState) -> Vec<TcpState> {
     for life in LIVES {
         let start = life.iter().position(|s| *s == from);
         let end = life.iter().position(|s| *s == to);

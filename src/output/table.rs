@@ -28,7 +28,7 @@ fn short_name(state: TcpState) -> &'static str {
     }
 }
 
-pub fn write_table(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
+pub(crate) fn write_table(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
     let snapshot = report.snapshot;
     writeln!(
         out,

@@ -19,6 +19,7 @@ use crate::collect::namespaces::discovery::discover;
 use crate::collect::namespaces::fleet::{Fleet, NamespaceStatus, OnceSample};
 use crate::error::AppError;
 use crate::fleet::name_namespace;
+use crate::model::judging::JudgingScope;
 use crate::output::Report;
 use crate::output::namespaces::{
     AllNamespaces, NamespaceReport, all_namespaces_json, write_all_namespaces_table,
@@ -49,11 +50,14 @@ impl Picture {
     pub(super) fn take(config: &Config) -> Result<Picture, AppError> {
         let source = config.source;
         let filter = config.filter.clone();
+        let scope = JudgingScope {
+            crowded_destination_ratio: config.thresholds.port_exhaustion_ratio,
+        };
         let handle = thread::Builder::new()
             .name("tcpwatch-namespaces".to_string())
             .spawn(
                 move || -> Result<(Vec<OnceSample>, Vec<String>), CollectError> {
-                    let mut fleet = Fleet::open(source, filter)?;
+                    let mut fleet = Fleet::open(source, filter, scope)?;
                     let discovery = discover();
                     fleet.apply(&discovery);
                     Ok((

@@ -71,18 +71,18 @@ pub(super) fn color_for(config: &Config) -> bool {
 /// Runs beside the dashboard on its own thread and talks to the app with
 /// messages. The receiver disconnects when the dashboard ends: that is the
 /// signal to stop (the dashboard then waits for the thread).
-pub type Companion = Box<dyn FnOnce(Sender<Msg>, Receiver<()>) + Send>;
+pub(crate) type Companion = Box<dyn FnOnce(Sender<Msg>, Receiver<()>) + Send>;
 
 /// What a run adds to the plain dashboard.
 #[derive(Default)]
-pub struct DashboardExtras {
+pub(crate) struct DashboardExtras {
     /// Open on the state-diagram view.
     pub open_diagram: bool,
     pub companion: Option<Companion>,
 }
 
 /// Runs the dashboard on the real sampler.
-pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
+pub(crate) fn run_dashboard(config: &Config) -> Result<(), AppError> {
     let open_source = open_live_sampler(sampler_config(config));
     run_dashboard_beside(config, open_source, DashboardExtras::default())
 }
@@ -91,7 +91,7 @@ pub fn run_dashboard(config: &Config) -> Result<(), AppError> {
 /// view. The source is opened on the sampling thread (it may enter a
 /// namespace); an error opening it ends the run before the terminal is
 /// touched.
-pub fn run_dashboard_beside<F>(
+pub(crate) fn run_dashboard_beside<F>(
     config: &Config,
     open_source: F,
     extras: DashboardExtras,

@@ -40,7 +40,7 @@ fn lab_config(config: &Config, lab: &Lab) -> Config {
     demo_config
 }
 
-pub fn run_demo_dashboard(config: &Config) -> Result<(), AppError> {
+pub(crate) fn run_demo_dashboard(config: &Config) -> Result<(), AppError> {
     let lab = Lab::open().map_err(AppError::Demo)?;
     let mut demo_config = lab_config(config, &lab);
     demo_config.interval = config.interval.min(DEMO_INTERVAL);
@@ -60,7 +60,7 @@ pub fn run_demo_dashboard(config: &Config) -> Result<(), AppError> {
     run_dashboard_beside(&demo_config, open_source, extras)
 }
 
-pub fn run_demo_lines(config: &Config) -> Result<(), AppError> {
+pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
     let mut lab = Lab::open().map_err(AppError::Demo)?;
     let demo_config = lab_config(config, &lab);
     let mut sampler: Box<dyn SnapshotSource> =

@@ -18,6 +18,7 @@ use crate::collect::namespaces::fleet::{Fleet, FleetControl, sample_fleet};
 use crate::collect::namespaces::schedule::FleetTiming;
 use crate::error::AppError;
 use crate::fleet::judge::{FleetJudge, FleetTick};
+use crate::model::judging::JudgingScope;
 
 /// Ticks waiting for a slow consumer at most; the sampler then waits too.
 const TICK_BACKLOG: usize = 1024;
@@ -62,12 +63,15 @@ pub fn spawn_fleet_watch(
     let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
     let source = config.source;
     let filter = config.filter.clone();
+    let scope = JudgingScope {
+        crowded_destination_ratio: config.thresholds.port_exhaustion_ratio,
+    };
     let thresholds = config.thresholds.clone();
     let timing = fleet_timing(config);
     thread::Builder::new()
         .name("tcpwatch-namespaces".to_string())
         .spawn(move || {
-            let opened = Fleet::open(source, filter).and_then(|fleet| {
+            let opened = Fleet::open(source, filter, scope).and_then(|fleet| {
                 if background_owners {
                     fleet.with_background_owners()
                 } else {

@@ -28,7 +28,7 @@ pub(super) fn ring_bell_if(
 }
 
 /// Prints one picture per interval, with the active alerts.
-pub fn run_lines(config: &Config) -> Result<(), AppError> {
+pub(crate) fn run_lines(config: &Config) -> Result<(), AppError> {
     let stdout = io::stdout();
     let separate = config.format == OutputFormat::Table && stdout.is_terminal();
     let mut printed = false;

@@ -58,6 +58,16 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             }
         }
         Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
+        Action::Completions(shell) => {
+            let mut out = io::stdout().lock();
+            crate::generate::write_completions(shell, &mut out).map_err(AppError::Output)?;
+            Ok(Outcome::Done)
+        }
+        Action::ManPage => {
+            let mut out = io::stdout().lock();
+            crate::generate::write_man_page(&mut out).map_err(AppError::Output)?;
+            Ok(Outcome::Done)
+        }
         Action::Watch if config.once && config.all_namespaces => {
             all_once::run_all_namespaces_once(&config)
         }
@@ -74,7 +84,12 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             .map(|()| Outcome::Done)
         }
         Action::Watch if config.stream => stream::run_stream(&config).map(|()| Outcome::Done),
-        Action::Watch if config.format == OutputFormat::Table && io::stdout().is_terminal() => {
+        // `--count N` prints N pictures, like vmstat, even on a terminal.
+        Action::Watch
+            if config.format == OutputFormat::Table
+                && config.count.is_none()
+                && io::stdout().is_terminal() =>
+        {
             match crate::tui::terminal_cannot_draw() {
                 None => dashboard::run_dashboard(&config).map(|()| Outcome::Done),
                 Some(note) => {

@@ -1,20 +1,24 @@
 //! `--once`: one judged sample, printed, and an exit outcome for
-//! `--fail-on`.
+//! `--fail-on`; with `--for D`, the samples of D at the interval, then the
+//! last picture with every alert raised meanwhile.
 //!
-//! Owns: the one-shot flow. Must not: loop.
+//! Owns: the one-shot flow. Must not: sample beyond `--for`.
 
 use std::io;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
 use super::Outcome;
 use super::pipeline::{WatchSpec, sampler_config, spawn_watch_channel};
 use super::report::write_report;
-use crate::alert::Thresholds;
+use crate::alert::{Alert, RaisedDuring, Thresholds};
 use crate::cli::Config;
 use crate::collect::SnapshotSource;
 use crate::collect::host::host_name;
 use crate::collect::sampler::Sampler;
 use crate::error::AppError;
-use crate::watch::Tick;
+use crate::model::CounterDeltas;
+use crate::watch::{FullTick, Tick};
 
 /// One look at the table: level conditions raise on the first evaluation
 /// (there is no second one to confirm them).
@@ -26,35 +30,100 @@ fn single_look(thresholds: &Thresholds) -> Thresholds {
 }
 
 /// Takes one judged sample (owners looked up inline, so the one picture is
-/// complete) and prints it with its alerts.
-pub fn run_once(config: &Config) -> Result<Outcome, AppError> {
+/// complete) and prints it with its alerts; with `--for`, keeps sampling
+/// for that long and prints the last picture, the counter growth over the
+/// window and every alert raised during it.
+pub(crate) fn run_once(config: &Config) -> Result<Outcome, AppError> {
     let mut spec = WatchSpec::from_config(config);
     spec.thresholds = single_look(&config.thresholds);
     let sampler = sampler_config(config);
     let (ticks, handle) = spawn_watch_channel(spec, move || {
         Sampler::open(sampler).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
     })?;
-    let full = loop {
-        match ticks.recv().map_err(|_| AppError::SamplerLost)? {
-            Tick::Full(full) => break full,
-            Tick::Failed { error, .. } => return Err(error.into()),
-            Tick::Listeners { .. } | Tick::Totals { .. } => {}
-        }
+    let first = next_full(&ticks, true)?;
+    let seen = match config.once_for {
+        None => Seen {
+            alerts: first.active_alerts.clone(),
+            last: first,
+            deltas: None,
+        },
+        Some(window) => watch_for(&ticks, first, window, config.interval)?,
     };
     drop(handle);
+    let Seen {
+        last,
+        deltas,
+        alerts,
+    } = seen;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     write_report(
         &mut out,
         config.format,
         &host_name(),
-        &full.snapshot,
-        &full.aggregates,
-        None,
-        &full.active_alerts,
+        &last.snapshot,
+        &last.aggregates,
+        deltas.as_ref(),
+        &alerts,
     )
     .map_err(AppError::Output)?;
-    Ok(fail_on_outcome(config, &full.active_alerts))
+    Ok(fail_on_outcome(config, &alerts))
+}
+
+/// The next full tick. The first sample must work; later failures are
+/// reported on stderr and sampling goes on.
+fn next_full(ticks: &Receiver<Tick>, first: bool) -> Result<Box<FullTick>, AppError> {
+    loop {
+        match ticks.recv().map_err(|_| AppError::SamplerLost)? {
+            Tick::Full(full) => return Ok(full),
+            Tick::Failed { error, .. } if first => return Err(error.into()),
+            Tick::Failed { error, .. } => eprintln!("tcpwatch: sample failed: {error}"),
+            Tick::Listeners { .. } | Tick::Totals { .. } => {}
+        }
+    }
+}
+
+/// What `--once` prints: the last picture, the counter growth over
+/// `--for`, and the alerts.
+struct Seen {
+    last: Box<FullTick>,
+    deltas: Option<CounterDeltas>,
+    alerts: Vec<Alert>,
+}
+
+/// `--for`: full ticks until `window` has passed since the first (a
+/// quarter interval early counts, so `--for 3s` at 1 s takes 4 samples),
+/// gathering every alert raised.
+fn watch_for(
+    ticks: &Receiver<Tick>,
+    first: Box<FullTick>,
+    window: Duration,
+    interval: Duration,
+) -> Result<Seen, AppError> {
+    let window_ms =
+        u64::try_from(window.saturating_sub(interval / 4).as_millis()).unwrap_or(u64::MAX);
+    let mut raised = RaisedDuring::default();
+    raised.observe(&first.alert_events, &first.active_alerts);
+    let mut last = None;
+    if window_ms > 0 {
+        loop {
+            let tick = next_full(ticks, false)?;
+            raised.observe(&tick.alert_events, &tick.active_alerts);
+            let done = tick.at_ms().saturating_sub(first.at_ms()) >= window_ms;
+            last = Some(tick);
+            if done {
+                break;
+            }
+        }
+    }
+    let deltas = last
+        .as_ref()
+        .map(|last| last.snapshot.counters.delta_since(&first.snapshot.counters));
+    Ok(Seen {
+        last: last.unwrap_or(first),
+        deltas,
+        alerts: raised.finish(),
+    })
 }
 
 /// `--fail-on LEVEL`: alerts at or above it make the run exit 3.

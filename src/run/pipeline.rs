@@ -26,13 +26,13 @@ const TICK_BACKLOG: usize = 256;
 
 /// How to sample and judge.
 #[derive(Debug, Clone)]
-pub struct WatchSpec {
+pub(crate) struct WatchSpec {
     pub timing: SamplingTiming,
     pub thresholds: Thresholds,
 }
 
 impl WatchSpec {
-    pub fn from_config(config: &Config) -> WatchSpec {
+    pub(crate) fn from_config(config: &Config) -> WatchSpec {
         WatchSpec {
             timing: SamplingTiming {
                 interval: config.interval,
@@ -44,7 +44,7 @@ impl WatchSpec {
 }
 
 /// What the sampler reads, from the command line.
-pub fn sampler_config(config: &Config) -> SamplerConfig {
+pub(crate) fn sampler_config(config: &Config) -> SamplerConfig {
     SamplerConfig {
         source: config.source,
         target: config.target.clone(),
@@ -57,7 +57,7 @@ pub fn sampler_config(config: &Config) -> SamplerConfig {
 
 /// Opens the real sampler with owners looked up in the background (the
 /// live modes: ticks never wait for a /proc scan).
-pub fn open_live_sampler(
+pub(crate) fn open_live_sampler(
     config: SamplerConfig,
 ) -> impl FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static {
     move || {
@@ -69,12 +69,12 @@ pub fn open_live_sampler(
 
 /// Controls a running pipeline; dropping it stops the sampling thread.
 #[derive(Debug)]
-pub struct WatchHandle {
+pub(crate) struct WatchHandle {
     control: Sender<SamplerControl>,
 }
 
 impl WatchHandle {
-    pub fn set_interval(&self, interval: Duration) {
+    pub(crate) fn set_interval(&self, interval: Duration) {
         let _ = self.control.send(SamplerControl::SetInterval(interval));
     }
 }
@@ -89,7 +89,7 @@ impl Drop for WatchHandle {
 /// until it returns false or the handle is dropped. Returns once the source
 /// is open, or with the error that kept it from opening (before a mode
 /// touches the terminal).
-pub fn spawn_watch<F>(
+pub(crate) fn spawn_watch<F>(
     spec: WatchSpec,
     open_source: F,
     mut emit: impl FnMut(Tick) -> bool + Send + 'static,
@@ -121,7 +121,7 @@ where
 }
 
 /// `spawn_watch` into a bounded channel, for the modes that only read ticks.
-pub fn spawn_watch_channel<F>(
+pub(crate) fn spawn_watch_channel<F>(
     spec: WatchSpec,
     open_source: F,
 ) -> Result<(Receiver<Tick>, WatchHandle), AppError>
@@ -134,10 +134,11 @@ where
 }
 
 /// Runs the live pipeline and hands each full tick to `on_full` until it
-/// fails. The first sample must work; later failures are reported on
-/// stderr and sampling goes on, unless the watched target is gone (then the
-/// run ends with that error). The line modes use it.
-pub fn for_each_full_tick(
+/// fails, or until `--count` full ticks were handed on. The first sample
+/// must work; later failures are reported on stderr and sampling goes on,
+/// unless the watched target is gone (then the run ends with that error).
+/// The line modes use it.
+pub(crate) fn for_each_full_tick(
     config: &Config,
     mut on_full: impl FnMut(&FullTick) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
@@ -146,11 +147,16 @@ pub fn for_each_full_tick(
         open_live_sampler(sampler_config(config)),
     )?;
     let mut first = true;
+    let mut handed_on = 0u64;
     for tick in ticks {
         match tick {
             Tick::Full(full) => {
                 first = false;
                 on_full(&full)?;
+                handed_on += 1;
+                if config.count.is_some_and(|count| handed_on >= count) {
+                    return Ok(());
+                }
             }
             // A vanished target (`pid N is gone`) ends the run, said once.
             Tick::Failed { error, .. } if first || error.is_final() => return Err(error.into()),

@@ -9,7 +9,7 @@ use crate::cli::OutputFormat;
 use crate::model::{Aggregates, CounterDeltas, Snapshot};
 use crate::output::{Report, json::report_json, table::write_table};
 
-pub fn write_report(
+pub(crate) fn write_report(
     out: &mut dyn Write,
     format: OutputFormat,
     host: &str,

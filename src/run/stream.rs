@@ -22,7 +22,7 @@ fn write_json_line(out: &mut dyn Write, value: &serde_json::Value) -> Result<(),
     writeln!(out).map_err(AppError::Output)
 }
 
-pub fn run_stream(config: &Config) -> Result<(), AppError> {
+pub(crate) fn run_stream(config: &Config) -> Result<(), AppError> {
     let stdout = io::stdout();
     let host = host_name();
     let mut last_source = None;

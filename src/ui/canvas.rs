@@ -9,7 +9,7 @@ use ratatui::style::Style;
 
 /// A window on a buffer: positions are relative to `origin`, and nothing is
 /// written outside `clip`.
-pub struct Canvas<'a> {
+pub(crate) struct Canvas<'a> {
     buffer: &'a mut Buffer,
     clip: Rect,
     origin: (u16, u16),
@@ -26,7 +26,7 @@ impl<'a> Canvas<'a> {
     }
 
     /// Writes `text` at (`x`, `y`) from the origin, cut at the clip's edges.
-    pub fn put(&mut self, x: u16, y: u16, text: &str, style: Style) {
+    pub(crate) fn put(&mut self, x: u16, y: u16, text: &str, style: Style) {
         let (ax, ay) = (self.origin.0 + x, self.origin.1 + y);
         if ay < self.clip.y || ay >= self.clip.bottom() || ax >= self.clip.right() {
             return;
@@ -42,13 +42,13 @@ impl<'a> Canvas<'a> {
     }
 
     /// Writes `text` centred in the `width` cells that start at `x`.
-    pub fn put_centered(&mut self, x: u16, y: u16, width: u16, text: &str, style: Style) {
+    pub(crate) fn put_centered(&mut self, x: u16, y: u16, width: u16, text: &str, style: Style) {
         let len = u16::try_from(text.chars().count()).unwrap_or(u16::MAX);
         self.put(x + width.saturating_sub(len) / 2, y, text, style);
     }
 
     /// Writes `text` so that it ends at column `end` (inclusive).
-    pub fn put_ending_at(&mut self, end: u16, y: u16, text: &str, style: Style) {
+    pub(crate) fn put_ending_at(&mut self, end: u16, y: u16, text: &str, style: Style) {
         let len = u16::try_from(text.chars().count()).unwrap_or(u16::MAX);
         self.put((end + 1).saturating_sub(len), y, text, style);
     }

@@ -17,7 +17,7 @@ use crate::model::{SocketRecord, TcpState, TimerKind};
 use crate::watch::FullTick;
 
 /// What the socket's timer is doing, counted down to `now_ms`.
-pub fn timer_text(record: &SocketRecord, taken_at_ms: u64, now_ms: u64) -> String {
+pub(crate) fn timer_text(record: &SocketRecord, taken_at_ms: u64, now_ms: u64) -> String {
     if record.state == TcpState::Listen {
         let queue = record.recv_queue;
         return match record.backlog() {

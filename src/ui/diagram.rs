@@ -25,10 +25,10 @@ use crate::model::TcpState;
 use crate::model::transitions::{Change, Transition};
 
 /// The drawing's size, borders excluded.
-pub const WIDTH: u16 = 98;
-pub const HEIGHT: u16 = 18;
+pub(crate) const WIDTH: u16 = 98;
+pub(crate) const HEIGHT: u16 = 18;
 /// The block's size: the drawing and its border.
-pub const BLOCK_HEIGHT: u16 = HEIGHT + 2;
+pub(crate) const BLOCK_HEIGHT: u16 = HEIGHT + 2;
 
 const BOX_WIDTH: u16 = 15;
 
@@ -129,7 +129,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 /// `counts for port 10000 · a: all ports` or `counts for all watched ports (3)`.
-pub fn scope_title(app: &App) -> String {
+pub(crate) fn scope_title(app: &App) -> String {
     match app.diagram().scope {
         DiagramScope::AllWatched => {
             format!("counts for all watched ports ({})", app.port_rows().len())
@@ -139,7 +139,7 @@ pub fn scope_title(app: &App) -> String {
 }
 
 /// Whether a port is covered by the diagram's scope.
-pub fn in_scope(app: &App, port: u16) -> bool {
+pub(crate) fn in_scope(app: &App, port: u16) -> bool {
     match app.diagram().scope {
         DiagramScope::AllWatched => app.port_rows().iter().any(|r| r.port == port),
         DiagramScope::Port(p) => p == port,
@@ -149,7 +149,7 @@ pub fn in_scope(app: &App, port: u16) -> bool {
 /// Whether a logged change concerns the ports in scope. With all ports and
 /// no live filter, every change counts, including those of ports that have
 /// no socket left.
-pub fn transition_in_scope(app: &App, transition: &Transition) -> bool {
+pub(crate) fn transition_in_scope(app: &App, transition: &Transition) -> bool {
     if app.diagram().scope == DiagramScope::AllWatched && !app.filter().is_active() {
         return true;
     }

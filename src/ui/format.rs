@@ -47,7 +47,7 @@ pub fn took(value: Duration) -> String {
 }
 
 /// Time left on a timer: `0.4s`, `42s`, `7199s`.
-pub fn seconds_left(ms: u64) -> String {
+pub(crate) fn seconds_left(ms: u64) -> String {
     if ms < 10_000 {
         format!("{:.1}s", ms as f64 / 1000.0)
     } else {
@@ -56,7 +56,7 @@ pub fn seconds_left(ms: u64) -> String {
 }
 
 /// `12s`, `4m05s`, `3h02m`; `≥` when it was there before we started.
-pub fn age(value: SocketAge) -> String {
+pub(crate) fn age(value: SocketAge) -> String {
     let secs = value.ms / 1000;
     let text = if secs < 60 {
         format!("{secs}s")
@@ -74,7 +74,7 @@ pub fn age(value: SocketAge) -> String {
 
 /// Cuts `text` to `width` characters, keeping its end (the port) and
 /// marking the cut with `…`.
-pub fn fit_keep_end(text: &str, width: usize) -> String {
+pub(crate) fn fit_keep_end(text: &str, width: usize) -> String {
     let chars: Vec<char> = text.chars().collect();
     if chars.len() <= width {
         return text.to_string();
@@ -100,7 +100,7 @@ pub fn fit(text: &str, width: usize) -> String {
 
 /// Word-wraps `text` into at most `max_lines` lines of `width` characters;
 /// the last line is cut with `…` when text remains.
-pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut current = String::new();
     for word in text.split_whitespace() {

@@ -8,21 +8,21 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use crate::app::diagram::diagram_fits;
 use crate::app::{App, CONNECTIONS_CHROME_ROWS, Focus};
 
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 16;
+pub(crate) const MIN_WIDTH: u16 = 60;
+pub(crate) const MIN_HEIGHT: u16 = 16;
 /// From this size on, the TIME_WAIT chart and the alerts sit side by side
 /// and all columns are shown.
-pub const WIDE_WIDTH: u16 = 110;
-pub const WIDE_HEIGHT: u16 = 32;
+pub(crate) const WIDE_WIDTH: u16 = 110;
+pub(crate) const WIDE_HEIGHT: u16 = 32;
 
 const HEADER_ROWS: u16 = 2;
 const FOOTER_ROWS: u16 = 1;
 
-pub fn is_wide(area: Rect) -> bool {
+pub(crate) fn is_wide(area: Rect) -> bool {
     area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT
 }
 
-pub fn too_small(area: Rect) -> bool {
+pub(crate) fn too_small(area: Rect) -> bool {
     area.width < MIN_WIDTH || area.height < MIN_HEIGHT
 }
 
@@ -100,7 +100,7 @@ pub fn dashboard(full: Rect, body: Rect, app: &App) -> Dashboard {
 
 /// The state-diagram view: the demo's narration (when a demo runs), the
 /// drawn diagram or its compact list, and the transition log.
-pub struct DiagramView {
+pub(crate) struct DiagramView {
     pub narration: Option<Rect>,
     pub states: Rect,
     /// True for the drawn diagram, false for the compact list.
@@ -111,7 +111,7 @@ pub struct DiagramView {
 /// Rows the log needs to be worth showing (border and the newest line).
 const MIN_LOG_ROWS: u16 = 3;
 
-pub fn diagram_view(full: Rect, body: Rect, app: &App) -> DiagramView {
+pub(crate) fn diagram_view(full: Rect, body: Rect, app: &App) -> DiagramView {
     let drawn = diagram_fits(full.width, full.height);
     let narration_rows = app
         .narration()
@@ -145,7 +145,7 @@ pub fn diagram_view(full: Rect, body: Rect, app: &App) -> DiagramView {
 }
 
 /// A centred rectangle for an overlay.
-pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
     let height = height.min(area.height);
     Rect::new(

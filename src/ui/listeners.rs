@@ -17,10 +17,10 @@ use crate::app::{App, Focus, ListenerRow};
 use crate::model::Counter;
 
 /// The window the queue sparkline covers.
-pub const SPARK_WINDOW_MS: u64 = 30_000;
+pub(crate) const SPARK_WINDOW_MS: u64 = 30_000;
 
 /// Attention for a queue: critical when full, a warning one step before.
-pub fn queue_attention(row: &ListenerRow) -> Attention {
+pub(crate) fn queue_attention(row: &ListenerRow) -> Attention {
     match (row.summary.is_full(), row.summary.backlog) {
         (Some(true), _) => Attention::Critical,
         (Some(false), Some(backlog)) if row.summary.accept_queue >= backlog && backlog > 0 => {
@@ -32,7 +32,7 @@ pub fn queue_attention(row: &ListenerRow) -> Attention {
 }
 
 /// `2/1 FULL`, `1/1 1 left`, `0/128`, `3/? backlog unknown`.
-pub fn queue_text(row: &ListenerRow) -> String {
+pub(crate) fn queue_text(row: &ListenerRow) -> String {
     let queue = row.summary.accept_queue;
     match (row.summary.backlog, row.summary.is_full()) {
         (None, _) => format!("{queue}/? backlog unknown"),
@@ -46,7 +46,7 @@ pub fn queue_text(row: &ListenerRow) -> String {
 
 /// `[█████░░░░░]` against backlog + 1, never past full; `None` when the
 /// backlog is unknown.
-pub fn gauge_bar(row: &ListenerRow, width: usize) -> Option<String> {
+pub(crate) fn gauge_bar(row: &ListenerRow, width: usize) -> Option<String> {
     let ratio = row.summary.fill_ratio()?;
     let mut filled = (ratio * width as f64).round() as usize;
     if row.summary.accept_queue > 0 {

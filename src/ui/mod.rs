@@ -6,11 +6,11 @@
 //! app).
 
 pub mod alerts;
-pub mod canvas;
+pub(crate) mod canvas;
 pub mod connections;
 pub mod diagram;
 pub mod explanation;
-pub mod footer;
+pub(crate) mod footer;
 pub mod format;
 pub mod header;
 pub mod help;
@@ -19,11 +19,11 @@ pub mod listeners;
 pub mod namespaces;
 pub mod narration;
 pub mod ports;
-pub mod sparkline;
-pub mod state_list;
-pub mod theme;
+pub(crate) mod sparkline;
+pub(crate) mod state_list;
+pub(crate) mod theme;
 pub mod time_wait;
-pub mod transition_log;
+pub(crate) mod transition_log;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -9,7 +9,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
@@ -71,16 +70,27 @@ fn fit(text: &str, width: usize) -> String {
 pub fn render(frame: &mut Frame, list: &NamespacesList) {
     let theme = Theme::new(list.color);
     let area = frame.area();
-    let [header, body, detail, footer] = Layout::vertical([
+    let [header, body, detail, news, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(3),
         Constraint::Length(7),
+        Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(area);
     render_header(frame, header, list, &theme);
     render_rows(frame, body, list, &theme);
     render_detail(frame, detail, list, &theme);
+    let changes: Vec<String> = list
+        .recent()
+        .iter()
+        .rev()
+        .map(|(at, change)| format!("{} {change}", format_hms(*at)))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(Line::from(Span::styled(changes.join(" · "), theme.dim()))),
+        news,
+    );
     let hints = Line::from(vec![
         Span::styled("↑↓", theme.key()),
         Span::raw(" select  "),
@@ -230,12 +240,6 @@ fn render_detail(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &T
         lines.push(Line::from(Span::styled(
             format!("note: {note}"),
             theme.dim(),
-        )));
-    }
-    for (at, news) in list.recent().iter().rev() {
-        lines.push(Line::from(Span::styled(
-            format!("{} {news}", format_hms(*at)),
-            Style::default(),
         )));
     }
     frame.render_widget(Paragraph::new(lines), inner);

@@ -49,7 +49,7 @@ fn short_title(state: TcpState) -> &'static str {
 }
 
 /// How much a count needs attention.
-pub fn cell_attention(state: TcpState, count: u64, queue_full: bool) -> Attention {
+pub(crate) fn cell_attention(state: TcpState, count: u64, queue_full: bool) -> Attention {
     match (state, count) {
         (_, 0) => Attention::Quiet,
         (TcpState::SynSent | TcpState::SynRecv, _) if queue_full => Attention::Critical,

@@ -8,7 +8,7 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 
 /// The largest value per column over `[end_ms - window_ms, end_ms]`;
 /// `None` for a column with no point.
-pub fn bucket_max(
+pub(crate) fn bucket_max(
     points: impl Iterator<Item = (u64, u64)>,
     end_ms: u64,
     window_ms: u64,
@@ -34,7 +34,7 @@ pub fn bucket_max(
 
 /// Text bars scaled to `scale_max` (a full bar at or above it); a column
 /// with no data is a space.
-pub fn bars(buckets: &[Option<u64>], scale_max: u64) -> String {
+pub(crate) fn bars(buckets: &[Option<u64>], scale_max: u64) -> String {
     let scale = scale_max.max(1);
     buckets
         .iter()

@@ -18,16 +18,16 @@ use crate::explain::{diagram_name, edges_into, edges_out_of};
 use crate::model::TcpState;
 
 /// Rows the list needs: the states, the column titles and the border.
-pub const HEIGHT: u16 = TcpState::ALL.len() as u16 + 3;
+pub(crate) const HEIGHT: u16 = TcpState::ALL.len() as u16 + 3;
 
 /// `recv SYN-ACK / recv ACK`.
-pub fn ways_in(state: TcpState) -> String {
+pub(crate) fn ways_in(state: TcpState) -> String {
     let causes: Vec<&str> = edges_into(state).map(|e| e.cause).collect();
     causes.join(" / ")
 }
 
 /// `close() → FIN_WAIT1, recv FIN → CLOSE_WAIT`.
-pub fn ways_out(state: TcpState) -> String {
+pub(crate) fn ways_out(state: TcpState) -> String {
     let exits: Vec<String> = edges_out_of(state)
         .map(|e| format!("{} → {}", e.cause, diagram_name(e.to)))
         .collect();

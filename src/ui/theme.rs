@@ -38,7 +38,7 @@ impl Theme {
         }
     }
 
-    pub fn attention(&self, level: Attention) -> Style {
+    pub(crate) fn attention(&self, level: Attention) -> Style {
         match level {
             Attention::Quiet => Style::new().add_modifier(Modifier::DIM),
             Attention::Normal => Style::new(),
@@ -69,7 +69,7 @@ impl Theme {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 
-    pub fn focused_border(&self) -> Style {
+    pub(crate) fn focused_border(&self) -> Style {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 
@@ -81,7 +81,7 @@ impl Theme {
         Style::new().add_modifier(Modifier::REVERSED)
     }
 
-    pub fn dim(&self) -> Style {
+    pub(crate) fn dim(&self) -> Style {
         Style::new().add_modifier(Modifier::DIM)
     }
 
@@ -89,17 +89,17 @@ impl Theme {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 
-    pub fn paused(&self) -> Style {
+    pub(crate) fn paused(&self) -> Style {
         self.fg(Color::Yellow)
             .add_modifier(Modifier::BOLD | Modifier::REVERSED)
     }
 
-    pub fn good(&self) -> Style {
+    pub(crate) fn good(&self) -> Style {
         self.fg(Color::Green)
     }
 
     /// A state's figure when it has sockets: its colour, bold.
-    pub fn strong(&self, state: TcpState) -> Style {
+    pub(crate) fn strong(&self, state: TcpState) -> Style {
         self.state(state).add_modifier(Modifier::BOLD)
     }
 
@@ -110,20 +110,20 @@ impl Theme {
     }
 
     /// An arrow of the diagram.
-    pub fn arrow(&self) -> Style {
+    pub(crate) fn arrow(&self) -> Style {
         self.fg(Color::Gray)
     }
 
     /// An arrow a connection just took.
-    pub fn lit(&self) -> Style {
+    pub(crate) fn lit(&self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
 
-    pub fn series_total(&self) -> Style {
+    pub(crate) fn series_total(&self) -> Style {
         self.fg(Color::Blue)
     }
 
-    pub fn series_port(&self) -> Style {
+    pub(crate) fn series_port(&self) -> Style {
         self.fg(Color::Yellow)
     }
 }

@@ -16,7 +16,7 @@ use crate::app::{App, Focus};
 use crate::model::history::TimeSeries;
 
 /// The chart's time span.
-pub const WINDOW_MS: u64 = 120_000;
+pub(crate) const WINDOW_MS: u64 = 120_000;
 
 fn chart_points(series: &TimeSeries, until: u64, end: u64) -> Vec<(f64, f64)> {
     series

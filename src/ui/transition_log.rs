@@ -69,7 +69,7 @@ fn groups(app: &App) -> Vec<Group<'_>> {
 
 /// `127.0.0.1:40003 → 127.0.0.1:10000`, or `127.0.0.1:40003 → :10000` when
 /// both ends share the address and space is short.
-pub fn tuple(local: SocketAddr, remote: SocketAddr, short: bool) -> String {
+pub(crate) fn tuple(local: SocketAddr, remote: SocketAddr, short: bool) -> String {
     if remote.port() == 0 {
         format!("{local} (listening)")
     } else if short && local.ip() == remote.ip() {

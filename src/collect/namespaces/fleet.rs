@@ -17,6 +17,7 @@ use super::schedule::{FleetAction, FleetSchedule, FleetTiming};
 use crate::collect::owner_thread::BackgroundOwners;
 use crate::collect::process::ProcessResolver;
 use crate::collect::{CollectError, SnapshotSource, SourceChoice};
+use crate::model::judging::JudgingScope;
 use crate::model::{Filter, ProcessInfo, Sampled, SocketRecord};
 
 /// One namespace as the user sees it in the list.
@@ -102,6 +103,7 @@ pub struct Fleet {
     home: Home,
     source: SourceChoice,
     filter: Filter,
+    scope: JudgingScope,
     members: BTreeMap<NamespaceId, Member>,
     opened: Option<NamespaceId>,
     round_robin_after: Option<NamespaceId>,
@@ -110,11 +112,16 @@ pub struct Fleet {
 
 impl Fleet {
     /// Remembers the calling thread's namespace as home; opens nothing yet.
-    pub fn open(source: SourceChoice, filter: Filter) -> Result<Fleet, CollectError> {
+    pub fn open(
+        source: SourceChoice,
+        filter: Filter,
+        scope: JudgingScope,
+    ) -> Result<Fleet, CollectError> {
         Ok(Fleet {
             home: Home::here()?,
             source,
             filter,
+            scope,
             members: BTreeMap::new(),
             opened: None,
             round_robin_after: None,
@@ -156,7 +163,8 @@ impl Fleet {
                 },
             };
             if reopen {
-                let reader = NamespaceReader::open(ns, &self.home, self.source, &self.filter);
+                let reader =
+                    NamespaceReader::open(ns, &self.home, self.source, &self.filter, self.scope);
                 self.members.insert(
                     ns.id,
                     Member {
@@ -409,18 +417,13 @@ impl Fleet {
     }
 }
 
-/// Puts owners into a snapshot and onto its listener summaries.
+/// Puts owners into a sample and onto its listener summaries.
 pub fn attach_owners(sampled: &mut Sampled, owners: HashMap<u64, ProcessInfo>, complete: bool) {
-    let Sampled {
-        snapshot,
-        aggregates,
-    } = sampled;
+    let snapshot = &mut sampled.snapshot;
     snapshot.owners = owners;
     snapshot.owners_complete = complete;
-    {
-        for listener in &mut aggregates.listeners {
-            listener.process = snapshot.owners.get(&listener.inode).cloned();
-        }
+    for listener in &mut sampled.aggregates.listeners {
+        listener.process = snapshot.owners.get(&listener.inode).cloned();
     }
 }
 

@@ -19,6 +19,7 @@ use crate::collect::namespace::{NAMED_NETNS_DIR, NamespaceContext, enter_file};
 use crate::collect::sampler::{Sampler, SamplerConfig};
 use crate::collect::{CollectError, SourceChoice};
 use crate::model::Filter;
+use crate::model::judging::JudgingScope;
 
 /// The namespace the all-namespaces thread started in: every visit returns
 /// here.
@@ -72,13 +73,14 @@ impl NamespaceReader {
         home: &Home,
         source: SourceChoice,
         filter: &Filter,
+        scope: JudgingScope,
     ) -> Result<NamespaceReader, String> {
         let label = found.label();
         let config = SamplerConfig {
             source,
             target: NetnsTarget::Host,
             filter: filter.clone(),
-            scope: crate::model::JudgingScope::default(),
+            scope,
         };
         if found.is_host {
             let sampler = Sampler::in_context(config, NamespaceContext::own(label))
