@@ -12,6 +12,7 @@ use clap_complete::Shell;
 
 use crate::alert::{Severity, Thresholds};
 use crate::collect::SourceChoice;
+use crate::collect::events::EventsChoice;
 use crate::collect::namespace::NetnsTarget;
 use crate::model::{Filter, IpFamily, IpPrefix, StateMask, TcpState};
 
@@ -134,7 +135,8 @@ pub struct Args {
     /// With --once: sample for this long at the interval, then print the
     /// picture with every alert raised meanwhile. Alerts that need several
     /// samples (CLOSE_WAIT leaks, TIME_WAIT growth, counter increases) only
-    /// show with it.
+    /// show with it. Expensive dumps are spaced out as in every mode; the
+    /// picture notes how many samples were taken.
     #[arg(long = "for", value_name = "DURATION", requires = "once", value_parser = parse_for)]
     pub once_for: Option<Duration>,
 
@@ -155,6 +157,11 @@ pub struct Args {
     /// Where to read sockets from: netlink (sock_diag, knows backlogs), proc (/proc/net/tcp), or auto.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
+
+    /// Exact kernel events from tracepoints (every state change, RST, drop and
+    /// SYN-ACK retransmit): auto = on when root or CAP_PERFMON, else polling only.
+    #[arg(long, value_enum, default_value_t = EventsArg::Auto)]
+    pub events: EventsArg,
 
     /// Watch the network namespace of this process (e.g. a container's).
     #[arg(long, value_name = "PID", conflicts_with = "netns")]
@@ -275,6 +282,13 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsArg {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SourceArg {
     Auto,
     Netlink,
@@ -302,6 +316,8 @@ pub struct Config {
     pub count: Option<u64>,
     pub format: OutputFormat,
     pub source: SourceChoice,
+    /// `--events`: exact kernel events from tracepoints.
+    pub events: EventsChoice,
     pub target: NetnsTarget,
     /// `--all-namespaces`: every network namespace at once.
     pub all_namespaces: bool,
@@ -394,6 +410,11 @@ impl Args {
                 SourceArg::Auto => SourceChoice::Auto,
                 SourceArg::Netlink => SourceChoice::Netlink,
                 SourceArg::Proc => SourceChoice::Proc,
+            },
+            events: match self.events {
+                EventsArg::Auto => EventsChoice::Auto,
+                EventsArg::On => EventsChoice::On,
+                EventsArg::Off => EventsChoice::Off,
             },
             target,
             all_namespaces: self.all_namespaces,

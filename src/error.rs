@@ -20,6 +20,8 @@ pub enum AppError {
     SamplerLost,
     #[error("a demo experiment failed on loopback: {0}")]
     Demo(#[source] io::Error),
+    #[error("--events on: {0}")]
+    Events(#[from] crate::collect::events::EventsError),
     #[error("terminal error: {0}; run with --once for plain output")]
     Terminal(#[source] io::Error),
 }

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::AlertsActive { level, count }) => {
             eprintln!(
-                "tcpwatch: {count} alert(s) at {level} or worse are active (--fail-on {level})"
+                "tcpwatch: {count} alert(s) at {level} or worse were seen (--fail-on {level})"
             );
             ExitCode::from(3)
         }

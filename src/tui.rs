@@ -25,6 +25,8 @@ pub(crate) type Tui = Terminal<CrosstermBackend<Stdout>>;
 /// The terminal in dashboard mode; dropping it restores the terminal.
 pub(crate) struct TerminalGuard {
     terminal: Tui,
+    /// Mouse reporting is on (`m` turns it off so text can be selected).
+    mouse_capture: bool,
 }
 
 impl TerminalGuard {
@@ -49,7 +51,10 @@ impl TerminalGuard {
         match entered {
             Ok(terminal) => {
                 TERMINAL_ENTERED.store(true, Ordering::SeqCst);
-                Ok(TerminalGuard { terminal })
+                Ok(TerminalGuard {
+                    terminal,
+                    mouse_capture: true,
+                })
             }
             Err(error) => {
                 let _ = restore();
@@ -60,6 +65,18 @@ impl TerminalGuard {
 
     pub fn terminal(&mut self) -> &mut Tui {
         &mut self.terminal
+    }
+
+    /// Turns mouse reporting on or off; off, the terminal's own selection
+    /// works (to copy text).
+    pub fn set_mouse_capture(&mut self, capture: bool) -> io::Result<()> {
+        if capture {
+            execute!(io::stdout(), EnableMouseCapture)?;
+        } else {
+            execute!(io::stdout(), DisableMouseCapture)?;
+        }
+        self.mouse_capture = capture;
+        Ok(())
     }
 
     /// Does what the signals asked since the last call: suspends or resumes
@@ -105,6 +122,9 @@ impl TerminalGuard {
             EnableMouseCapture,
             Clear(ClearType::All)
         )?;
+        if !self.mouse_capture {
+            execute!(io::stdout(), DisableMouseCapture)?;
+        }
         TERMINAL_ENTERED.store(true, Ordering::SeqCst);
         self.terminal.hide_cursor()?;
         // Two swaps reset both buffers: the next draw diffs against blank

@@ -223,3 +223,48 @@ fn a_subject_mentions(alerts: &[Value], needle: &str) -> bool {
         .iter()
         .any(|a| a["subject"].as_str().is_some_and(|s| s.contains(needle)))
 }
+
+/// Without root, a namespace that cannot be entered is listed with the
+/// reason, the host's own is still read, and the run does not abort.
+#[test]
+fn without_root_unreadable_namespaces_are_named_with_the_reason() {
+    let has_setpriv = Command::new("setpriv")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can_make_namespaces() || !can_run(has_setpriv, "setpriv (util-linux) to drop root") {
+        return;
+    }
+    let netns = PrivateNetns::create("all-perm").expect("ip netns add");
+    // A copy nobody may run, wherever the build tree is.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let binary = dir.path().join("tcpwatch");
+    std::fs::copy(env!("CARGO_BIN_EXE_tcpwatch"), &binary).expect("copy the binary");
+    use std::os::unix::fs::PermissionsExt;
+    for path in [dir.path(), binary.as_path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&binary)
+        .args(["--all-namespaces", "--once", "--format", "json"])
+        .output()
+        .expect("setpriv runs");
+    assert!(
+        output.status.success(),
+        "never aborts: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let host = namespaces(&report)
+        .iter()
+        .find(|ns| ns["host"] == true)
+        .expect("the host's own namespace");
+    assert_eq!(host["readable"], true, "{host}");
+    let named = by_name(&report, &netns.name);
+    assert_eq!(named["readable"], false, "{named}");
+    let why = named["access"].as_str().unwrap_or("");
+    assert!(why.contains("CAP_SYS_ADMIN"), "says why: {named}");
+    assert!(report["unreadable"].as_u64().unwrap_or(0) >= 1, "{report}");
+}

@@ -7,7 +7,7 @@ mod netlink_support;
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netlink_support::*;
 use tcpwatch::collect::netlink::{NetlinkTable, WalkMode};
@@ -308,34 +308,6 @@ fn dumps_can_follow_each_other_on_one_socket() {
     let port = c.listener.local_addr().unwrap().port();
     for _ in 0..50 {
         assert_eq!(dump(&mut table, &on_ports(&[port])).len(), 3);
-    }
-}
-
-#[test]
-fn time_one_dump_of_the_whole_table() {
-    for mode in [WalkMode::OneWalk, WalkMode::TwoWalks] {
-        let mut table = NetlinkTable::open().unwrap().with_walk_mode(mode);
-        let mut count = 0u64;
-        table
-            .dump(&DumpRequest::all(), &mut |_| count += 1)
-            .unwrap(); // warm up
-        let mut best = Duration::MAX;
-        for _ in 0..5 {
-            count = 0;
-            let start = Instant::now();
-            table
-                .dump(&DumpRequest::all(), &mut |_| count += 1)
-                .unwrap();
-            best = best.min(start.elapsed());
-        }
-        let start = Instant::now();
-        table
-            .dump(&DumpRequest::listeners(&[]), &mut |_| {})
-            .unwrap();
-        let listeners = start.elapsed();
-        println!(
-            "{mode:?}: whole table {count} sockets in {best:?} (best of 5); LISTEN-only {listeners:?}"
-        );
     }
 }
 

@@ -38,7 +38,9 @@ fn cell_under(screen: &str, title: &str, port: u16) -> Option<String> {
     let port_text = port.to_string();
     let row = lines.iter().find(|line| {
         let text: String = line.iter().collect();
-        text.contains(&port_text) && !text.contains("PORT") && text.starts_with('│')
+        text.contains(&port_text)
+            && !text.contains("PORT")
+            && (text.starts_with('│') || text.starts_with('┃'))
     })?;
     let cell: String = row.get(start..(end + 1).min(row.len()))?.iter().collect();
     Some(cell.trim().to_string())

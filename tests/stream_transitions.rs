@@ -11,8 +11,13 @@ use common::stream::Stream;
 use common::*;
 use serde_json::Value;
 
+/// The polled transition lines of `local` (exact kernel events, on as
+/// root, have lines of their own: tests/events_real.rs).
 fn events_for<'a>(events: &'a [Value], local: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e["local"] == local).collect()
+    events
+        .iter()
+        .filter(|e| e["type"] == "transition" && e["local"] == local)
+        .collect()
 }
 
 #[test]
@@ -144,4 +149,44 @@ fn a_client_stuck_against_a_full_backlog_retransmits_its_syn() {
             .contains("next retry in"),
         "{first}"
     );
+}
+
+/// Two listeners bound to one address with SO_REUSEPORT, as a pre-fork
+/// server has them; both accept a fraction of the connections.
+fn reuseport_pair() -> (socket2::Socket, socket2::Socket) {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let bind = |address: std::net::SocketAddr| {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+        socket.set_reuse_port(true).expect("SO_REUSEPORT");
+        socket.bind(&address.into()).expect("bind");
+        socket.listen(16).expect("listen");
+        socket
+    };
+    let first = bind("127.0.0.1:0".parse().expect("address"));
+    let second = bind(local_addr(&first));
+    (first, second)
+}
+
+#[test]
+fn reuseport_listeners_make_no_phantom_events() {
+    let (first, second) = reuseport_pair();
+    let port = local_addr(&first).port();
+    assert_eq!(local_addr(&second).port(), port);
+    let stream = Stream::start(&["--interval", "100ms", "--port", &port.to_string()]);
+    let events = stream.collect_until(Duration::from_millis(2500), |_| false);
+    let phantoms: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] != "alert" && e["local"] == format!("127.0.0.1:{port}"))
+        .collect();
+    assert!(
+        phantoms.is_empty(),
+        "phantom listener events: {phantoms:#?}"
+    );
+    drop(second);
+    let events = stream.collect_until(Duration::from_secs(3), |events| {
+        events.iter().any(|e| e["event"] == "gone")
+    });
+    let gone: Vec<&Value> = events.iter().filter(|e| e["event"] == "gone").collect();
+    assert_eq!(gone.len(), 1, "the closed member leaves once: {events:#?}");
+    drop(first);
 }

@@ -78,7 +78,12 @@ impl CloseWaitHistory {
             } else {
                 format!("{first} → {last}")
             };
-            let owners = owners_of_inodes(snapshot, TcpState::CloseWait, &close_wait.inodes);
+            let owners = owners_of_inodes(
+                snapshot,
+                TcpState::CloseWait,
+                &close_wait.inodes,
+                close_wait.total,
+            );
             out.push(Finding {
                 kind: AlertKind::CloseWaitLeak,
                 subject: format!("port {port}"),

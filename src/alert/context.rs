@@ -272,8 +272,14 @@ fn unknown_owner(reason: NoOwnerReason) -> String {
 
 /// The owners of some sockets in one state, given by their inodes, most
 /// sockets first: "python3 pid 42 ×7, java pid 9 ×2", or "process unknown:
-/// <why>" when none is known.
-pub(crate) fn owners_of_inodes(snapshot: &Snapshot, state: TcpState, inodes: &[u64]) -> String {
+/// <why>" when none is known. When `inodes` is a sample of `total` sockets,
+/// the counts say so: "… ×89, … ×84 (in a sample of 256)".
+pub(crate) fn owners_of_inodes(
+    snapshot: &Snapshot,
+    state: TcpState,
+    inodes: &[u64],
+    total: u64,
+) -> String {
     let mut counts: Vec<(String, u64)> = Vec::new();
     let mut unknown: Option<String> = None;
     for inode in inodes {
@@ -305,7 +311,12 @@ pub(crate) fn owners_of_inodes(snapshot: &Snapshot, state: TcpState, inodes: &[u
             }
         })
         .collect();
-    shown.join(", ")
+    let sampled = inodes.len() as u64;
+    if counts.len() > 1 && sampled < total {
+        format!("{} (in a sample of {sampled})", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
 }
 
 /// "1.0 s", "12 s", "250 ms".

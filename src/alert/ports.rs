@@ -49,7 +49,12 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         } else {
             "when none is left, connect() fails with EADDRNOTAVAIL"
         };
-        let owners = owners_of_inodes(ctx.snapshot, TcpState::Established, &held.inodes);
+        let owners = owners_of_inodes(
+            ctx.snapshot,
+            TcpState::Established,
+            &held.inodes,
+            all - time_wait,
+        );
         let reuse_note = match settings.tcp_tw_reuse {
             Some(1) => "; net.ipv4.tcp_tw_reuse=1 already lets connect() reuse TIME_WAIT ports \
                         (with TCP timestamps)"

@@ -83,6 +83,8 @@ pub enum AlertChange {
 pub enum LogEvent {
     Raised,
     Cleared,
+    /// A kernel counter jumped (an RST sent, a queue overflowed…).
+    Counter,
 }
 
 impl LogEvent {
@@ -90,9 +92,15 @@ impl LogEvent {
         match self {
             LogEvent::Raised => "RAISED",
             LogEvent::Cleared => "CLEARED",
+            LogEvent::Counter => "COUNTER",
         }
     }
 }
+
+/// Runs of the same counter's jumps closer than this are one log entry.
+const COUNTER_RUN_GAP_MS: u64 = 10_000;
+/// How far back in the log a run of the same counter is looked for.
+const COUNTER_RUN_LOOKBACK: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertLogEntry {
@@ -120,6 +128,35 @@ impl AlertBoard {
 
     pub(crate) fn log_len(&self) -> usize {
         self.log.len()
+    }
+
+    /// Active alerts, then log entries: what the panel lists, in order.
+    pub fn item_count(&self) -> usize {
+        self.active.len() + self.log.len()
+    }
+
+    /// The alert behind the panel's `index`th item.
+    pub fn item(&self, index: usize) -> Option<&AlertView> {
+        match index.checked_sub(self.active.len()) {
+            None => self.active.get(index),
+            Some(i) => self.log.get(i).map(|e| &e.alert),
+        }
+    }
+
+    /// Logs counter jumps seen at `at_ms`; a jump of a counter that also
+    /// jumped moments ago extends that entry instead of adding one.
+    pub fn log_counter_jumps(&mut self, at_ms: u64, jumps: Vec<AlertView>) {
+        for jump in jumps {
+            let run = self.log.iter_mut().take(COUNTER_RUN_LOOKBACK).find(|e| {
+                e.event == LogEvent::Counter
+                    && e.alert.subject == jump.subject
+                    && at_ms.saturating_sub(e.alert.last_seen_ms) <= COUNTER_RUN_GAP_MS
+            });
+            match run {
+                Some(entry) => super::counter_jumps::merge(&mut entry.alert, &jump),
+                None => self.push_log(at_ms, LogEvent::Counter, jump),
+            }
+        }
     }
 
     pub(crate) fn clear_log(&mut self) {

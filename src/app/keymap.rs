@@ -42,6 +42,14 @@ pub enum Command {
     Help,
     Left,
     Right,
+    /// `C`: every connection across ports, or back.
+    AllConnections,
+    /// `P`: sockets, listeners and queues per process, or back.
+    Processes,
+    /// `I`: reverse the order of a list (htop's invert).
+    ReverseSort,
+    /// `m`: capture the mouse, or leave it to the terminal to copy text.
+    ToggleMouse,
 }
 
 /// The keys, as the help overlay lists them.
@@ -49,20 +57,28 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit"),
     ("↑ ↓ / k j", "select a port, scroll"),
     ("PgUp PgDn Home End", "page, jump to first / last"),
-    ("Enter", "connections of the selected port"),
+    (
+        "Enter",
+        "the selected port's connections (Alerts: full text)",
+    ),
     ("Esc", "back, close help, clear the filter"),
     ("Tab / Shift-Tab", "next / previous panel"),
     ("s / S", "sort: total, port, each state"),
-    ("/", "filter: port, address, or state name"),
+    ("/", "filter: 1000 = that port, 1000* = ports 1000…"),
+    ("", "SYN = SYN_SENT and SYN_RECV, other text = address"),
     ("p, Space", "pause / resume"),
     ("+ / -", "sample interval longer / shorter"),
     ("c", "clear the alert log (diagram: the transition log)"),
     ("d", "state diagram with the transition log / back"),
+    ("C", "all connections, any port (sortable)"),
+    ("P", "per process: sockets, listeners, queues"),
+    ("s / S, I", "in lists: sort column (header ▼▲), reverse"),
+    ("m", "mouse on/off: off lets the terminal select text"),
     (
         "? / H, F1",
         "this help (in the diagram, ? explains the state)",
     ),
-    ("mouse wheel", "scroll"),
+    ("mouse", "wheel scrolls, click selects the row"),
 ];
 
 /// The keys of the state-diagram view, as the help overlay lists them.
@@ -103,10 +119,24 @@ pub const DIAGRAM_FOOTER_KEYS: &[(&str, &str)] = &[
     ("H", "help"),
 ];
 
+/// The footer in the process view.
+pub const PROCESSES_FOOTER_KEYS: &[(&str, &str)] = &[
+    ("Esc", "back"),
+    ("↑↓", "select"),
+    ("⏎", "its sockets"),
+    ("s/S", "sort column"),
+    ("I", "reverse"),
+    ("p", "pause"),
+    ("q", "quit"),
+    ("?", "help"),
+];
+
 /// The footer in the connection view.
 pub const CONNECTIONS_FOOTER_KEYS: &[(&str, &str)] = &[
     ("Esc", "back"),
     ("↑↓", "scroll"),
+    ("s/S", "sort column"),
+    ("I", "reverse"),
     ("PgUp/PgDn", "page"),
     ("/", "filter"),
     ("p", "pause"),
@@ -157,6 +187,10 @@ pub(crate) fn command_for(key: KeyEvent, editing_filter: bool) -> Option<Command
         KeyCode::Enter => Command::Open,
         KeyCode::Char('d') => Command::ToggleDiagram,
         KeyCode::Char('a') => Command::ToggleScope,
+        KeyCode::Char('C') => Command::AllConnections,
+        KeyCode::Char('P') => Command::Processes,
+        KeyCode::Char('I') => Command::ReverseSort,
+        KeyCode::Char('m') => Command::ToggleMouse,
         KeyCode::Char('H') | KeyCode::F(1) => Command::Help,
         KeyCode::Left | KeyCode::Char('h') => Command::Left,
         KeyCode::Right | KeyCode::Char('l') => Command::Right,

@@ -6,14 +6,17 @@
 //! and the time all arrive as `Msg`s.
 
 pub mod alerts;
+pub mod counter_jumps;
 pub mod diagram;
 pub mod filter;
 pub(crate) mod keymap;
 pub mod msg;
 pub mod namespaces;
 pub mod narration;
+pub mod processes;
 pub mod rows;
 pub(crate) mod scroll;
+pub mod socket_sort;
 pub mod sort;
 pub(crate) mod transition_log;
 
@@ -36,8 +39,10 @@ pub use keymap::{
 };
 pub use msg::{Msg, SelfCost};
 pub use narration::{Narration, NarrationEvent};
-pub use rows::{ConnectionRef, ListenerRow};
+pub use processes::{ProcessColumn, ProcessRow, ProcessSort, ProcessesView};
+pub use rows::{ConnectionRef, ListenerRole, ListenerRow};
 pub use scroll::Scroll;
+pub use socket_sort::{SocketColumn, SocketSort};
 pub use sort::SortMode;
 pub use transition_log::TransitionLog;
 
@@ -57,7 +62,7 @@ pub(crate) const INTERVAL_STEPS_MS: [u64; 11] = [
 
 /// The panel that arrow keys act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum Focus {
+pub enum Focus {
     #[default]
     Ports,
     Listeners,
@@ -84,13 +89,35 @@ impl Focus {
     }
 }
 
-/// The drill-down: one port's connections.
+/// Which connections a connection view lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionScope {
+    /// The drill-down: the connections counted under one port.
+    Port(u16),
+    /// Every watched connection, across ports.
+    All,
+    /// The sockets of one process (from the process view).
+    Process(u32),
+}
+
+/// A list of connections: one port's (the drill-down) or all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionsView {
-    pub port: u16,
+    pub scope: ConnectionScope,
     pub rows: Vec<ConnectionRef>,
     pub scroll: Scroll,
+    pub sort: SocketSort,
     selected_key: Option<crate::model::SocketKey>,
+}
+
+impl ConnectionsView {
+    /// The port of the drill-down, `None` for the list of all connections.
+    pub fn port(&self) -> Option<u16> {
+        match self.scope {
+            ConnectionScope::Port(port) => Some(port),
+            ConnectionScope::All | ConnectionScope::Process(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +126,23 @@ pub enum View {
     Connections(ConnectionsView),
     /// The TCP state diagram with live counts, and the transition log.
     Diagram,
+    /// Sockets, listeners and queues per process.
+    Processes(ProcessesView),
+}
+
+/// What a mouse click landed on, worked out by the view that drew it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClickTarget {
+    /// A row of the ports table.
+    PortRow(usize),
+    /// Somewhere in a dashboard panel (focus it).
+    Panel(Focus),
+    /// An item of the alerts panel (active alerts, then the log).
+    AlertItem(usize),
+    /// A row of a connection list.
+    ConnectionRow(usize),
+    /// A row of the process table.
+    ProcessRow(usize),
 }
 
 /// A failed sample, shown in the status line until a sample succeeds.
@@ -123,6 +167,8 @@ pub struct Effects {
     pub bell: bool,
     /// The user changed the sampling interval: tell the sampler.
     pub new_interval: Option<Duration>,
+    /// The user toggled mouse capture (`m`): turn it on or off.
+    pub mouse_capture: Option<bool>,
 }
 
 impl Effects {
@@ -131,6 +177,7 @@ impl Effects {
         Effects {
             bell: self.bell || later.bell,
             new_interval: later.new_interval.or(self.new_interval),
+            mouse_capture: later.mouse_capture.or(self.mouse_capture),
         }
     }
 }
@@ -176,9 +223,15 @@ pub struct App {
     selected_index: usize,
     focus: Focus,
     listeners_offset: usize,
-    alerts_offset: usize,
+    /// The selected item of the alerts panel: active alerts, then the log.
+    alert_selected: usize,
+    /// The alert whose full text is open (Enter on the alerts panel).
+    alert_detail: Option<AlertView>,
     view: View,
     help_visible: bool,
+    /// The terminal reports the mouse to us (wheel, clicks); off, the
+    /// terminal's own selection copies text.
+    mouse_capture: bool,
 
     alerts: AlertBoard,
     /// A warning or critical alert was raised by the message being applied.
@@ -217,9 +270,11 @@ impl App {
             selected_index: 0,
             focus: Focus::default(),
             listeners_offset: 0,
-            alerts_offset: 0,
+            alert_selected: 0,
+            alert_detail: None,
             view: View::Dashboard,
             help_visible: false,
+            mouse_capture: true,
             alerts: AlertBoard::default(),
             bell_pending: false,
             self_cost: None,
@@ -254,10 +309,12 @@ impl App {
     /// Applies one message and returns what the loop must do about it.
     pub fn update(&mut self, msg: Msg) -> Effects {
         let interval_before = self.interval;
+        let mouse_before = self.mouse_capture;
         self.apply(msg);
         Effects {
             bell: std::mem::take(&mut self.bell_pending),
             new_interval: (self.interval != interval_before).then_some(self.interval),
+            mouse_capture: (self.mouse_capture != mouse_before).then_some(self.mouse_capture),
         }
     }
 
@@ -266,6 +323,7 @@ impl App {
             Msg::Sampled(tick) => self.on_tick(tick),
             Msg::Key(key) => self.on_key(key),
             Msg::Mouse(mouse) => self.on_mouse(mouse),
+            Msg::Click(target) => self.on_click(target),
             Msg::Resize { width, height } => {
                 self.viewport = (width, height);
                 self.keep_connection_selection_visible();
@@ -364,9 +422,13 @@ impl App {
         &self.listener_rows
     }
 
+    /// The listener rows that are sockets (not SO_REUSEPORT group headings).
+    pub fn listener_sockets(&self) -> impl Iterator<Item = &ListenerRow> {
+        self.listener_rows.iter().filter(|l| l.is_socket())
+    }
+
     pub(crate) fn port_has_full_listener(&self, port: u16) -> bool {
-        self.listener_rows
-            .iter()
+        self.listener_sockets()
             .any(|l| l.summary.port() == port && l.summary.is_full() == Some(true))
     }
 
@@ -395,8 +457,15 @@ impl App {
         self.listeners_offset
     }
 
-    pub(crate) fn alerts_offset(&self) -> usize {
-        self.alerts_offset
+    /// The selected item of the alerts panel (active alerts, then the log).
+    pub fn alert_selected(&self) -> usize {
+        self.alert_selected
+            .min(self.alerts.item_count().saturating_sub(1))
+    }
+
+    /// The alert whose full text is shown over the dashboard.
+    pub fn alert_detail(&self) -> Option<&AlertView> {
+        self.alert_detail.as_ref()
     }
 
     pub fn view(&self) -> &View {
@@ -405,6 +474,12 @@ impl App {
 
     pub(crate) fn help_visible(&self) -> bool {
         self.help_visible
+    }
+
+    /// Whether the mouse is captured (wheel, clicks) or left to the
+    /// terminal (selecting text to copy).
+    pub fn mouse_capture(&self) -> bool {
+        self.mouse_capture
     }
 
     pub fn alerts(&self) -> &AlertBoard {
@@ -445,6 +520,7 @@ impl App {
                 sockstat,
             } => {
                 self.history.record_totals(at_ms, &counters, &sockstat);
+                self.log_counter_jumps(at_ms);
                 self.latest_totals = Some((at_ms, sockstat));
             }
         }
@@ -459,6 +535,7 @@ impl App {
         );
         self.history
             .record_snapshot(&tick.snapshot, &tick.aggregates);
+        self.log_counter_jumps(at_ms);
         if tick.too_many_to_follow.is_none() {
             self.seen.observe(
                 at_ms,
@@ -477,6 +554,15 @@ impl App {
             self.kept_aside_count += 1;
         } else {
             self.show(tick);
+        }
+    }
+
+    /// Keeps the interval's counter jumps (RSTs, overflows, drops) in the
+    /// alert log, with their time.
+    fn log_counter_jumps(&mut self, at_ms: u64) {
+        if let Some(deltas) = self.history.counter_deltas() {
+            self.alerts
+                .log_counter_jumps(at_ms, counter_jumps::counter_jumps(at_ms, &deltas));
         }
     }
 
@@ -515,7 +601,15 @@ impl App {
         self.reconcile_port_selection();
         self.rebuild_listener_rows();
         self.rebuild_connection_rows();
+        self.rebuild_process_rows();
         self.refresh_diagram();
+    }
+
+    fn rebuild_process_rows(&mut self) {
+        let page = self.connections_page();
+        if let (Some((tick, _)), View::Processes(view)) = (&self.shown, &mut self.view) {
+            view.refresh(tick, page);
+        }
     }
 
     fn refresh_diagram(&mut self) {
@@ -549,7 +643,19 @@ impl App {
         let (Some((sample, _)), View::Connections(view)) = (&self.shown, &mut self.view) else {
             return;
         };
-        view.rows = rows::connection_rows(sample, view.port, self.filter.query());
+        view.rows = match view.scope {
+            ConnectionScope::Process(pid) => rows::process_connection_rows(sample, pid),
+            _ => rows::connection_rows(sample, view.port(), self.filter.query()),
+        };
+        let now_ms = self.now_ms.max(sample.snapshot.taken_at_ms);
+        let listeners = view
+            .rows
+            .iter()
+            .take_while(|r| matches!(r, ConnectionRef::Listener(_)))
+            .count();
+        if let Some(sockets) = view.rows.get_mut(listeners..) {
+            view.sort.sort(sockets, sample, &self.seen, now_ms);
+        }
         let found = view.selected_key.and_then(|key| {
             view.rows
                 .iter()
@@ -595,6 +701,14 @@ impl App {
     }
 
     pub(crate) fn execute(&mut self, command: Command) {
+        if self.alert_detail.is_some() {
+            match command {
+                Command::Quit => self.quit = true,
+                Command::Back | Command::Open | Command::ToggleHelp => self.alert_detail = None,
+                _ => {}
+            }
+            return;
+        }
         if self.help_visible {
             match command {
                 Command::Quit => self.quit = true,
@@ -636,20 +750,47 @@ impl App {
             Command::TogglePause => self.toggle_pause(),
             Command::IntervalLonger => self.step_interval(true),
             Command::IntervalShorter => self.step_interval(false),
+            Command::SortNext | Command::SortPrevious | Command::ReverseSort
+                if self.sort_list(command) => {}
             Command::SortNext => self.set_sort(self.sort.next()),
             Command::SortPrevious => self.set_sort(self.sort.previous()),
+            Command::ReverseSort => {}
+            Command::AllConnections => match &self.view {
+                View::Connections(view) if view.scope == ConnectionScope::All => {
+                    self.view = View::Dashboard;
+                }
+                _ => self.show_connections(ConnectionScope::All),
+            },
+            Command::Processes => match self.view {
+                View::Processes(_) => self.view = View::Dashboard,
+                _ => {
+                    self.view = View::Processes(ProcessesView::default());
+                    self.rebuild_process_rows();
+                }
+            },
+            Command::ToggleMouse => self.mouse_capture = !self.mouse_capture,
             Command::ClearAlertLog => {
                 self.alerts.clear_log();
-                self.alerts_offset = 0;
+                self.alert_selected = 0;
             }
             Command::FocusNext | Command::FocusPrevious => {
-                if matches!(self.view, View::Connections(_)) {
+                if matches!(self.view, View::Connections(_) | View::Processes(_)) {
                     self.view = View::Dashboard;
                 } else {
                     self.focus = self.focus.step(command == Command::FocusNext);
                 }
             }
-            Command::Open => self.open_connections(),
+            Command::Open if self.view == View::Dashboard && self.focus == Focus::Alerts => {
+                self.alert_detail = self.alerts.item(self.alert_selected()).cloned();
+            }
+            Command::Open => match &self.view {
+                View::Processes(view) => {
+                    if let Some(pid) = view.selected().and_then(|r| r.pid) {
+                        self.show_connections(ConnectionScope::Process(pid));
+                    }
+                }
+                _ => self.open_connections(),
+            },
             Command::Up => self.navigate(-1),
             Command::Down => self.navigate(1),
             Command::PageUp => self.navigate(-self.page_rows()),
@@ -712,8 +853,65 @@ impl App {
         self.diagram.log_offset = offset_by(self.diagram.log_offset, delta, self.transitions.len());
     }
 
+    /// `s`, `S` and `I` in a list of sockets or processes: the next or
+    /// previous sort column, or the reverse order. False on the dashboard.
+    fn sort_list(&mut self, command: Command) -> bool {
+        match &mut self.view {
+            View::Connections(view) => {
+                view.sort = match command {
+                    Command::SortNext => view.sort.step(true),
+                    Command::SortPrevious => view.sort.step(false),
+                    _ => view.sort.reverse(),
+                };
+                self.rebuild_connection_rows();
+                true
+            }
+            View::Processes(view) => {
+                view.sort = match command {
+                    Command::SortNext => view.sort.step(true),
+                    Command::SortPrevious => view.sort.step(false),
+                    _ => view.sort.reverse(),
+                };
+                self.rebuild_process_rows();
+                true
+            }
+            View::Dashboard | View::Diagram => false,
+        }
+    }
+
+    /// A click: selects what is under it (and focuses its panel).
+    fn on_click(&mut self, target: ClickTarget) {
+        let page = self.connections_page();
+        match (target, &mut self.view) {
+            (ClickTarget::PortRow(index), View::Dashboard) => {
+                self.focus = Focus::Ports;
+                if let Some(row) = self.port_rows.get(index) {
+                    self.selected_index = index;
+                    self.selected_port = Some(row.port);
+                }
+            }
+            (ClickTarget::Panel(focus), View::Dashboard) => self.focus = focus,
+            (ClickTarget::AlertItem(index), View::Dashboard) => {
+                self.focus = Focus::Alerts;
+                self.alert_selected = index.min(self.alerts.item_count().saturating_sub(1));
+            }
+            (ClickTarget::ConnectionRow(index), View::Connections(view)) => {
+                view.scroll.select(index, view.rows.len(), page);
+                let shown = self.shown.as_ref().map(|(s, _)| s.as_ref());
+                view.selected_key = shown.and_then(|tick| {
+                    view.rows
+                        .get(view.scroll.selected)
+                        .and_then(|r| r.record(tick))
+                        .map(|s| s.key())
+                });
+            }
+            (ClickTarget::ProcessRow(index), View::Processes(view)) => view.select(index, page),
+            _ => {}
+        }
+    }
+
     fn back(&mut self) {
-        if matches!(self.view, View::Connections(_)) {
+        if matches!(self.view, View::Connections(_) | View::Processes(_)) {
             self.view = View::Dashboard;
         } else if self.filter.is_active() {
             self.filter.clear();
@@ -762,14 +960,19 @@ impl App {
             return;
         }
         if let Some(port) = self.selected_port {
-            self.view = View::Connections(ConnectionsView {
-                port,
-                rows: Vec::new(),
-                scroll: Scroll::default(),
-                selected_key: None,
-            });
-            self.rebuild_connection_rows();
+            self.show_connections(ConnectionScope::Port(port));
         }
+    }
+
+    fn show_connections(&mut self, scope: ConnectionScope) {
+        self.view = View::Connections(ConnectionsView {
+            scope,
+            rows: Vec::new(),
+            scroll: Scroll::default(),
+            sort: SocketSort::default(),
+            selected_key: None,
+        });
+        self.rebuild_connection_rows();
     }
 
     fn connections_page(&self) -> usize {
@@ -778,7 +981,7 @@ impl App {
 
     fn page_rows(&self) -> isize {
         let rows = match self.view {
-            View::Connections(_) => self.connections_page(),
+            View::Connections(_) | View::Processes(_) => self.connections_page(),
             View::Dashboard | View::Diagram => PANEL_PAGE_ROWS,
         };
         isize::try_from(rows).unwrap_or(1)
@@ -801,6 +1004,10 @@ impl App {
             });
             return;
         }
+        if let View::Processes(view) = &mut self.view {
+            view.move_by(delta, page);
+            return;
+        }
         match self.focus {
             Focus::Ports | Focus::TimeWait => {
                 if self.port_rows.is_empty() {
@@ -819,8 +1026,8 @@ impl App {
                     offset_by(self.listeners_offset, delta, self.listener_rows.len());
             }
             Focus::Alerts => {
-                let len = self.alerts.active().len() + self.alerts.log_len();
-                self.alerts_offset = offset_by(self.alerts_offset, delta, len);
+                self.alert_selected =
+                    offset_by(self.alert_selected(), delta, self.alerts.item_count());
             }
         }
     }

@@ -24,6 +24,8 @@ pub enum Msg {
     Sampled(Tick),
     Key(KeyEvent),
     Mouse(MouseEvent),
+    /// A click, already placed by the view under it (`ui::click_target`).
+    Click(super::ClickTarget),
     Resize {
         width: u16,
         height: u16,

@@ -23,6 +23,27 @@ pub struct ListenerRow {
     pub owner: Result<ProcessInfo, NoOwnerReason>,
     /// When the queue figures were read.
     pub sampled_at_ms: u64,
+    pub role: ListenerRole,
+}
+
+/// Where a row stands in a SO_REUSEPORT group: several listening sockets
+/// bound to one address, each with its own accept queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerRole {
+    /// The only socket on its address.
+    Single,
+    /// The group's heading: the members' queues, backlogs and SYN_RECV
+    /// summed, and who owns them (`gunicorn ×2`).
+    Group { members: usize, owners: String },
+    /// One socket of the group above; `last` for the final one.
+    Member { last: bool },
+}
+
+impl ListenerRow {
+    /// True for a row that is one listening socket (not a group heading).
+    pub fn is_socket(&self) -> bool {
+        !matches!(self.role, ListenerRole::Group { .. })
+    }
 }
 
 /// One row of the connection view: an index into the shown snapshot.
@@ -121,6 +142,7 @@ pub(crate) fn listener_rows(
                         .or_else(|()| owner_of(record)),
                     summary,
                     sampled_at_ms: at_ms,
+                    role: ListenerRole::Single,
                 }
             })
             .collect(),
@@ -141,6 +163,7 @@ pub(crate) fn listener_rows(
                     summary: summary.clone(),
                     owner,
                     sampled_at_ms: snapshot.taken_at_ms,
+                    role: ListenerRole::Single,
                 }
             })
             .collect(),
@@ -157,14 +180,88 @@ pub(crate) fn listener_rows(
             r.summary.local,
         )
     });
-    rows
+    group_reuseport(rows)
 }
 
-/// The connections counted under `port` that pass the filter: listeners
-/// first, then by state in display order, remote and local address.
+/// Puts the members of each SO_REUSEPORT group (sockets on one address)
+/// under a heading row with their sums; the group sits where its fullest
+/// member would.
+fn group_reuseport(rows: Vec<ListenerRow>) -> Vec<ListenerRow> {
+    let mut groups: Vec<Vec<ListenerRow>> = Vec::new();
+    let mut group_of: std::collections::HashMap<std::net::SocketAddr, usize> =
+        std::collections::HashMap::new();
+    for row in rows {
+        match group_of.get(&row.summary.local) {
+            Some(index) => groups[*index].push(row),
+            None => {
+                group_of.insert(row.summary.local, groups.len());
+                groups.push(vec![row]);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for mut members in groups {
+        if members.len() == 1 {
+            out.extend(members);
+            continue;
+        }
+        out.push(group_heading(&members));
+        let count = members.len();
+        for (i, member) in members.iter_mut().enumerate() {
+            member.role = ListenerRole::Member {
+                last: i + 1 == count,
+            };
+        }
+        out.extend(members);
+    }
+    out
+}
+
+fn group_heading(members: &[ListenerRow]) -> ListenerRow {
+    let first = &members[0];
+    let sum = |f: fn(&ListenerRow) -> Option<u32>| -> Option<u32> {
+        members
+            .iter()
+            .map(f)
+            .try_fold(0u32, |total, v| v.map(|v| total.saturating_add(v)))
+    };
+    let mut names: Vec<&str> = members
+        .iter()
+        .filter_map(|m| m.owner.as_ref().ok().map(|p| p.name.as_str()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let known = members.iter().filter(|m| m.owner.is_ok()).count();
+    let owners = match names.as_slice() {
+        [] => "owners unknown".to_string(),
+        [one] if known == members.len() => format!("{one} ×{known}"),
+        _ => format!("{} processes", members.len()),
+    };
+    ListenerRow {
+        summary: ListenerSummary {
+            local: first.summary.local,
+            accept_queue: sum(|m| Some(m.summary.accept_queue)).unwrap_or(u32::MAX),
+            backlog: sum(|m| m.summary.backlog),
+            syn_recv: sum(|m| Some(m.summary.syn_recv)).unwrap_or(u32::MAX),
+            inode: 0,
+            uid: first.summary.uid,
+            process: None,
+        },
+        owner: Err(NoOwnerReason::Unknown),
+        sampled_at_ms: first.sampled_at_ms,
+        role: ListenerRole::Group {
+            members: members.len(),
+            owners,
+        },
+    }
+}
+
+/// The connections counted under `port` (every one when `None`) that pass
+/// the filter: listeners first, then the sockets, in the order the app
+/// sorts them.
 pub(crate) fn connection_rows(
     sample: &FullTick,
-    port: u16,
+    port: Option<u16>,
     query: &FilterQuery,
 ) -> Vec<ConnectionRef> {
     let snapshot = &sample.snapshot;
@@ -173,27 +270,41 @@ pub(crate) fn connection_rows(
         .listeners
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.local.port() == port && query.matches_socket(l))
+        .filter(|(_, l)| port.is_none_or(|p| l.local.port() == p) && query.matches_socket(l))
         .map(|(i, _)| ConnectionRef::Listener(i))
         .collect();
-    let first_socket = rows.len();
     rows.extend(
         snapshot
             .sockets
             .iter()
             .enumerate()
             .filter(|(_, s)| {
-                service_port(s, &listening, &snapshot.filter.ports) == port
+                port.is_none_or(|p| service_port(s, &listening, &snapshot.filter.ports) == p)
                     && query.matches_socket(s)
             })
             .map(|(i, _)| ConnectionRef::Socket(i)),
     );
-    let display_order = |state: TcpState| TcpState::ALL.iter().position(|s| *s == state);
-    if let Some(sockets) = rows.get_mut(first_socket..) {
-        sockets.sort_by_key(|r| {
-            r.record(sample)
-                .map(|s| (display_order(s.state), s.remote, s.local))
-        });
-    }
+    rows
+}
+
+/// The sockets (listeners first) owned by process `pid`.
+pub fn process_connection_rows(sample: &FullTick, pid: u32) -> Vec<ConnectionRef> {
+    let snapshot = &sample.snapshot;
+    let owned = |record: &SocketRecord| snapshot.owner_of(record).is_ok_and(|p| p.pid == pid);
+    let mut rows: Vec<ConnectionRef> = snapshot
+        .listeners
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| owned(l))
+        .map(|(i, _)| ConnectionRef::Listener(i))
+        .collect();
+    rows.extend(
+        snapshot
+            .sockets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| owned(s))
+            .map(|(i, _)| ConnectionRef::Socket(i)),
+    );
     rows
 }

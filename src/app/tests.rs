@@ -87,6 +87,11 @@ fn live_filter_matches_port_address_or_state_and_esc_clears() {
     press(&mut app, KeyCode::Char('/'));
     assert!(app.filter().is_editing());
     type_text(&mut app, "100");
+    assert!(ports(&app).is_empty(), "a number is a port, exactly");
+    type_text(&mut app, "*");
+    assert_eq!(ports(&app), [10000], "100* asks for a prefix");
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "00");
     assert_eq!(ports(&app), [10000], "filters while typing");
     press(&mut app, KeyCode::Enter);
     assert!(!app.filter().is_editing());
@@ -218,7 +223,7 @@ fn enter_drills_into_the_port_and_esc_goes_back() {
     let View::Connections(view) = app.view() else {
         panic!("expected the connection view");
     };
-    assert_eq!(view.port, 10000);
+    assert_eq!(view.port(), Some(10000));
     assert_eq!(
         view.rows.len(),
         1 + 4 + 3,
@@ -249,7 +254,7 @@ fn thousands_of_rows_scroll_by_page_and_wheel() {
     let page = usize::from(40 - CONNECTIONS_CHROME_ROWS);
     let scroll = |app: &App| match app.view() {
         View::Connections(view) => view.scroll,
-        View::Dashboard | View::Diagram => Scroll::default(),
+        View::Dashboard | View::Diagram | View::Processes(_) => Scroll::default(),
     };
     assert_eq!(scroll(&app).selected, page);
     app.update(Msg::Mouse(MouseEvent {
@@ -377,6 +382,7 @@ fn tab_cycles_panels_and_leaves_the_connection_view() {
     press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::BackTab);
     assert_eq!(app.focus(), Focus::Alerts);
+    press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Enter);
     assert!(matches!(app.view(), View::Connections(_)));
     press(&mut app, KeyCode::Tab);

@@ -56,6 +56,8 @@ pub struct Sampler {
     standing_notes: Vec<String>,
     /// Capacity hint so each tick allocates its socket list once.
     last_socket_count: usize,
+    /// Full samples taken so far.
+    samples_taken: u64,
     /// Socket records kept per snapshot at most.
     retain_limit: usize,
     /// How much per-destination detail the rules' aggregates keep.
@@ -98,6 +100,7 @@ impl Sampler {
             owners: OwnerLookup::Inline(ProcessResolver::new()),
             standing_notes,
             last_socket_count: 0,
+            samples_taken: 0,
             retain_limit: DEFAULT_RETAIN_LIMIT,
             scope: config.scope,
             config,
@@ -408,7 +411,17 @@ impl Sampler {
         }
 
         let mut aggregates = streamed.aggregates;
-        let rule_inodes = aggregates.rules.inodes_to_name(OWNER_LOOKUP_LIMIT);
+        // The sockets a rule may name (a CLOSE_WAIT leak's owners) are spread
+        // over every process, so finding them costs a whole /proc/*/fd scan:
+        // asked from the second sample on, never for the first picture
+        // (`--once`, the dashboard's first screen). Rules that need several
+        // samples are the ones that name them.
+        self.samples_taken += 1;
+        let rule_inodes = if self.samples_taken > 1 {
+            aggregates.rules.inodes_to_name(OWNER_LOOKUP_LIMIT)
+        } else {
+            Vec::new()
+        };
         let (owners, owners_complete) = self.owners_for(
             &snapshot.listeners,
             &snapshot.sockets,

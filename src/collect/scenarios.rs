@@ -34,10 +34,15 @@ fn socket(state: TcpState, local: &str, remote: &str, inode: u64) -> SocketRecor
 }
 
 fn listener(local: &str, queue: u32, backlog: u32, inode: u64) -> SocketRecord {
+    let nobody = if local.starts_with('[') {
+        "[::]:0"
+    } else {
+        "0.0.0.0:0"
+    };
     SocketRecord {
         recv_queue: queue,
         send_queue: backlog,
-        ..socket(TcpState::Listen, local, "0.0.0.0:0", inode)
+        ..socket(TcpState::Listen, local, nobody, inode)
     }
 }
 
@@ -247,6 +252,112 @@ pub fn close_sequence(at_ms: u64, phase: ClosePhase) -> Snapshot {
                 .push(socket(state, "127.0.0.1:9000", &client, server_inode));
         }
     }
+    snap
+}
+
+/// A busy web host at second `tick`: a pre-fork server with two
+/// SO_REUSEPORT listeners on 127.0.0.1:18082 (two processes), a client
+/// whose peer never reads (Send-Q 4,163,072, the peer's Recv-Q in the
+/// millions), a client that called close() on unsent data (an orphan in
+/// FIN_WAIT1 with Send-Q 3,782,145), connections waiting for accept() and
+/// TIME_WAIT left behind.
+pub fn busy_web_host(start_ms: u64, tick: u64) -> Snapshot {
+    let taken_at_ms = start_ms + tick * 1000;
+    let mut snap = Snapshot::empty(taken_at_ms, SourceKind::Netlink);
+    snap.elapsed = Duration::from_micros(3_100);
+    let mut owners = HashMap::new();
+    snap.listeners = vec![
+        listener("127.0.0.1:18082", 1, 128, 5001),
+        listener("127.0.0.1:18082", 3, 128, 5002),
+        listener("0.0.0.0:5432", 0, 244, 5100),
+        listener("[::]:9000", 0, 4096, 5200),
+    ];
+    owners.insert(5001, process(3101, "gunicorn"));
+    owners.insert(5002, process(3102, "gunicorn"));
+    owners.insert(5100, process(880, "postgres"));
+    owners.insert(5200, process(990, "minio"));
+    let mut sockets = Vec::new();
+    // A client pushing to a peer that never reads.
+    let mut stuck = socket(
+        TcpState::Established,
+        "127.0.0.1:43512",
+        "127.0.0.1:18082",
+        6001,
+    );
+    stuck.send_queue = 4_163_072;
+    stuck.timer = TimerKind::Probe;
+    stuck.timer_expires_ms = 1_600;
+    sockets.push(stuck);
+    owners.insert(6001, process(4410, "uploader"));
+    let mut unread = socket(
+        TcpState::Established,
+        "127.0.0.1:18082",
+        "127.0.0.1:43512",
+        6002,
+    );
+    unread.recv_queue = 6_291_456;
+    sockets.push(unread);
+    owners.insert(6002, process(3101, "gunicorn"));
+    // close() with 3.6 MiB still unsent: the kernel owns it now.
+    let mut orphan = socket(TcpState::FinWait1, "127.0.0.1:43514", "127.0.0.1:18082", 0);
+    orphan.send_queue = 3_782_145;
+    orphan.timer = TimerKind::Probe;
+    orphan.timer_expires_ms = 3_200;
+    sockets.push(orphan);
+    // Completed handshakes nobody accept()ed yet (the queues above).
+    for (i, client_port) in [43520u16, 43521, 43522, 43523].into_iter().enumerate() {
+        let client = format!("127.0.0.1:{client_port}");
+        sockets.push(socket(TcpState::Established, "127.0.0.1:18082", &client, 0));
+        let inode = 6100 + i as u64;
+        sockets.push(socket(
+            TcpState::Established,
+            &client,
+            "127.0.0.1:18082",
+            inode,
+        ));
+        owners.insert(inode, process(4420, "loadgen"));
+    }
+    for i in 0..3u16 {
+        let inode = 6200 + u64::from(i);
+        sockets.push(socket(
+            TcpState::Established,
+            "10.0.0.5:5432",
+            &format!("10.0.0.8:{}", 40100 + i),
+            inode,
+        ));
+        owners.insert(inode, process(881 + u32::from(i), "postgres"));
+    }
+    for i in 0..6u16 {
+        let mut tw = socket(
+            TcpState::TimeWait,
+            &format!("127.0.0.1:{}", 44000 + i),
+            "127.0.0.1:18082",
+            0,
+        );
+        tw.timer = TimerKind::TimeWait;
+        tw.timer_expires_ms = 50_000 - u32::from(i) * 7_000;
+        sockets.push(tw);
+    }
+    snap.table_size = sockets.len() as u64;
+    snap.sockets = sockets;
+    snap.owners = owners;
+    // A quiet kernel: connections open, nothing overflows or resets.
+    let mut counters = Counters::default();
+    for counter in Counter::ALL {
+        counters.set(counter, 0);
+    }
+    counters.set(Counter::ActiveOpens, 900 + tick * 6);
+    counters.set(Counter::PassiveOpens, 700 + tick * 6);
+    counters.set(Counter::CurrEstab, 12);
+    snap.counters = counters;
+    snap.sockstat = Some(Sockstat {
+        inuse: 24,
+        orphan: 1,
+        tw: 6,
+        alloc: 30,
+        mem_pages: 2100,
+    });
+    snap.settings = linux_defaults();
     snap
 }
 

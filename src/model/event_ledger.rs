@@ -60,8 +60,11 @@ pub struct EventCounts {
     pub synack_retransmits_by_listener: BTreeMap<SocketAddr, u64>,
     /// Client SYNs sent again (tcp_retransmit_skb in SYN_SENT), per port.
     pub syn_retransmits_by_port: BTreeMap<u16, u64>,
-    /// Samples the kernel lost (ring full). Never hidden.
+    /// Samples the kernel lost (ring full), or the reader could not hand on.
+    /// Never hidden.
     pub lost: u64,
+    /// Lines not shown because too many came between two ticks.
+    pub lines_dropped: u64,
 }
 
 /// Follows events; see the module header.
@@ -72,8 +75,17 @@ pub struct EventLedger {
     by_tuple: HashMap<(SocketAddr, SocketAddr), TcpState>,
     listeners: HashMap<u64, SocketAddr>,
     counter: u64,
+    /// `CLOSE → SYN_SENT` events whose local port was not chosen yet,
+    /// waiting for a later event of the same socket to name it.
+    held_connects: Vec<TcpEvent>,
     pub counts: EventCounts,
 }
+
+/// How long a connect whose port is unknown waits for its socket's next
+/// event (a SYN retransmit comes after 1 s) before it is shown with port 0.
+pub const HOLD_CONNECT_US: u64 = 2_500_000;
+/// Connects held at most.
+const MAX_HELD_CONNECTS: usize = 10_000;
 
 impl EventLedger {
     /// `ports`: the watched ports (empty: all).
@@ -100,10 +112,40 @@ impl EventLedger {
     /// from the socket's next event in the batch.
     pub fn ingest_batch(&mut self, events: &mut [TcpEvent]) -> Vec<EventLine> {
         fill_connect_ports(events);
-        events
-            .iter()
-            .filter_map(|event| self.ingest(event))
-            .collect()
+        let mut lines = Vec::new();
+        // Held connects first: they happened before this batch.
+        let held = std::mem::take(&mut self.held_connects);
+        for mut connect in held {
+            let named = events
+                .iter()
+                .filter(|later| later.sk == connect.sk)
+                .find_map(|later| later.local.filter(|addr| addr.port() != 0));
+            match named {
+                Some(local) => {
+                    connect.local = Some(local);
+                    lines.extend(self.ingest(&connect));
+                }
+                None => self.held_connects.push(connect),
+            }
+        }
+        for event in events.iter() {
+            if is_unbound_connect(event) && self.held_connects.len() < MAX_HELD_CONNECTS {
+                self.held_connects.push(*event);
+            } else {
+                lines.extend(self.ingest(event));
+            }
+        }
+        lines
+    }
+
+    /// Shows the connects held longer than `HOLD_CONNECT_US` before `now_us`
+    /// (their port stays unknown: no later event named it).
+    pub fn flush_held(&mut self, now_us: u64) -> Vec<EventLine> {
+        let (due, kept): (Vec<TcpEvent>, Vec<TcpEvent>) = std::mem::take(&mut self.held_connects)
+            .into_iter()
+            .partition(|e| e.at_us.saturating_add(HOLD_CONNECT_US) <= now_us);
+        self.held_connects = kept;
+        due.iter().filter_map(|event| self.ingest(event)).collect()
     }
 
     /// Takes one event (in time order). `None` when it is outside the
@@ -370,6 +412,17 @@ impl EventLedger {
     }
 }
 
+fn is_unbound_connect(event: &TcpEvent) -> bool {
+    event.local.is_some_and(|local| local.port() == 0)
+        && matches!(
+            event.kind,
+            EventKind::StateChange {
+                new: TcpState::SynSent,
+                ..
+            }
+        )
+}
+
 /// Fills the local port of `CLOSE → SYN_SENT` events from the same socket's
 /// next event in `events`.
 fn fill_connect_ports(events: &mut [TcpEvent]) {
@@ -504,7 +557,8 @@ mod tests {
                 Established,
             ),
         ];
-        let lines = EventLedger::new(&[80]).ingest_batch(&mut events);
+        let mut ledger = EventLedger::new(&[80]);
+        let lines = ledger.ingest_batch(&mut events);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].event.local, Some(addr("127.0.0.1:40000")));
         assert!(
@@ -512,6 +566,28 @@ mod tests {
                 .text
                 .starts_with("127.0.0.1:40000 → 127.0.0.1:80  CLOSE → SYN_SENT")
         );
+        // A connect whose socket says nothing more in its batch waits for
+        // the next batch, then for its time.
+        let mut first = vec![change(10, 8, "127.0.0.1:0", "127.0.0.1:80", Close, SynSent)];
+        assert!(ledger.ingest_batch(&mut first).is_empty());
+        let mut second = vec![TcpEvent {
+            at_us: 1_000_010,
+            kind: EventKind::Retransmit {
+                state: Some(SynSent),
+            },
+            local: Some(addr("127.0.0.1:40001")),
+            remote: Some(addr("127.0.0.1:80")),
+            cookie: None,
+            sk: 8,
+        }];
+        let lines = ledger.ingest_batch(&mut second);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].event.local, Some(addr("127.0.0.1:40001")));
+        assert_eq!(lines[0].event.at_us, 10);
+        let mut lonely = vec![change(20, 9, "127.0.0.1:0", "127.0.0.1:80", Close, SynSent)];
+        assert!(ledger.ingest_batch(&mut lonely).is_empty());
+        assert!(ledger.flush_held(1_000_000).is_empty());
+        assert_eq!(ledger.flush_held(20 + HOLD_CONNECT_US).len(), 1);
     }
 
     #[test]

@@ -239,10 +239,13 @@ impl Snapshot {
         inode: u64,
     ) -> Result<&ProcessInfo, NoOwnerReason> {
         if inode == 0 {
-            return Err(if state == TcpState::TimeWait {
-                NoOwnerReason::TimeWait
-            } else {
-                NoOwnerReason::NotAccepted
+            return Err(match state {
+                TcpState::TimeWait => NoOwnerReason::TimeWait,
+                TcpState::SynRecv => NoOwnerReason::HalfOpen,
+                TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck => {
+                    NoOwnerReason::Orphan
+                }
+                _ => NoOwnerReason::NotAccepted,
             });
         }
         match self.owners.get(&inode) {
@@ -261,6 +264,11 @@ pub enum NoOwnerReason {
     NotAccepted,
     /// TIME_WAIT sockets belong to the kernel, not to a process.
     TimeWait,
+    /// SYN_RECV: a request in the SYN queue, no socket for a process yet.
+    HalfOpen,
+    /// Inode 0 in a closing state: the process called close() and the
+    /// kernel finishes the connection on its own (an orphan).
+    Orphan,
     /// Another user's process, and we are not root.
     NotPermitted,
     /// Not looked up yet, or the process exited.
@@ -272,6 +280,8 @@ impl NoOwnerReason {
         match self {
             NoOwnerReason::NotAccepted => "not accept()ed yet",
             NoOwnerReason::TimeWait => "kernel-owned (TIME_WAIT)",
+            NoOwnerReason::HalfOpen => "in the SYN queue, no socket yet",
+            NoOwnerReason::Orphan => "orphan: close()d, kernel-owned",
             NoOwnerReason::NotPermitted => "another user's (run as root to see)",
             NoOwnerReason::Unknown => "unknown",
         }

@@ -92,10 +92,36 @@ struct Followed {
     seen_in_tick: u64,
 }
 
-/// Follows connections by 4-tuple (plus inode to notice reuse).
+/// How a followed socket is told apart from the others.
+///
+/// A connected socket is unique by its 4-tuple; its inode is 0 until
+/// accept() and after close(), and TIME_WAIT has its own, so the inode is
+/// no part of a connection's identity. Sockets with no peer (LISTEN, or bound
+/// but not connected) share the 4-tuple when several are bound with
+/// SO_REUSEPORT, and always have a file: their inode tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FollowKey {
+    local: SocketAddr,
+    remote: SocketAddr,
+    unconnected_inode: u64,
+}
+
+impl FollowKey {
+    fn of(record: &SocketRecord) -> FollowKey {
+        let unconnected = record.remote.port() == 0;
+        FollowKey {
+            local: record.local,
+            remote: record.remote,
+            unconnected_inode: if unconnected { record.inode } else { 0 },
+        }
+    }
+}
+
+/// Follows connections by 4-tuple (plus inode to notice reuse, and to tell
+/// SO_REUSEPORT listeners apart).
 #[derive(Debug, Clone)]
 pub(crate) struct TransitionTracker {
-    followed: HashMap<(SocketAddr, SocketAddr), Followed>,
+    followed: HashMap<FollowKey, Followed>,
     log: VecDeque<Transition>,
     log_capacity: usize,
     max_followed: usize,
@@ -159,7 +185,7 @@ impl TransitionTracker {
         let tick = self.tick;
         let mut new = Vec::new();
         for record in sockets {
-            let key = (record.local, record.remote);
+            let key = FollowKey::of(record);
             let server_side = listener_ports.contains(&record.local.port());
             match self.followed.get_mut(&key) {
                 Some(followed) => {
@@ -180,15 +206,20 @@ impl TransitionTracker {
                         let from = followed.state;
                         new.push(Transition {
                             at_ms: now_ms,
-                            local: key.0,
-                            remote: key.1,
+                            local: key.local,
+                            remote: key.remote,
                             change: Change::Moved {
                                 from,
                                 to: record.state,
                                 skipped: skipped_between(from, record.state),
                             },
                             after_ms: Some(now_ms.saturating_sub(followed.since_ms)),
-                            cause: move_cause(from, record.state, followed.server_side),
+                            cause: move_cause(
+                                from,
+                                record.state,
+                                followed.server_side,
+                                record.inode != 0,
+                            ),
                         });
                         followed.state = record.state;
                         followed.since_ms = now_ms;
@@ -198,8 +229,8 @@ impl TransitionTracker {
                     {
                         new.push(Transition {
                             at_ms: now_ms,
-                            local: key.0,
-                            remote: key.1,
+                            local: key.local,
+                            remote: key.remote,
                             change: Change::SynRetransmit {
                                 count: record.retransmits,
                                 next_retry_ms: record.timer_expires_ms,
@@ -266,27 +297,22 @@ fn is_new_connection(followed: &Followed, record: &SocketRecord) -> bool {
     different_inode || restarted
 }
 
-fn appeared(
-    key: (SocketAddr, SocketAddr),
-    record: &SocketRecord,
-    server_side: bool,
-    now_ms: u64,
-) -> Transition {
+fn appeared(key: FollowKey, record: &SocketRecord, server_side: bool, now_ms: u64) -> Transition {
     Transition {
         at_ms: now_ms,
-        local: key.0,
-        remote: key.1,
+        local: key.local,
+        remote: key.remote,
         change: Change::Appeared(record.state),
         after_ms: None,
-        cause: appear_cause(record.state, server_side),
+        cause: appear_cause(record.state, server_side, record.inode != 0),
     }
 }
 
-fn gone(key: (SocketAddr, SocketAddr), followed: &Followed, now_ms: u64) -> Transition {
+fn gone(key: FollowKey, followed: &Followed, now_ms: u64) -> Transition {
     Transition {
         at_ms: now_ms,
-        local: key.0,
-        remote: key.1,
+        local: key.local,
+        remote: key.remote,
         change: Change::Gone(followed.state),
         after_ms: Some(now_ms.saturating_sub(followed.since_ms)),
         cause: gone_cause(followed.state),
@@ -342,12 +368,17 @@ pub(crate) fn skipped_between(from: TcpState, to: TcpState) -> Vec<TcpState> {
 /// recording; "state change" for a text this version does not know.
 pub fn intern_cause(text: &str) -> &'static str {
     let candidates = TcpState::ALL.iter().flat_map(|from| {
-        [false, true].into_iter().flat_map(move |server_side| {
-            let moves = TcpState::ALL
-                .iter()
-                .map(move |to| move_cause(*from, *to, server_side));
-            moves.chain([appear_cause(*from, server_side), gone_cause(*from)])
-        })
+        [(false, false), (false, true), (true, false), (true, true)]
+            .into_iter()
+            .flat_map(move |(server_side, has_file)| {
+                let moves = TcpState::ALL
+                    .iter()
+                    .map(move |to| move_cause(*from, *to, server_side, has_file));
+                moves.chain([
+                    appear_cause(*from, server_side, has_file),
+                    gone_cause(*from),
+                ])
+            })
     });
     candidates
         .chain([SYN_RETRANSMIT_CAUSE])
@@ -355,11 +386,16 @@ pub fn intern_cause(text: &str) -> &'static str {
         .unwrap_or("state change")
 }
 
-fn appear_cause(state: TcpState, server_side: bool) -> &'static str {
+/// Why a connection is first seen in `state`. `has_file` is a non-zero
+/// inode: on the server side, the connection has been accept()ed.
+fn appear_cause(state: TcpState, server_side: bool, has_file: bool) -> &'static str {
     match state {
         TcpState::Listen => "listen()",
         TcpState::SynSent => "connect(): SYN sent",
         TcpState::SynRecv => "recv SYN, send SYN-ACK (kernel, no call)",
+        TcpState::Established if server_side && has_file => {
+            "handshake done and accept()ed between samples"
+        }
         TcpState::Established if server_side => {
             "handshake done: waiting in the accept queue for accept()"
         }
@@ -375,10 +411,13 @@ fn appear_cause(state: TcpState, server_side: bool) -> &'static str {
     }
 }
 
-fn move_cause(from: TcpState, to: TcpState, server_side: bool) -> &'static str {
+fn move_cause(from: TcpState, to: TcpState, server_side: bool, has_file: bool) -> &'static str {
     use TcpState::*;
     match (from, to) {
         (SynSent, Established) => "recv SYN-ACK, send ACK: connect() returns",
+        (SynRecv, Established) if server_side && has_file => {
+            "recv ACK: queued, and accept()ed between samples"
+        }
         (SynRecv, Established) if server_side => "recv ACK: queued for accept()",
         (SynRecv, Established) => "recv ACK",
         (SynSent, SynRecv) => "simultaneous open",
@@ -538,6 +577,42 @@ mod tests {
             kinds(&t),
             vec!["53356 Gone(TimeWait)", "53356 Appeared(SynSent)"]
         );
+    }
+
+    #[test]
+    fn reuseport_listeners_on_one_address_are_two_sockets_not_phantom_events() {
+        let mut tracker = TransitionTracker::default();
+        let first = SocketRecord {
+            inode: 501,
+            ..record(TcpState::Listen, "127.0.0.1:18082", "0.0.0.0:0")
+        };
+        let second = SocketRecord {
+            inode: 502,
+            ..first
+        };
+        for tick in 0..8u64 {
+            let order = if tick % 2 == 0 {
+                [first, second]
+            } else {
+                [second, first]
+            };
+            let t = tracker.observe(&order, &[18082], tick * 250);
+            assert!(t.is_empty(), "tick {tick}: {:?}", kinds(&t));
+        }
+        let t = tracker.observe(&[first], &[18082], 3000);
+        assert_eq!(kinds(&t), vec!["18082 Gone(Listen)"], "one closed");
+    }
+
+    #[test]
+    fn a_connection_accepted_at_once_is_not_said_to_wait_for_accept() {
+        let mut tracker = TransitionTracker::default();
+        tracker.observe(&[], &[10000], 0);
+        let t = tracker.observe(&[server(TcpState::Established, 77)], &[10000], 1000);
+        assert_eq!(t[0].cause, "handshake done and accept()ed between samples");
+        let mut tracker = TransitionTracker::default();
+        tracker.observe(&[], &[10000], 0);
+        let t = tracker.observe(&[server(TcpState::Established, 0)], &[10000], 1000);
+        assert!(t[0].cause.contains("waiting in the accept queue"), "{t:?}");
     }
 
     #[test]

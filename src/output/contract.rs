@@ -641,8 +641,14 @@ impl SnapshotDoc {
         alerts: &[Alert],
         frame: FrameParts<'_>,
     ) -> SnapshotDoc {
-        let listeners = aggregates
-            .listeners
+        // `--state` without LISTEN lists no listener (the snapshot keeps
+        // them anyway, to attribute SYN_RECV and service ports).
+        let listed = if snapshot.filter.states.contains(TcpState::Listen) {
+            aggregates.listeners.as_slice()
+        } else {
+            &[]
+        };
+        let listeners = listed
             .iter()
             .map(|l| ListenerDoc {
                 local: l.local.to_string(),
@@ -950,8 +956,16 @@ pub struct DecodedSnapshot {
 pub struct TransitionLine {
     #[serde(flatten)]
     pub envelope: Envelope,
+    /// `poll`: inferred by comparing two samples. Exact kernel events have
+    /// lines of their own (`type` `event`, `source` `event`).
+    #[serde(default = "poll_source")]
+    pub source: String,
     #[serde(flatten)]
     pub transition: TransitionDoc,
+}
+
+fn poll_source() -> String {
+    "poll".to_string()
 }
 
 /// One `--stream` line about an alert raised or cleared.
@@ -967,6 +981,7 @@ impl TransitionLine {
     pub fn of(host: &str, namespace: &str, transition: &Transition) -> TransitionLine {
         TransitionLine {
             envelope: Envelope::new("transition", host, namespace),
+            source: poll_source(),
             transition: TransitionDoc::of(transition),
         }
     }

@@ -37,3 +37,19 @@ pub fn transition_line(host: &str, namespace: &str, transition: &Transition) -> 
 pub fn alert_line(host: &str, namespace: &str, event: &AlertEvent, at_ms: u64) -> Value {
     to_value(&AlertLine::of(host, namespace, event, at_ms))
 }
+
+/// A `--stream` line for an exact kernel event.
+pub fn event_line(
+    host: &str,
+    namespace: &str,
+    line: &crate::model::event_ledger::EventLine,
+) -> Value {
+    to_value(&super::event_doc::EventLineDoc::of(host, namespace, line))
+}
+
+/// A `--stream` line saying the kernel lost `count` events.
+pub fn events_lost_line(host: &str, namespace: &str, count: u64, at_ms: u64) -> Value {
+    to_value(&super::event_doc::EventLineDoc::lost(
+        host, namespace, count, at_ms,
+    ))
+}

@@ -5,12 +5,13 @@
 //! kernel, the clock or the terminal; it writes to a `Write` it is given.
 
 pub mod contract;
+pub mod event_doc;
 pub mod json;
 pub mod namespaces;
 pub mod table;
 
 use crate::alert::Alert;
-use crate::model::{Aggregates, CounterDeltas, Snapshot};
+use crate::model::{Aggregates, CounterDeltas, ListenerSummary, Snapshot, TcpState};
 
 /// Everything one line-output frame shows.
 #[derive(Debug, Clone, Copy)]
@@ -23,4 +24,16 @@ pub struct Report<'a> {
     pub deltas: Option<&'a CounterDeltas>,
     /// Active alerts, most severe first.
     pub alerts: &'a [Alert],
+}
+
+impl Report<'_> {
+    /// The listeners to list: none when `--state` leaves LISTEN out (the
+    /// snapshot keeps them anyway, to attribute SYN_RECV and service ports).
+    pub fn shown_listeners(&self) -> &[ListenerSummary] {
+        if self.snapshot.filter.states.contains(TcpState::Listen) {
+            &self.aggregates.listeners
+        } else {
+            &[]
+        }
+    }
 }

@@ -90,7 +90,10 @@ fn process_text(snapshot: &Snapshot, listener: &ListenerSummary) -> String {
 }
 
 fn write_listeners(out: &mut dyn Write, report: &Report<'_>) -> io::Result<()> {
-    let listeners = &report.aggregates.listeners;
+    if !report.snapshot.filter.states.contains(TcpState::Listen) {
+        return writeln!(out, "LISTENERS  not shown: --state leaves LISTEN out");
+    }
+    let listeners = report.shown_listeners();
     if listeners.is_empty() {
         return writeln!(out, "LISTENERS  none on the watched ports");
     }

@@ -237,7 +237,7 @@ fn apply_tick(
                 .any(|e| matches!(e, AlertEvent::Raised(a) if a.severity >= Severity::Warning));
             return Ok(Effects {
                 bell: raised,
-                new_interval: None,
+                ..Effects::default()
             });
         }
         FleetTick::Table { .. } => {}

@@ -17,7 +17,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event};
+use crossterm::event::{self, Event, MouseButton, MouseEventKind};
 
 use super::pipeline::{WatchHandle, WatchSpec, open_live_sampler, sampler_config, spawn_watch};
 use crate::app::{App, AppSetup, Command, Effects, Msg, SelfCost};
@@ -186,18 +186,41 @@ fn event_loop(
             .terminal()
             .draw(|frame| crate::ui::render(frame, app))
             .map_err(AppError::Terminal)?;
+        let screen = guard
+            .terminal()
+            .size()
+            .map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height))
+            .map_err(AppError::Terminal)?;
         match inbox.recv_timeout(REDRAW_AT_LEAST_EVERY) {
-            Ok(msg) => effects = effects.and(app.update(msg)),
+            Ok(msg) => effects = effects.and(app.update(place_click(msg, app, screen))),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Err(AppError::SamplerLost),
         }
         // Take everything that is waiting before drawing again.
         while let Ok(msg) = inbox.try_recv() {
-            effects = effects.and(app.update(msg));
+            effects = effects.and(app.update(place_click(msg, app, screen)));
+        }
+        if let Some(capture) = effects.mouse_capture.take() {
+            guard
+                .set_mouse_capture(capture)
+                .map_err(AppError::Terminal)?;
         }
         if guard.obey(signals).map_err(AppError::Terminal)? || app.should_quit() {
             return Ok(());
         }
+    }
+}
+
+/// A left click becomes a click on what the screen shows under it.
+fn place_click(msg: Msg, app: &App, screen: ratatui::layout::Rect) -> Msg {
+    match msg {
+        Msg::Mouse(mouse) if mouse.kind == MouseEventKind::Down(MouseButton::Left) => {
+            match crate::ui::click::click_target(app, screen, mouse.column, mouse.row) {
+                Some(target) => Msg::Click(target),
+                None => Msg::Mouse(mouse),
+            }
+        }
+        other => other,
     }
 }
 

@@ -30,7 +30,8 @@ pub use dashboard::color_enabled;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    /// `--fail-on`: this many alerts at or above the level are active.
+    /// `--fail-on`: this many alerts at or above the level were active (with
+    /// `--for`: raised during the window).
     AlertsActive {
         level: Severity,
         count: usize,

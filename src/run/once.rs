@@ -9,7 +9,7 @@ use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use super::Outcome;
-use super::pipeline::{WatchSpec, sampler_config, spawn_watch_channel};
+use super::pipeline::{WatchSpec, open_live_sampler, sampler_config, spawn_watch_channel};
 use super::report::write_report;
 use crate::alert::{Alert, RaisedDuring, Thresholds};
 use crate::cli::Config;
@@ -37,9 +37,16 @@ pub(crate) fn run_once(config: &Config) -> Result<Outcome, AppError> {
     let mut spec = WatchSpec::from_config(config);
     spec.thresholds = single_look(&config.thresholds);
     let sampler = sampler_config(config);
-    let (ticks, handle) = spawn_watch_channel(spec, move || {
-        Sampler::open(sampler).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
-    })?;
+    // One picture looks owners up inline, so it is complete; a `--for`
+    // window looks them up in the background, as the live modes do, so a
+    // slow /proc scan never thins out its samples.
+    let (ticks, handle) = if config.once_for.is_some() {
+        spawn_watch_channel(spec, open_live_sampler(sampler))?
+    } else {
+        spawn_watch_channel(spec, move || {
+            Sampler::open(sampler).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
+        })?
+    };
     let first = next_full(&ticks, true)?;
     let seen = match config.once_for {
         None => Seen {
@@ -105,9 +112,11 @@ fn watch_for(
     let mut raised = RaisedDuring::default();
     raised.observe(&first.alert_events, &first.active_alerts);
     let mut last = None;
+    let mut samples = 1;
     if window_ms > 0 {
         loop {
             let tick = next_full(ticks, false)?;
+            samples += 1;
             raised.observe(&tick.alert_events, &tick.active_alerts);
             let done = tick.at_ms().saturating_sub(first.at_ms()) >= window_ms;
             last = Some(tick);
@@ -119,8 +128,13 @@ fn watch_for(
     let deltas = last
         .as_ref()
         .map(|last| last.snapshot.counters.delta_since(&first.snapshot.counters));
+    let mut last = last.unwrap_or(first);
+    last.snapshot.notes.push(format!(
+        "--for {}: {samples} samples; counter growth and alerts cover the whole window, the rest is the last sample",
+        humantime::format_duration(window),
+    ));
     Ok(Seen {
-        last: last.unwrap_or(first),
+        last,
         deltas,
         alerts: raised.finish(),
     })

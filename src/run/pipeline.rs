@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use crate::alert::Thresholds;
 use crate::cli::Config;
+use crate::collect::events::{
+    EventBatch, EventOptions, EventReader, EventsChoice, EventsStart, start_events,
+};
+use crate::collect::namespace::NetnsTarget;
 use crate::collect::sample_loop::{SamplerControl, sample_forever};
 use crate::collect::sampler::{Sampler, SamplerConfig};
 use crate::collect::schedule::SamplingTiming;
@@ -29,6 +33,27 @@ const TICK_BACKLOG: usize = 256;
 pub(crate) struct WatchSpec {
     pub timing: SamplingTiming,
     pub thresholds: Thresholds,
+    /// Exact kernel events, and the ports they are filtered to.
+    pub events: EventsSpec,
+}
+
+/// Whether to read tracepoint events, for which ports.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventsSpec {
+    pub choice: EventsChoice,
+    pub ports: Vec<u16>,
+    /// Set when the watched namespace is not tcpwatch's own: tracepoints
+    /// carry no namespace, so `auto` leaves events off there.
+    pub other_namespace: bool,
+}
+
+impl EventsSpec {
+    pub fn off() -> EventsSpec {
+        EventsSpec {
+            choice: EventsChoice::Off,
+            ..EventsSpec::default()
+        }
+    }
 }
 
 impl WatchSpec {
@@ -39,6 +64,39 @@ impl WatchSpec {
                 listen_interval: config.listen_interval,
             },
             thresholds: config.thresholds.clone(),
+            // The modes that show events ask for them; the others never
+            // open the tracepoints.
+            events: if config.stream {
+                EventsSpec {
+                    choice: config.events,
+                    ports: config.filter.ports.clone(),
+                    other_namespace: config.target != NetnsTarget::Host || config.all_namespaces,
+                }
+            } else {
+                EventsSpec::off()
+            },
+        }
+    }
+}
+
+/// Starts the event reader as `spec` says; prints the one-line note when
+/// `auto` falls back to polling.
+fn start_event_reader(
+    spec: &EventsSpec,
+) -> Result<Option<(EventReader, Receiver<EventBatch>)>, AppError> {
+    if spec.choice == EventsChoice::Auto && spec.other_namespace {
+        eprintln!(
+            "tcpwatch: exact events off (tracepoints carry no network namespace, so another namespace's events cannot be told apart; --events on reads them host-wide); polling only"
+        );
+        return Ok(None);
+    }
+    match start_events(spec.choice, &EventOptions::for_ports(&spec.ports))? {
+        EventsStart::On(reader, batches) => Ok(Some((reader, batches))),
+        EventsStart::Off(note) => {
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            Ok(None)
         }
     }
 }
@@ -99,6 +157,8 @@ where
 {
     let (control, control_inbox) = mpsc::channel();
     let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
+    let events = start_event_reader(&spec.events)?;
+    let event_ports = spec.events.ports.clone();
     thread::Builder::new()
         .name("tcpwatch-sampler".to_string())
         .spawn(move || {
@@ -111,7 +171,18 @@ where
             };
             let _ = ready.send(Ok(()));
             let mut watch = Watch::new(spec.thresholds);
+            // The reader lives (and its fds stay open) as long as this thread.
+            let (_reader, batches) = match events {
+                Some((reader, batches)) => {
+                    watch = watch.with_events(&event_ports);
+                    (Some(reader), Some(batches))
+                }
+                None => (None, None),
+            };
             sample_forever(source.as_mut(), spec.timing, &control_inbox, |event| {
+                for mut batch in batches.iter().flat_map(|b| b.try_iter()) {
+                    watch.ingest_events(&mut batch.events, batch.lost);
+                }
                 emit(watch.ingest(event))
             });
         })
@@ -181,6 +252,7 @@ mod tests {
                 listen_interval: Duration::from_secs(3600),
             },
             thresholds: Thresholds::default(),
+            events: EventsSpec::off(),
         }
     }
 

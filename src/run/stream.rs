@@ -15,7 +15,7 @@ use crate::cli::{Config, OutputFormat};
 use crate::collect::host::host_name;
 use crate::error::AppError;
 use crate::model::Snapshot;
-use crate::output::json::{alert_line, transition_line};
+use crate::output::json::{alert_line, event_line, events_lost_line, transition_line};
 
 fn write_json_line(out: &mut dyn Write, value: &serde_json::Value) -> Result<(), AppError> {
     serde_json::to_writer(&mut *out, value).map_err(|e| AppError::Output(io::Error::from(e)))?;
@@ -26,6 +26,7 @@ pub(crate) fn run_stream(config: &Config) -> Result<(), AppError> {
     let stdout = io::stdout();
     let host = host_name();
     let mut last_source = None;
+    let mut lost_reported = 0u64;
     for_each_full_tick(config, |tick| {
         let mut out = stdout.lock();
         let source = source_key(&tick.snapshot);
@@ -45,6 +46,20 @@ pub(crate) fn run_stream(config: &Config) -> Result<(), AppError> {
             .map_err(AppError::Output)?;
         }
         let namespace = &tick.snapshot.namespace;
+        for line in &tick.events {
+            write_json_line(&mut out, &event_line(&host, namespace, line))?;
+        }
+        if let Some(counts) = &tick.event_counts {
+            let lost = counts.lost + counts.lines_dropped;
+            if lost > lost_reported {
+                let fresh = lost - lost_reported;
+                lost_reported = lost;
+                write_json_line(
+                    &mut out,
+                    &events_lost_line(&host, namespace, fresh, tick.at_ms()),
+                )?;
+            }
+        }
         for transition in &tick.transitions {
             write_json_line(&mut out, &transition_line(&host, namespace, transition))?;
         }

@@ -35,7 +35,7 @@ fn active_lines(
         String::new()
     };
     let indent = "     ";
-    let text_width = width.saturating_sub(indent.len() + 5);
+    let text_width = width.saturating_sub(DETAIL_INDENT);
     let detail = |label: &'static str, text: &str| -> Vec<Line<'static>> {
         format::wrap(text, text_width, detail_lines)
             .into_iter()
@@ -65,57 +65,180 @@ fn active_lines(
     lines
 }
 
+fn log_style(entry: &crate::app::AlertLogEntry, theme: &Theme) -> ratatui::style::Style {
+    match entry.event {
+        LogEvent::Raised => theme.attention(severity_attention(entry.alert.severity)),
+        LogEvent::Cleared => theme.good(),
+        LogEvent::Counter if entry.alert.severity >= Severity::Warning => {
+            theme.attention(Attention::Warning)
+        }
+        LogEvent::Counter => theme.dim(),
+    }
+}
+
+/// The log line's text: the title, and for a run of counter jumps when
+/// the last one was.
+fn log_text(entry: &crate::app::AlertLogEntry) -> String {
+    if entry.event == LogEvent::Counter && entry.alert.last_seen_ms > entry.at_ms {
+        format!(
+            "{} · until {}",
+            entry.alert.title,
+            format_hms(entry.alert.last_seen_ms)
+        )
+    } else {
+        entry.alert.title.clone()
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let board = app.alerts();
     let active = board.active();
+    let focused = app.focus() == Focus::Alerts;
     let title_style = if active.is_empty() {
         theme.title()
     } else {
         theme.attention(Attention::Critical)
     };
+    let hint = if focused && board.item_count() > 0 {
+        "· ⏎ full text "
+    } else {
+        ""
+    };
     let block = Block::bordered()
         .title(Span::styled(
-            format!(" Alerts ({} active) ", active.len()),
+            format!(" Alerts ({} active) {hint}", active.len()),
             title_style,
         ))
-        .border_style(if app.focus() == Focus::Alerts {
-            theme.focused_border()
-        } else {
-            theme.border()
-        });
+        .border_type(theme.panel_border(focused).0)
+        .border_style(theme.panel_border(focused).1);
+    let (items, skip) = item_lines(app, area, theme);
+    let visible: Vec<Line> = items
+        .into_iter()
+        .flat_map(|(_, lines)| lines)
+        .skip(skip)
+        .collect();
+    frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+/// The item (active alert, then log entry) drawn on line `line` of the
+/// panel's inside, for a click.
+pub fn item_at(app: &App, area: Rect, line: usize) -> Option<usize> {
+    let (items, skip) = item_lines(app, area, &Theme::new(false));
+    let mut at = 0;
+    for (index, lines) in items {
+        at += lines.len();
+        if at > line + skip {
+            return index;
+        }
+    }
+    None
+}
+
+/// The panel's lines grouped by item (`None` for lines that are no item),
+/// and how many lines scroll off the top.
+type ItemLines = (Vec<(Option<usize>, Vec<Line<'static>>)>, usize);
+
+fn item_lines(app: &App, area: Rect, theme: &Theme) -> ItemLines {
+    let board = app.alerts();
+    let active = board.active();
+    let focused = app.focus() == Focus::Alerts;
     let width = usize::from(area.width.saturating_sub(2));
-    let mut lines: Vec<Line> = Vec::new();
+    let rows = usize::from(area.height.saturating_sub(2));
+    let selected = focused.then(|| app.alert_selected());
+    // (item index, lines); the log's heading belongs to no item.
+    let mut items: Vec<(Option<usize>, Vec<Line>)> = Vec::new();
     if active.is_empty() {
-        lines.push(Line::from(Span::styled("no active alerts", theme.good())));
+        items.push((
+            None,
+            vec![Line::from(Span::styled("no active alerts", theme.good()))],
+        ));
     }
     // As much of each explanation as fits with every active alert visible:
     // an alert takes a headline plus what/why/fix of `detail_lines` each.
-    let rows = usize::from(area.height.saturating_sub(2));
     // When even one line each does not fit, only the headlines are shown.
-    let detail_lines = (1..=3)
+    let text_width = width.saturating_sub(DETAIL_INDENT);
+    let full_lengths: Vec<[usize; 3]> = active
+        .iter()
+        .map(|a| {
+            [&a.summary, &a.cause, &a.fix]
+                .map(|text| format::wrap(text, text_width, usize::MAX).len().max(1))
+        })
+        .collect();
+    let needed = |cap: usize| -> usize {
+        full_lengths
+            .iter()
+            .map(|fields| 1 + fields.iter().map(|n| (*n).min(cap)).sum::<usize>())
+            .sum()
+    };
+    let detail_lines = (1..=MAX_DETAIL_LINES)
         .rev()
-        .find(|lines| active.len() * (1 + 3 * lines) <= rows)
+        .find(|cap| needed(*cap) <= rows)
         .unwrap_or(0);
-    for alert in active {
-        lines.extend(active_lines(alert, width, detail_lines, theme));
+    for (index, alert) in active.iter().enumerate() {
+        let mut lines = active_lines(alert, width, detail_lines, theme);
+        if selected == Some(index)
+            && let Some(first) = lines.first_mut()
+        {
+            *first = mark_selected(first.clone(), theme);
+        }
+        items.push((Some(index), lines));
     }
     if board.log_len() > 0 {
-        lines.push(Line::from(Span::styled(
-            format!("── log ({}) · c clears ──", board.log_len()),
-            theme.dim(),
-        )));
+        items.push((
+            None,
+            vec![Line::from(Span::styled(
+                format!("── log ({}) · c clears ──", board.log_len()),
+                theme.dim(),
+            ))],
+        ));
     }
-    for entry in board.log() {
-        let style = match entry.event {
-            LogEvent::Raised => theme.attention(severity_attention(entry.alert.severity)),
-            LogEvent::Cleared => theme.good(),
-        };
-        lines.push(Line::from(vec![
+    for (i, entry) in board.log().enumerate() {
+        let index = active.len() + i;
+        let line = Line::from(vec![
             Span::styled(format!("{} ", format_hms(entry.at_ms)), theme.dim()),
-            Span::styled(format!("{:<7} ", entry.event.label()), style),
-            Span::raw(entry.alert.title.clone()),
-        ]));
+            Span::styled(
+                format!("{:<7} ", entry.event.label()),
+                log_style(entry, theme),
+            ),
+            Span::raw(log_text(entry)),
+        ]);
+        let line = if selected == Some(index) {
+            mark_selected(line, theme)
+        } else {
+            line
+        };
+        items.push((Some(index), vec![line]));
     }
-    let visible: Vec<Line> = lines.into_iter().skip(app.alerts_offset()).collect();
-    frame.render_widget(Paragraph::new(visible).block(block), area);
+    // Scroll just enough that the selected item is wholly visible.
+    let mut start_of_selected = 0;
+    let mut end_of_selected = 0;
+    let mut line_count = 0;
+    for (index, lines) in &items {
+        if *index == selected && selected.is_some() {
+            start_of_selected = line_count;
+            end_of_selected = line_count + lines.len();
+        }
+        line_count += lines.len();
+    }
+    let skip = end_of_selected.saturating_sub(rows).min(start_of_selected);
+    (items, skip)
+}
+
+/// Columns before an alert's what/why/fix text: the indent and the label.
+const DETAIL_INDENT: usize = 10;
+
+/// The most lines of each of what/why/fix shown in the panel; Enter shows
+/// the whole text.
+const MAX_DETAIL_LINES: usize = 8;
+
+/// The selected item: a `▶` in front and reverse video, so it shows
+/// without colour too.
+fn mark_selected(line: Line<'static>, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![Span::styled("▶", theme.selected())];
+    spans.extend(
+        line.spans
+            .into_iter()
+            .map(|span| span.patch_style(theme.selected())),
+    );
+    Line::from(spans)
 }

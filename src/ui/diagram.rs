@@ -313,8 +313,7 @@ fn bottom_note(app: &App, state: TcpState) -> Option<(String, Attention)> {
     match state {
         TcpState::Listen => {
             let listeners: Vec<_> = app
-                .listener_rows()
-                .iter()
+                .listener_sockets()
                 .filter(|l| in_scope(app, l.summary.port()))
                 .collect();
             match listeners.as_slice() {

@@ -20,6 +20,40 @@ pub fn count(value: u64) -> String {
     out
 }
 
+/// A byte count in at most five characters, `ls -h` style (powers of
+/// 1024): `512`, `4.0K`, `163K`, `4.0M`, `1.2G`. Used only where the exact
+/// figure does not fit.
+pub fn bytes_short(value: u64) -> String {
+    const UNITS: [&str; 4] = ["K", "M", "G", "T"];
+    if value < 1024 {
+        return value.to_string();
+    }
+    let mut scaled = value as f64 / 1024.0;
+    let mut unit = 0;
+    while scaled >= 999.5 && unit + 1 < UNITS.len() {
+        scaled /= 1024.0;
+        unit += 1;
+    }
+    if scaled < 9.95 {
+        format!("{scaled:.1}{}", UNITS[unit])
+    } else {
+        format!("{scaled:.0}{}", UNITS[unit])
+    }
+}
+
+/// A peer address as ss prints it: `0.0.0.0:*` / `[::]:*` for a socket
+/// with no peer (a listener), the address otherwise.
+pub fn peer(remote: &std::net::SocketAddr) -> String {
+    if remote.port() == 0 && remote.ip().is_unspecified() {
+        match remote {
+            std::net::SocketAddr::V4(_) => "0.0.0.0:*".to_string(),
+            std::net::SocketAddr::V6(_) => "[::]:*".to_string(),
+        }
+    } else {
+        remote.to_string()
+    }
+}
+
 /// `500ms`, `1s`, `2.5s`, `5m`.
 pub fn interval(value: Duration) -> String {
     let ms = value.as_millis();
@@ -148,6 +182,14 @@ mod tests {
         );
         assert_eq!(fit_keep_end("[2001:db8::1]:10000", 10), "…:1]:10000");
         assert_eq!(fit("python3", 4), "pyt…");
+        assert_eq!(bytes_short(1023), "1023");
+        assert_eq!(bytes_short(4_163_072), "4.0M");
+        assert_eq!(bytes_short(166_912), "163K");
+        assert_eq!(bytes_short(3_782_145), "3.6M");
+        assert_eq!(bytes_short(u64::from(u32::MAX)), "4.0G");
+        assert_eq!(peer(&"0.0.0.0:0".parse().expect("addr")), "0.0.0.0:*");
+        assert_eq!(peer(&"[::]:0".parse().expect("addr")), "[::]:*");
+        assert_eq!(peer(&"10.0.0.9:5".parse().expect("addr")), "10.0.0.9:5");
         assert_eq!(wrap("a bb ccc dddd", 6, 2), ["a bb", "ccc …"]);
         assert_eq!(wrap("a bb", 6, 2), ["a bb"]);
     }

@@ -56,18 +56,39 @@ pub struct Dashboard {
     pub alerts: Option<Rect>,
 }
 
+/// Rows a panel strip takes: borders and one line.
+pub const STRIP_ROWS: u16 = 3;
+/// The bottom panels get at least this many rows before the tables grow.
+const MIN_BOTTOM_ROWS_WIDE: u16 = 12;
+/// Listener rows shown at most before the panel scrolls.
+const MAX_LISTENER_ROWS_WIDE: u16 = 12;
+const MAX_LISTENER_ROWS_COMPACT: u16 = 5;
+
+/// Panels sized to their content: the ports table and the listeners take
+/// the rows they have (and scroll past a cap), the rest goes to the alerts
+/// and the TIME_WAIT chart. On compact terminals both bottom panels stay:
+/// the focused one large, the other as a one-line strip.
 pub fn dashboard(full: Rect, body: Rect, app: &App) -> Dashboard {
-    let listener_count = u16::try_from(app.listener_rows().len()).unwrap_or(u16::MAX);
+    let rows = |n: usize| u16::try_from(n).unwrap_or(u16::MAX).max(1);
+    let ports_need = rows(app.port_rows().len()).saturating_add(3);
+    let listeners_need = rows(app.listener_rows().len()).saturating_add(2);
     if is_wide(full) {
-        let listeners_rows = listener_count.clamp(1, 8) + 2;
+        let listeners_rows = listeners_need.min(MAX_LISTENER_ROWS_WIDE + 2);
+        let ports_rows = ports_need
+            .min(
+                body.height
+                    .saturating_sub(listeners_rows + MIN_BOTTOM_ROWS_WIDE),
+            )
+            .max(5);
         let [ports, listeners, bottom] = Layout::vertical([
-            Constraint::Min(6),
+            Constraint::Length(ports_rows),
             Constraint::Length(listeners_rows),
-            Constraint::Percentage(42),
+            Constraint::Min(STRIP_ROWS),
         ])
         .areas(body);
+        // The alerts' text needs the width more than the chart does.
         let [time_wait, alerts] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
                 .areas(bottom);
         return Dashboard {
             ports,
@@ -76,25 +97,46 @@ pub fn dashboard(full: Rect, body: Rect, app: &App) -> Dashboard {
             alerts: Some(alerts),
         };
     }
-    // Compact: one bottom panel, the alerts unless the TIME_WAIT chart has
-    // the focus.
-    let listeners_rows = listener_count.clamp(1, 4) + 2;
+    let strip_and_main = STRIP_ROWS + 4;
+    let listeners_rows = listeners_need.min(MAX_LISTENER_ROWS_COMPACT + 2);
+    let ports_rows = ports_need
+        .min(body.height.saturating_sub(listeners_rows + strip_and_main))
+        .max(4);
     let [ports, listeners, bottom] = Layout::vertical([
-        Constraint::Min(5),
+        Constraint::Length(ports_rows),
         Constraint::Length(listeners_rows),
-        Constraint::Length(6),
+        Constraint::Min(STRIP_ROWS),
     ])
     .areas(body);
+    if bottom.height < STRIP_ROWS * 2 {
+        let (time_wait, alerts) = if app.focus() == Focus::TimeWait {
+            (Some(bottom), None)
+        } else {
+            (None, Some(bottom))
+        };
+        return Dashboard {
+            ports,
+            listeners,
+            time_wait,
+            alerts,
+        };
+    }
     let (time_wait, alerts) = if app.focus() == Focus::TimeWait {
-        (Some(bottom), None)
+        let [chart, strip] =
+            Layout::vertical([Constraint::Min(STRIP_ROWS), Constraint::Length(STRIP_ROWS)])
+                .areas(bottom);
+        (chart, strip)
     } else {
-        (None, Some(bottom))
+        let [strip, alerts] =
+            Layout::vertical([Constraint::Length(STRIP_ROWS), Constraint::Min(STRIP_ROWS)])
+                .areas(bottom);
+        (strip, alerts)
     };
     Dashboard {
         ports,
         listeners,
-        time_wait,
-        alerts,
+        time_wait: Some(time_wait),
+        alerts: Some(alerts),
     }
 }
 

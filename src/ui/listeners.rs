@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Paragraph};
 use super::format;
 use super::sparkline;
 use super::theme::{Attention, Theme};
-use crate::app::{App, Focus, ListenerRow};
+use crate::app::{App, Focus, ListenerRole, ListenerRow};
 use crate::model::Counter;
 
 /// The window the queue sparkline covers.
@@ -61,15 +61,49 @@ pub(crate) fn gauge_bar(row: &ListenerRow, width: usize) -> Option<String> {
 }
 
 fn owner_text(row: &ListenerRow) -> (String, bool) {
+    if let ListenerRole::Group { owners, .. } = &row.role {
+        return (owners.clone(), true);
+    }
     match &row.owner {
         Ok(process) => (format!("{} ({})", process.name, process.pid), true),
         Err(reason) => (reason.explain().to_string(), false),
     }
 }
 
+/// The address column: the address (`×N` for a SO_REUSEPORT group), or a
+/// tree branch under the group for its members.
+fn address_text(row: &ListenerRow) -> String {
+    match row.role {
+        ListenerRole::Single => row.summary.local.to_string(),
+        ListenerRole::Group { members, .. } => format!("{} ×{members}", row.summary.local),
+        ListenerRole::Member { last: false } => "  ├ member".to_string(),
+        ListenerRole::Member { last: true } => "  └ member".to_string(),
+    }
+}
+
+/// A group's queue text: the sums, and how many members are full.
+fn group_queue_text(row: &ListenerRow, members: &[&ListenerRow]) -> String {
+    let full = members
+        .iter()
+        .filter(|m| m.summary.is_full() == Some(true))
+        .count();
+    let sums = match row.summary.backlog {
+        Some(backlog) => format!("{}/{backlog}", row.summary.accept_queue),
+        None => format!("{}/?", row.summary.accept_queue),
+    };
+    if full > 0 {
+        format!("{sums} {full} FULL")
+    } else {
+        sums
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = app.listener_rows();
-    let mut title = format!(" Listeners ({}) · accept queue / backlog ", rows.len());
+    let mut title = format!(
+        " Listeners ({}) · accept queue / backlog ",
+        app.listener_sockets().count()
+    );
     if let Some(deltas) = app.shown_deltas() {
         let overflows = deltas.growth(Counter::ListenOverflows);
         let drops = deltas.growth(Counter::ListenDrops);
@@ -89,11 +123,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 theme.title()
             },
         ))
-        .border_style(if app.focus() == Focus::Listeners {
-            theme.focused_border()
-        } else {
-            theme.border()
-        });
+        .border_type(theme.panel_border(app.focus() == Focus::Listeners).0)
+        .border_style(theme.panel_border(app.focus() == Focus::Listeners).1);
     if rows.is_empty() {
         let text = if app.shown().is_none() {
             "waiting for the first sample…"
@@ -110,34 +141,62 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let wide = inner_width >= 100;
     let address_width = rows
         .iter()
-        .map(|r| r.summary.local.to_string().chars().count())
+        .map(|r| address_text(r).chars().count())
         .max()
         .unwrap_or(0)
-        .min(if wide { 40 } else { 22 });
+        .min(if wide { 44 } else { 26 });
     let bar_width = if wide { 16 } else { 10 };
-    let queue_width = rows
+    // The members listed under each group heading.
+    let members_of = |index: usize| -> Vec<&ListenerRow> {
+        rows.iter()
+            .skip(index + 1)
+            .take_while(|r| matches!(r.role, ListenerRole::Member { .. }))
+            .collect()
+    };
+    let queue_texts: Vec<String> = rows
         .iter()
-        .map(|r| queue_text(r).chars().count())
+        .enumerate()
+        .map(|(i, r)| match r.role {
+            ListenerRole::Group { .. } => group_queue_text(r, &members_of(i)),
+            _ => queue_text(r),
+        })
+        .collect();
+    let queue_width = queue_texts
+        .iter()
+        .map(|t| t.chars().count())
         .max()
         .unwrap_or(0);
     let until = app.history_until_ms();
     let lines: Vec<Line> = rows
         .iter()
+        .enumerate()
         .skip(app.listeners_offset())
         .take(usize::from(area.height.saturating_sub(2)))
-        .map(|row| {
-            let level = queue_attention(row);
+        .map(|(index, row)| {
+            let level = match row.role {
+                ListenerRole::Group { .. } => members_of(index)
+                    .into_iter()
+                    .map(queue_attention)
+                    .max()
+                    .unwrap_or(Attention::Normal),
+                _ => queue_attention(row),
+            };
+            let bar = match row.role {
+                // The members have the bars; the heading has the sums.
+                ListenerRole::Group { .. } => None,
+                _ => gauge_bar(row, bar_width),
+            };
             let mut spans = vec![
                 Span::raw(format!(
                     "{:<address_width$} ",
-                    format::fit_keep_end(&row.summary.local.to_string(), address_width)
+                    format::fit_keep_end(&address_text(row), address_width)
                 )),
                 Span::styled(
-                    gauge_bar(row, bar_width).unwrap_or_else(|| " ".repeat(bar_width + 2)),
+                    bar.unwrap_or_else(|| " ".repeat(bar_width + 2)),
                     theme.attention(level.max(Attention::Normal)),
                 ),
                 Span::styled(
-                    format!(" {:<queue_width$}", queue_text(row)),
+                    format!(" {:<queue_width$}", queue_texts[index]),
                     theme.attention(level.max(Attention::Normal)),
                 ),
             ];
@@ -159,6 +218,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
             let spark_width = inner_width.saturating_sub(used + 1).min(40);
             if spark_width >= 6
+                && !matches!(row.role, ListenerRole::Member { .. })
                 && let Some(series) = app.history().queue_depth(&row.summary.local)
             {
                 let end = series

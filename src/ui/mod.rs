@@ -5,8 +5,10 @@
 //! the app, do I/O, read the clock or the environment (colour comes in the
 //! app).
 
+pub mod alert_detail;
 pub mod alerts;
 pub(crate) mod canvas;
+pub mod click;
 pub mod connections;
 pub mod diagram;
 pub mod explanation;
@@ -19,6 +21,8 @@ pub mod listeners;
 pub mod namespaces;
 pub mod narration;
 pub mod ports;
+pub mod processes;
+pub mod socket_table;
 pub(crate) mod sparkline;
 pub(crate) mod state_list;
 pub(crate) mod theme;
@@ -55,11 +59,15 @@ pub fn render(frame: &mut Frame, app: &App) {
             }
         }
         View::Connections(view) => connections::render(frame, parts.body, app, view, &theme),
+        View::Processes(view) => processes::render(frame, parts.body, app, view, &theme),
         View::Diagram => render_diagram_view(frame, area, parts.body, app, &theme),
     }
     footer::render(frame, parts.footer, app, &theme);
     if *app.view() == View::Diagram && app.diagram().explaining {
         explanation::render(frame, area, app, &theme);
+    }
+    if let Some(alert) = app.alert_detail() {
+        alert_detail::render(frame, area, alert, &theme);
     }
     if app.help_visible() {
         help::render(frame, area, app.view(), &theme);

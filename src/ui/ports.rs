@@ -120,7 +120,7 @@ fn right(text: String, style: ratatui::style::Style) -> Cell<'static> {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let rows = app.port_rows();
-    let focused = app.focus() == Focus::Ports || app.focus() == Focus::TimeWait;
+    let focused = app.focus() == Focus::Ports;
     let fixed = PORT_WIDTH + TOTAL_WIDTH + NOTE_WIDTH + 3 + 2;
     let (columns, hidden) = columns(rows, area.width.saturating_sub(fixed));
     let mut title = format!(" Ports ({}) ", rows.len());
@@ -129,11 +129,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let block = Block::bordered()
         .title(Span::styled(title, theme.title()))
-        .border_style(if focused {
-            theme.focused_border()
-        } else {
-            theme.border()
-        });
+        .border_type(theme.panel_border(focused).0)
+        .border_style(theme.panel_border(focused).1);
     if rows.is_empty() {
         let text = if app.shown().is_none() {
             "waiting for the first sample…"

@@ -73,6 +73,16 @@ impl Theme {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 
+    /// A panel's frame: the focused one is drawn with thick lines, so the
+    /// focus shows without colour (NO_COLOR) too.
+    pub fn panel_border(&self, focused: bool) -> (ratatui::widgets::BorderType, Style) {
+        if focused {
+            (ratatui::widgets::BorderType::Thick, self.focused_border())
+        } else {
+            (ratatui::widgets::BorderType::Plain, self.border())
+        }
+    }
+
     pub fn border(&self) -> Style {
         self.fg(Color::DarkGray)
     }

@@ -11,12 +11,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 
 use super::format;
+use super::sparkline;
 use super::theme::{Attention, Theme};
 use crate::app::{App, Focus};
 use crate::model::history::TimeSeries;
 
 /// The chart's time span.
 pub(crate) const WINDOW_MS: u64 = 120_000;
+/// Below this height the panel is a one-line strip of bars, not a chart.
+const MIN_CHART_ROWS: u16 = 6;
 
 fn chart_points(series: &TimeSeries, until: u64, end: u64) -> Vec<(f64, f64)> {
     series
@@ -43,16 +46,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .unwrap_or_default();
 
     let summary = app.shown().map(|s| &s.aggregates.time_wait);
+    let port_count = port.map(|port| {
+        let count = summary
+            .and_then(|tw| tw.by_port.iter().find(|(p, _)| *p == port))
+            .map_or(0, |(_, n)| *n);
+        (port, count)
+    });
+    // The total and the port's count are read at slightly different
+    // instants (sockstat, then the dump); a port never shows more than all.
+    let latest_total = total
+        .last()
+        .map_or(0, |(_, v)| *v as u64)
+        .max(port_count.map_or(0, |(_, n)| n));
     let mut title = vec![Span::styled(" TIME_WAIT ", theme.title())];
-    let latest_total = total.last().map_or(0, |(_, v)| *v as u64);
     title.push(Span::styled(
         format!("⣿ all {} ", format::count(latest_total)),
         theme.series_total(),
     ));
-    if let Some(port) = port {
-        let count = summary
-            .and_then(|tw| tw.by_port.iter().find(|(p, _)| *p == port))
-            .map_or(0, |(_, n)| *n);
+    if let Some((port, count)) = port_count {
         title.push(Span::styled(
             format!("• :{port} {} ", format::count(count)),
             theme.series_port(),
@@ -77,16 +88,31 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.attention(level),
         ));
     }
-    let block = block.border_style(if app.focus() == Focus::TimeWait {
-        theme.focused_border()
-    } else {
-        theme.border()
-    });
+    let block = block
+        .border_type(theme.panel_border(app.focus() == Focus::TimeWait).0)
+        .border_style(theme.panel_border(app.focus() == Focus::TimeWait).1);
     if total.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled("no samples yet", theme.dim())).block(block),
             area,
         );
+        return;
+    }
+    if area.height < MIN_CHART_ROWS {
+        // A strip: the total over the window as one line of bars.
+        let width = usize::from(area.width.saturating_sub(2));
+        let buckets = sparkline::bucket_max(
+            total_series.points_until(until),
+            end,
+            WINDOW_MS,
+            width.saturating_sub(5),
+        );
+        let peak = buckets.iter().flatten().copied().max().unwrap_or(0);
+        let line = Line::from(vec![
+            Span::styled("-2m ", theme.dim()),
+            Span::styled(sparkline::bars(&buckets, peak), theme.series_total()),
+        ]);
+        frame.render_widget(Paragraph::new(line).block(block), area);
         return;
     }
     let peak = total

@@ -13,6 +13,8 @@ pub use tick::{FullTick, Tick};
 
 use crate::alert::{AlertMonitor, Thresholds};
 use crate::collect::sample_loop::SamplerEvent;
+use crate::model::event::TcpEvent;
+use crate::model::event_ledger::{EventLedger, EventLine};
 use crate::model::transitions::TransitionTracker;
 use crate::model::{Counters, Sampled};
 
@@ -30,7 +32,14 @@ pub struct Watch {
     monitor: AlertMonitor,
     tracker: TransitionTracker,
     previous_counters: Option<Counters>,
+    /// Exact events: `None` when they are off.
+    ledger: Option<EventLedger>,
+    pending_events: Vec<EventLine>,
 }
+
+/// Event lines held for the next full tick at most; beyond that they are
+/// counted in `EventCounts::lines_dropped`, never silently lost.
+pub const MAX_PENDING_EVENTS: usize = 200_000;
 
 impl Watch {
     pub fn new(thresholds: Thresholds) -> Watch {
@@ -39,6 +48,40 @@ impl Watch {
             // The tracker's own log is not used: each tick carries its changes.
             tracker: TransitionTracker::new(0, MAX_FOLLOWED),
             previous_counters: None,
+            ledger: None,
+            pending_events: Vec::new(),
+        }
+    }
+
+    /// Turns on exact events, filtered to `ports` (empty: all).
+    pub fn with_events(mut self, ports: &[u16]) -> Watch {
+        self.ledger = Some(EventLedger::new(ports));
+        self
+    }
+
+    /// The event lines for a full tick at `at_ms`, with the connects held
+    /// too long for their port.
+    fn take_events(&mut self, at_ms: u64) -> Vec<EventLine> {
+        if let Some(ledger) = self.ledger.as_mut() {
+            let due = ledger.flush_held(at_ms.saturating_mul(1000));
+            self.pending_events.extend(due);
+        }
+        std::mem::take(&mut self.pending_events)
+    }
+
+    /// Takes a batch of kernel events (time order) and the samples the
+    /// kernel lost meanwhile; their lines go out with the next full tick.
+    pub fn ingest_events(&mut self, events: &mut [TcpEvent], lost: u64) {
+        let Some(ledger) = self.ledger.as_mut() else {
+            return;
+        };
+        ledger.note_lost(lost);
+        for line in ledger.ingest_batch(events) {
+            if self.pending_events.len() < MAX_PENDING_EVENTS {
+                self.pending_events.push(line);
+            } else {
+                ledger.counts.lines_dropped += 1;
+            }
         }
     }
 
@@ -97,6 +140,8 @@ impl Watch {
             too_many_to_follow,
             following_truncated: self.tracker.truncated,
             peaks: judged.peaks,
+            events: self.take_events(snapshot.taken_at_ms),
+            event_counts: self.ledger.as_ref().map(|ledger| ledger.counts.clone()),
             snapshot,
         }
     }

@@ -6,6 +6,7 @@
 
 use crate::alert::{Alert, AlertEvent};
 use crate::collect::CollectError;
+use crate::model::event_ledger::{EventCounts, EventLine};
 use crate::model::transitions::Transition;
 use crate::model::{
     Aggregates, CounterDeltas, Counters, ListenerPeaks, Snapshot, SocketRecord, Sockstat,
@@ -33,6 +34,11 @@ pub struct FullTick {
     /// What the listener-only samples of the interval that this tick closes
     /// saw: the highest queue of each listener, and how often it was full.
     pub peaks: ListenerPeaks,
+    /// Exact kernel events since the previous full tick, in time order
+    /// (empty when `--events` is off).
+    pub events: Vec<EventLine>,
+    /// Event counters since the start; `None` when events are off.
+    pub event_counts: Option<EventCounts>,
 }
 
 impl FullTick {

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tcpwatch::alert::{Alert, AlertMonitor, Thresholds};
+use tcpwatch::alert::{Alert, AlertKind, AlertMonitor, Thresholds};
 use tcpwatch::collect::namespace::NetnsTarget;
 use tcpwatch::collect::netlink::{NetlinkTable, WalkMode};
 use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
@@ -32,7 +32,7 @@ use super::cleanup;
 use super::dashboard;
 use super::namespace::{self, BenchNamespace};
 use super::options::Options;
-use super::plan::{BUSY_PORT, Expected, Plan};
+use super::plan::{BUSY_PORT, Expected, FULL_QUEUE_CLIENTS, Plan, SERVICES};
 use super::population::Population;
 use super::report::{Census, SizeResult, Timings};
 
@@ -247,6 +247,7 @@ impl Measurer {
             return Err(format!("population is wrong: {}", notes.join("; ")));
         }
         let mut tw_seen = TimeWaitRange::default();
+        let checks = self.check_rules()?;
 
         let mut full = open_sampler(Vec::new())?;
         let mut port = open_sampler(vec![BUSY_PORT])?;
@@ -320,6 +321,7 @@ impl Measurer {
             t.ss_port
                 .push(ms(self.in_namespace(&["ss", "-tan", &ss_filter])?));
             t.exec_true.push(ms(self.in_namespace(&["true"])?));
+            t.once.push(ms(self.once_process()?));
             t.rounds += 1;
             tw_seen.record(sockstat_time_wait());
             slowest_round = slowest_round.max(round_started.elapsed());
@@ -380,6 +382,7 @@ impl Measurer {
             generations: round_generations,
             measured_secs,
             notes,
+            checks,
             dashboard,
             dashboard_error,
             ..SizeResult::default()
@@ -416,6 +419,131 @@ impl Measurer {
     }
 
     /// Wall time of `ip netns exec NAME <command…>`, output discarded.
+    /// `tcpwatch --netns NAME --once --format json` as a user runs it: the
+    /// whole process, which enters the namespace itself.
+    fn once_process(&self) -> Result<Duration, String> {
+        let binary = dashboard::binary();
+        let started = Instant::now();
+        let status = Command::new(&binary)
+            .args(["--netns", &self.name, "--once", "--format", "json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("{} --once: {e}", binary.display()))?;
+        let elapsed = started.elapsed();
+        // --once exits 0, or 3 when --fail-on is met (not asked here).
+        if !status.success() {
+            return Err(format!("{} --once: {status}", binary.display()));
+        }
+        Ok(elapsed)
+    }
+
+    /// The alert rules on the whole table, as the live modes run them,
+    /// checked against the plan: the one crowded destination (every IPv6
+    /// client, ::1 → [::1]:8080) must be flagged with its exact count, and
+    /// the CLOSE_WAIT sockets of every service port as a leak with their
+    /// exact count and owning processes named. Above the retention limit the
+    /// snapshot keeps only part of the records: the answers must not change.
+    fn check_rules(&self) -> Result<Vec<String>, String> {
+        let ipv6 = self.expected.ipv6_clients;
+        let mut sampler = open_sampler(Vec::new())?;
+        let probe = sampler.sample(now_ms()).map_err(text)?;
+        let range = probe
+            .snapshot
+            .settings
+            .ip_local_port_range
+            .map(|(first, last)| u32::from(last.saturating_sub(first)) + 1)
+            .ok_or("ip_local_port_range unread")?;
+        // Just under the IPv6 destination's share; every IPv4 destination
+        // holds one or two ports.
+        let ratio = 0.9 * ipv6 as f64 / f64::from(range);
+        let mut sampler = Sampler::open(SamplerConfig {
+            source: SourceChoice::Netlink,
+            target: NetnsTarget::Host,
+            filter: Filter::default(),
+            scope: JudgingScope {
+                crowded_destination_ratio: ratio,
+            },
+        })
+        .map_err(text)?;
+        let mut monitor = AlertMonitor::new(Thresholds {
+            port_exhaustion_ratio: ratio,
+            ..Thresholds::default()
+        });
+        let started = Instant::now();
+        let mut kept = (0, 0);
+        let mut evaluations = 0;
+        let mut active: Vec<Alert> = Vec::new();
+        while evaluations < 6 {
+            let sampled = sampler.sample(now_ms()).map_err(text)?;
+            kept = (sampled.snapshot.sockets.len(), sampled.snapshot.table_size);
+            monitor.evaluate(&sampled.snapshot, &sampled.aggregates);
+            evaluations += 1;
+            active = monitor.active().cloned().collect();
+            let leaks = active
+                .iter()
+                .filter(|a| a.kind == AlertKind::CloseWaitLeak)
+                .count();
+            if leaks == SERVICES.len() && active.iter().any(|a| a.kind == AlertKind::PortExhaustion)
+            {
+                break;
+            }
+        }
+        let mut lines = vec![format!(
+            "rules on {} sockets, {} records kept: {evaluations} evaluations in {:.1} s",
+            kept.1,
+            kept.0,
+            started.elapsed().as_secs_f64()
+        )];
+        // In tiny tables the full listener's clients (127.3.0.2, three
+        // ports) may reach the same share: that one is right too.
+        let full_queue_clients = format!("holds {FULL_QUEUE_CLIENTS} of {range}");
+        let exhausted: Vec<&Alert> = active
+            .iter()
+            .filter(|a| a.kind == AlertKind::PortExhaustion)
+            .filter(|a| {
+                !(a.subject == "127.3.0.2 → 127.3.0.1:7000"
+                    && a.summary.contains(&full_queue_clients))
+            })
+            .collect();
+        let wanted = format!("holds {ipv6} of {range} ephemeral ports");
+        match exhausted[..] {
+            [alert] if alert.subject == "::1 → [::1]:8080" && alert.summary.contains(&wanted) => {
+                lines.push(format!("port_exhaustion OK: {}", alert.summary));
+            }
+            _ => {
+                return Err(format!(
+                    "port_exhaustion: wanted one alert on ::1 → [::1]:8080 that {wanted}, got {exhausted:?}"
+                ));
+            }
+        }
+        let leaks: Vec<&Alert> = active
+            .iter()
+            .filter(|a| a.kind == AlertKind::CloseWaitLeak)
+            .collect();
+        let counted: u64 = leaks
+            .iter()
+            .filter_map(|a| a.summary.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        let named = leaks
+            .iter()
+            .all(|a| a.summary.contains("owned by") && !a.summary.contains("process unknown"));
+        let ports_ok = SERVICES
+            .iter()
+            .all(|(port, _)| leaks.iter().any(|a| a.subject == format!("port {port}")));
+        if !(ports_ok && named && counted == self.expected.close_wait as u64) {
+            return Err(format!(
+                "close_wait_leak: wanted one alert per service port, {} sockets in all, owners named; got {leaks:?}",
+                self.expected.close_wait
+            ));
+        }
+        for alert in leaks {
+            lines.push(format!("close_wait_leak OK: {}", alert.summary));
+        }
+        Ok(lines)
+    }
+
     fn in_namespace(&self, command: &[&str]) -> Result<Duration, String> {
         let started = Instant::now();
         let status = Command::new("ip")

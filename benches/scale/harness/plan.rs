@@ -120,6 +120,9 @@ pub struct Expected {
     pub close_wait: usize,
     pub listen: usize,
     pub syn_sent: usize,
+    /// IPv6 client ends, all from ::1 to [::1]:8080: the one destination
+    /// that holds more than a few ephemeral ports.
+    pub ipv6_clients: usize,
 }
 
 impl Expected {
@@ -170,6 +173,7 @@ impl Plan {
             close_wait: sum(|h| h.half_closed_pairs),
             listen: SERVICES.len() * self.holders.len() + 1 + 1 + IDLE_PORTS.len(),
             syn_sent: FULL_QUEUE_CLIENTS - 2,
+            ipv6_clients: sum(|h| h.ipv6_pairs),
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct Timings {
     pub ss: Vec<f64>,
     pub ss_port: Vec<f64>,
     pub exec_true: Vec<f64>,
+    /// `tcpwatch --netns NAME --once --format json` as a whole process.
+    pub once: Vec<f64>,
 }
 
 /// Sockets the kernel reported, by state.
@@ -118,6 +120,8 @@ pub struct SizeResult {
     /// Seconds from the start of the TIME_WAIT build to the last round.
     pub measured_secs: f64,
     pub notes: Vec<String>,
+    /// What the alert rules found in the table, checked against the plan.
+    pub checks: Vec<String>,
     /// The live dashboard, when measured at this size.
     pub dashboard: Option<DashboardResult>,
     /// Why the dashboard measurement failed (the rest of the size stands).
@@ -311,6 +315,14 @@ pub fn print_size_detail(r: &SizeResult) {
         duration_ms(m(&t.exec_true))
     );
     println!(
+        "  tcpwatch --once --format json (the whole process: start, namespace, dump, counters, owners, rules, JSON) {} = {:.2}× bare 1-walk",
+        duration_ms(m(&t.once)),
+        m(&t.once) / m(&t.bare_one)
+    );
+    for check in &r.checks {
+        println!("  check: {check}");
+    }
+    println!(
         "  peak RSS of full ticks {:.1} MiB (process baseline {:.1} MiB); listener sampler at 10 Hz: {:.2}% of a core ({} calls in {:.0} s)",
         r.rss_peak_kib as f64 / 1024.0,
         r.rss_base_kib as f64 / 1024.0,
@@ -450,20 +462,22 @@ pub fn print_table(results: &[SizeResult]) {
         "\nMedians; ss runs through `ip netns exec` (its own overhead is listed in the detail above). port = {BUSY_PORT}.\n"
     );
     println!(
-        "| N | bare 1-walk | bare 2-walk | full tick | tick/1-walk | ss -tan | tick/ss | port tick | ss filtered | ratio | streamed | listeners | RSS | dash cpu | dash rss | key p50/p90/max |"
+        "| N | bare 1-walk | bare 2-walk | full tick | tick/1-walk | --once | once/1-walk | ss -tan | tick/ss | port tick | ss filtered | ratio | streamed | listeners | RSS | dash cpu | dash rss | key p50/p90/max |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in results {
         let t = &r.timings;
         let m = median;
         let [dash_cpu, dash_rss, keys] = dashboard_cells(r);
         println!(
-            "| {} | {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {} | {:.0} MiB | {dash_cpu} | {dash_rss} | {keys} |",
+            "| {} | {} | {} | {} | {:.2}× | {} | {:.2}× | {} | {:.2}× | {} | {} | {:.2}× | {} | {} | {:.0} MiB | {dash_cpu} | {dash_rss} | {keys} |",
             human_count(r.size),
             duration_ms(m(&t.bare_one)),
             duration_ms(m(&t.bare_two)),
             duration_ms(m(&t.tick)),
             m(&t.tick) / m(&t.bare_one),
+            duration_ms(m(&t.once)),
+            m(&t.once) / m(&t.bare_one),
             duration_ms(m(&t.ss)),
             m(&t.tick) / m(&t.ss),
             duration_ms(m(&t.port_tick)),

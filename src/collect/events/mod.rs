@@ -10,9 +10,11 @@ pub mod decode;
 pub mod error;
 pub mod format;
 pub mod perf;
+pub mod reader;
 pub mod ring;
 pub mod source;
 pub mod tracefs;
 
 pub use error::EventsError;
+pub use reader::{EventBatch, EventReader, EventsChoice, EventsStart, start_events};
 pub use source::{EventOptions, EventSource, EventStats};

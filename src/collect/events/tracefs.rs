@@ -88,7 +88,13 @@ fn unescape_mount_path(path: &str) -> String {
 
 /// On the calling thread only: a private mount namespace with tracefs mounted.
 fn mount_private_tracefs() -> Result<(), EventsError> {
-    let no_tracefs = |source| EventsError::NoTracefs { source };
+    let no_tracefs = |source: io::Error| {
+        if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES)) {
+            EventsError::Permission { source }
+        } else {
+            EventsError::NoTracefs { source }
+        }
+    };
     // SAFETY: unshare and mount are called with valid NUL-terminated strings;
     // CLONE_NEWNS affects only this thread, which exits after reading.
     unsafe {
