@@ -4,7 +4,7 @@
 //! (tests/fixtures/proc, tests/fixtures/netlink, tests/fixtures/fuzz).
 //! The property is always the same: no panic, whatever the input.
 //!
-//! - `cargo test --test fuzz`: a short run of every target (a few hundred
+//! - `cargo test --lib fuzz`: a short run of every target (a few hundred
 //!   inputs each), part of the normal suite and of CI.
 //! - `cargo test --release -- --ignored fuzz`: the long run, 10 minutes per
 //!   target (`TCPWATCH_FUZZ_SECS` changes it), printing inputs per target.
@@ -26,16 +26,16 @@ use clap::Parser;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use tcpwatch::cli::Args;
-use tcpwatch::collect::DumpRequest;
-use tcpwatch::collect::counters::{parse_netstat, parse_snmp, parse_sockstat};
-use tcpwatch::collect::netlink_wire::{BLANK_RECORD, ReplyReader, decode_inet_diag_msg, ends_dump};
-use tcpwatch::collect::process::{parse_comm, parse_pid, parse_socket_link};
-use tcpwatch::collect::procfs::{dump_lines, parse_socket_line};
-use tcpwatch::collect::self_usage::status_field_kib;
-use tcpwatch::collect::sysctl::{parse_port_range, parse_u32, parse_u64};
-use tcpwatch::duration::{parse_duration, parse_duration_within};
-use tcpwatch::model::TcpState;
+use crate::cli::Args;
+use crate::collect::DumpRequest;
+use crate::collect::counters::{parse_netstat, parse_snmp, parse_sockstat};
+use crate::collect::netlink_wire::{BLANK_RECORD, ReplyReader, decode_inet_diag_msg, ends_dump};
+use crate::collect::process::{parse_comm, parse_pid, parse_socket_link};
+use crate::collect::procfs::{dump_lines, parse_socket_line};
+use crate::collect::self_usage::status_field_kib;
+use crate::collect::sysctl::{parse_port_range, parse_u32, parse_u64};
+use crate::duration::{parse_duration, parse_duration_within};
+use crate::model::TcpState;
 
 /// Inputs per target in the short run.
 const SHORT_CASES: u32 = 300;
