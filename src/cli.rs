@@ -4,6 +4,7 @@
 //! durations, and the usage checks clap cannot express (exit status 2).
 //! Must not: touch the kernel or the terminal.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -99,33 +100,33 @@ pub fn after_help() -> String {
 pub struct Args {
     /// Watch only connections on these ports (local or remote): 22, 22,80 or
     /// 10000-10010. Repeatable.
-    #[arg(short = 'p', long = "port", value_name = "PORTS", value_parser = parse_port_list)]
+    #[arg(global = true, short = 'p', long = "port", value_name = "PORTS", value_parser = parse_port_list)]
     pub ports: Vec<PortList>,
 
     /// Count only sockets in this state (e.g. ESTABLISHED, SYN_SENT, TIME_WAIT). Repeatable.
-    #[arg(long = "state", value_name = "STATE", value_parser = parse_state)]
+    #[arg(global = true, long = "state", value_name = "STATE", value_parser = parse_state)]
     pub states: Vec<TcpState>,
 
     /// Listening sockets only (as --state LISTEN): accept queues and backlogs.
-    #[arg(short = 'l', long)]
+    #[arg(global = true, short = 'l', long)]
     pub listening: bool,
 
     /// IPv4 sockets only.
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    #[arg(global = true, short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
 
     /// IPv6 sockets only (including IPv4-mapped ones on dual-stack sockets).
-    #[arg(short = '6', long = "ipv6")]
+    #[arg(global = true, short = '6', long = "ipv6")]
     pub ipv6: bool,
 
     /// Watch only connections whose local or remote address is this address
     /// or lies in this network: 10.0.0.5, 10.0.0.0/8, ::1, fe80::/10. Comma
     /// lists and repeats are OR-ed. Listeners on a wildcard address stay.
-    #[arg(long = "addr", value_name = "ADDR[/LEN]", value_parser = parse_addr_list)]
+    #[arg(global = true, long = "addr", value_name = "ADDR[/LEN]", value_parser = parse_addr_list)]
     pub addrs: Vec<AddrList>,
 
     /// Time between samples, e.g. 500ms, 1s, 2.5s, 1min (100ms to 1h).
-    #[arg(short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
+    #[arg(global = true, short = 'i', long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
     pub interval: Duration,
 
     /// Print the picture once and exit.
@@ -155,7 +156,7 @@ pub struct Args {
     pub format: Option<OutputFormat>,
 
     /// Where to read sockets from: netlink (sock_diag, knows backlogs), proc (/proc/net/tcp), or auto.
-    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    #[arg(global = true, long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
 
     /// Exact kernel events from tracepoints (every state change, RST, drop and
@@ -164,11 +165,11 @@ pub struct Args {
     pub events: EventsArg,
 
     /// Watch the network namespace of this process (e.g. a container's).
-    #[arg(long, value_name = "PID", conflicts_with = "netns")]
+    #[arg(global = true, long, value_name = "PID", conflicts_with = "netns")]
     pub pid: Option<u32>,
 
     /// Watch the named network namespace (/run/netns/NAME).
-    #[arg(long, value_name = "NAME")]
+    #[arg(global = true, long, value_name = "NAME")]
     pub netns: Option<String>,
 
     /// Watch every network namespace on the host (containers, pods, `ip netns`), labelled by container.
@@ -180,7 +181,7 @@ pub struct Args {
     pub color: ColorArg,
 
     /// How often listeners are sampled between ticks, in Hz, to catch bursts.
-    #[arg(long, value_name = "HZ", default_value_t = 10.0, value_parser = parse_rate)]
+    #[arg(global = true, long, value_name = "HZ", default_value_t = 10.0, value_parser = parse_rate)]
     pub listen_rate: f64,
 
     /// Ring the terminal bell when a warning or critical alert is raised.
@@ -193,28 +194,44 @@ pub struct Args {
     pub fail_on: Option<FailOnArg>,
 
     /// Alert when an accept queue reaches this % of what it holds (backlog + 1).
-    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds", global = true)]
     pub backlog_warn: f64,
 
     /// Alert when a listener's SYN_RECV count reaches this % of its backlog.
-    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds", global = true)]
     pub syn_recv_warn: f64,
 
     /// Alert when TIME_WAIT reaches this % of net.ipv4.tcp_max_tw_buckets.
-    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds", global = true)]
     pub time_wait_warn: f64,
 
     /// Alert when one port gains this many TIME_WAIT sockets per second.
-    #[arg(long, value_name = "PER_SECOND", default_value_t = 100.0, value_parser = parse_positive, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 100.0, value_parser = parse_positive, help_heading = "Alert thresholds", global = true)]
     pub time_wait_rate: f64,
 
     /// Alert when one destination uses this % of the ephemeral port range.
-    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent, help_heading = "Alert thresholds", global = true)]
     pub ports_warn: f64,
 
     /// Alert when CLOSE_WAIT sockets stay on a port for this many samples.
-    #[arg(long, value_name = "SAMPLES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Alert thresholds")]
+    #[arg(long, value_name = "SAMPLES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), help_heading = "Alert thresholds", global = true)]
     pub close_wait_samples: u32,
+
+    /// Also record every full tick to FILE (replay it with `tcpwatch replay FILE`).
+    #[arg(long, value_name = "FILE", global = true, help_heading = "Recording")]
+    pub record: Option<PathBuf>,
+
+    /// Start a new recording segment past this size, e.g. 100MiB (the full one is renamed FILE.<start time>).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, global = true, help_heading = "Recording")]
+    pub max_size: Option<u64>,
+
+    /// Remove recording segments older than this, e.g. 24h (segments then span at most an hour).
+    #[arg(long, value_name = "DURATION", value_parser = parse_keep, global = true, help_heading = "Recording")]
+    pub keep: Option<Duration>,
+
+    /// Connections kept per recorded frame (counts are always exact).
+    #[arg(long, value_name = "N", default_value_t = crate::record::DEFAULT_MAX_CONNECTIONS, global = true, help_heading = "Recording")]
+    pub max_connections: usize,
 
     #[command(subcommand)]
     pub command: Option<CommandArg>,
@@ -258,6 +275,58 @@ pub enum CommandArg {
         #[arg(long)]
         no_tui: bool,
     },
+    /// Record the watched sockets to FILE until stopped (Ctrl-C, SIGTERM):
+    /// every tick, compressed; the usual filters, --pid and --netns apply.
+    Record {
+        /// The recording to create (it must not exist).
+        file: PathBuf,
+    },
+    /// Replay a recording: the dashboard with play/pause (space), speed
+    /// (1-64x), seek (arrows) and jump to the next alert (n); or one picture
+    /// (--once --at TIME) or the events again (--stream).
+    Replay {
+        /// A file made by `tcpwatch record` or `--record`.
+        file: PathBuf,
+        /// Print the picture at --at (default: the start) and exit.
+        #[arg(long)]
+        once: bool,
+        /// Print the recorded events as JSON lines, as `--stream` did live.
+        #[arg(long, conflicts_with = "once")]
+        stream: bool,
+        /// When: RFC 3339 (2026-11-23T21:40:12Z) or an offset from the start (+90s, +1h).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Output format for --once.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Playback speed of the dashboard, 1 to 64.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+        speed: u32,
+    },
+    /// Serve Prometheus metrics over HTTP: each listener's accept queue against
+    /// its backlog (with the peak between scrapes), states per port, TIME_WAIT,
+    /// alerts and kernel counters. Takes the same watch flags as the dashboard.
+    Serve {
+        /// Address to listen on. The default keeps it on this machine; use
+        /// 0.0.0.0:9478 to let other hosts scrape it.
+        #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9478", value_parser = parse_listen)]
+        listen: std::net::SocketAddr,
+        /// At most this many series per metric family; past it the fullest
+        /// listeners and busiest ports are kept (see tcpwatch_series_omitted).
+        #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        max_series: u32,
+    },
+}
+
+/// `tcpwatch replay`: what to show of which recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayConfig {
+    pub file: PathBuf,
+    pub once: bool,
+    pub stream: bool,
+    pub at: Option<String>,
+    pub format: OutputFormat,
+    pub speed: u32,
 }
 
 /// What the run does.
@@ -269,6 +338,15 @@ pub enum Action {
     Explain(Option<TcpState>),
     /// Run the experiments of the write-up and show them.
     Demo { no_tui: bool },
+    /// Record to `Config::record` until stopped.
+    Record,
+    /// Replay `Config::replay`.
+    Replay,
+    /// Export metrics for Prometheus on `listen`.
+    Serve {
+        listen: std::net::SocketAddr,
+        max_series: u32,
+    },
     /// Print a shell completion script.
     Completions(Shell),
     /// Print the man page.
@@ -328,6 +406,10 @@ pub struct Config {
     pub bell: bool,
     /// `--fail-on`: the least severe alert that makes `--once` exit 3.
     pub fail_on: Option<Severity>,
+    /// Where to record every full tick, with how.
+    pub record: Option<crate::record::RecordOptions>,
+    /// `tcpwatch replay`.
+    pub replay: Option<ReplayConfig>,
 }
 
 impl Args {
@@ -376,13 +458,44 @@ impl Args {
             (None, Some(name)) => NetnsTarget::Named(name),
             (None, None) => NetnsTarget::Host,
         };
+        let mut record_path = self.record;
+        let mut replay = None;
         let action = match self.command {
             Some(CommandArg::Explain { state }) => Action::Explain(state),
             Some(CommandArg::Demo { no_tui }) => Action::Demo { no_tui },
+            Some(CommandArg::Record { file }) => {
+                record_path = Some(file);
+                Action::Record
+            }
+            Some(CommandArg::Replay {
+                file,
+                once,
+                stream,
+                at,
+                format,
+                speed,
+            }) => {
+                replay = Some(ReplayConfig {
+                    file,
+                    once,
+                    stream,
+                    at,
+                    format,
+                    speed,
+                });
+                Action::Replay
+            }
+            Some(CommandArg::Serve { listen, max_series }) => Action::Serve { listen, max_series },
             Some(CommandArg::Completions { shell }) => Action::Completions(shell),
             Some(CommandArg::Man) => Action::ManPage,
             None => Action::Watch,
         };
+        let record = record_path.map(|path| crate::record::RecordOptions {
+            path,
+            max_connections: self.max_connections,
+            max_size: self.max_size,
+            keep: self.keep,
+        });
         let thresholds = Thresholds {
             backlog_nearly_full_ratio: self.backlog_warn / 100.0,
             syn_recv_ratio: self.syn_recv_warn / 100.0,
@@ -426,7 +539,27 @@ impl Args {
                 FailOnArg::Warning => Severity::Warning,
                 FailOnArg::Critical => Severity::Critical,
             }),
+            record,
+            replay,
         }
+    }
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<bytesize::ByteSize>() {
+        Ok(size) if size.as_u64() >= 4096 => Ok(size.as_u64()),
+        _ => Err(format!(
+            "'{text}' is not a size of at least 4KiB: use e.g. 100MiB, 1GiB"
+        )),
+    }
+}
+
+fn parse_keep(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(keep) if keep >= Duration::from_secs(60) => Ok(keep),
+        _ => Err(format!(
+            "'{text}' is not a duration of at least a minute: use e.g. 24h, 7days"
+        )),
     }
 }
 
@@ -436,6 +569,12 @@ fn parse_port(text: &str) -> Result<u16, String> {
         Ok(port) => Ok(port),
         Err(_) => Err(format!("'{text}' is not a port number: use 1-65535")),
     }
+}
+
+fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!("'{text}' is not an address to listen on: write IP:PORT, e.g. 127.0.0.1:9478 or [::1]:9478")
+    })
 }
 
 /// `22`, `22,80`, `10000-10010`, `22,10000-10010`: the ports, in order.
@@ -668,6 +807,53 @@ mod tests {
         assert_eq!(parse(&["man"]).expect("valid").action, Action::ManPage);
         let err = parse(&["completions", "tcsh"]).expect_err("unknown shell");
         assert!(err.to_string().contains("bash"), "{err}");
+    }
+
+    #[test]
+    fn serve_takes_the_watch_flags_and_its_own() {
+        let config = parse(&["serve"]).expect("valid");
+        assert_eq!(
+            config.action,
+            Action::Serve {
+                listen: "127.0.0.1:9478".parse().expect("addr"),
+                max_series: 2000
+            }
+        );
+        let config = parse(&[
+            "serve",
+            "--listen",
+            "[::1]:9100",
+            "--port",
+            "10000",
+            "--interval",
+            "2s",
+            "--backlog-warn",
+            "90",
+            "--max-series",
+            "50",
+        ])
+        .expect("watch flags after the subcommand");
+        assert_eq!(config.filter.ports, vec![10000]);
+        assert_eq!(config.interval, Duration::from_secs(2));
+        assert!((config.thresholds.backlog_nearly_full_ratio - 0.9).abs() < 1e-9);
+        assert_eq!(
+            config.action,
+            Action::Serve {
+                listen: "[::1]:9100".parse().expect("addr"),
+                max_series: 50
+            }
+        );
+        for (args, needle) in [
+            (vec!["serve", "--listen", "9478"], "IP:PORT"),
+            (
+                vec!["serve", "--listen", "localhost:9478"],
+                "127.0.0.1:9478",
+            ),
+            (vec!["serve", "--max-series", "0"], "0"),
+        ] {
+            let err = parse(&args).expect_err("must be rejected").to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,20 @@ pub enum AppError {
     SamplerLost,
     #[error("a demo experiment failed on loopback: {0}")]
     Demo(#[source] io::Error),
+    #[error(transparent)]
+    Record(#[from] crate::record::RecordError),
+    #[error("{0}")]
+    RecordingStopped(String),
+    #[error("replay: {0}")]
+    Replay(String),
+    #[error("cannot listen on {addr}: {source}; choose a free address with --listen ADDR:PORT")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the metrics server failed: {0}")]
+    Serve(#[source] io::Error),
     #[error("--events on: {0}")]
     Events(#[from] crate::collect::events::EventsError),
     #[error("terminal error: {0}; run with --once for plain output")]

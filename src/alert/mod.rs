@@ -31,6 +31,7 @@ use serde::Serialize;
 pub use crate::model::peaks::{ListenerPeak, ListenerPeaks};
 pub use engine::{AlertEngine, EvaluationInput};
 pub use monitor::AlertMonitor;
+pub(crate) use overflow::blamed_listeners;
 pub use thresholds::Thresholds;
 pub use window::RaisedDuring;
 

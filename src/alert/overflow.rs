@@ -6,10 +6,12 @@
 //! Owns: that attribution text and the `overflow_unattributed` kind. Must
 //! not: name a listener it did not see full.
 
-use crate::model::{Counter, SourceKind};
+use std::net::SocketAddr;
+
+use crate::model::{Aggregates, Counter, ListenerPeaks, Snapshot, SourceKind};
 
 use super::context::{Context, seconds};
-use super::{AlertKind, Evidence, Finding, Severity};
+use super::{AlertKind, Evidence, Finding, Severity, Thresholds};
 
 const COUNTERS: [Counter; 2] = [Counter::ListenOverflows, Counter::ListenDrops];
 
@@ -28,6 +30,24 @@ pub(super) fn attribution(ctx: &Context<'_>) -> Option<String> {
         String::new()
     };
     Some(format!("{growth} {}{shared}", ctx.interval_text()))
+}
+
+/// The listening sockets (address, inode) that one interval's ListenOverflows
+/// growth is blamed on: those seen full in the snapshot or in the interval's
+/// peaks, the same listeners `backlog_full` names in its attribution. Empty
+/// when none was seen full (then the growth is `overflow_unattributed`).
+pub(crate) fn blamed_listeners(
+    snapshot: &Snapshot,
+    aggregates: &Aggregates,
+    peaks: &ListenerPeaks,
+) -> Vec<(SocketAddr, u64)> {
+    let thresholds = Thresholds::default();
+    let ctx = Context::new(snapshot, aggregates, None, 0, peaks, &thresholds);
+    ctx.listeners
+        .iter()
+        .filter(|v| v.full.is_some())
+        .map(|v| (v.local, v.inode))
+        .collect()
 }
 
 pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {

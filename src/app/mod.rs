@@ -14,6 +14,7 @@ pub mod msg;
 pub mod namespaces;
 pub mod narration;
 pub mod processes;
+pub mod replay;
 pub mod rows;
 pub(crate) mod scroll;
 pub mod socket_sort;
@@ -167,6 +168,8 @@ pub struct Effects {
     pub bell: bool,
     /// The user changed the sampling interval: tell the sampler.
     pub new_interval: Option<Duration>,
+    /// The user asked to start or stop recording.
+    pub toggle_recording: bool,
     /// The user toggled mouse capture (`m`): turn it on or off.
     pub mouse_capture: Option<bool>,
 }
@@ -177,6 +180,7 @@ impl Effects {
         Effects {
             bell: self.bell || later.bell,
             new_interval: later.new_interval.or(self.new_interval),
+            toggle_recording: self.toggle_recording != later.toggle_recording,
             mouse_capture: later.mouse_capture.or(self.mouse_capture),
         }
     }
@@ -236,6 +240,8 @@ pub struct App {
     alerts: AlertBoard,
     /// A warning or critical alert was raised by the message being applied.
     bell_pending: bool,
+    /// `R` was pressed since the last update.
+    recording_toggled: bool,
     self_cost: Option<SelfCost>,
     /// Sockstat read between spread-out full dumps, with its time.
     latest_totals: Option<(u64, Sockstat)>,
@@ -277,6 +283,7 @@ impl App {
             mouse_capture: true,
             alerts: AlertBoard::default(),
             bell_pending: false,
+            recording_toggled: false,
             self_cost: None,
             latest_totals: None,
             quit: false,
@@ -314,6 +321,7 @@ impl App {
         Effects {
             bell: std::mem::take(&mut self.bell_pending),
             new_interval: (self.interval != interval_before).then_some(self.interval),
+            toggle_recording: std::mem::take(&mut self.recording_toggled),
             mouse_capture: (self.mouse_capture != mouse_before).then_some(self.mouse_capture),
         }
     }
@@ -748,6 +756,7 @@ impl App {
             }
             Command::FilterConfirm => self.filter.stop_editing(),
             Command::TogglePause => self.toggle_pause(),
+            Command::ToggleRecording => self.recording_toggled = !self.recording_toggled,
             Command::IntervalLonger => self.step_interval(true),
             Command::IntervalShorter => self.step_interval(false),
             Command::SortNext | Command::SortPrevious | Command::ReverseSort

@@ -19,13 +19,16 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, MouseButton, MouseEventKind};
 
-use super::pipeline::{WatchHandle, WatchSpec, open_live_sampler, sampler_config, spawn_watch};
+use super::pipeline::{
+    WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config, spawn_watch,
+};
 use crate::app::{App, AppSetup, Command, Effects, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
 use crate::collect::clock::now_ms;
 use crate::collect::self_usage::{CpuMeter, memory_kib};
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
+use crate::record::RecordOptions;
 use crate::tui::{StopSignals, TerminalGuard};
 
 /// The longest the loop waits before redrawing (clock, countdowns).
@@ -101,7 +104,7 @@ where
 {
     let (messages, inbox) = mpsc::channel::<Msg>();
     let sender = messages.clone();
-    let watch = spawn_watch(WatchSpec::from_config(config), open_source, move |tick| {
+    let watch = spawn_watch(WatchSpec::from_config(config)?, open_source, move |tick| {
         sender.send(Msg::Sampled(tick)).is_ok()
     })?;
 
@@ -137,7 +140,7 @@ where
     };
     drop(messages);
 
-    let result = event_loop(&mut guard, &mut app, &inbox, &watch, &signals, config.bell);
+    let result = event_loop(&mut guard, &mut app, &inbox, &watch, &signals, config);
     input_stop.store(true, Ordering::Relaxed);
     drop(watch);
     drop(stop_companion);
@@ -154,8 +157,10 @@ fn event_loop(
     inbox: &Receiver<Msg>,
     watch: &WatchHandle,
     signals: &StopSignals,
-    bell: bool,
+    config: &Config,
 ) -> Result<(), AppError> {
+    let bell = config.bell;
+    let mut recording_note: Option<String> = None;
     let mut cpu = CpuMeter::new();
     let mut last_cost = Instant::now();
     let mut effects = Effects::default();
@@ -175,6 +180,13 @@ fn event_loop(
         if let Some(interval) = effects.new_interval {
             watch.set_interval(interval);
         }
+        if effects.toggle_recording {
+            recording_note = toggle_recording(config, watch);
+        }
+        if let Some(failure) = watch.recording().take_failure() {
+            recording_note = Some(failure);
+        }
+        let mark = recording_mark(watch, recording_note.as_deref());
         if effects.bell && bell {
             let mut out = io::stdout();
             out.write_all(b"\x07")
@@ -184,7 +196,12 @@ fn event_loop(
         effects = Effects::default();
         guard
             .terminal()
-            .draw(|frame| crate::ui::render(frame, app))
+            .draw(|frame| {
+                crate::ui::render(frame, app);
+                if let Some(mark) = &mark {
+                    crate::ui::time_bar::render_corner_mark(frame, mark, app.color());
+                }
+            })
             .map_err(AppError::Terminal)?;
         let screen = guard
             .terminal()
@@ -208,6 +225,42 @@ fn event_loop(
         if guard.obey(signals).map_err(AppError::Terminal)? || app.should_quit() {
             return Ok(());
         }
+    }
+}
+
+/// `R`: starts recording to `tcpwatch-<time>.rec` in the current
+/// directory, or stops the recording going on. Returns what to show when
+/// it did not work.
+fn toggle_recording(config: &Config, watch: &WatchHandle) -> Option<String> {
+    let slot = watch.recording();
+    if slot.is_recording() {
+        return slot.finish().err().map(|e| e.to_string());
+    }
+    let now = now_ms();
+    let stamp = crate::format::timestamp::format_rfc3339(now).replace([':', '.'], "");
+    let options = RecordOptions {
+        path: format!("tcpwatch-{stamp}.rec").into(),
+        max_connections: config
+            .record
+            .as_ref()
+            .map_or(crate::record::DEFAULT_MAX_CONNECTIONS, |o| {
+                o.max_connections
+            }),
+        max_size: config.record.as_ref().and_then(|o| o.max_size),
+        keep: config.record.as_ref().and_then(|o| o.keep),
+    };
+    match open_recorder(config, options, now).map(|recorder| slot.start(recorder)) {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(error) => Some(error.to_string()),
+    }
+}
+
+/// The corner mark: the recording going on, or why it stopped.
+fn recording_mark(watch: &WatchHandle, note: Option<&str>) -> Option<String> {
+    match watch.recording().status() {
+        Some((path, frames)) => Some(format!("● REC {} · {frames} frames", path.display())),
+        None => note.map(|note| format!("REC stopped: {note}")),
     }
 }
 

@@ -15,6 +15,9 @@ pub mod fleet_pipeline;
 mod lines;
 mod once;
 pub mod pipeline;
+mod record;
+mod replay;
+mod replay_dashboard;
 mod report;
 mod stream;
 
@@ -59,6 +62,11 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             }
         }
         Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
+        Action::Record => record::run_record(&config).map(|()| Outcome::Done),
+        Action::Replay => replay::run_replay(&config),
+        Action::Serve { listen, max_series } => {
+            crate::serve::run_serve(&config, listen, max_series).map(|()| Outcome::Done)
+        }
         Action::Completions(shell) => {
             let mut out = io::stdout().lock();
             crate::generate::write_completions(shell, &mut out).map_err(AppError::Output)?;

@@ -34,7 +34,7 @@ fn single_look(thresholds: &Thresholds) -> Thresholds {
 /// for that long and prints the last picture, the counter growth over the
 /// window and every alert raised during it.
 pub(crate) fn run_once(config: &Config) -> Result<Outcome, AppError> {
-    let mut spec = WatchSpec::from_config(config);
+    let mut spec = WatchSpec::from_config(config)?;
     spec.thresholds = single_look(&config.thresholds);
     let sampler = sampler_config(config);
     // One picture looks owners up inline, so it is complete; a `--for`

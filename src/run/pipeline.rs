@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use crate::alert::Thresholds;
 use crate::cli::Config;
+use crate::collect::clock::now_ms;
 use crate::collect::events::{
     EventBatch, EventOptions, EventReader, EventsChoice, EventsStart, start_events,
 };
+use crate::collect::host::{host_name, kernel_release};
 use crate::collect::namespace::NetnsTarget;
 use crate::collect::sample_loop::{SamplerControl, sample_forever};
 use crate::collect::sampler::{Sampler, SamplerConfig};
@@ -22,6 +24,7 @@ use crate::collect::schedule::SamplingTiming;
 use crate::collect::{CollectError, SnapshotSource};
 use crate::error::AppError;
 use crate::model::JudgingScope;
+use crate::record::{RecordOptions, RecordSlot, Recorder, RecordingHeader};
 use crate::watch::{FullTick, Tick, Watch};
 
 /// Ticks waiting for a slow consumer at most; the sampler then waits too,
@@ -33,6 +36,9 @@ const TICK_BACKLOG: usize = 256;
 pub(crate) struct WatchSpec {
     pub timing: SamplingTiming,
     pub thresholds: Thresholds,
+    /// Where full ticks are recorded (`--record`, or later the dashboard's
+    /// record key); empty when not recording.
+    pub record: RecordSlot,
     /// Exact kernel events, and the ports they are filtered to.
     pub events: EventsSpec,
 }
@@ -57,13 +63,20 @@ impl EventsSpec {
 }
 
 impl WatchSpec {
-    pub(crate) fn from_config(config: &Config) -> WatchSpec {
-        WatchSpec {
+    /// The spec of the command line; with `--record FILE`, the recording
+    /// is created now, so a bad path fails before anything starts.
+    pub(crate) fn from_config(config: &Config) -> Result<WatchSpec, AppError> {
+        let recorder = match &config.record {
+            Some(options) => Some(open_recorder(config, options.clone(), now_ms())?),
+            None => None,
+        };
+        Ok(WatchSpec {
             timing: SamplingTiming {
                 interval: config.interval,
                 listen_interval: config.listen_interval,
             },
             thresholds: config.thresholds.clone(),
+            record: RecordSlot::new(recorder),
             // The modes that show events ask for them; the others never
             // open the tracepoints.
             events: if config.stream {
@@ -75,7 +88,7 @@ impl WatchSpec {
             } else {
                 EventsSpec::off()
             },
-        }
+        })
     }
 }
 
@@ -99,6 +112,32 @@ fn start_event_reader(
             Ok(None)
         }
     }
+}
+
+/// Creates a recording for this command line.
+pub(crate) fn open_recorder(
+    config: &Config,
+    options: RecordOptions,
+    start_ms: u64,
+) -> Result<Recorder, AppError> {
+    ignore_file_size_signal();
+    let header = RecordingHeader::new(
+        &host_name(),
+        &kernel_release(),
+        &config.target.label(),
+        std::env::args().collect(),
+        start_ms,
+        config.interval,
+        options.max_connections,
+    );
+    Ok(Recorder::create(options, header)?)
+}
+
+/// A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG), which the
+/// recorder survives, rather than kill the process with SIGXFSZ.
+fn ignore_file_size_signal() {
+    let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, ignored);
 }
 
 /// What the sampler reads, from the command line.
@@ -129,9 +168,15 @@ pub(crate) fn open_live_sampler(
 #[derive(Debug)]
 pub(crate) struct WatchHandle {
     control: Sender<SamplerControl>,
+    record: RecordSlot,
 }
 
 impl WatchHandle {
+    /// The recording slot of this pipeline (start, status, failures).
+    pub(crate) fn recording(&self) -> &RecordSlot {
+        &self.record
+    }
+
     pub(crate) fn set_interval(&self, interval: Duration) {
         let _ = self.control.send(SamplerControl::SetInterval(interval));
     }
@@ -140,6 +185,10 @@ impl WatchHandle {
 impl Drop for WatchHandle {
     fn drop(&mut self) {
         let _ = self.control.send(SamplerControl::Stop);
+        // The index and footer; the frames are already whole on disk.
+        if let Err(error) = self.record.finish() {
+            eprintln!("tcpwatch: {error}");
+        }
     }
 }
 
@@ -156,6 +205,7 @@ where
     F: FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static,
 {
     let (control, control_inbox) = mpsc::channel();
+    let record = spec.record.clone();
     let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
     let events = start_event_reader(&spec.events)?;
     let event_ports = spec.events.ports.clone();
@@ -183,12 +233,14 @@ where
                 for mut batch in batches.iter().flat_map(|b| b.try_iter()) {
                     watch.ingest_events(&mut batch.events, batch.lost);
                 }
-                emit(watch.ingest(event))
+                let tick = watch.ingest(event);
+                spec.record.observe(&tick);
+                emit(tick)
             });
         })
         .map_err(AppError::Thread)?;
     ready_inbox.recv().map_err(|_| AppError::SamplerLost)??;
-    Ok(WatchHandle { control })
+    Ok(WatchHandle { control, record })
 }
 
 /// `spawn_watch` into a bounded channel, for the modes that only read ticks.
@@ -214,7 +266,7 @@ pub(crate) fn for_each_full_tick(
     mut on_full: impl FnMut(&FullTick) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
     let (ticks, _handle) = spawn_watch_channel(
-        WatchSpec::from_config(config),
+        WatchSpec::from_config(config)?,
         open_live_sampler(sampler_config(config)),
     )?;
     let mut first = true;
@@ -252,6 +304,7 @@ mod tests {
                 listen_interval: Duration::from_secs(3600),
             },
             thresholds: Thresholds::default(),
+            record: RecordSlot::default(),
             events: EventsSpec::off(),
         }
     }

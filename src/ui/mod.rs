@@ -26,6 +26,7 @@ pub mod socket_table;
 pub(crate) mod sparkline;
 pub(crate) mod state_list;
 pub(crate) mod theme;
+pub mod time_bar;
 pub mod time_wait;
 pub(crate) mod transition_log;
 

@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 
 pub mod netns;
 pub mod pty;
+pub mod recording;
 pub mod schema;
 pub mod screen;
+pub mod serve;
 pub mod stream;
 
 use serde_json::Value;

@@ -410,7 +410,7 @@ fn lock(screen: &Mutex<Screen>) -> MutexGuard<'_, Screen> {
 
 /// utime + stime of the whole process (every thread, live or gone), in
 /// clock ticks, from `/proc/PID/stat`.
-fn cpu_ticks(pid: u32) -> Result<u64, String> {
+pub(super) fn cpu_ticks(pid: u32) -> Result<u64, String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
     // Fields after the command name, which is in parentheses: state is
@@ -429,14 +429,14 @@ fn cpu_ticks(pid: u32) -> Result<u64, String> {
     Ok(field(14)? + field(15)?)
 }
 
-fn clock_ticks_per_second() -> f64 {
+pub(super) fn clock_ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if ticks > 0 { ticks as f64 } else { 100.0 }
 }
 
 /// A `kB` line of `/proc/PID/status` (`VmRSS`, `VmHWM`), in KiB.
-fn status_kib(pid: u32, key: &str) -> Result<u64, String> {
+pub(super) fn status_kib(pid: u32, key: &str) -> Result<u64, String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
     status

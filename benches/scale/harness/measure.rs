@@ -35,6 +35,7 @@ use super::options::Options;
 use super::plan::{BUSY_PORT, Expected, FULL_QUEUE_CLIENTS, Plan, SERVICES};
 use super::population::Population;
 use super::report::{Census, SizeResult, Timings};
+use super::serve;
 
 /// TIME_WAIT generations the rounds may use per size: after the first
 /// expires, they wait for it to go and have it rebuilt, at most this many
@@ -341,6 +342,7 @@ impl Measurer {
                 // The dashboard gets a TIME_WAIT generation that outlasts it.
                 self.await_time_wait_expiry(tw_started, tw_built)?;
                 tw_started = refresh()?;
+                tw_built = Instant::now();
                 deadline = tw_started + window;
                 generations += 1;
                 notes.push(format!(
@@ -364,6 +366,25 @@ impl Measurer {
                 Err(message) => dashboard_error = Some(message),
             }
         }
+        let (mut serve, mut serve_error) = (None, None);
+        if self.options.serve && self.options.dashboard.enabled_for(self.size) {
+            let d = &self.options.dashboard;
+            let needed = dashboard::STARTUP_ALLOWANCE
+                + Duration::from_secs_f64(d.warmup_secs + d.window_secs);
+            if Instant::now() + needed > deadline {
+                self.await_time_wait_expiry(tw_started, tw_built)?;
+                tw_started = refresh()?;
+                deadline = tw_started + window;
+                generations += 1;
+                notes.push(format!(
+                    "serve: TIME_WAIT generation {generations} (a fresh one, to last its run)"
+                ));
+            }
+            match serve::measure(&self.name, d, deadline) {
+                Ok(result) => serve = Some(result),
+                Err(message) => serve_error = Some(message),
+            }
+        }
         Ok(SizeResult {
             census,
             timings: t,
@@ -385,6 +406,8 @@ impl Measurer {
             checks,
             dashboard,
             dashboard_error,
+            serve,
+            serve_error,
             ..SizeResult::default()
         })
     }

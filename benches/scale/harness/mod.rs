@@ -19,6 +19,7 @@ mod options;
 mod plan;
 mod population;
 mod report;
+mod serve;
 
 use std::time::Instant;
 
@@ -153,6 +154,24 @@ pub fn smoke_problems(result: &report::SizeResult) -> Vec<String> {
     }
     if let Some(d) = &result.dashboard {
         problems.extend(dashboard_problems(d));
+    }
+    if let Some(error) = &result.serve_error {
+        problems.push(format!("serve: {error}"));
+    }
+    if let Some(s) = &result.serve {
+        if !s
+            .full_listener_line
+            .as_deref()
+            .is_some_and(|l| l.ends_with(" 2"))
+        {
+            problems.push(format!(
+                "serve: the listen(1) listener's queue is not 2 in the scrape: {:?}",
+                s.full_listener_line
+            ));
+        }
+        if s.scrape_ms.is_empty() || !s.clean_exit {
+            problems.push(format!("serve: {} scrapes; {}", s.scrape_ms.len(), s.ended));
+        }
     }
     problems
 }

@@ -20,6 +20,9 @@ pub struct Options {
     pub time_wait_window_secs: f64,
     /// The live dashboard measurement (the real binary in a pty).
     pub dashboard: DashboardOptions,
+    /// Also measure `tcpwatch serve` (scraped every second) wherever the
+    /// dashboard is measured, with the same warm-up and window.
+    pub serve: bool,
 }
 
 /// Whether the dashboard is measured at a size.
@@ -76,6 +79,7 @@ impl Default for Options {
             listener_secs: 10.0,
             time_wait_window_secs: 57.0,
             dashboard: DashboardOptions::default(),
+            serve: true,
         }
     }
 }
@@ -84,6 +88,7 @@ impl Options {
     pub const USAGE: &'static str = "\
 usage: sudo cargo bench --bench scale -- [--sizes 10k,100k,500k,1M] [--reps 9] [--listener-secs 10]
            [--dashboard | --no-dashboard] [--dash-secs 30] [--dash-warmup 5] [--dash-keys 20]
+           [--no-serve]
 
 Builds a TCP table of N sockets on loopback in a private network namespace
 (40% ESTABLISHED, 55% TIME_WAIT, 5% FIN_WAIT2/CLOSE_WAIT, a few listeners,
@@ -95,7 +100,9 @@ The live dashboard (the real tcpwatch binary in a 120x40 pty, --interval 1s)
 is measured at sizes of 100k and more; --dashboard measures it at every size,
 --no-dashboard never. Its CPU window is --dash-secs after --dash-warmup, with
 --dash-keys help-overlay toggles timed during it. TCPWATCH_BENCH_BIN=PATH
-measures another binary than the one cargo built with the benchmark.";
+measures another binary than the one cargo built with the benchmark.
+Wherever the dashboard is measured, `tcpwatch serve --interval 1s` is too
+(scraped every second over loopback, same window); --no-serve skips it.";
 
     /// `Ok(None)` for `--help`.
     pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -146,6 +153,7 @@ measures another binary than the one cargo built with the benchmark.";
                 }
                 "--dashboard" => options.dashboard.mode = DashboardMode::On,
                 "--no-dashboard" => options.dashboard.mode = DashboardMode::Off,
+                "--no-serve" => options.serve = false,
                 "--dash-secs" => {
                     options.dashboard.window_secs = value()?
                         .parse()

@@ -126,6 +126,32 @@ pub struct SizeResult {
     pub dashboard: Option<DashboardResult>,
     /// Why the dashboard measurement failed (the rest of the size stands).
     pub dashboard_error: Option<String>,
+    /// `tcpwatch serve` scraped every second, when measured at this size.
+    pub serve: Option<ServeResult>,
+    pub serve_error: Option<String>,
+}
+
+/// The real binary's `serve`, scraped once a second over loopback.
+#[derive(Debug, Clone, Default)]
+pub struct ServeResult {
+    pub binary: String,
+    /// From spawning to the first 200 on /metrics.
+    pub startup_secs: f64,
+    pub window_secs: f64,
+    /// utime + stime of the process over the window, % of one core.
+    pub cpu_percent: f64,
+    pub hwm_kib: u64,
+    /// VmRSS at the start of the window, every 5 s, and at its end.
+    pub rss_kib: Vec<u64>,
+    /// Each scrape, connect to last byte.
+    pub scrape_ms: Vec<f64>,
+    /// The last scrape's size and sample lines.
+    pub body_bytes: usize,
+    pub series: usize,
+    /// The listen(1) listener's accept-queue line in the last scrape.
+    pub full_listener_line: Option<String>,
+    pub clean_exit: bool,
+    pub ended: String,
 }
 
 /// One key press sent to the dashboard.
@@ -336,8 +362,85 @@ pub fn print_size_detail(r: &SizeResult) {
     if let Some(error) = &r.dashboard_error {
         println!("  dashboard: FAILED: {error}");
     }
+    if let Some(serve) = &r.serve {
+        print_serve_detail(serve);
+    }
+    if let Some(error) = &r.serve_error {
+        println!("  serve: FAILED: {error}");
+    }
     for note in &r.notes {
         println!("  note: {note}");
+    }
+}
+
+fn print_serve_detail(s: &ServeResult) {
+    let mut sorted = s.scrape_ms.clone();
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "  serve: {} serve --netns NAME --interval {}, scraped every 1 s; first 200 after {:.1} s; {:.1}% of a core over {:.0} s; VmHWM {} MiB (VmRSS {})",
+        s.binary,
+        super::serve::INTERVAL,
+        s.startup_secs,
+        s.cpu_percent,
+        s.window_secs,
+        mib(s.hwm_kib),
+        s.rss_kib
+            .iter()
+            .map(|k| mib(*k))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "  serve: {} scrapes, p50 {} p90 {} max {}; {} bytes, {} samples; {}; {}",
+        sorted.len(),
+        duration_ms(percentile(&sorted, 50.0)),
+        duration_ms(percentile(&sorted, 90.0)),
+        duration_ms(sorted.last().copied().unwrap_or(f64::NAN)),
+        s.body_bytes,
+        s.series,
+        s.full_listener_line
+            .as_deref()
+            .unwrap_or("the listen(1) listener was NOT in the scrape"),
+        s.ended
+    );
+}
+
+/// serve beside the dashboard (Markdown), where either was measured.
+fn print_serve_table(results: &[SizeResult]) {
+    if !results.iter().any(|r| r.serve.is_some()) {
+        return;
+    }
+    println!(
+        "
+`tcpwatch serve --interval 1s`, scraped every second, beside the dashboard:\n"
+    );
+    println!(
+        "| N | serve cpu | dash cpu | scrape p50/p90/max | scrape size | serve VmHWM | dash VmHWM |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for r in results {
+        let Some(s) = &r.serve else { continue };
+        let mut sorted = s.scrape_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let (dash_cpu, dash_hwm) = r.dashboard.as_ref().map_or_else(
+            || ("-".to_string(), "-".to_string()),
+            |d| {
+                (
+                    format!("{:.1}%", d.cpu_percent),
+                    format!("{} MiB", mib(d.hwm_kib)),
+                )
+            },
+        );
+        println!(
+            "| {} | {:.1}% | {dash_cpu} | {:.2}/{:.2}/{:.2} ms | {:.0} KiB | {} MiB | {dash_hwm} |",
+            human_count(r.size),
+            s.cpu_percent,
+            percentile(&sorted, 50.0),
+            percentile(&sorted, 90.0),
+            sorted.last().copied().unwrap_or(f64::NAN),
+            s.body_bytes as f64 / 1024.0,
+            mib(s.hwm_kib),
+        );
     }
 }
 
@@ -488,4 +591,5 @@ pub fn print_table(results: &[SizeResult]) {
             r.rss_peak_kib as f64 / 1024.0
         );
     }
+    print_serve_table(results);
 }
