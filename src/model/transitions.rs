@@ -265,11 +265,15 @@ impl TransitionTracker {
         vanished.sort_by_key(|t| (t.local, t.remote));
         new.extend(vanished);
         self.primed = true;
-        for transition in &new {
-            if self.log.len() == self.log_capacity {
-                self.log.pop_front();
+        // A capacity of 0 keeps no log (the pipeline hands each tick's
+        // changes on instead); the log never outgrows its capacity.
+        if self.log_capacity > 0 {
+            for transition in &new {
+                while self.log.len() >= self.log_capacity {
+                    self.log.pop_front();
+                }
+                self.log.push_back(transition.clone());
             }
-            self.log.push_back(transition.clone());
         }
         new
     }
@@ -451,6 +455,23 @@ fn gone_cause(state: TcpState) -> &'static str {
         TcpState::Listen => "close() on the listener",
         TcpState::Established | TcpState::CloseWait => "RST, or close() between samples",
         _ => "closed",
+    }
+}
+
+#[cfg(test)]
+mod log_bound_tests {
+    use super::*;
+    use crate::collect::scenarios::listen_one_script;
+
+    #[test]
+    fn a_tracker_with_no_log_capacity_keeps_no_log() {
+        let mut tracker = TransitionTracker::new(0, 1_000);
+        let mut changes = 0;
+        for snapshot in listen_one_script(0, 6) {
+            changes += tracker.observe_snapshot(&snapshot).len();
+        }
+        assert!(changes > 0, "the script changes connections");
+        assert_eq!(tracker.log().len(), 0, "no log kept: memory stays flat");
     }
 }
 
