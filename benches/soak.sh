@@ -24,13 +24,16 @@
 # Needs root (namespace), tmux, gcc, python3, iproute2. Cleans up the
 # namespace and every process it started (by pid), even on Ctrl-C.
 #
-#   sudo benches/soak.sh [MINUTES] [BINARY]      (CLIENTS=3 SERVERS=2 MIN_RATE=10000)
+#   sudo benches/soak.sh [MINUTES] [BINARY]      (CLIENTS=3 SERVERS=2 RATE=12000 MIN_RATE=10000)
+# RATE paces the churn (0: as fast as it can), so the rest of the 2 cores
+# stays with the processes measured.
 set -euo pipefail
 minutes=${1:-60}
 binary=${2:-target/release/tcpwatch}
 clients=${CLIENTS:-3}
 servers=${SERVERS:-2}
 min_rate=${MIN_RATE:-10000}
+rate=${RATE:-12000}
 here=$(cd "$(dirname "$0")" && pwd)
 ns="tcpwatch-soak-$$"
 session="tcpwatch-soak-$$"
@@ -57,7 +60,7 @@ inns ip link set lo up
 inns sh -c 'echo 4096 > /proc/sys/net/ipv4/tcp_max_tw_buckets;
             echo "1024 65535" > /proc/sys/net/ipv4/ip_local_port_range'
 
-inns "$work/churn" 10000 "$clients" "$servers" & pids+=($!)
+inns "$work/churn" 10000 "$clients" "$servers" "$rate" & pids+=($!)
 inns python3 - <<'PY' & pids+=($!)
 import socket, time
 # CLOSE_WAIT leak on 10001: accept, see EOF, never close (200 kept, recycled).
@@ -86,7 +89,8 @@ inns true
 stream_pid=$!
 serve_pid=""
 if "$binary" serve --help >/dev/null 2>&1; then
-  "$binary" serve --netns "$ns" >"$work/serve.out" 2>"$work/serve.err" & pids+=($!)
+  serve_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$binary" serve --netns "$ns" --listen "127.0.0.1:$serve_port" >"$work/serve.out" 2>"$work/serve.err" & pids+=($!)
   serve_pid=$!
 fi
 sleep 3
@@ -106,6 +110,7 @@ header="elapsed_s conn_per_s tcp_inuse tw tw_overflow"
 for w in "${watched[@]}"; do n=${w%%:*}; header+=" ${n}_rss_kib ${n}_cpu_pct ${n}_fds ${n}_threads"; done
 echo "$header" | tee "$work/samples.tsv"
 
+scrapes=0; scrape_failures=0
 declare -A last_cpu
 for w in "${watched[@]}"; do last_cpu[${w%%:*}]=$(cpu_ticks "${w#*:}"); done
 start=$(date +%s); end=$(( start + minutes * 60 ))
@@ -128,7 +133,11 @@ while :; do
     row+=" $rss $pct $fds $threads"
   done
   echo "$row" | tee -a "$work/samples.tsv"
-  [ -n "$serve_pid" ] && { curl -s "http://127.0.0.1:9188/metrics" >/dev/null || true; }
+  if [ -n "$serve_pid" ]; then
+    scrapes=$(( scrapes + 1 ))
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5).read()' \
+      "http://127.0.0.1:$serve_port/metrics" 2>>"$work/scrape.err" || scrape_failures=$(( scrape_failures + 1 ))
+  fi
   last_t=$now; last_opens=$opens
   [ "$now" -lt "$end" ] || break
 done
@@ -170,6 +179,10 @@ print(bad)' "$work/stream.jsonl")
 echo "--stream: $lines lines, $bad not valid JSON, stderr: $(wc -l < "$work/stream.err") lines"
 [ "$bad" = 0 ] || fail "--stream wrote $bad lines that are not JSON"
 grep -q "sample failed" "$work/stream.err" && fail "--stream reported failed samples: $(head -3 "$work/stream.err")"
+if [ -n "$serve_pid" ]; then
+  echo "serve: $scrapes scrapes, $scrape_failures failed"
+  [ "$scrape_failures" = 0 ] || fail "serve failed $scrape_failures of $scrapes scrapes: $(tail -1 "$work/scrape.err")"
+fi
 echo "churn: $avg_rate connections/s on average over $elapsed s; TCPTimeWaitOverflow $(netstat_field TCPTimeWaitOverflow)"
 [ "$avg_rate" -ge "$min_rate" ] || fail "churn averaged $avg_rate/s, below $min_rate/s: too little load for this soak to count"
 [ "$failed" = 0 ] && echo "soak: all gates met" || { echo "soak: gates missed (samples in $work)"; exit 1; }

@@ -1,11 +1,12 @@
 /* Connection churn for benches/soak.sh, run inside a private network
  * namespace: SERVERS processes accept() on 127.0.0.1:PORT and close each
  * connection after the client's FIN; CLIENTS processes connect() and close()
- * as fast as they can (the client closes first, so its side enters
- * TIME_WAIT). Only loopback; every process is a child of this one and ends
+ * (the client closes first, so its side enters TIME_WAIT), together RATE
+ * connections a second, or as fast as they can when RATE is 0 or left out.
+ * A paced run leaves the rest of the machine's CPU to what is measured. Only loopback; every process is a child of this one and ends
  * with it (SIGTERM to the group leader kills the children by pid).
  *
- *   churn PORT CLIENTS SERVERS
+ *   churn PORT CLIENTS SERVERS [RATE]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void serve(int listener) {
@@ -32,8 +34,22 @@ static void serve(int listener) {
     }
 }
 
-static void connect_forever(struct sockaddr_in *to) {
-    for (;;) {
+static double seconds_since(const struct timespec *start) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* per_second 0: unpaced. Otherwise connection n starts no earlier than
+ * n / per_second seconds after the first, so a late client catches up. */
+static void connect_forever(struct sockaddr_in *to, double per_second) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned long long made = 0;; made++) {
+        if (per_second > 0) {
+            double ahead = (double)made / per_second - seconds_since(&start);
+            if (ahead > 0) usleep((useconds_t)(ahead * 1e6));
+        }
         int s = socket(AF_INET, SOCK_STREAM, 0);
         if (s < 0) { usleep(1000); continue; }
         if (connect(s, (struct sockaddr *)to, sizeof *to) < 0) usleep(1000);
@@ -42,8 +58,10 @@ static void connect_forever(struct sockaddr_in *to) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: churn PORT CLIENTS SERVERS\n"); return 2; }
+    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: churn PORT CLIENTS SERVERS [RATE]\n"); return 2; }
     int port = atoi(argv[1]), clients = atoi(argv[2]), servers = atoi(argv[3]);
+    double rate = argc == 5 ? atof(argv[4]) : 0;
+    double per_client = clients > 0 && rate > 0 ? rate / clients : 0;
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -64,7 +82,7 @@ int main(int argc, char **argv) {
             if (getppid() != leader) _exit(0);
             if (i < servers) serve(listener);
             close(listener);
-            connect_forever(&addr);
+            connect_forever(&addr, per_client);
         }
     }
     close(listener);
