@@ -58,10 +58,10 @@ ip netns add "$ns"
 inns() { ip netns exec "$ns" "$@"; }
 inns ip link set lo up
 inns sh -c 'echo 4096 > /proc/sys/net/ipv4/tcp_max_tw_buckets;
-            echo "1024 65535" > /proc/sys/net/ipv4/ip_local_port_range'
+            echo "20000 65535" > /proc/sys/net/ipv4/ip_local_port_range'
 
-inns "$work/churn" 10000 "$clients" "$servers" "$rate" & pids+=($!)
-inns python3 - <<'PY' & pids+=($!)
+ip netns exec "$ns" "$work/churn" 10000 "$clients" "$servers" "$rate" & pids+=($!)
+ip netns exec "$ns" python3 - 2>"$work/workload.err" <<'PY' & pids+=($!); workload_pid=$!
 import socket, time
 # CLOSE_WAIT leak on 10001: accept, see EOF, never close (200 kept, recycled).
 leak = socket.socket(); leak.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -94,6 +94,7 @@ if "$binary" serve --help >/dev/null 2>&1; then
   serve_pid=$!
 fi
 sleep 3
+kill -0 "$workload_pid" 2>/dev/null || { echo "the CLOSE_WAIT/overflow workload died: $(tail -1 "$work/workload.err")" >&2; exit 1; }
 dash_pid=$(pgrep -n -f "^$binary --netns $ns --interval 1s" || true)
 [ -n "$dash_pid" ] || { echo "the dashboard did not start" >&2; exit 1; }
 
@@ -167,6 +168,7 @@ for w in "${watched[@]}"; do
   ' "$work/samples.tsv" | tee -a "$work/gates.txt"
   col=$(( col + 4 ))
 done
+[ -d "/proc/$workload_pid" ] || fail "the CLOSE_WAIT/overflow workload died: $(tail -1 "$work/workload.err")"
 grep -q "GATE MISSED" "$work/gates.txt" 2>/dev/null && failed=1
 lines=$(wc -l < "$work/stream.jsonl")
 bad=$(python3 -c '
