@@ -127,7 +127,8 @@ while :; do
     if [ ! -d "/proc/$pid" ]; then row+=" gone gone gone gone"; continue; fi
     rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
     threads=$(awk '/^Threads/ { print $2 }' "/proc/$pid/status")
-    fds=$(ls "/proc/$pid/fd" | wc -l)
+    # Descriptors held, not the /proc directories a scan has open right now.
+    fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 ! -lname '/proc/*' 2>/dev/null | wc -l)
     cpu=$(cpu_ticks "$pid")
     pct=$(( (cpu - ${last_cpu[$n]}) * 100 / ticks / dt ))
     last_cpu[$n]=$cpu

@@ -12,30 +12,47 @@
 //! Targets: /proc/net/tcp{,6} lines, /proc/net/{netstat,snmp,sockstat},
 //! sock_diag netlink replies, sysctl values, durations, command-line values
 //! (ports, states, percents, rates, intervals), /proc names and fd links,
-//! /proc/PID/status fields. Later parsers (HTTP, recordings, tracepoints)
-//! add their targets here.
+//! /proc/PID/status fields, tracepoint `format` files, tracepoint records and
+//! perf ring contents, HTTP requests to a real `serve` on loopback,
+//! recording files and their frames, cgroup files, and the text a user types
+//! (filters, `--at` times, namespace links, CPU lists). A parser of outside
+//! input that is added later gets its target here.
 
 use std::ffi::OsStr;
-use std::io::Cursor;
+use std::io::{Cursor, Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
+use crate::app::filter::FilterQuery;
 use crate::cli::Args;
 use crate::collect::DumpRequest;
 use crate::collect::counters::{parse_netstat, parse_snmp, parse_sockstat};
+use crate::collect::events::decode::Decoder;
+use crate::collect::events::decode::fixtures::captured_decoder;
+use crate::collect::events::format::TraceFormat;
+use crate::collect::events::perf::parse_cpu_list;
+use crate::collect::events::ring::{RingRecord, walk_ring};
+use crate::collect::namespaces::cgroup::origin_from_cgroup;
+use crate::collect::namespaces::discovery::parse_ns_link;
 use crate::collect::netlink_wire::{BLANK_RECORD, ReplyReader, decode_inet_diag_msg, ends_dump};
 use crate::collect::process::{parse_comm, parse_pid, parse_socket_link};
 use crate::collect::procfs::{dump_lines, parse_socket_line};
 use crate::collect::self_usage::status_field_kib;
 use crate::collect::sysctl::{parse_port_range, parse_u32, parse_u64};
 use crate::duration::{parse_duration, parse_duration_within};
+use crate::format::timestamp::parse_rfc3339;
 use crate::model::TcpState;
+use crate::record::Recording;
+use crate::record::format::{decode_footer, decode_header, decode_index, decode_record};
+use crate::record::frame::{decompress, tick_from_text};
+use crate::run::replay::parse_at;
 
 /// Inputs per target in the short run.
 const SHORT_CASES: u32 = 300;
@@ -48,12 +65,29 @@ fn seeds(paths: &[&str], by_line: bool) -> Arc<Vec<Vec<u8>>> {
     let mut seeds = Vec::new();
     for path in paths {
         let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("seed {path}: {e}"));
+        if path.ends_with(".hex") {
+            // Captured tracepoint records: `<time> <hex bytes>` per line.
+            seeds.extend(hex_records(&bytes));
+            continue;
+        }
         if by_line {
             seeds.extend(bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec));
         }
         seeds.push(bytes);
     }
     Arc::new(seeds)
+}
+
+fn hex_records(text: &[u8]) -> Vec<Vec<u8>> {
+    String::from_utf8_lossy(text)
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(1))
+        .map(|hex| {
+            (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect()
+        })
+        .collect()
 }
 
 /// Fragments that tend to sit on a parser's edges.
@@ -288,6 +322,129 @@ fn proc_status(bytes: &[u8]) {
     }
 }
 
+fn trace_formats(bytes: &[u8]) {
+    let _ = TraceFormat::parse(&String::from_utf8_lossy(bytes));
+}
+
+/// A raw record through the decoder built from this kernel's formats, and
+/// the same bytes as the contents of a perf ring, walked from a tail and
+/// head taken from the input.
+fn trace_records(bytes: &[u8]) {
+    static DECODER: OnceLock<Decoder> = OnceLock::new();
+    let decoder = DECODER.get_or_init(captured_decoder);
+    let _ = decoder.decode(0, bytes);
+    let number = |at: usize| {
+        bytes
+            .get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_ne_bytes)
+    };
+    let mut ring = bytes.to_vec();
+    ring.resize(bytes.len().next_power_of_two().max(64), 0);
+    let mut scratch = Vec::new();
+    for (tail, head) in [
+        (0, bytes.len() as u64),
+        (number(0), number(8)),
+        (number(0), number(0).wrapping_add(number(8) % 8192)),
+    ] {
+        walk_ring(&ring, tail, head, &mut scratch, &mut |record| {
+            if let RingRecord::Sample { time_ns, raw } = record {
+                let _ = decoder.decode(time_ns / 1000, raw);
+            }
+        });
+    }
+}
+
+/// Each input is sent whole to a real `serve` on loopback, on a connection of
+/// its own; the server must answer or close, and then still answer a valid
+/// scrape (checked by `http_requests_leave_the_server_serving`).
+fn http_requests(bytes: &[u8]) {
+    let address = test_server::address();
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(2)) else {
+        panic!("the serve under fuzzing stopped accepting connections");
+    };
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.write_all(bytes);
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+}
+
+/// Bytes as a whole recording file, then as one record, header, footer,
+/// index and frame payload.
+fn recordings(bytes: &[u8]) {
+    let _ = decode_header(bytes);
+    let _ = decode_record(bytes);
+    let _ = decode_footer(bytes);
+    let _ = decode_index(bytes);
+    let _ = decompress(bytes, None);
+    let _ = decompress(bytes, Some(bytes));
+    let Ok(file) = tempfile::NamedTempFile::new() else {
+        return;
+    };
+    if std::fs::write(file.path(), bytes).is_err() {
+        return;
+    }
+    if let Ok(mut recording) = Recording::open(file.path()) {
+        for n in 0..recording.frames().len().min(64) {
+            let _ = recording.tick(n);
+        }
+    }
+}
+
+/// A frame's text: the JSON document of one tick.
+fn recorded_ticks(bytes: &[u8]) {
+    let _ = tick_from_text(bytes);
+}
+
+fn cgroup_files(bytes: &[u8]) {
+    let origin = origin_from_cgroup(&String::from_utf8_lossy(bytes));
+    let _ = origin.label();
+    if let Some(container) = &origin.container {
+        let _ = container.short_id();
+    }
+}
+
+fn user_text(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let _ = FilterQuery::parse(&text);
+    let _ = parse_at(&text, 0);
+    let _ = parse_at(&text, u64::MAX);
+    let _ = parse_rfc3339(&text);
+    let _ = parse_ns_link(&text);
+    let _ = parse_cpu_list(&text);
+}
+
+/// One `serve` for the whole test binary, on a free loopback port, fed a
+/// scripted listen(1) tick so that /metrics has content.
+mod test_server {
+    use std::net::{SocketAddr, TcpListener};
+    use std::sync::{Arc, OnceLock};
+
+    use crate::serve::http::{Limits, serve};
+    use crate::serve::shared::Shared;
+
+    pub fn address() -> SocketAddr {
+        static ADDRESS: OnceLock<SocketAddr> = OnceLock::new();
+        *ADDRESS.get_or_init(|| {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+            let address = listener.local_addr().expect("local address");
+            let shared = Arc::new(Shared::new());
+            shared.replace(crate::serve::metrics::render(
+                &crate::serve::metrics::tests::listen_one_facts(),
+                crate::serve::metrics::ExportOptions { max_series: 2000 },
+            ));
+            let limits = Limits {
+                header_timeout: std::time::Duration::from_secs(1),
+                ..Limits::default()
+            };
+            std::thread::spawn(move || serve(listener, shared, limits, &|| false));
+            address
+        })
+    }
+}
+
 // ---- the table of targets ------------------------------------------------
 
 struct Target {
@@ -355,6 +512,66 @@ const TARGETS: &[Target] = &[
         max_len: 2048,
         run: proc_status,
     },
+    Target {
+        name: "trace_formats",
+        seeds: &[
+            "tracepoints/format/sock_inet_sock_set_state.format",
+            "tracepoints/format/tcp_tcp_send_reset.format",
+            "tracepoints/format/tcp_tcp_receive_reset.format",
+            "tracepoints/format/tcp_tcp_retransmit_synack.format",
+            "tracepoints/format/tcp_tcp_retransmit_skb.format",
+            "tracepoints/format/skb_kfree_skb.format",
+        ],
+        by_line: false,
+        max_len: 8192,
+        run: trace_formats,
+    },
+    Target {
+        name: "trace_records",
+        seeds: &[
+            "tracepoints/records/closed_port_and_short_connection.hex",
+            "tracepoints/records/half_open_final_ack_overflow.hex",
+            "tracepoints/records/listen1_eight_clients.hex",
+        ],
+        by_line: false,
+        max_len: 1024,
+        run: trace_records,
+    },
+    Target {
+        name: "http_requests",
+        seeds: &["fuzz/http/prometheus.req", "fuzz/http/urllib.req"],
+        by_line: false,
+        max_len: 4096,
+        run: http_requests,
+    },
+    Target {
+        name: "recordings",
+        seeds: &["fuzz/recording.rec"],
+        by_line: false,
+        max_len: 32 * 1024,
+        run: recordings,
+    },
+    Target {
+        name: "recorded_ticks",
+        seeds: &["fuzz/once.json"],
+        by_line: false,
+        max_len: 8192,
+        run: recorded_ticks,
+    },
+    Target {
+        name: "cgroup_files",
+        seeds: &["fuzz/cgroup.txt"],
+        by_line: true,
+        max_len: 1024,
+        run: cgroup_files,
+    },
+    Target {
+        name: "user_text",
+        seeds: &["fuzz/user_text.txt"],
+        by_line: true,
+        max_len: 256,
+        run: user_text,
+    },
 ];
 
 fn target(name: &str) -> &'static Target {
@@ -397,11 +614,34 @@ fuzz_targets!(
     command_line_values,
     proc_names,
     proc_status,
+    trace_formats,
+    trace_records,
+    http_requests,
+    recordings,
+    recorded_ticks,
+    cgroup_files,
+    user_text,
 );
+
+/// After garbage, the fuzzed server still answers a real scrape.
+#[test]
+fn http_requests_leave_the_server_serving() {
+    run("http_requests", None);
+    let request: &[u8] = include_bytes!("../tests/fixtures/fuzz/http/prometheus.req");
+    let mut stream = TcpStream::connect(test_server::address()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream.write_all(request).expect("send");
+    let mut answer = vec![0u8; 256];
+    let read = stream.read(&mut answer).expect("an answer");
+    let head = String::from_utf8_lossy(&answer[..read]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
 
 #[test]
 fn every_target_is_run_and_every_seed_exists() {
-    assert_eq!(TARGETS.len(), 8);
+    assert_eq!(TARGETS.len(), 15);
     for t in TARGETS {
         assert!(!seeds(t.seeds, t.by_line).is_empty(), "{}", t.name);
     }

@@ -136,6 +136,12 @@ fn suspend_and_resume(suspend: impl FnOnce(&mut PtyRun), name: &str) {
         "{name}: tcpwatch should be stopped, state {:?}",
         run.process_state()
     );
+    // The process can be seen stopped before the pty reader has caught up
+    // with what it wrote just before stopping.
+    wait_until(DEADLINE, || {
+        let output = run.output_so_far();
+        after_last_entry(&output[before..]).contains(SHOW_CURSOR)
+    });
     let while_stopped = run.output_so_far();
     assert_restored(&while_stopped[before..], &format!("{name}, while stopped"));
     assert!(

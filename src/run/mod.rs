@@ -16,7 +16,7 @@ mod lines;
 mod once;
 pub mod pipeline;
 mod record;
-mod replay;
+pub(crate) mod replay;
 mod replay_dashboard;
 mod report;
 mod stream;

@@ -500,7 +500,7 @@ fn register_kernel_counters(registry: &mut Registry, counters: &Counters) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::socket::fixtures::{listener, record};
     use crate::model::{Snapshot, aggregate};
