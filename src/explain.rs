@@ -131,7 +131,7 @@ pub fn explain(state: TcpState) -> StateExplanation {
 pub(crate) fn explain_text(state: TcpState) -> String {
     let e = explain(state);
     format!(
-        "{name}\n  what:        {meaning}\n  who:         {side}\n  enters by:   {entered}\n  leaves by:   {left}\n  lasts:       {lasts}\n  when many:   {many}\n",
+        "{name}\n  what:        {meaning}\n  who:         {side}\n  enters by:   {entered}\n  leaves by:   {left}\n  lasts:       {lasts}\n  when many:   {many}\n  see it:      {see}\n",
         name = e.state.name(),
         meaning = e.meaning,
         side = e.side,
@@ -139,6 +139,33 @@ pub(crate) fn explain_text(state: TcpState) -> String {
         left = e.left_by,
         lasts = e.lasts,
         many = e.when_many,
+        see = see_it(state),
+    )
+}
+
+/// Where to watch the state live. As root (exact kernel events), every
+/// change into and out of it shows the moment the kernel makes it.
+fn see_it(state: TcpState) -> String {
+    let experiment = match state {
+        TcpState::Listen | TcpState::SynSent | TcpState::SynRecv => {
+            "`tcpwatch demo` steps 1-2 (listen(1), never accept(), 5 clients)"
+        }
+        TcpState::TimeWait | TcpState::FinWait1 | TcpState::FinWait2 => {
+            "`tcpwatch demo` step 3 (short connections closed by the client)"
+        }
+        TcpState::CloseWait => "`tcpwatch demo` step 4 (a server that never calls close())",
+        TcpState::Close => "`tcpwatch demo` step 5 (connect() to a closed port: the RST)",
+        _ => "`tcpwatch demo`, or the dashboard's state diagram (d)",
+    };
+    let changes = match state {
+        // The TIME_WAIT mini-socket expires without a tracepoint event.
+        TcpState::TimeWait => {
+            "each entry into TIME_WAIT (its end, a timer, has no event)".to_string()
+        }
+        other => format!("each change into and out of {}", other.name()),
+    };
+    format!(
+        "{experiment}; as root (--events auto) {changes} is logged the moment the kernel makes it, to the microsecond (● seen), otherwise inferred from samples"
     )
 }
 
@@ -317,6 +344,17 @@ pub(crate) fn explain_all() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_card_says_where_to_see_the_state_and_what_events_show() {
+        for state in TcpState::ALL {
+            let text = explain_text(state);
+            assert!(text.contains("  see it:      `tcpwatch demo`"), "{text}");
+            assert!(text.contains("to the microsecond"), "{text}");
+        }
+        assert!(explain_text(TcpState::TimeWait).contains("its end, a timer, has no event"));
+        assert!(explain_text(TcpState::Close).contains("the RST"));
+    }
 
     #[test]
     fn every_state_has_a_full_explanation() {

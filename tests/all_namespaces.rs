@@ -3,34 +3,26 @@
 //! accepts, with 5 clients, runs in one named namespace; TIME_WAIT is built
 //! in an unshare'd one. The one-shot JSON must find every namespace, with
 //! names for the named ones, the full listener and its alert under the right
-//! namespace, and the TIME_WAIT in the other.
+//! namespace, and the TIME_WAIT in the other. A CLOSE_WAIT leak in a
+//! namespace nobody opened is raised from its round-robin whole tables and
+//! named with its namespace; every document matches the JSON contract.
+//! Namespaces created and deleted leave no reader (no descriptor) behind.
 //!
 //! Needs root and iproute2; under CI=true a missing one fails the test.
 //! Every namespace and child made here is removed (by name, by pid).
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
-use common::netns::{Experiment, PrivateNetns};
+use common::netns::{
+    CLOSE_WAIT_LEAK, FULL_LISTENER, PrivateNetns, can_make_namespaces, has_tool, unshared_python,
+};
+use common::schema::{assert_valid, validator};
+use common::stream::Stream;
 use common::*;
 use serde_json::Value;
-
-/// listen(1) never accept()ed, 5 non-blocking clients; "ready", then waits.
-const FULL_LISTENER: &str = r#"
-import socket, time
-full = socket.socket(); full.bind(("127.0.0.1", 10000)); full.listen(1)
-clients = []
-for _ in range(5):
-    c = socket.socket(); c.setblocking(False)
-    try: c.connect(("127.0.0.1", 10000))
-    except BlockingIOError: pass
-    clients.append(c)
-time.sleep(1.5)
-print("ready", flush=True)
-time.sleep(120)
-"#;
 
 /// 30 connections to :10001 closed by the client first: 30 TIME_WAIT.
 const TIME_WAIT: &str = r#"
@@ -44,45 +36,6 @@ time.sleep(0.5)
 print("ready", flush=True)
 time.sleep(120)
 "#;
-
-/// Whether this run can make namespaces; under CI=true it must.
-fn can_make_namespaces() -> bool {
-    let has_tools = ["ip", "unshare", "python3"].iter().all(|tool| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    can_run(
-        is_root() && has_tools,
-        "root, iproute2 (ip), unshare and python3",
-    )
-}
-
-/// A process in a network namespace of its own (`unshare -n`), loopback up,
-/// running `python3 -c script`; waits for its first line. `unshare` and `sh`
-/// exec, so the child's pid is the namespace's only process.
-fn unshared_python(script: &str) -> (Experiment, String) {
-    let mut child = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            "ip link set lo up && exec python3 -c \"$0\"",
-            script,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("unshare starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let experiment = Experiment(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("ready line");
-    (experiment, line.trim().to_string())
-}
 
 fn namespaces(report: &Value) -> &Vec<Value> {
     report["namespaces"].as_array().expect("namespaces[]")
@@ -119,6 +72,8 @@ fn every_namespace_is_found_with_its_full_listener_and_its_time_wait() {
     assert_eq!(ready, "ready");
 
     let report = once_json(&["--all-namespaces"]);
+    assert_valid(&validator(), &report);
+    assert_eq!(report["type"], "namespaces");
     assert_eq!(report["all_namespaces"], true);
     let host = namespaces(&report)
         .iter()
@@ -192,6 +147,14 @@ fn every_namespace_is_found_with_its_full_listener_and_its_time_wait() {
     // The TIME_WAIT, in the unshare'd namespace that built it.
     let tw_ns = by_pid(&report, time_wait.pid());
     assert_eq!(time_wait_on(tw_ns, 10001), 30, "{tw_ns:#}");
+    let table = &tw_ns["last_table"];
+    assert_eq!(table["age_ms"], 0, "read for this picture: {tw_ns:#}");
+    assert!(
+        table["ports"].as_array().is_some_and(|ports| ports
+            .iter()
+            .any(|p| p["port"] == 10001 && p["states"]["TIME_WAIT"] == 30)),
+        "{table:#}"
+    );
     assert_eq!(tw_ns["time_wait"]["namespace_total"], 30, "{tw_ns:#}");
     assert_eq!(full_ns["time_wait"]["namespace_total"], 0, "{full_ns:#}");
 
@@ -228,12 +191,8 @@ fn a_subject_mentions(alerts: &[Value], needle: &str) -> bool {
 /// reason, the host's own is still read, and the run does not abort.
 #[test]
 fn without_root_unreadable_namespaces_are_named_with_the_reason() {
-    let has_setpriv = Command::new("setpriv")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !can_make_namespaces() || !can_run(has_setpriv, "setpriv (util-linux) to drop root") {
+    if !can_make_namespaces() || !can_run(has_tool("setpriv"), "setpriv (util-linux) to drop root")
+    {
         return;
     }
     let netns = PrivateNetns::create("all-perm").expect("ip netns add");
@@ -267,4 +226,184 @@ fn without_root_unreadable_namespaces_are_named_with_the_reason() {
     let why = named["access"].as_str().unwrap_or("");
     assert!(why.contains("CAP_SYS_ADMIN"), "says why: {named}");
     assert!(report["unreadable"].as_u64().unwrap_or(0) >= 1, "{report}");
+}
+
+fn alert_in(line: &Value, kind: &str, netns: &str) -> bool {
+    line["type"] == "alert"
+        && line["event"] == "raised"
+        && line["kind"] == kind
+        && line["netns"]["name"] == netns
+}
+
+/// No namespace is opened under `--stream`: every namespace but none gets
+/// its whole table round-robin, and the whole-table rules run on it.
+#[test]
+fn a_close_wait_leak_in_a_namespace_nobody_opened_is_raised_and_named() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let leaky = PrivateNetns::create("all-leak").expect("ip netns add");
+    let (leaker, ready) = leaky.spawn_python(CLOSE_WAIT_LEAK);
+    assert_eq!(ready, "ready");
+    let stream = Stream::start(&["--all-namespaces", "--interval", "500ms"]);
+    let lines = stream.collect_until(Duration::from_secs(90), |lines| {
+        lines
+            .iter()
+            .any(|l| alert_in(l, "close_wait_leak", &leaky.name))
+    });
+    let validator = validator();
+    for line in &lines {
+        assert_valid(&validator, line);
+    }
+    assert_eq!(
+        lines.first().map(|l| &l["type"]),
+        Some(&Value::from("namespaces"))
+    );
+    let alert = lines
+        .iter()
+        .find(|l| alert_in(l, "close_wait_leak", &leaky.name))
+        .unwrap_or_else(|| panic!("no close_wait_leak for {} in {lines:#?}", leaky.name));
+    let subject = alert["subject"].as_str().unwrap_or("");
+    assert!(
+        subject.contains("port 10002") && subject.contains(&leaky.name),
+        "names the port and the namespace: {subject}"
+    );
+    assert!(
+        alert["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("5 sockets in CLOSE_WAIT"),
+        "{alert}"
+    );
+    let table = &alert["last_table"];
+    assert_eq!(table["opened"], false, "a round-robin table: {table}");
+    assert!(
+        table["age_ms"].as_u64().is_some_and(|age| age < 5_000),
+        "{table}"
+    );
+    let port = table["ports"]
+        .as_array()
+        .and_then(|ports| ports.iter().find(|p| p["port"] == 10002))
+        .unwrap_or_else(|| panic!("port 10002 in {table}"));
+    assert_eq!(port["states"]["CLOSE_WAIT"], 5, "{table}");
+    drop(stream);
+    drop(leaker);
+}
+
+/// `--all-namespaces --format json` on a pipe: `namespace_rows` lines that
+/// match the contract, with each namespace's table age once it is read.
+#[test]
+fn namespace_rows_lines_match_the_contract() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let leaky = PrivateNetns::create("all-rows").expect("ip netns add");
+    let (leaker, ready) = leaky.spawn_python(CLOSE_WAIT_LEAK);
+    assert_eq!(ready, "ready");
+    let run = Stream::lines_of(&[
+        "--all-namespaces",
+        "--format",
+        "json",
+        "--interval",
+        "300ms",
+    ]);
+    let ours = |line: &Value| {
+        line["namespaces"].as_array().and_then(|rows| {
+            rows.iter()
+                .find(|row| row["name"] == leaky.name.as_str())
+                .cloned()
+        })
+    };
+    let lines = run.collect_until(Duration::from_secs(60), |lines| {
+        lines
+            .last()
+            .and_then(ours)
+            .is_some_and(|row| !row["last_table"].is_null())
+    });
+    let validator = validator();
+    for line in &lines {
+        assert_eq!(line["type"], "namespace_rows", "{line}");
+        assert_valid(&validator, line);
+    }
+    let row = lines
+        .last()
+        .and_then(ours)
+        .expect("a row for our namespace");
+    assert_eq!(row["listener_count"], 1, "{row}");
+    assert!(row["last_table"]["time_ms"].is_u64(), "{row}");
+    drop(run);
+    drop(leaker);
+}
+
+/// Sockets this process holds (the other tests here hold none of their
+/// own: their children do; their pipes are not sockets).
+fn open_sockets() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |dir| {
+        dir.filter_map(Result::ok)
+            .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
+    })
+}
+
+/// The fleet's readers hold a netlink socket (and a /proc handle) per
+/// namespace: namespaces created and deleted over and over must give every
+/// one of them back.
+#[test]
+fn namespaces_created_and_deleted_leave_no_reader_behind() {
+    use tcpwatch::collect::SourceChoice;
+    use tcpwatch::collect::namespaces::discovery::discover;
+    use tcpwatch::collect::namespaces::fleet::Fleet;
+    use tcpwatch::model::Filter;
+    use tcpwatch::model::judging::JudgingScope;
+
+    if !can_make_namespaces() {
+        return;
+    }
+    let mut fleet = Fleet::open(
+        SourceChoice::Auto,
+        Filter::default(),
+        JudgingScope::default(),
+    )
+    .expect("the fleet opens");
+    fleet.apply(&discover());
+    let ours = |fleet: &Fleet, name: &str| {
+        fleet
+            .statuses()
+            .iter()
+            .any(|s| s.found.name.as_deref() == Some(name))
+    };
+    let mut baseline = None;
+    for cycle in 0..5 {
+        let netns = PrivateNetns::create(&format!("all-cycle{cycle}")).expect("ip netns add");
+        fleet.apply(&discover());
+        assert!(ours(&fleet, &netns.name), "cycle {cycle}: found");
+        let mut sampled = 0;
+        fleet
+            .light_round(1_000, &mut |_| {
+                sampled += 1;
+                true
+            })
+            .expect("a light round");
+        assert!(sampled >= 2, "cycle {cycle}: {sampled} light samples");
+        let name = netns.name.clone();
+        drop(netns);
+        fleet.apply(&discover());
+        assert!(!ours(&fleet, &name), "cycle {cycle}: gone");
+        // Other runs' namespaces come and go too: compare our cycles only
+        // after the first, and allow for theirs.
+        let now = open_sockets();
+        let readers = fleet.statuses().len();
+        match baseline {
+            None => baseline = Some((now, readers)),
+            Some((before, readers_before)) => {
+                let theirs = 2 * readers.saturating_sub(readers_before);
+                assert!(
+                    now <= before + theirs,
+                    "cycle {cycle}: {now} sockets open, {before} after the first cycle \
+                     ({readers} namespaces now, {readers_before} then)"
+                );
+            }
+        }
+    }
 }

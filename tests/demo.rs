@@ -61,6 +61,25 @@ fn demo_without_tui_runs_every_experiment_and_cleans_up() {
     let full_queue = number_after(&text, "listen(1) on 127.0.0.1:");
     let close_wait = number_after(&text, "3 clients of port ");
     let time_wait = number_after(&text, "20 short connections to port ");
+    let closed = number_after(&text, "connect() to port ");
+    if can_run(is_root(), "root (the demo's exact events)") {
+        // Each experiment's exact sequence, and the RST step's RST line.
+        for seen in [
+            format!("127.0.0.1:{full_queue} → 0.0.0.0:0  CLOSE → LISTEN  listen()"),
+            "○ Drop (inferred): ListenOverflows".to_string(),
+            format!("attributed to 127.0.0.1:{full_queue}, the listener that was full"),
+            "SYN retransmit: ".to_string(),
+            format!(" → 127.0.0.1:{time_wait}  FIN_WAIT2 → TIME_WAIT"),
+            format!("127.0.0.1:{close_wait} → "),
+            "ESTABLISHED → CLOSE_WAIT  recv FIN".to_string(),
+            format!(
+                "RST sent: SYN to 127.0.0.1:{closed}, no listener (connect() gets ECONNREFUSED)"
+            ),
+            format!("RSTs by port (exact): :{closed} sent 1, received 1"),
+        ] {
+            assert!(text.contains(&seen), "{seen:?} missing:\n{text}");
+        }
+    }
     for port in [full_queue, close_wait, time_wait] {
         let report = once_json(&["--port", &port.to_string()]);
         for row in report["ports"].as_array().expect("ports") {

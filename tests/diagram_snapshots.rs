@@ -11,6 +11,8 @@ mod common;
 use common::screen::{START_MS, TestApp, at, draw, feed, new_app, press};
 use tcpwatch::app::{App, Msg, NarrationEvent};
 use tcpwatch::collect::scenarios::{ClosePhase, close_sequence, listen_one_experiment};
+use tcpwatch::demo::Step;
+use tcpwatch::demo::lab::LabPorts;
 use tcpwatch::model::{Snapshot, SourceKind, TcpState};
 
 fn select_port(app: &mut App, port: u16) {
@@ -283,15 +285,20 @@ fn transition_log_with_scripted_changes_120x40() {
     insta::assert_snapshot!(terminal.backend());
 }
 
+/// Step 2 of the demo as the narrator says it, with the listen(1) port at
+/// 10000.
 fn narrated(app: &mut App) {
+    let ports = LabPorts {
+        full_queue: 10000,
+        time_wait: 10001,
+        close_wait: 10002,
+        closed: 10003,
+    };
     app.update(Msg::Narration(NarrationEvent::Step {
         number: 2,
         total: 5,
-        text: "now calling connect() ×5 on the listener with backlog 1 (port 10000). Linux holds \
-               backlog+1 = 2 finished handshakes in the accept queue; the kernel drops the other \
-               SYNs, so 3 clients stay in SYN_SENT and retry their SYN. Look for: queue 2/1 FULL, \
-               3 SYN_SENT."
-            .to_string(),
+        text: Step::FillTheQueue.narration(&ports),
+        port: Some(10000),
         at_ms: START_MS + 3_000,
     }));
     app.update(Msg::Narration(NarrationEvent::Outcome {

@@ -11,6 +11,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::netns::{self, PrivateNetns};
 use common::schema::{assert_valid, validator};
 use common::stream::Stream;
 use common::*;
@@ -273,4 +274,153 @@ fn without_permission_a_note_says_why_and_polling_goes_on() {
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("root or CAP_PERFMON"), "{message}");
     assert_eq!(message.trim().lines().count(), 1, "{message}");
+}
+
+#[test]
+fn once_for_prints_the_windows_exact_events_and_the_rst_line() {
+    if !can_run(is_root(), "root (perf_event_open of tracepoints)") {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let server_addr = listener.local_addr().expect("addr");
+    let closed = closed_port();
+    let ports = format!("{},{closed}", server_addr.port());
+    let run = std::thread::spawn(move || {
+        Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
+            .args([
+                "--once",
+                "--for",
+                "2s",
+                "--interval",
+                "1s",
+                "--port",
+                &ports,
+            ])
+            .output()
+            .expect("run tcpwatch --once --for")
+    });
+    // The reader opens before the first sample; give it that long.
+    std::thread::sleep(Duration::from_millis(700));
+    let client = TcpStream::connect(server_addr).expect("connect");
+    let client_addr = client.local_addr().expect("client addr");
+    let (server, _) = listener.accept().expect("accept");
+    drop(client);
+    std::thread::sleep(Duration::from_millis(20));
+    drop(server);
+    let refused = TcpStream::connect(("127.0.0.1", closed)).expect_err("nobody listens");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    let output = run.join().expect("the run");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("Exact events during --for 2s"),
+        "the section is there: {text}"
+    );
+    for seen in [
+        format!("{client_addr} → {server_addr}  CLOSE → SYN_SENT"),
+        format!("{client_addr} → {server_addr}  FIN_WAIT2 → TIME_WAIT"),
+        format!("{server_addr} → {client_addr}  LAST_ACK → CLOSE"),
+        format!("RST sent: SYN to 127.0.0.1:{closed}, no listener (connect() gets ECONNREFUSED)"),
+        format!("RSTs by port (exact): :{closed} sent 1, received 1"),
+    ] {
+        assert!(text.contains(&seen), "{seen:?} missing in:\n{text}");
+    }
+}
+
+#[test]
+fn pid_of_our_own_namespace_keeps_events_and_another_namespace_leaves_them_off() {
+    if !can_run(is_root(), "root (perf_event_open of tracepoints)") {
+        return;
+    }
+    // --pid of a process in tcpwatch's own namespace: events are exact.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let own = std::process::id().to_string();
+    let stream = Stream::start(&[
+        "--pid",
+        &own,
+        "--port",
+        &port.to_string(),
+        "--interval",
+        "1s",
+    ]);
+    let _ = stream.collect_until(Duration::from_secs(10), |lines| !lines.is_empty());
+    let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let lines = stream.collect_until(Duration::from_secs(5), |lines| {
+        event_lines(lines).iter().any(|l| l["event"] == "state")
+    });
+    assert!(
+        !event_lines(&lines).is_empty(),
+        "--pid of our own namespace keeps events on: {lines:#?}"
+    );
+    drop(client);
+    drop(stream);
+
+    // Another namespace: auto leaves them off and says why, in one line.
+    let Some(netns) = PrivateNetns::create("events") else {
+        panic!("{}", netns::SKIP_REASON);
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
+        .args([
+            "--stream",
+            "--interval",
+            "1s",
+            "--netns",
+            &netns.name,
+            "--port",
+            "9",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tcpwatch --netns");
+    std::thread::sleep(Duration::from_millis(2000));
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("exact events off (tracepoints carry no network namespace"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    let first: Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap_or(""),
+    )
+    .expect("JSON");
+    assert_eq!(first["type"], "snapshot", "polling still works");
+}
+
+#[test]
+fn once_for_without_permission_says_why_in_the_picture() {
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !can_run(is_root() && setpriv, "root and setpriv (to run as nobody)") {
+        return;
+    }
+    let output = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_tcpwatch"))
+        .args([
+            "--once",
+            "--for",
+            "1s",
+            "--interval",
+            "500ms",
+            "--port",
+            "9",
+        ])
+        .output()
+        .expect("run tcpwatch --once --for as nobody");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains(
+            "Exact events: exact events off (reading tracepoints needs root or CAP_PERFMON); polling only"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }

@@ -135,31 +135,21 @@ impl AlertEngine {
 mod tests {
     use super::*;
     use crate::alert::{AlertKind, Severity};
+    use crate::model::listen_one::ListenOne;
     use crate::model::socket::fixtures::{listener, record};
     use crate::model::{Counter, SourceKind, TcpState};
 
     /// The write-up's listen(1) experiment on loopback, at time `now_ms`.
     fn listen_one(now_ms: u64, overflows: u64) -> Snapshot {
-        let mut snap = Snapshot::empty(now_ms, SourceKind::Netlink);
+        // Two in the queue, two half-open, one client retrying (twice).
+        let scene = ListenOne {
+            queued: 2,
+            half_open: 2,
+            waiting: 1,
+            seconds: 2,
+        };
+        let mut snap = scene.snapshot(now_ms);
         snap.settings.somaxconn = Some(4096);
-        snap.listeners.push(listener("127.0.0.1:10000", 2, 1));
-        for port in [40001, 40002] {
-            let client = format!("127.0.0.1:{port}");
-            snap.sockets
-                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
-            snap.sockets
-                .push(record(TcpState::Established, "127.0.0.1:10000", &client));
-        }
-        for port in [40003, 40004] {
-            let client = format!("127.0.0.1:{port}");
-            snap.sockets
-                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
-            snap.sockets
-                .push(record(TcpState::SynRecv, "127.0.0.1:10000", &client));
-        }
-        let mut waiting = record(TcpState::SynSent, "127.0.0.1:40005", "127.0.0.1:10000");
-        waiting.retransmits = 2;
-        snap.sockets.push(waiting);
         snap.counters.set(Counter::ListenOverflows, overflows);
         snap.counters.set(Counter::ListenDrops, overflows);
         snap

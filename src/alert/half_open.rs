@@ -92,6 +92,7 @@ pub(super) fn check(ctx: &Context<'_>, out: &mut Vec<Finding>) {
 mod tests {
     use crate::alert::testkit::{Script, find};
     use crate::alert::{AlertKind, Severity};
+    use crate::model::listen_one::ListenOne;
     use crate::model::socket::fixtures::{listener, record};
     use crate::model::{Snapshot, TcpState};
 
@@ -99,22 +100,15 @@ mod tests {
     /// connections accepted into the queue, two more ESTABLISHED on the
     /// client while the server holds them in SYN_RECV.
     fn odd_linux_case(script: &Script) -> Snapshot {
+        let scene = ListenOne {
+            queued: 2,
+            half_open: 2,
+            waiting: 0,
+            seconds: 0,
+        };
         let mut snap = script.base();
-        snap.listeners.push(listener("127.0.0.1:10000", 2, 1));
-        for port in [40001, 40002] {
-            let client = format!("127.0.0.1:{port}");
-            snap.sockets
-                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
-            snap.sockets
-                .push(record(TcpState::Established, "127.0.0.1:10000", &client));
-        }
-        for port in [40003, 40004] {
-            let client = format!("127.0.0.1:{port}");
-            snap.sockets
-                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
-            snap.sockets
-                .push(record(TcpState::SynRecv, "127.0.0.1:10000", &client));
-        }
+        snap.listeners.push(scene.listener());
+        snap.sockets = scene.sockets();
         snap
     }
 

@@ -153,6 +153,22 @@ impl AlertKind {
             AlertKind::BacklogClamped => "backlog clamped by somaxconn",
         }
     }
+
+    /// Whether the rule reads the whole socket table (states per port,
+    /// SYN_RECV and CLOSE_WAIT sockets, destinations), rather than the
+    /// listeners, counters and sockstat a LISTEN-only sample has. Under
+    /// `--all-namespaces` such kinds are judged on each namespace's whole
+    /// tables only (round-robin), and kept between them.
+    pub fn needs_whole_table(self) -> bool {
+        matches!(
+            self,
+            AlertKind::SynQueuePressure
+                | AlertKind::TimeWaitGrowth
+                | AlertKind::PortExhaustion
+                | AlertKind::CloseWaitLeak
+                | AlertKind::HalfOpenMismatch
+        )
+    }
 }
 
 impl fmt::Display for AlertKind {

@@ -126,10 +126,6 @@ impl AlertBoard {
         self.log.iter()
     }
 
-    pub(crate) fn log_len(&self) -> usize {
-        self.log.len()
-    }
-
     /// Active alerts, then log entries: what the panel lists, in order.
     pub fn item_count(&self) -> usize {
         self.active.len() + self.log.len()

@@ -3,12 +3,16 @@
 //! port), which states just gained sockets (they flash for `FLASH_MS`), and
 //! the figures the boxes show, computed once per sample.
 //!
-//! Owns: `DiagramState`, `DiagramScope`, `DiagramFigures`, moving the
-//! selection between states. Must not: draw, do I/O or read the clock: time
+//! Owns: `DiagramState`, `DiagramScope`, `DiagramFigures`, what the keys do
+//! in the diagram view (moving between states, explaining, scope, scrolling
+//! the transition log). Must not: draw, do I/O or read the clock: time
 //! comes in with samples and ticks.
 
 use std::collections::HashSet;
 
+use super::PANEL_PAGE_ROWS;
+use super::keymap::Command;
+use super::scroll::offset_by;
 use crate::model::aggregate::service_port;
 use crate::model::{PortStates, StateCounts, TcpState, TimerKind};
 use crate::watch::FullTick;
@@ -193,6 +197,85 @@ impl DiagramState {
         let step = delta.rem_euclid(isize::try_from(n).unwrap_or(1));
         let next = (i + usize::try_from(step).unwrap_or(0)) % n;
         self.selected = TcpState::ALL[next];
+    }
+}
+
+/// What a command did in the diagram view, for the app to finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DiagramOutcome {
+    /// Not a diagram key: it works as everywhere (quit, pause, filter…).
+    NotMine,
+    Done,
+    /// The scope changed: count again.
+    Recount,
+    /// Empty the transition log.
+    ClearLog,
+    /// Back to the dashboard.
+    Leave,
+}
+
+impl DiagramState {
+    /// Carries out `command` in the diagram view: arrows move between
+    /// states (on the drawn diagram when it fits, else in the list), `?`
+    /// explains, paging scrolls the transition log of `log_len` entries.
+    pub(crate) fn execute(
+        &mut self,
+        command: Command,
+        drawn: bool,
+        log_len: usize,
+        selected_port: Option<u16>,
+    ) -> DiagramOutcome {
+        let step = |diagram: &mut DiagramState, direction: Direction, delta: isize| {
+            if drawn {
+                diagram.move_on_diagram(direction);
+            } else {
+                diagram.move_in_list(delta);
+            }
+        };
+        let page = PANEL_PAGE_ROWS as isize;
+        match command {
+            Command::Up => step(self, Direction::Up, -1),
+            Command::Down => step(self, Direction::Down, 1),
+            Command::Left => step(self, Direction::Left, -1),
+            Command::Right => step(self, Direction::Right, 1),
+            Command::FocusNext => self.move_in_list(1),
+            Command::FocusPrevious => self.move_in_list(-1),
+            Command::ToggleHelp | Command::Open => self.explaining = !self.explaining,
+            Command::Back if self.explaining => self.explaining = false,
+            Command::Back | Command::ToggleDiagram => {
+                self.explaining = false;
+                return DiagramOutcome::Leave;
+            }
+            _ if self.explaining => {
+                return if matches!(command, Command::Quit | Command::Help) {
+                    DiagramOutcome::NotMine
+                } else {
+                    DiagramOutcome::Done
+                };
+            }
+            Command::ToggleScope => {
+                self.scope = match (self.scope, selected_port) {
+                    (DiagramScope::AllWatched, Some(port)) => DiagramScope::Port(port),
+                    _ => DiagramScope::AllWatched,
+                };
+                return DiagramOutcome::Recount;
+            }
+            Command::PageDown => self.scroll_log(page, log_len),
+            Command::PageUp => self.scroll_log(-page, log_len),
+            Command::Home => self.log_offset = 0,
+            Command::End => self.scroll_log(isize::MAX / 2, log_len),
+            Command::ClearAlertLog => {
+                self.log_offset = 0;
+                return DiagramOutcome::ClearLog;
+            }
+            _ => return DiagramOutcome::NotMine,
+        }
+        DiagramOutcome::Done
+    }
+
+    /// Scrolls the transition log of `log_len` entries by `delta`.
+    pub(crate) fn scroll_log(&mut self, delta: isize, log_len: usize) {
+        self.log_offset = offset_by(self.log_offset, delta, log_len);
     }
 }
 

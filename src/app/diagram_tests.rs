@@ -243,6 +243,7 @@ fn narration_events_tell_the_panel_where_the_demo_stands() {
         number: 2,
         total: 5,
         text: "connect() ×5".to_string(),
+        port: Some(10000),
         at_ms: START_MS,
     }));
     app.update(Msg::Narration(NarrationEvent::Outcome {
@@ -255,6 +256,7 @@ fn narration_events_tell_the_panel_where_the_demo_stands() {
         number: 3,
         total: 5,
         text: "short connections".to_string(),
+        port: None,
         at_ms: START_MS + 5000,
     }));
     assert_eq!(app.narration().and_then(|n| n.outcome.clone()), None);
@@ -265,4 +267,38 @@ fn narration_events_tell_the_panel_where_the_demo_stands() {
     let narration = app.narration().expect("narrating");
     assert!(narration.done && !narration.failed);
     assert_eq!(narration.number, 3, "the last step stays counted");
+}
+
+#[test]
+fn a_demo_step_turns_the_diagram_and_the_selection_to_its_port() {
+    let mut app = app(120, 40);
+    app.update(Msg::Narration(NarrationEvent::Step {
+        number: 0,
+        total: 5,
+        text: "introduction".to_string(),
+        port: None,
+        at_ms: START_MS,
+    }));
+    assert_eq!(app.diagram().scope, DiagramScope::AllWatched);
+    app.update(Msg::Narration(NarrationEvent::Step {
+        number: 3,
+        total: 5,
+        text: "short connections".to_string(),
+        port: Some(10000),
+        at_ms: START_MS,
+    }));
+    assert_eq!(app.diagram().scope, DiagramScope::Port(10000));
+    assert_eq!(app.selected_port(), Some(10000));
+    app.update(Msg::Narration(NarrationEvent::Timer {
+        moves_on_at_ms: None,
+        paused: true,
+    }));
+    let narration = app.narration().expect("narrating");
+    assert!(narration.paused);
+    assert_eq!(narration.port, Some(10000));
+    app.update(Msg::Narration(NarrationEvent::Done {
+        text: "done".to_string(),
+        at_ms: START_MS + 9000,
+    }));
+    assert_eq!(app.diagram().scope, DiagramScope::AllWatched);
 }

@@ -1,18 +1,25 @@
-//! The dashboard's state and how messages change it.
+//! The dashboard's state and how messages change it. The state is split
+//! by job: `feed` keeps what was sampled, `navigation` the dashboard's
+//! selection, focus, scroll, filter and pause, `connections` the connection
+//! view and `diagram` the state-diagram view; `App` routes each message to
+//! them and says what the loop must do (`Effects`).
 //!
-//! Owns: `App`, `App::update`, what is shown versus kept aside while paused,
-//! selection, sort, live filter, focus, drill-down, interval requests and
-//! the alert board. Must not: draw, do I/O or read the clock: samples, keys
-//! and the time all arrive as `Msg`s.
+//! Owns: `App`, `App::update`, `View`, `Effects`, which view is open, the
+//! overlays, the interval and mouse settings. Must not: draw, do I/O or
+//! read the clock: samples, keys and the time all arrive as `Msg`s.
 
 pub mod alerts;
+pub(crate) mod connections;
 pub mod counter_jumps;
 pub mod diagram;
+pub mod exact_events;
+pub(crate) mod feed;
 pub mod filter;
 pub(crate) mod keymap;
 pub mod msg;
 pub mod namespaces;
 pub mod narration;
+pub(crate) mod navigation;
 pub mod processes;
 pub mod replay;
 pub mod rows;
@@ -21,35 +28,35 @@ pub mod socket_sort;
 pub mod sort;
 pub(crate) mod transition_log;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 
-use crate::alert::AlertEvent;
 use crate::model::history::History;
 use crate::model::seen::FirstSeen;
-use crate::model::{CounterDeltas, PortStates, SocketRecord, Sockstat};
-use crate::watch::{FullTick, Tick};
+use crate::model::{CounterDeltas, PortStates, Sockstat};
+use crate::watch::FullTick;
 
 pub use alerts::{AlertBoard, AlertChange, AlertLogEntry, AlertView, LogEvent, Severity};
+pub(crate) use connections::CONNECTIONS_CHROME_ROWS;
+pub use connections::{ConnectionScope, ConnectionsView};
+use diagram::DiagramOutcome;
 pub use diagram::{DiagramScope, DiagramState, Direction};
+pub use exact_events::{ExactEntry, ExactEvents};
+pub use feed::SampleFailure;
+use feed::{Feed, Shown};
 pub use filter::{FilterQuery, LiveFilter};
-pub use keymap::{
-    CONNECTIONS_FOOTER_KEYS, Command, DIAGRAM_FOOTER_KEYS, DIAGRAM_KEY_HELP, FOOTER_KEYS, KEY_HELP,
-};
+pub use keymap::{Command, ReplayCommand};
 pub use msg::{Msg, SelfCost};
-pub use narration::{Narration, NarrationEvent};
+pub use narration::{DemoControl, Narration, NarrationEvent};
+pub use navigation::Focus;
+use navigation::Navigation;
 pub use processes::{ProcessColumn, ProcessRow, ProcessSort, ProcessesView};
 pub use rows::{ConnectionRef, ListenerRole, ListenerRow};
 pub use scroll::Scroll;
 pub use socket_sort::{SocketColumn, SocketSort};
 pub use sort::SortMode;
 pub use transition_log::TransitionLog;
-
-/// Rows of the screen the connection view spends on other things (header 2,
-/// footer 1, table borders 2, column titles 1): the rest is one page.
-pub(crate) const CONNECTIONS_CHROME_ROWS: u16 = 6;
 
 /// Rows a mouse-wheel notch scrolls.
 const WHEEL_ROWS: isize = 3;
@@ -60,66 +67,6 @@ const PANEL_PAGE_ROWS: usize = 5;
 pub(crate) const INTERVAL_STEPS_MS: [u64; 11] = [
     100, 200, 250, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000,
 ];
-
-/// The panel that arrow keys act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Focus {
-    #[default]
-    Ports,
-    Listeners,
-    TimeWait,
-    Alerts,
-}
-
-impl Focus {
-    const ORDER: [Focus; 4] = [
-        Focus::Ports,
-        Focus::Listeners,
-        Focus::TimeWait,
-        Focus::Alerts,
-    ];
-
-    fn step(self, forward: bool) -> Focus {
-        let i = Focus::ORDER.iter().position(|f| *f == self).unwrap_or(0);
-        let n = Focus::ORDER.len();
-        Focus::ORDER[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }]
-    }
-}
-
-/// Which connections a connection view lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionScope {
-    /// The drill-down: the connections counted under one port.
-    Port(u16),
-    /// Every watched connection, across ports.
-    All,
-    /// The sockets of one process (from the process view).
-    Process(u32),
-}
-
-/// A list of connections: one port's (the drill-down) or all of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionsView {
-    pub scope: ConnectionScope,
-    pub rows: Vec<ConnectionRef>,
-    pub scroll: Scroll,
-    pub sort: SocketSort,
-    selected_key: Option<crate::model::SocketKey>,
-}
-
-impl ConnectionsView {
-    /// The port of the drill-down, `None` for the list of all connections.
-    pub fn port(&self) -> Option<u16> {
-        match self.scope {
-            ConnectionScope::Port(port) => Some(port),
-            ConnectionScope::All | ConnectionScope::Process(_) => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum View {
@@ -146,21 +93,6 @@ pub enum ClickTarget {
     ProcessRow(usize),
 }
 
-/// A failed sample, shown in the status line until a sample succeeds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SampleFailure {
-    pub at_ms: u64,
-    pub message: String,
-    /// Failures in a row.
-    pub count: u32,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct ListenerSample {
-    at_ms: u64,
-    listeners: Vec<SocketRecord>,
-}
-
 /// What an update asks of the loop around the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Effects {
@@ -172,6 +104,8 @@ pub struct Effects {
     pub toggle_recording: bool,
     /// The user toggled mouse capture (`m`): turn it on or off.
     pub mouse_capture: Option<bool>,
+    /// The viewer paused or stepped the demo: tell its narrator.
+    pub demo_control: Option<DemoControl>,
 }
 
 impl Effects {
@@ -182,6 +116,7 @@ impl Effects {
             new_interval: later.new_interval.or(self.new_interval),
             toggle_recording: self.toggle_recording != later.toggle_recording,
             mouse_capture: later.mouse_capture.or(self.mouse_capture),
+            demo_control: later.demo_control.or(self.demo_control),
         }
     }
 }
@@ -207,49 +142,23 @@ pub struct App {
     interval: Duration,
     now_ms: u64,
     viewport: (u16, u16),
-
-    shown: Option<(Box<FullTick>, Option<CounterDeltas>)>,
-    shown_listeners: Option<ListenerSample>,
-    kept_aside: Option<Box<FullTick>>,
-    kept_aside_listeners: Option<ListenerSample>,
-    kept_aside_count: usize,
-    paused: bool,
-    failure: Option<SampleFailure>,
-
-    history: History,
-    seen: FirstSeen,
-
-    port_rows: Vec<PortStates>,
-    listener_rows: Vec<ListenerRow>,
-    sort: SortMode,
-    filter: LiveFilter,
-    selected_port: Option<u16>,
-    selected_index: usize,
-    focus: Focus,
-    listeners_offset: usize,
-    /// The selected item of the alerts panel: active alerts, then the log.
-    alert_selected: usize,
-    /// The alert whose full text is open (Enter on the alerts panel).
-    alert_detail: Option<AlertView>,
     view: View,
     help_visible: bool,
     /// The terminal reports the mouse to us (wheel, clicks); off, the
     /// terminal's own selection copies text.
     mouse_capture: bool,
+    quit: bool,
 
-    alerts: AlertBoard,
+    feed: Feed,
+    nav: Navigation,
+    diagram: DiagramState,
+
     /// A warning or critical alert was raised by the message being applied.
     bell_pending: bool,
     /// `R` was pressed since the last update.
     recording_toggled: bool,
-    self_cost: Option<SelfCost>,
-    /// Sockstat read between spread-out full dumps, with its time.
-    latest_totals: Option<(u64, Sockstat)>,
-    quit: bool,
-
-    diagram: DiagramState,
-    transitions: TransitionLog,
-    narration: Option<Narration>,
+    /// The viewer's demo control not yet passed to the loop.
+    demo_control: Option<DemoControl>,
 }
 
 impl App {
@@ -259,58 +168,17 @@ impl App {
             now_ms: setup.now_ms,
             viewport: (setup.width, setup.height),
             setup,
-            shown: None,
-            shown_listeners: None,
-            kept_aside: None,
-            kept_aside_listeners: None,
-            kept_aside_count: 0,
-            paused: false,
-            failure: None,
-            history: History::default(),
-            seen: FirstSeen::default(),
-            port_rows: Vec::new(),
-            listener_rows: Vec::new(),
-            sort: SortMode::default(),
-            filter: LiveFilter::default(),
-            selected_port: None,
-            selected_index: 0,
-            focus: Focus::default(),
-            listeners_offset: 0,
-            alert_selected: 0,
-            alert_detail: None,
             view: View::Dashboard,
             help_visible: false,
             mouse_capture: true,
-            alerts: AlertBoard::default(),
+            quit: false,
+            feed: Feed::default(),
+            nav: Navigation::default(),
+            diagram: DiagramState::default(),
             bell_pending: false,
             recording_toggled: false,
-            self_cost: None,
-            latest_totals: None,
-            quit: false,
-            diagram: DiagramState::default(),
-            transitions: TransitionLog::default(),
-            narration: None,
+            demo_control: None,
         }
-    }
-
-    /// The newest sockstat: from a totals-only sample when it is newer
-    /// than the full sample on screen.
-    pub(crate) fn latest_sockstat(&self) -> Option<Sockstat> {
-        let shown = self
-            .shown()
-            .and_then(|s| s.snapshot.sockstat.map(|st| (s.snapshot.taken_at_ms, st)));
-        match (shown, self.latest_totals) {
-            (Some((shown_at, _)), Some((at, totals))) if at > shown_at && !self.paused => {
-                Some(totals)
-            }
-            (Some((_, shown)), _) => Some(shown),
-            (None, totals) => totals.map(|(_, s)| s),
-        }
-    }
-
-    /// tcpwatch's own CPU and memory, once measured.
-    pub(crate) fn self_cost(&self) -> Option<SelfCost> {
-        self.self_cost
     }
 
     /// Applies one message and returns what the loop must do about it.
@@ -323,30 +191,32 @@ impl App {
             new_interval: (self.interval != interval_before).then_some(self.interval),
             toggle_recording: std::mem::take(&mut self.recording_toggled),
             mouse_capture: (self.mouse_capture != mouse_before).then_some(self.mouse_capture),
+            demo_control: self.demo_control.take(),
         }
     }
 
     fn apply(&mut self, msg: Msg) {
         match msg {
-            Msg::Sampled(tick) => self.on_tick(tick),
+            Msg::Sampled(tick) => {
+                let (shown, bell) = self.feed.ingest(tick, self.nav.paused);
+                self.bell_pending |= bell;
+                self.refresh(shown);
+            }
             Msg::Key(key) => self.on_key(key),
             Msg::Mouse(mouse) => self.on_mouse(mouse),
             Msg::Click(target) => self.on_click(target),
             Msg::Resize { width, height } => {
                 self.viewport = (width, height);
-                self.keep_connection_selection_visible();
+                let page = self.connections_page();
+                if let View::Connections(view) = &mut self.view {
+                    view.keep_visible(page);
+                }
             }
             Msg::Clock { now_ms } => self.now_ms = now_ms,
             Msg::Quit => self.quit = true,
-            Msg::SelfCost(cost) => self.self_cost = Some(cost),
-            Msg::Narration(event) => self.narration.get_or_insert_default().apply(event),
-        }
-    }
-
-    /// Applies alert events from a rule engine, evaluated at `at_ms`.
-    pub(crate) fn apply_alert_events(&mut self, at_ms: u64, changes: Vec<AlertChange>) {
-        if !changes.is_empty() {
-            self.alerts.apply(at_ms, changes);
+            Msg::SelfCost(cost) => self.feed.self_cost = Some(cost),
+            Msg::Narration(event) => self.on_narration(event),
+            Msg::EventsOff { note } => self.feed.exact.set_off_note(note),
         }
     }
 
@@ -381,101 +251,6 @@ impl App {
         self.quit
     }
 
-    pub(crate) fn is_paused(&self) -> bool {
-        self.paused
-    }
-
-    /// Samples that arrived while paused.
-    pub(crate) fn kept_aside_count(&self) -> usize {
-        self.kept_aside_count
-    }
-
-    /// The sample on screen (the last good one).
-    pub fn shown(&self) -> Option<&FullTick> {
-        self.shown.as_ref().map(|(s, _)| s.as_ref())
-    }
-
-    /// Counter growth between the shown sample and the one before it.
-    pub(crate) fn shown_deltas(&self) -> Option<&CounterDeltas> {
-        self.shown.as_ref().and_then(|(_, d)| d.as_ref())
-    }
-
-    pub fn failure(&self) -> Option<&SampleFailure> {
-        self.failure.as_ref()
-    }
-
-    pub(crate) fn history(&self) -> &History {
-        &self.history
-    }
-
-    /// Charts stop here: the newest shown sample while paused.
-    pub(crate) fn history_until_ms(&self) -> u64 {
-        if !self.paused {
-            return u64::MAX;
-        }
-        let snapshot = self.shown().map_or(0, |s| s.snapshot.taken_at_ms);
-        let listeners = self.shown_listeners.as_ref().map_or(0, |l| l.at_ms);
-        snapshot.max(listeners)
-    }
-
-    pub fn seen(&self) -> &FirstSeen {
-        &self.seen
-    }
-
-    pub(crate) fn port_rows(&self) -> &[PortStates] {
-        &self.port_rows
-    }
-
-    pub(crate) fn listener_rows(&self) -> &[ListenerRow] {
-        &self.listener_rows
-    }
-
-    /// The listener rows that are sockets (not SO_REUSEPORT group headings).
-    pub fn listener_sockets(&self) -> impl Iterator<Item = &ListenerRow> {
-        self.listener_rows.iter().filter(|l| l.is_socket())
-    }
-
-    pub(crate) fn port_has_full_listener(&self, port: u16) -> bool {
-        self.listener_sockets()
-            .any(|l| l.summary.port() == port && l.summary.is_full() == Some(true))
-    }
-
-    pub fn selected_port(&self) -> Option<u16> {
-        self.selected_port
-    }
-
-    pub(crate) fn selected_row_index(&self) -> Option<usize> {
-        let port = self.selected_port?;
-        self.port_rows.iter().position(|r| r.port == port)
-    }
-
-    pub fn sort(&self) -> SortMode {
-        self.sort
-    }
-
-    pub fn filter(&self) -> &LiveFilter {
-        &self.filter
-    }
-
-    pub(crate) fn focus(&self) -> Focus {
-        self.focus
-    }
-
-    pub(crate) fn listeners_offset(&self) -> usize {
-        self.listeners_offset
-    }
-
-    /// The selected item of the alerts panel (active alerts, then the log).
-    pub fn alert_selected(&self) -> usize {
-        self.alert_selected
-            .min(self.alerts.item_count().saturating_sub(1))
-    }
-
-    /// The alert whose full text is shown over the dashboard.
-    pub fn alert_detail(&self) -> Option<&AlertView> {
-        self.alert_detail.as_ref()
-    }
-
     pub fn view(&self) -> &View {
         &self.view
     }
@@ -490,124 +265,167 @@ impl App {
         self.mouse_capture
     }
 
+    // The feed.
+
+    /// The sample on screen (the last good one).
+    pub fn shown(&self) -> Option<&FullTick> {
+        self.feed.shown()
+    }
+
+    /// Counter growth between the shown sample and the one before it.
+    pub(crate) fn shown_deltas(&self) -> Option<&CounterDeltas> {
+        self.feed.shown_deltas()
+    }
+
+    /// Samples that arrived while paused.
+    pub(crate) fn kept_aside_count(&self) -> usize {
+        self.feed.kept_aside_count()
+    }
+
+    pub fn failure(&self) -> Option<&SampleFailure> {
+        self.feed.failure()
+    }
+
+    pub(crate) fn history(&self) -> &History {
+        self.feed.history()
+    }
+
+    /// Charts stop here: the newest shown sample while paused.
+    pub(crate) fn history_until_ms(&self) -> u64 {
+        self.feed.history_until_ms(self.nav.paused)
+    }
+
+    /// The newest sockstat: from a totals-only sample when it is newer
+    /// than the full sample on screen.
+    pub(crate) fn latest_sockstat(&self) -> Option<Sockstat> {
+        self.feed.latest_sockstat(self.nav.paused)
+    }
+
+    pub fn seen(&self) -> &FirstSeen {
+        self.feed.seen()
+    }
+
     pub fn alerts(&self) -> &AlertBoard {
-        &self.alerts
+        &self.feed.alerts
+    }
+
+    /// Connection state changes, followed across every full sample.
+    pub(crate) fn transitions(&self) -> &TransitionLog {
+        &self.feed.transitions
+    }
+
+    /// tcpwatch's own CPU and memory, once measured.
+    pub(crate) fn self_cost(&self) -> Option<SelfCost> {
+        self.feed.self_cost
+    }
+
+    /// Exact kernel events (tracepoints), when they are on.
+    pub fn exact_events(&self) -> &ExactEvents {
+        &self.feed.exact
+    }
+
+    /// Lines in the diagram's log: exact events when they are on, else
+    /// polling's transitions.
+    fn log_len(&self) -> usize {
+        if self.feed.exact.is_on() {
+            self.feed.exact.len()
+        } else {
+            self.feed.transitions.len()
+        }
+    }
+
+    /// The demo's narration, when a demo runs beside the dashboard.
+    pub fn narration(&self) -> Option<&Narration> {
+        self.feed.narration.as_ref()
+    }
+
+    /// Whether a demo narrates and has steps left: its keys are live.
+    pub fn demo_running(&self) -> bool {
+        self.feed.narration.as_ref().is_some_and(|n| !n.done)
+    }
+
+    // The dashboard's navigation.
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.nav.paused
+    }
+
+    pub(crate) fn port_rows(&self) -> &[PortStates] {
+        &self.nav.port_rows
+    }
+
+    pub(crate) fn listener_rows(&self) -> &[ListenerRow] {
+        &self.nav.listener_rows
+    }
+
+    /// The listener rows that are sockets (not SO_REUSEPORT group headings).
+    pub fn listener_sockets(&self) -> impl Iterator<Item = &ListenerRow> {
+        self.nav.listener_sockets()
+    }
+
+    pub(crate) fn port_has_full_listener(&self, port: u16) -> bool {
+        self.nav.port_has_full_listener(port)
+    }
+
+    pub fn selected_port(&self) -> Option<u16> {
+        self.nav.selected_port
+    }
+
+    pub(crate) fn selected_row_index(&self) -> Option<usize> {
+        self.nav.selected_row_index()
+    }
+
+    pub fn sort(&self) -> SortMode {
+        self.nav.sort
+    }
+
+    pub fn filter(&self) -> &LiveFilter {
+        &self.nav.filter
+    }
+
+    pub(crate) fn focus(&self) -> Focus {
+        self.nav.focus
+    }
+
+    pub(crate) fn listeners_offset(&self) -> usize {
+        self.nav.listeners_offset
+    }
+
+    /// The selected item of the alerts panel (active alerts, then the log).
+    pub fn alert_selected(&self) -> usize {
+        self.nav.alert_selected(&self.feed.alerts)
+    }
+
+    /// The alert whose full text is shown over the dashboard.
+    pub fn alert_detail(&self) -> Option<&AlertView> {
+        self.nav.alert_detail.as_ref()
     }
 
     pub fn diagram(&self) -> &DiagramState {
         &self.diagram
     }
 
-    /// Connection state changes, followed across every full sample.
-    pub(crate) fn transitions(&self) -> &TransitionLog {
-        &self.transitions
-    }
+    // ---- rebuilding what the views list ----
 
-    /// The demo's narration, when a demo runs beside the dashboard.
-    pub fn narration(&self) -> Option<&Narration> {
-        self.narration.as_ref()
-    }
-
-    // ---- samples ----
-
-    fn on_tick(&mut self, tick: Tick) {
-        match tick {
-            Tick::Full(full) => self.on_full_tick(full),
-            Tick::Failed { at_ms, error } => {
-                let count = self.failure.as_ref().map_or(0, |f| f.count) + 1;
-                self.failure = Some(SampleFailure {
-                    at_ms,
-                    message: error.to_string(),
-                    count,
-                });
+    fn refresh(&mut self, shown: Shown) {
+        match shown {
+            Shown::Same => {}
+            Shown::Listeners => {
+                if let Some(tick) = self.feed.shown() {
+                    self.nav
+                        .rebuild_listener_rows(tick, self.feed.shown_listeners());
+                }
             }
-            Tick::Listeners { at_ms, listeners } => self.on_listener_sample(at_ms, listeners),
-            Tick::Totals {
-                at_ms,
-                counters,
-                sockstat,
-            } => {
-                self.history.record_totals(at_ms, &counters, &sockstat);
-                self.log_counter_jumps(at_ms);
-                self.latest_totals = Some((at_ms, sockstat));
-            }
+            Shown::Tick => self.rebuild_rows(),
         }
     }
 
-    fn on_full_tick(&mut self, mut tick: Box<FullTick>) {
-        let at_ms = tick.at_ms();
-        self.transitions.record(
-            std::mem::take(&mut tick.transitions),
-            tick.too_many_to_follow,
-            tick.following_truncated,
-        );
-        self.history
-            .record_snapshot(&tick.snapshot, &tick.aggregates);
-        self.log_counter_jumps(at_ms);
-        if tick.too_many_to_follow.is_none() {
-            self.seen.observe(
-                at_ms,
-                tick.snapshot
-                    .listeners
-                    .iter()
-                    .chain(tick.snapshot.sockets.iter()),
-            );
-        }
-        self.apply_engine_events(at_ms, &tick.alert_events);
-        let current: Vec<AlertView> = tick.active_alerts.iter().map(AlertView::from).collect();
-        self.alerts.refresh_active(&current);
-        self.failure = None;
-        if self.paused {
-            self.kept_aside = Some(tick);
-            self.kept_aside_count += 1;
-        } else {
-            self.show(tick);
-        }
-    }
-
-    /// Keeps the interval's counter jumps (RSTs, overflows, drops) in the
-    /// alert log, with their time.
-    fn log_counter_jumps(&mut self, at_ms: u64) {
-        if let Some(deltas) = self.history.counter_deltas() {
-            self.alerts
-                .log_counter_jumps(at_ms, counter_jumps::counter_jumps(at_ms, &deltas));
-        }
-    }
-
-    fn on_listener_sample(&mut self, at_ms: u64, listeners: Vec<SocketRecord>) {
-        self.history.record_listener_sample(at_ms, &listeners);
-        let sample = ListenerSample { at_ms, listeners };
-        if self.paused {
-            self.kept_aside_listeners = Some(sample);
-        } else {
-            self.shown_listeners = Some(sample);
-            self.rebuild_listener_rows();
-        }
-    }
-
-    fn apply_engine_events(&mut self, at_ms: u64, events: &[AlertEvent]) {
-        let changes: Vec<AlertChange> = events.iter().map(AlertChange::from).collect();
-        if changes
-            .iter()
-            .any(|c| matches!(c, AlertChange::Raised(a) if a.severity >= Severity::Warning))
-        {
-            self.bell_pending = true;
-        }
-        self.apply_alert_events(at_ms, changes);
-    }
-
-    fn show(&mut self, sample: Box<FullTick>) {
-        let deltas = self.history.counter_deltas();
-        self.shown = Some((sample, deltas));
-        self.rebuild_rows();
-    }
-
+    /// Every list after a new tick, filter or sort.
     fn rebuild_rows(&mut self) {
-        if let Some((sample, _)) = &self.shown {
-            self.port_rows = rows::port_rows(sample, self.filter.query(), self.sort);
+        match self.feed.shown() {
+            Some(tick) => self.nav.rebuild_rows(tick, self.feed.shown_listeners()),
+            None => self.nav.reconcile_port_selection(),
         }
-        self.reconcile_port_selection();
-        self.rebuild_listener_rows();
         self.rebuild_connection_rows();
         self.rebuild_process_rows();
         self.refresh_diagram();
@@ -615,88 +433,53 @@ impl App {
 
     fn rebuild_process_rows(&mut self) {
         let page = self.connections_page();
-        if let (Some((tick, _)), View::Processes(view)) = (&self.shown, &mut self.view) {
+        if let (Some(tick), View::Processes(view)) = (self.feed.shown(), &mut self.view) {
             view.refresh(tick, page);
         }
     }
 
-    fn refresh_diagram(&mut self) {
-        if let Some((sample, _)) = &self.shown {
-            let filter = self.filter.describe().unwrap_or_default();
-            self.diagram
-                .refresh(sample, &self.port_rows, &filter, self.now_ms);
-        }
-    }
-
-    fn rebuild_listener_rows(&mut self) {
-        let Some((sample, _)) = &self.shown else {
-            return;
-        };
-        let live = self
-            .shown_listeners
-            .as_ref()
-            .map(|l| (l.at_ms, l.listeners.as_slice()));
-        let ports: Option<HashSet<u16>> = self
-            .filter
-            .is_active()
-            .then(|| self.port_rows.iter().map(|r| r.port).collect());
-        self.listener_rows = rows::listener_rows(sample, live, ports.as_ref());
-        self.listeners_offset = self
-            .listeners_offset
-            .min(self.listener_rows.len().saturating_sub(1));
-    }
-
     fn rebuild_connection_rows(&mut self) {
         let page = self.connections_page();
-        let (Some((sample, _)), View::Connections(view)) = (&self.shown, &mut self.view) else {
-            return;
-        };
-        view.rows = match view.scope {
-            ConnectionScope::Process(pid) => rows::process_connection_rows(sample, pid),
-            _ => rows::connection_rows(sample, view.port(), self.filter.query()),
-        };
-        let now_ms = self.now_ms.max(sample.snapshot.taken_at_ms);
-        let listeners = view
-            .rows
-            .iter()
-            .take_while(|r| matches!(r, ConnectionRef::Listener(_)))
-            .count();
-        if let Some(sockets) = view.rows.get_mut(listeners..) {
-            view.sort.sort(sockets, sample, &self.seen, now_ms);
+        if let (Some(tick), View::Connections(view)) = (self.feed.shown(), &mut self.view) {
+            view.rebuild(
+                tick,
+                self.nav.filter.query(),
+                self.feed.seen(),
+                self.now_ms,
+                page,
+            );
         }
-        let found = view.selected_key.and_then(|key| {
-            view.rows
-                .iter()
-                .position(|r| r.record(sample).is_some_and(|s| s.key() == key))
-        });
-        let index = found.unwrap_or(view.scroll.selected);
-        view.scroll.select(index, view.rows.len(), page);
-        view.selected_key = view
-            .rows
-            .get(view.scroll.selected)
-            .and_then(|r| r.record(sample))
-            .map(|s| s.key());
     }
 
-    /// Keeps the selected port if it is still listed; otherwise selects the
-    /// row now at the same position.
-    fn reconcile_port_selection(&mut self) {
-        if let Some(index) = self.selected_row_index() {
-            self.selected_index = index;
-            return;
+    fn refresh_diagram(&mut self) {
+        if let Some(tick) = self.feed.shown() {
+            let filter = self.nav.filter.describe().unwrap_or_default();
+            self.diagram
+                .refresh(tick, &self.nav.port_rows, &filter, self.now_ms);
         }
-        if self.port_rows.is_empty() {
-            return;
-        }
-        self.selected_index = self.selected_index.min(self.port_rows.len() - 1);
-        self.selected_port = Some(self.port_rows[self.selected_index].port);
     }
 
     // ---- input ----
 
     fn on_key(&mut self, key: KeyEvent) {
-        if let Some(command) = keymap::command_for(key, self.filter.is_editing()) {
+        let demo = (self.demo_running() && !self.nav.filter.is_editing() && !self.help_visible)
+            .then(|| keymap::command_for(&key, keymap::Screen::Demo))
+            .flatten();
+        if let Some(command) = demo.or_else(|| keymap::command_for(&key, self.key_screen())) {
             self.execute(command);
+        }
+    }
+
+    /// The screen whose keys are live: the one shown, or the filter line.
+    fn key_screen(&self) -> keymap::Screen {
+        if self.nav.filter.is_editing() {
+            return keymap::Screen::Filter;
+        }
+        match self.view {
+            View::Dashboard => keymap::Screen::Dashboard,
+            View::Diagram => keymap::Screen::Diagram,
+            View::Connections(_) => keymap::Screen::Connections,
+            View::Processes(_) => keymap::Screen::Processes,
         }
     }
 
@@ -709,10 +492,10 @@ impl App {
     }
 
     pub(crate) fn execute(&mut self, command: Command) {
-        if self.alert_detail.is_some() {
+        if self.nav.alert_detail.is_some() {
             match command {
                 Command::Quit => self.quit = true,
-                Command::Back | Command::Open | Command::ToggleHelp => self.alert_detail = None,
+                Command::Back | Command::Open | Command::ToggleHelp => self.nav.alert_detail = None,
                 _ => {}
             }
             return;
@@ -725,11 +508,25 @@ impl App {
             }
             return;
         }
-        if self.view == View::Diagram
-            && !self.filter.is_editing()
-            && self.execute_in_diagram(command)
-        {
-            return;
+        if self.view == View::Diagram && !self.nav.filter.is_editing() {
+            let drawn = diagram::diagram_fits(self.viewport.0, self.viewport.1);
+            let log_len = self.log_len();
+            let outcome = self
+                .diagram
+                .execute(command, drawn, log_len, self.nav.selected_port);
+            match outcome {
+                DiagramOutcome::NotMine => {}
+                DiagramOutcome::Done => return,
+                DiagramOutcome::Recount => return self.refresh_diagram(),
+                DiagramOutcome::ClearLog => {
+                    self.feed.exact.clear();
+                    return self.feed.transitions.clear();
+                }
+                DiagramOutcome::Leave => {
+                    self.view = View::Dashboard;
+                    return;
+                }
+            }
         }
         match command {
             Command::Help => self.help_visible = true,
@@ -737,32 +534,33 @@ impl App {
                 self.view = View::Diagram;
                 self.diagram.explaining = false;
             }
-            Command::ToggleScope | Command::Left | Command::Right => {}
+            Command::ToggleScope | Command::Left | Command::Right | Command::Replay(_) => {}
+            Command::Demo(control) => self.demo_control = Some(control),
             Command::Quit => self.quit = true,
             Command::ToggleHelp => self.help_visible = true,
             Command::Back => self.back(),
-            Command::StartFilter => self.filter.start_editing(),
+            Command::StartFilter => self.nav.filter.start_editing(),
             Command::FilterChar(c) => {
-                self.filter.push(c);
+                self.nav.filter.push(c);
                 self.rebuild_rows();
             }
             Command::FilterBackspace => {
-                self.filter.pop();
+                self.nav.filter.pop();
                 self.rebuild_rows();
             }
             Command::FilterErase | Command::FilterCancel => {
-                self.filter.clear();
+                self.nav.filter.clear();
                 self.rebuild_rows();
             }
-            Command::FilterConfirm => self.filter.stop_editing(),
+            Command::FilterConfirm => self.nav.filter.stop_editing(),
             Command::TogglePause => self.toggle_pause(),
             Command::ToggleRecording => self.recording_toggled = !self.recording_toggled,
             Command::IntervalLonger => self.step_interval(true),
             Command::IntervalShorter => self.step_interval(false),
             Command::SortNext | Command::SortPrevious | Command::ReverseSort
                 if self.sort_list(command) => {}
-            Command::SortNext => self.set_sort(self.sort.next()),
-            Command::SortPrevious => self.set_sort(self.sort.previous()),
+            Command::SortNext => self.set_sort(self.nav.sort.next()),
+            Command::SortPrevious => self.set_sort(self.nav.sort.previous()),
             Command::ReverseSort => {}
             Command::AllConnections => match &self.view {
                 View::Connections(view) if view.scope == ConnectionScope::All => {
@@ -779,18 +577,18 @@ impl App {
             },
             Command::ToggleMouse => self.mouse_capture = !self.mouse_capture,
             Command::ClearAlertLog => {
-                self.alerts.clear_log();
-                self.alert_selected = 0;
+                self.feed.alerts.clear_log();
+                self.nav.select_alert(0, &self.feed.alerts);
             }
             Command::FocusNext | Command::FocusPrevious => {
                 if matches!(self.view, View::Connections(_) | View::Processes(_)) {
                     self.view = View::Dashboard;
                 } else {
-                    self.focus = self.focus.step(command == Command::FocusNext);
+                    self.nav.focus = self.nav.focus.step(command == Command::FocusNext);
                 }
             }
-            Command::Open if self.view == View::Dashboard && self.focus == Focus::Alerts => {
-                self.alert_detail = self.alerts.item(self.alert_selected()).cloned();
+            Command::Open if self.view == View::Dashboard && self.nav.focus == Focus::Alerts => {
+                self.nav.open_alert(&self.feed.alerts);
             }
             Command::Open => match &self.view {
                 View::Processes(view) => {
@@ -807,59 +605,6 @@ impl App {
             Command::Home => self.navigate(isize::MIN / 2),
             Command::End => self.navigate(isize::MAX / 2),
         }
-    }
-
-    /// The keys that mean something else in the diagram view; returns false
-    /// for the ones that work as everywhere (quit, pause, filter, interval…).
-    fn execute_in_diagram(&mut self, command: Command) -> bool {
-        let on_diagram = diagram::diagram_fits(self.viewport.0, self.viewport.1);
-        let step = |diagram: &mut DiagramState, direction: Direction, delta: isize| {
-            if on_diagram {
-                diagram.move_on_diagram(direction);
-            } else {
-                diagram.move_in_list(delta);
-            }
-        };
-        match command {
-            Command::Up => step(&mut self.diagram, Direction::Up, -1),
-            Command::Down => step(&mut self.diagram, Direction::Down, 1),
-            Command::Left => step(&mut self.diagram, Direction::Left, -1),
-            Command::Right => step(&mut self.diagram, Direction::Right, 1),
-            Command::FocusNext => self.diagram.move_in_list(1),
-            Command::FocusPrevious => self.diagram.move_in_list(-1),
-            Command::ToggleHelp | Command::Open => {
-                self.diagram.explaining = !self.diagram.explaining;
-            }
-            Command::Back if self.diagram.explaining => self.diagram.explaining = false,
-            Command::Back | Command::ToggleDiagram => {
-                self.diagram.explaining = false;
-                self.view = View::Dashboard;
-            }
-            _ if self.diagram.explaining => {
-                return !matches!(command, Command::Quit | Command::Help);
-            }
-            Command::ToggleScope => {
-                self.diagram.scope = match (self.diagram.scope, self.selected_port) {
-                    (DiagramScope::AllWatched, Some(port)) => DiagramScope::Port(port),
-                    _ => DiagramScope::AllWatched,
-                };
-                self.refresh_diagram();
-            }
-            Command::PageDown => self.scroll_log(PANEL_PAGE_ROWS as isize),
-            Command::PageUp => self.scroll_log(-(PANEL_PAGE_ROWS as isize)),
-            Command::Home => self.diagram.log_offset = 0,
-            Command::End => self.scroll_log(isize::MAX / 2),
-            Command::ClearAlertLog => {
-                self.transitions.clear();
-                self.diagram.log_offset = 0;
-            }
-            _ => return false,
-        }
-        true
-    }
-
-    fn scroll_log(&mut self, delta: isize) {
-        self.diagram.log_offset = offset_by(self.diagram.log_offset, delta, self.transitions.len());
     }
 
     /// `s`, `S` and `I` in a list of sockets or processes: the next or
@@ -892,27 +637,14 @@ impl App {
     fn on_click(&mut self, target: ClickTarget) {
         let page = self.connections_page();
         match (target, &mut self.view) {
-            (ClickTarget::PortRow(index), View::Dashboard) => {
-                self.focus = Focus::Ports;
-                if let Some(row) = self.port_rows.get(index) {
-                    self.selected_index = index;
-                    self.selected_port = Some(row.port);
-                }
-            }
-            (ClickTarget::Panel(focus), View::Dashboard) => self.focus = focus,
+            (ClickTarget::PortRow(index), View::Dashboard) => self.nav.select_port_row(index),
+            (ClickTarget::Panel(focus), View::Dashboard) => self.nav.focus = focus,
             (ClickTarget::AlertItem(index), View::Dashboard) => {
-                self.focus = Focus::Alerts;
-                self.alert_selected = index.min(self.alerts.item_count().saturating_sub(1));
+                self.nav.focus = Focus::Alerts;
+                self.nav.select_alert(index, &self.feed.alerts);
             }
             (ClickTarget::ConnectionRow(index), View::Connections(view)) => {
-                view.scroll.select(index, view.rows.len(), page);
-                let shown = self.shown.as_ref().map(|(s, _)| s.as_ref());
-                view.selected_key = shown.and_then(|tick| {
-                    view.rows
-                        .get(view.scroll.selected)
-                        .and_then(|r| r.record(tick))
-                        .map(|s| s.key())
-                });
+                view.select(index, self.feed.shown(), page);
             }
             (ClickTarget::ProcessRow(index), View::Processes(view)) => view.select(index, page),
             _ => {}
@@ -922,24 +654,17 @@ impl App {
     fn back(&mut self) {
         if matches!(self.view, View::Connections(_) | View::Processes(_)) {
             self.view = View::Dashboard;
-        } else if self.filter.is_active() {
-            self.filter.clear();
+        } else if self.nav.filter.is_active() {
+            self.nav.filter.clear();
             self.rebuild_rows();
         }
     }
 
     fn toggle_pause(&mut self) {
-        self.paused = !self.paused;
-        if self.paused {
-            return;
-        }
-        self.kept_aside_count = 0;
-        if let Some(listeners) = self.kept_aside_listeners.take() {
-            self.shown_listeners = Some(listeners);
-        }
-        match self.kept_aside.take() {
-            Some(sample) => self.show(sample),
-            None => self.rebuild_listener_rows(),
+        self.nav.paused = !self.nav.paused;
+        if !self.nav.paused {
+            let shown = self.feed.resume();
+            self.refresh(shown);
         }
     }
 
@@ -960,7 +685,7 @@ impl App {
     }
 
     fn set_sort(&mut self, sort: SortMode) {
-        self.sort = sort;
+        self.nav.sort = sort;
         self.rebuild_rows();
     }
 
@@ -968,19 +693,13 @@ impl App {
         if matches!(self.view, View::Connections(_)) {
             return;
         }
-        if let Some(port) = self.selected_port {
+        if let Some(port) = self.nav.selected_port {
             self.show_connections(ConnectionScope::Port(port));
         }
     }
 
     fn show_connections(&mut self, scope: ConnectionScope) {
-        self.view = View::Connections(ConnectionsView {
-            scope,
-            rows: Vec::new(),
-            scroll: Scroll::default(),
-            sort: SocketSort::default(),
-            selected_key: None,
-        });
+        self.view = View::Connections(ConnectionsView::new(scope));
         self.rebuild_connection_rows();
     }
 
@@ -997,65 +716,15 @@ impl App {
     }
 
     fn navigate(&mut self, delta: isize) {
-        if self.view == View::Diagram {
-            self.scroll_log(delta);
-            return;
-        }
         let page = self.connections_page();
-        if let View::Connections(view) = &mut self.view {
-            view.scroll.move_by(delta, view.rows.len(), page);
-            let shown = self.shown.as_ref().map(|(s, _)| s.as_ref());
-            view.selected_key = shown.and_then(|sample| {
-                view.rows
-                    .get(view.scroll.selected)
-                    .and_then(|r| r.record(sample))
-                    .map(|s| s.key())
-            });
-            return;
-        }
-        if let View::Processes(view) = &mut self.view {
-            view.move_by(delta, page);
-            return;
-        }
-        match self.focus {
-            Focus::Ports | Focus::TimeWait => {
-                if self.port_rows.is_empty() {
-                    return;
-                }
-                let mut scroll = Scroll {
-                    selected: self.selected_row_index().unwrap_or(0),
-                    offset: 0,
-                };
-                scroll.move_by(delta, self.port_rows.len(), 1);
-                self.selected_index = scroll.selected;
-                self.selected_port = self.port_rows.get(scroll.selected).map(|r| r.port);
-            }
-            Focus::Listeners => {
-                self.listeners_offset =
-                    offset_by(self.listeners_offset, delta, self.listener_rows.len());
-            }
-            Focus::Alerts => {
-                self.alert_selected =
-                    offset_by(self.alert_selected(), delta, self.alerts.item_count());
-            }
+        let log_len = self.log_len();
+        match &mut self.view {
+            View::Diagram => self.diagram.scroll_log(delta, log_len),
+            View::Connections(view) => view.move_by(delta, self.feed.shown(), page),
+            View::Processes(view) => view.move_by(delta, page),
+            View::Dashboard => self.nav.move_by(delta, &self.feed.alerts),
         }
     }
-
-    fn keep_connection_selection_visible(&mut self) {
-        let page = self.connections_page();
-        if let View::Connections(view) = &mut self.view {
-            view.scroll.keep_visible(view.rows.len(), page);
-        }
-    }
-}
-
-fn offset_by(offset: usize, delta: isize, len: usize) -> usize {
-    let moved = if delta < 0 {
-        offset.saturating_sub(delta.unsigned_abs())
-    } else {
-        offset.saturating_add(delta.unsigned_abs())
-    };
-    moved.min(len.saturating_sub(1))
 }
 
 #[cfg(test)]

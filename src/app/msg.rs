@@ -40,4 +40,8 @@ pub enum Msg {
     SelfCost(SelfCost),
     /// The demo's narrator: a step starts, ends, or the demo is over.
     Narration(NarrationEvent),
+    /// `--events auto` fell back to polling; the note says why.
+    EventsOff {
+        note: String,
+    },
 }

@@ -3,12 +3,13 @@
 //! across re-sorts), what appeared or vanished lately, and tcpwatch's own
 //! cost.
 //!
-//! Owns: `NamespacesList` and its keys. Must not: do I/O, read the clock or
+//! Owns: `NamespacesList` and what its keys (in the key table) do. Must not: do I/O, read the clock or
 //! draw.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::SelfCost;
+use super::keymap::{Command, Screen};
 use crate::collect::namespaces::discovery::NamespaceId;
 use crate::collect::namespaces::fleet::NamespaceStatus;
 use crate::fleet::rows::NamespaceRow;
@@ -146,18 +147,15 @@ impl NamespacesList {
 
     pub fn handle_key(&mut self, key: KeyEvent) -> ListAction {
         let page = isize::try_from(self.viewport_rows).unwrap_or(10);
-        match key.code {
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                return ListAction::Quit;
-            }
-            KeyCode::Char('q') => return ListAction::Quit,
-            KeyCode::Up | KeyCode::Char('k') => self.step(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.step(1),
-            KeyCode::PageUp => self.step(-page),
-            KeyCode::PageDown => self.step(page),
-            KeyCode::Home | KeyCode::Char('g') => self.select_index(0),
-            KeyCode::End | KeyCode::Char('G') => self.select_index(usize::MAX),
-            KeyCode::Enter => {
+        match super::keymap::command_for(&key, Screen::Namespaces) {
+            Some(Command::Quit) => return ListAction::Quit,
+            Some(Command::Up) => self.step(-1),
+            Some(Command::Down) => self.step(1),
+            Some(Command::PageUp) => self.step(-page),
+            Some(Command::PageDown) => self.step(page),
+            Some(Command::Home) => self.select_index(0),
+            Some(Command::End) => self.select_index(usize::MAX),
+            Some(Command::Open) => {
                 if let Some(row) = self.selected_row().filter(|r| r.status.access.is_ok()) {
                     return ListAction::Open(row.id());
                 }
@@ -174,6 +172,7 @@ mod tests {
     use crate::collect::namespaces::cgroup::CgroupOrigin;
     use crate::collect::namespaces::discovery::FoundNamespace;
     use crate::collect::namespaces::reader::Access;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     pub(crate) fn status(id: u64, name: &str) -> NamespaceStatus {
         NamespaceStatus {

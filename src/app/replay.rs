@@ -3,13 +3,14 @@
 //! Seeking back or far rebuilds the app from a warm-up before the target,
 //! so every panel reads as it did live at that moment.
 //!
-//! Owns: `Replay` and the replay keys. Must not: read files or the clock;
-//! frames come from a `FrameSource`, real elapsed time is passed in.
+//! Owns: `Replay` and what the replay keys (in the key table) do. Must
+//! not: read files or the clock; frames come from a `FrameSource`, real elapsed time is passed in.
 
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyModifiers;
 
+use super::keymap::{self, Command, ReplayCommand, Screen};
 use super::{App, AppSetup, Effects, Msg};
 use crate::record::player::{Player, Step};
 use crate::watch::{FullTick, Tick};
@@ -110,56 +111,31 @@ impl Replay {
         if self.app.filter().is_editing() || self.app.help_visible() {
             return self.app.update(msg);
         }
-        match replay_key(key) {
-            Some(action) => {
-                let step = match action {
-                    ReplayKey::PlayPause => {
-                        self.player.toggle_play();
-                        Step::Stay
-                    }
-                    ReplayKey::Faster => {
-                        self.player.faster();
-                        Step::Stay
-                    }
-                    ReplayKey::Slower => {
-                        self.player.slower();
-                        Step::Stay
-                    }
-                    ReplayKey::Seek(delta_ms) => self.player.seek_by(delta_ms),
-                    ReplayKey::NextAlert => self.player.next_alert(),
-                };
-                self.apply(step, source)
+        // Alt-keys go to the app, as the player has none.
+        let command = if key.modifiers.contains(KeyModifiers::ALT) {
+            None
+        } else {
+            keymap::command_for(key, Screen::Replay)
+        };
+        let Some(Command::Replay(action)) = command else {
+            return self.app.update(msg);
+        };
+        let step = match action {
+            ReplayCommand::PlayPause => {
+                self.player.toggle_play();
+                Step::Stay
             }
-            None => self.app.update(msg),
-        }
+            ReplayCommand::Faster => {
+                self.player.faster();
+                Step::Stay
+            }
+            ReplayCommand::Slower => {
+                self.player.slower();
+                Step::Stay
+            }
+            ReplayCommand::Seek(delta_ms) => self.player.seek_by(delta_ms),
+            ReplayCommand::NextAlert => self.player.next_alert(),
+        };
+        self.apply(step, source)
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReplayKey {
-    PlayPause,
-    Faster,
-    Slower,
-    Seek(i64),
-    NextAlert,
-}
-
-fn replay_key(key: &KeyEvent) -> Option<ReplayKey> {
-    if key
-        .modifiers
-        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-    {
-        return None;
-    }
-    Some(match key.code {
-        KeyCode::Char(' ') | KeyCode::Char('p') => ReplayKey::PlayPause,
-        KeyCode::Char(']') | KeyCode::Char('+') | KeyCode::Char('=') => ReplayKey::Faster,
-        KeyCode::Char('[') | KeyCode::Char('-') => ReplayKey::Slower,
-        KeyCode::Char('.') => ReplayKey::Seek(10_000),
-        KeyCode::Char(',') => ReplayKey::Seek(-10_000),
-        KeyCode::Char('>') => ReplayKey::Seek(60_000),
-        KeyCode::Char('<') => ReplayKey::Seek(-60_000),
-        KeyCode::Char('n') => ReplayKey::NextAlert,
-        _ => return None,
-    })
 }

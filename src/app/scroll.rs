@@ -46,6 +46,16 @@ impl Scroll {
     }
 }
 
+/// `offset` moved by `delta`, within `len` rows.
+pub(crate) fn offset_by(offset: usize, delta: isize, len: usize) -> usize {
+    let moved = if delta < 0 {
+        offset.saturating_sub(delta.unsigned_abs())
+    } else {
+        offset.saturating_add(delta.unsigned_abs())
+    };
+    moved.min(len.saturating_sub(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -348,7 +348,7 @@ fn backlog_full_alert_is_raised_from_a_burst_between_ticks_and_log_clears() {
         ]
     );
     press(&mut app, KeyCode::Char('c'));
-    assert_eq!(app.alerts().log_len(), 0);
+    assert_eq!(app.alerts().log().count(), 0);
 }
 
 #[test]

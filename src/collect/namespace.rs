@@ -37,6 +37,22 @@ pub enum NetnsTarget {
 }
 
 impl NetnsTarget {
+    /// True when the target is the namespace tcpwatch runs in (the host, or
+    /// a process or name that resolves to it). False when it cannot tell.
+    pub fn is_own_namespace(&self) -> bool {
+        match self {
+            NetnsTarget::Host => true,
+            NetnsTarget::Pid(pid) => {
+                same_namespace_as_ours(Path::new(&format!("/proc/{pid}/ns/net"))).unwrap_or(false)
+            }
+            NetnsTarget::Named(name) => {
+                is_plain_name(name)
+                    && same_namespace_as_ours(&Path::new(NAMED_NETNS_DIR).join(name))
+                        .unwrap_or(false)
+            }
+        }
+    }
+
     /// "host", "pid 1234", "netns blue".
     pub fn label(&self) -> String {
         match self {

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::model::listen_one::ListenOne;
 use crate::model::{
     Counter, Counters, ProcessInfo, Settings, Snapshot, SocketRecord, Sockstat, SourceKind,
     TcpState, TimerKind,
@@ -55,15 +56,18 @@ pub fn listen_one_experiment(start_ms: u64, tick: u64) -> Snapshot {
     let taken_at_ms = start_ms + tick * 1000;
     let mut snap = Snapshot::empty(taken_at_ms, SourceKind::Netlink);
     snap.elapsed = Duration::from_micros(2_400);
+    let scene = ListenOne {
+        seconds: tick,
+        ..ListenOne::experiment()
+    };
     snap.listeners = vec![
         listener("0.0.0.0:22", 0, 128, 900),
         listener("0.0.0.0:8080", 0, 511, 950),
-        listener("127.0.0.1:10000", 2, 1, 1000),
+        scene.listener(),
     ];
-    let mut owners = HashMap::new();
+    let mut owners = scene.owners();
     owners.insert(900, process(612, "sshd"));
     owners.insert(950, process(2210, "gunicorn"));
-    owners.insert(1000, process(4242, "python3"));
 
     let mut sockets = vec![socket(
         TcpState::Established,
@@ -72,35 +76,7 @@ pub fn listen_one_experiment(start_ms: u64, tick: u64) -> Snapshot {
         901,
     )];
     owners.insert(901, process(7781, "sshd"));
-    for (i, client_port) in [40001u16, 40002].into_iter().enumerate() {
-        let client = format!("127.0.0.1:{client_port}");
-        let inode = 2001 + i as u64;
-        sockets.push(socket(
-            TcpState::Established,
-            &client,
-            "127.0.0.1:10000",
-            inode,
-        ));
-        owners.insert(inode, process(4301 + i as u32, "nc"));
-        // The server's end waits in the accept queue: inode 0, no owner yet.
-        sockets.push(socket(TcpState::Established, "127.0.0.1:10000", &client, 0));
-    }
-    for (i, client_port) in [40003u16, 40004, 40005].into_iter().enumerate() {
-        let inode = 2003 + i as u64;
-        let retransmits = (tick as u8).saturating_sub(i as u8).min(4);
-        let mut client = socket(
-            TcpState::SynSent,
-            &format!("127.0.0.1:{client_port}"),
-            "127.0.0.1:10000",
-            inode,
-        );
-        client.timer = TimerKind::Retransmit;
-        client.retransmits = retransmits;
-        client.timer_expires_ms = 1000 * (1 << retransmits) - 300 * (i as u32 + 1);
-        client.send_queue = 1;
-        sockets.push(client);
-        owners.insert(inode, process(4303 + i as u32, "nc"));
-    }
+    sockets.extend(scene.sockets());
     for i in 0..2u16 {
         sockets.push(socket(
             TcpState::CloseWait,

@@ -5,8 +5,14 @@
 //! outside loopback and its own sockets; it is bounded in time and closes
 //! everything it opened when it ends.
 
+pub(crate) mod controller;
 pub mod lab;
+#[cfg(test)]
+pub(crate) mod lab_probe;
 pub(crate) mod narrator;
+#[cfg(test)]
+mod screen_tests;
+pub mod sights;
 
 use std::time::Duration;
 
@@ -54,40 +60,54 @@ impl Step {
         .max(self.watch_for())
     }
 
-    /// What is about to happen, and what to look for.
+    /// What is about to happen, and what to look for on the screen.
     pub fn narration(self, ports: &LabPorts) -> String {
+        format!(
+            "{} {}",
+            self.what_happens(ports),
+            sights::look_for(self, ports)
+        )
+    }
+
+    /// What the step does and what the kernel does about it.
+    fn what_happens(self, ports: &LabPorts) -> String {
         match self {
             Step::ListenOne => format!(
-                "listen(1) on 127.0.0.1:{} and never call accept(). Look for: a LISTEN socket with queue 0/1.",
+                "listen(1) on 127.0.0.1:{} and never call accept().",
                 ports.full_queue
             ),
             Step::FillTheQueue => format!(
-                "now calling connect() ×5 on the listener with backlog 1 (port {}). Linux holds backlog+1 = 2 \
-                 finished handshakes in the accept queue; the kernel drops the other SYNs, so 3 clients stay in \
-                 SYN_SENT and retry their SYN (every 1 s at first on Linux 6.x, then 2, 4, 8… s). Look for: queue 2/1 FULL, 3 SYN_SENT, ListenOverflows rising.",
+                "connect() ×5 to the listen(1) port {}: Linux queues backlog+1 = 2 finished handshakes and \
+                 drops the other SYNs, so 3 clients stay in SYN_SENT and retry (every 1 s at first on Linux \
+                 6.x, then 2, 4, 8… s).",
                 ports.full_queue
             ),
             Step::ShortConnections => format!(
                 "20 short connections to port {}: send, reply, and the client calls close() first. \
-                 The side that closes first keeps the connection in TIME_WAIT for 60 s (2MSL). \
-                 Look for: 20 TIME_WAIT under port {}.",
-                ports.time_wait, ports.time_wait
+                 The side that closes first keeps the connection in TIME_WAIT for 60 s (2MSL).",
+                ports.time_wait
             ),
             Step::NeverClose => format!(
-                "3 clients of port {} hang up (close()), and the server never calls close(). \
-                 Look for: 3 CLOSE_WAIT (the server's leak) and 3 FIN_WAIT2 (the clients waiting for its FIN).",
+                "3 clients of port {} hang up (close()), and the server never calls close(): \
+                 CLOSE_WAIT is the server's leak, FIN_WAIT2 the clients waiting for its FIN.",
                 ports.close_wait
             ),
             Step::ClosedPort => format!(
                 "connect() to port {}, where nobody listens: the kernel answers the SYN with an RST, \
-                 connect() fails with ECONNREFUSED and no socket remains. Look for: nothing on port {}, OutRsts +1.",
-                ports.closed, ports.closed
+                 connect() fails with ECONNREFUSED and no socket remains (the header's OutRsts and the \
+                 dashboard's alert log count RSTs host-wide).",
+                ports.closed
             ),
         }
     }
 
+    /// The port the step is about.
+    pub fn port(self, ports: &LabPorts) -> u16 {
+        sights::port_of(self, ports)
+    }
+
     /// Runs the step's experiment; returns what happened, in one line.
-    pub(crate) fn perform(self, lab: &mut Lab) -> std::io::Result<String> {
+    fn perform(self, lab: &mut Lab) -> std::io::Result<String> {
         Ok(match self {
             Step::ListenOne => {
                 lab.listen_with_backlog_one()?;
@@ -96,6 +116,10 @@ impl Step {
             Step::FillTheQueue => {
                 lab.connect_clients_to_full_queue(5)?;
                 "5 connect() calls issued (non-blocking)".to_string()
+            }
+            Step::ShortConnections if lab.time_wait_sockets_remain() => {
+                "the 20 TIME_WAIT sockets of the first run are still there (60 s): not made again"
+                    .to_string()
             }
             Step::ShortConnections => {
                 lab.short_connections_closed_by_client(20)?;
@@ -111,6 +135,57 @@ impl Step {
             }
         })
     }
+
+    /// Takes the step's sockets away again (stepping back); returns what
+    /// was done, in one line.
+    fn undo(self, lab: &mut Lab) -> std::io::Result<String> {
+        Ok(match self {
+            Step::ListenOne => {
+                lab.stop_listening()?;
+                format!(
+                    "undone: port {} closed and bound again, not listening",
+                    lab.ports.full_queue
+                )
+            }
+            Step::FillTheQueue => {
+                let clients = lab.release_queued_clients()?;
+                format!("undone: {clients} clients reset, the accept queue emptied")
+            }
+            Step::ShortConnections => {
+                "the TIME_WAIT sockets stay: they are the kernel's until 60 s after the close"
+                    .to_string()
+            }
+            Step::NeverClose => {
+                let sockets = lab.close_the_leak()?;
+                format!("undone: {sockets} sockets closed with an RST (SO_LINGER 0)")
+            }
+            Step::ClosedPort => "nothing to undo: the refused connect left no socket".to_string(),
+        })
+    }
+}
+
+/// Runs or undoes steps until the lab's sockets show the first
+/// `steps_run` steps; returns what was done, in one line.
+pub(crate) fn bring_lab_to(lab: &mut Lab, steps_run: usize) -> std::io::Result<String> {
+    let mut done = Vec::new();
+    let steps_run = steps_run.min(Step::ALL.len());
+    while let Some(step) = Step::ALL
+        .get(lab.steps_run)
+        .filter(|_| lab.steps_run < steps_run)
+    {
+        done.push(step.perform(lab)?);
+        lab.steps_run += 1;
+    }
+    while let Some(step) = lab
+        .steps_run
+        .checked_sub(1)
+        .filter(|_| lab.steps_run > steps_run)
+        .and_then(|last| Step::ALL.get(last))
+    {
+        done.push(step.undo(lab)?);
+        lab.steps_run -= 1;
+    }
+    Ok(done.join("; "))
 }
 
 /// The opening words of the dashboard demo: the ports, and how to read the
@@ -120,7 +195,8 @@ pub(crate) fn introduction(ports: &LabPorts) -> String {
         "{} experiments from the write-up, run for real on 127.0.0.1: port {} (listen(1), never accept()), \
          {} (short connections), {} (a server that never calls close()), {} (nobody listens). Each box counts the \
          sockets in that TCP state; a count that rises flashes, an arrow lights up when a connection takes it, and \
-         the log below names the call or kernel event behind each change. Arrows + ? explain a state; q quits.",
+         the log below names the call or kernel event behind each change. Each step turns the diagram to its port. \
+         p pauses the steps, n / b go to the next / previous one; arrows + ? explain a state; q quits.",
         Step::ALL.len(),
         ports.full_queue,
         ports.time_wait,

@@ -7,6 +7,7 @@
 
 pub mod judge;
 pub mod rows;
+pub mod table;
 
 use crate::alert::Alert;
 

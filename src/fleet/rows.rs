@@ -1,7 +1,8 @@
 //! One row per namespace for the Namespaces panel and the line outputs:
 //! its label, sockets and TIME_WAIT (sockstat), listeners, fullest queue
-//! (`2/1 FULL`), ListenOverflows per second and active alerts; sorted with
-//! the worst first.
+//! (`2/1 FULL`), ListenOverflows per second, active alerts (from its light
+//! samples and from its latest whole table) and that table's figures;
+//! sorted with the worst first.
 //!
 //! Owns: `NamespaceRow`, `Fullest` and the worst-first order. Must not: do
 //! I/O or read the clock.
@@ -12,6 +13,8 @@ use crate::alert::{Alert, Severity};
 use crate::collect::namespaces::discovery::NamespaceId;
 use crate::collect::namespaces::fleet::NamespaceStatus;
 use crate::model::SocketRecord;
+
+use super::table::TableFigures;
 
 /// The fullest accept queue of a namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +79,8 @@ pub struct NamespaceRow {
     pub alerts: Vec<Alert>,
     /// Why the last sample failed, if it did.
     pub error: Option<String>,
+    /// Its latest whole table (round-robin, or its own when opened).
+    pub table: Option<TableFigures>,
 }
 
 impl NamespaceRow {
@@ -90,6 +95,7 @@ impl NamespaceRow {
             overflows_per_sec: None,
             alerts: Vec::new(),
             error: None,
+            table: None,
         }
     }
 
@@ -103,6 +109,35 @@ impl NamespaceRow {
 
     pub fn worst_severity(&self) -> Option<Severity> {
         self.alerts.iter().map(|a| a.severity).max()
+    }
+}
+
+/// How stale the readable namespaces' whole tables are at `now_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TableAges {
+    pub oldest_ms: Option<u64>,
+    pub median_ms: Option<u64>,
+    /// Readable namespaces whose whole table has not been read yet.
+    pub unread: usize,
+}
+
+impl TableAges {
+    pub fn of(rows: &[NamespaceRow], now_ms: u64) -> TableAges {
+        let readable = rows.iter().filter(|r| r.status.access.is_ok());
+        let mut ages: Vec<u64> = Vec::new();
+        let mut unread = 0;
+        for row in readable {
+            match &row.table {
+                Some(table) => ages.push(table.age_ms(now_ms)),
+                None => unread += 1,
+            }
+        }
+        ages.sort_unstable();
+        TableAges {
+            oldest_ms: ages.last().copied(),
+            median_ms: ages.get(ages.len() / 2).copied(),
+            unread,
+        }
     }
 }
 

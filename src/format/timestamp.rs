@@ -23,6 +23,12 @@ pub(crate) fn format_hms(unix_ms: u64) -> String {
     )
 }
 
+/// `21:40:12.345678` (UTC) for a Unix time in microseconds: the exact time
+/// of a kernel event.
+pub(crate) fn format_hms_micros(unix_us: u64) -> String {
+    format!("{}.{:06}", format_hms(unix_us / 1000), unix_us % 1_000_000)
+}
+
 /// `2026-11-23T21:40:12.345Z`: RFC 3339 in UTC with milliseconds, the
 /// `time` of every JSON document.
 pub fn format_rfc3339(unix_ms: u64) -> String {

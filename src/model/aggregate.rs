@@ -367,27 +367,14 @@ fn owning_listener(listeners: &[ListenerSummary], local: &SocketAddr) -> Option<
 mod tests {
     use super::*;
     use crate::model::counters::{Settings, Sockstat};
+    use crate::model::listen_one::ListenOne;
     use crate::model::snapshot::{Filter, SourceKind};
     use crate::model::socket::fixtures::{listener, record};
     use crate::model::state::StateMask;
 
     /// The write-up's experiment: listen(1), no accept(), 5 clients.
     fn listen_one_experiment() -> Snapshot {
-        let mut snap = Snapshot::empty(1_000, SourceKind::Netlink);
-        snap.listeners.push(listener("127.0.0.1:10000", 2, 1));
-        for client_port in [40001, 40002] {
-            let client = format!("127.0.0.1:{client_port}");
-            snap.sockets
-                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
-            snap.sockets
-                .push(record(TcpState::Established, "127.0.0.1:10000", &client));
-        }
-        for client_port in [40003, 40004, 40005] {
-            let client = format!("127.0.0.1:{client_port}");
-            snap.sockets
-                .push(record(TcpState::SynSent, &client, "127.0.0.1:10000"));
-        }
-        snap
+        ListenOne::experiment().snapshot(1_000)
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct EventLine {
     /// The listener the event belongs to, when the kernel named it.
     pub listener: Option<SocketAddr>,
     pub text: String,
+    /// For a state change: the call or segment behind it (also in `text`).
+    pub cause: &'static str,
 }
 
 /// Counters since the ledger started.
@@ -174,7 +176,7 @@ impl EventLedger {
                         )
                     } else {
                         format!(
-                            "RST sent: segment from {remote} to {local}, no socket there (a connect() would get ECONNREFUSED)"
+                            "RST sent: segment from {remote} to {local}, no socket there (a SYN gets ECONNREFUSED; any other segment resets the sender's connection)"
                         )
                     }
                 } else {
@@ -347,7 +349,9 @@ impl EventLedger {
             None => format!("{local} → {remote}  new → {shown_new}  {cause}"),
         };
         let port = self.service_port(local, remote);
-        Some(self.line(event, Some((old, shown_new)), Some(port), None, text))
+        let mut line = self.line(event, Some((old, shown_new)), Some(port), None, text);
+        line.cause = cause;
+        Some(line)
     }
 
     fn remember(&mut self, sk: u64, local: SocketAddr, remote: SocketAddr, state: TcpState) {
@@ -408,6 +412,7 @@ impl EventLedger {
             port,
             listener,
             text,
+            cause: "",
         }
     }
 }
@@ -455,6 +460,11 @@ fn cause_of(old: TcpState, new: TcpState, reset: bool) -> &'static str {
     use TcpState::*;
     if reset && new == Close {
         return "recv RST";
+    }
+    if old == new {
+        // tcp_close() on a socket already shut down for writing: the kernel
+        // reports the state it keeps.
+        return "close() after shutdown(): same state, now orphaned (no process holds it)";
     }
     match (old, new) {
         (Close, SynSent) => "connect(): send SYN",
@@ -704,6 +714,28 @@ mod tests {
         });
         assert!(dropped.is_none());
         assert_eq!(unknown_drop.counts.drops_unattributed, 1);
+    }
+
+    #[test]
+    fn a_close_after_shutdown_keeps_its_state_and_says_so() {
+        use TcpState::*;
+        let mut ledger = EventLedger::new(&[]);
+        let line = ledger
+            .ingest(&change(
+                1,
+                7,
+                "127.0.0.1:40000",
+                "127.0.0.1:10000",
+                FinWait2,
+                FinWait2,
+            ))
+            .expect("line");
+        assert_eq!(line.states, Some((FinWait2, FinWait2)));
+        assert!(
+            line.cause.starts_with("close() after shutdown()"),
+            "{}",
+            line.cause
+        );
     }
 
     #[test]

@@ -9,10 +9,13 @@ pub mod address;
 pub mod aggregate;
 pub mod cadence;
 pub mod counters;
+pub mod drop_attribution;
 pub mod event;
 pub mod event_ledger;
 pub mod history;
 pub mod judging;
+#[cfg(any(test, feature = "test-support"))]
+pub mod listen_one;
 pub mod peaks;
 pub mod retained;
 pub mod sampled;

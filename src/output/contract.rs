@@ -6,6 +6,10 @@
 //! its `*_ms` (Unix milliseconds); durations are named with their unit; ports
 //! are integers.
 //!
+//! The `--all-namespaces` documents (`namespaces`, `namespace`,
+//! `namespace_rows`, and the `netns`/`last_table` keys of their entries and
+//! of alert lines) are in `netns_doc`; the event line in `event_doc`.
+//!
 //! Owns: the document types (serde both ways), their making from the model
 //! and their reading back into it (for replay). Must not: do I/O or read the
 //! clock; change a key without bumping `SCHEMA_VERSION` or adding a
@@ -123,6 +127,16 @@ pub struct PortDoc {
     pub port: u16,
     pub total: u64,
     pub states: BTreeMap<String, u64>,
+}
+
+impl PortDoc {
+    pub fn of(row: &PortStates) -> PortDoc {
+        PortDoc {
+            port: row.port,
+            total: row.counts.total(),
+            states: state_map(&row.counts),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -602,7 +616,7 @@ pub struct SnapshotDoc {
     pub connections: Option<Vec<ConnectionDoc>>,
 }
 
-fn state_map(counts: &StateCounts) -> BTreeMap<String, u64> {
+pub(crate) fn state_map(counts: &StateCounts) -> BTreeMap<String, u64> {
     TcpState::ALL
         .iter()
         .map(|s| (s.name().to_string(), counts.get(*s)))
@@ -662,15 +676,7 @@ impl SnapshotDoc {
                 process: l.process.as_ref().map(ProcessDoc::of),
             })
             .collect();
-        let ports = aggregates
-            .ports
-            .iter()
-            .map(|row| PortDoc {
-                port: row.port,
-                total: row.counts.total(),
-                states: state_map(&row.counts),
-            })
-            .collect();
+        let ports = aggregates.ports.iter().map(PortDoc::of).collect();
         let time_wait = &aggregates.time_wait;
         let counters = snapshot
             .counters

@@ -6,8 +6,10 @@
 
 pub mod contract;
 pub mod event_doc;
+pub mod event_text;
 pub mod json;
 pub mod namespaces;
+pub mod netns_doc;
 pub mod table;
 
 use crate::alert::Alert;

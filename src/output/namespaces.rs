@@ -11,12 +11,15 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::Report;
-use super::contract::{AlertDoc, Envelope};
+use super::contract::Envelope;
 use super::json::report_json;
+use super::netns_doc::{
+    LastTableDoc, NamespaceLineDoc, NamespaceRowsDoc, NamespacesDoc, NetnsDoc, access_text,
+};
 use super::table::write_table;
 use crate::collect::namespaces::fleet::NamespaceStatus;
-use crate::collect::namespaces::reader::Access;
 use crate::fleet::rows::NamespaceRow;
+use crate::fleet::table::{TableFigures, age_text};
 use crate::format::timestamp::{format_rfc3339, format_utc};
 
 /// One namespace in a picture of all of them.
@@ -27,6 +30,8 @@ pub struct NamespaceReport<'a> {
     pub picture: Result<Report<'a>, String>,
     /// Whether the whole table was read (else listeners and totals only).
     pub whole_table: bool,
+    /// The figures of its latest whole table, if one was read.
+    pub last_table: Option<TableFigures>,
 }
 
 /// Every namespace, with what discovery wants the user to know.
@@ -39,37 +44,12 @@ pub struct AllNamespaces<'a> {
     pub notes: &'a [String],
 }
 
-/// `entered (sock_diag)`, `/proc/PID/net (no backlogs)`, `own`.
-pub fn access_text(access: &Result<Access, String>) -> String {
-    match access {
-        Ok(Access::Own) => "own namespace".to_string(),
-        Ok(Access::Entered) => "entered (setns)".to_string(),
-        Ok(Access::Outside { pid }) => format!("/proc/{pid}/net from outside"),
-        Err(why) => format!("unreadable: {why}"),
-    }
+fn to_value(doc: &impl serde::Serialize) -> Value {
+    // Contract types are plain data with string keys: this cannot fail.
+    serde_json::to_value(doc).unwrap_or(Value::Null)
 }
 
-/// Who a namespace is: `id`, `name`, `container`, `pid`, and the rest.
-pub fn identity_json(status: &NamespaceStatus) -> Value {
-    let found = &status.found;
-    let container = found.origin.container.as_ref();
-    json!({
-        "id": found.id.0,
-        "label": found.label(),
-        "host": found.is_host,
-        "name": found.name,
-        "container": container.map(|c| c.id.clone()),
-        "runtime": container.map(|c| c.runtime.name()),
-        "pod_uid": found.origin.pod_uid,
-        "systemd_unit": found.origin.systemd_unit,
-        "pid": found.pid,
-        "command": found.command,
-        "access": access_text(&status.access),
-        "readable": status.access.is_ok(),
-    })
-}
-
-fn namespace_json(report: &NamespaceReport<'_>) -> Value {
+fn namespace_json(report: &NamespaceReport<'_>, now_ms: u64) -> Value {
     let mut value = match &report.picture {
         Ok(picture) => report_json(picture),
         Err(why) => json!({
@@ -81,31 +61,44 @@ fn namespace_json(report: &NamespaceReport<'_>) -> Value {
             "alerts": [],
         }),
     };
-    if let (Some(object), Value::Object(identity)) =
-        (value.as_object_mut(), identity_json(report.status))
-    {
+    if let (Some(object), Value::Object(identity)) = (
+        value.as_object_mut(),
+        to_value(&NetnsDoc::of(report.status)),
+    ) {
         object.extend(identity);
         object.insert("whole_table".to_string(), json!(report.whole_table));
+        object.insert(
+            "last_table".to_string(),
+            to_value(
+                &report
+                    .last_table
+                    .as_ref()
+                    .map(|t| LastTableDoc::of(t, now_ms)),
+            ),
+        );
     }
     value
 }
 
 /// The `namespaces` document: the contract's envelope, then `namespaces[]`.
 pub fn all_namespaces_json(all: &AllNamespaces<'_>) -> Value {
-    let mut value = serde_json::to_value(Envelope::new("namespaces", all.host, "all"))
-        .unwrap_or_else(|_| json!({}));
-    let body = json!({
-        "taken_at_ms": all.taken_at_ms,
-        "time": format_rfc3339(all.taken_at_ms),
-        "all_namespaces": true,
-        "notes": all.notes,
-        "unreadable": all.namespaces.iter().filter(|n| n.status.access.is_err()).count(),
-        "namespaces": all.namespaces.iter().map(namespace_json).collect::<Vec<_>>(),
-    });
-    if let (Some(object), Value::Object(body)) = (value.as_object_mut(), body) {
-        object.extend(body);
-    }
-    value
+    to_value(&NamespacesDoc {
+        envelope: Envelope::new("namespaces", all.host, "all"),
+        time: format_rfc3339(all.taken_at_ms),
+        time_ms: all.taken_at_ms,
+        all_namespaces: true,
+        notes: all.notes.to_vec(),
+        unreadable: all
+            .namespaces
+            .iter()
+            .filter(|n| n.status.access.is_err())
+            .count(),
+        namespaces: all
+            .namespaces
+            .iter()
+            .map(|n| namespace_json(n, all.taken_at_ms))
+            .collect(),
+    })
 }
 
 /// One line per namespace, then a section for each with listeners or alerts.
@@ -196,69 +189,31 @@ pub fn namespace_event_line(
     status: &NamespaceStatus,
     at_ms: u64,
 ) -> Value {
-    let mut value = serde_json::to_value(Envelope::new("namespace", host, &status.found.label()))
-        .unwrap_or_else(|_| json!({}));
-    if let Some(object) = value.as_object_mut() {
-        object.insert("event".to_string(), json!(event));
-        object.insert("time_ms".to_string(), json!(at_ms));
-        object.insert("time".to_string(), json!(format_rfc3339(at_ms)));
-        object.insert("netns".to_string(), identity_json(status));
-    }
-    value
+    to_value(&NamespaceLineDoc::of(host, event, status, at_ms))
 }
 
-/// Adds who the namespace is to a line (`netns`).
-pub fn with_namespace(mut line: Value, status: &NamespaceStatus) -> Value {
+/// Adds who the namespace is (`netns`) to a line, and what its latest whole
+/// table showed, with its age at `at_ms` (`last_table`, null if none yet).
+pub fn with_namespace(
+    mut line: Value,
+    status: &NamespaceStatus,
+    table: Option<&TableFigures>,
+    at_ms: u64,
+) -> Value {
     if let Some(object) = line.as_object_mut() {
-        object.insert("netns".to_string(), identity_json(status));
+        object.insert("netns".to_string(), to_value(&NetnsDoc::of(status)));
+        object.insert(
+            "last_table".to_string(),
+            to_value(&table.map(|t| LastTableDoc::of(t, at_ms))),
+        );
     }
     line
-}
-
-fn row_json(row: &NamespaceRow) -> Value {
-    let mut value = identity_json(&row.status);
-    if let Some(object) = value.as_object_mut() {
-        object.extend([
-            ("sockets".to_string(), json!(row.sockets)),
-            ("time_wait".to_string(), json!(row.time_wait)),
-            ("listener_count".to_string(), json!(row.listeners)),
-            (
-                "fullest_queue".to_string(),
-                json!(row.fullest.map(|f| json!({
-                    "port": f.port,
-                    "accept_queue": f.queue,
-                    "backlog": f.backlog,
-                    "full": f.is_full(),
-                }))),
-            ),
-            (
-                "listen_overflows_per_sec".to_string(),
-                json!(row.overflows_per_sec),
-            ),
-            (
-                "alerts".to_string(),
-                json!(row.alerts.iter().map(AlertDoc::of).collect::<Vec<_>>()),
-            ),
-            ("error".to_string(), json!(row.error)),
-        ]);
-    }
-    value
 }
 
 /// The per-interval line output of `--all-namespaces`: one row per
 /// namespace, worst first (`type: namespace_rows`).
 pub fn rows_json(host: &str, at_ms: u64, rows: &[NamespaceRow]) -> Value {
-    let mut value = serde_json::to_value(Envelope::new("namespace_rows", host, "all"))
-        .unwrap_or_else(|_| json!({}));
-    if let Some(object) = value.as_object_mut() {
-        object.insert("time_ms".to_string(), json!(at_ms));
-        object.insert("time".to_string(), json!(format_rfc3339(at_ms)));
-        object.insert(
-            "namespaces".to_string(),
-            rows.iter().map(row_json).collect(),
-        );
-    }
-    value
+    to_value(&NamespaceRowsDoc::of(host, at_ms, rows))
 }
 
 /// The same rows as a table for people.
@@ -272,8 +227,8 @@ pub fn write_rows_table(out: &mut dyn Write, at_ms: u64, rows: &[NamespaceRow]) 
         .max("NAMESPACE".len());
     writeln!(
         out,
-        "{:<width$}  {:>7}  {:>9}  {:>9}  {:>14}  {:>11}  ALERTS",
-        "NAMESPACE", "SOCKETS", "TIME_WAIT", "LISTENERS", "FULLEST", "OVERFLOWS/s"
+        "{:<width$}  {:>7}  {:>9}  {:>9}  {:>14}  {:>11}  {:>6}  ALERTS",
+        "NAMESPACE", "SOCKETS", "TIME_WAIT", "LISTENERS", "FULLEST", "OVERFLOWS/s", "TABLE"
     )?;
     for row in rows {
         let number = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
@@ -287,9 +242,13 @@ pub fn write_rows_table(out: &mut dyn Write, at_ms: u64, rows: &[NamespaceRow]) 
                 .collect::<Vec<_>>()
                 .join(", "),
         };
+        let table = row
+            .table
+            .as_ref()
+            .map_or("-".to_string(), |t| age_text(t.age_ms(at_ms)));
         writeln!(
             out,
-            "{:<width$}  {:>7}  {:>9}  {:>9}  {:>14}  {:>11}  {alerts}",
+            "{:<width$}  {:>7}  {:>9}  {:>9}  {:>14}  {:>11}  {table:>6}  {alerts}",
             row.label(),
             number(row.sockets),
             number(row.time_wait),

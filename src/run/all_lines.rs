@@ -1,11 +1,13 @@
 //! `--all-namespaces` on a pipe: `--stream` opens with the picture of every
 //! namespace (the `namespaces` document), then one JSON line per alert
-//! raised or cleared in any namespace (with `netns`, who it is) and per
-//! namespace that appears or vanishes; without `--stream`, one row per
+//! raised or cleared in any namespace (with `netns`, who it is, and
+//! `last_table`, what its latest whole table showed and how old it is) and
+//! per namespace that appears or vanishes; without `--stream`, one row per
 //! namespace each interval (table or `namespace_rows` JSON).
 //!
 //! Owns: those line outputs. Must not: touch terminal modes.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use super::all_once::Picture;
@@ -13,8 +15,10 @@ use super::fleet_pipeline::spawn_fleet_channel;
 use super::lines::ring_bell_if;
 use crate::cli::{Config, OutputFormat};
 use crate::collect::host::host_name;
+use crate::collect::namespaces::discovery::NamespaceId;
 use crate::error::AppError;
 use crate::fleet::judge::FleetTick;
+use crate::fleet::table::TableFigures;
 use crate::output::json::alert_line;
 use crate::output::namespaces::{
     namespace_event_line, rows_json, with_namespace, write_rows_table,
@@ -36,6 +40,8 @@ pub fn run_all_namespaces_stream(config: &Config) -> Result<(), AppError> {
     }
     let (ticks, _handle) = spawn_fleet_channel(config)?;
     let mut first_discovery = true;
+    // Each namespace's latest whole table, for its alert lines.
+    let mut tables: HashMap<NamespaceId, TableFigures> = HashMap::new();
     for tick in ticks {
         let mut out = stdout.lock();
         match tick {
@@ -55,6 +61,7 @@ pub fn run_all_namespaces_stream(config: &Config) -> Result<(), AppError> {
                     }
                 }
                 for status in &vanished {
+                    tables.remove(&status.found.id);
                     write_json_line(
                         &mut out,
                         &namespace_event_line(&host, "vanished", status, at_ms),
@@ -68,13 +75,18 @@ pub fn run_all_namespaces_stream(config: &Config) -> Result<(), AppError> {
             } => {
                 ring_bell_if(config, &mut out, &events).map_err(AppError::Output)?;
                 let label = status.found.label();
+                let table = tables.get(&status.found.id);
                 for event in &events {
                     let line = alert_line(&host, &label, event, at_ms);
-                    write_json_line(&mut out, &with_namespace(line, &status))?;
+                    write_json_line(&mut out, &with_namespace(line, &status, table, at_ms))?;
                 }
             }
+            FleetTick::Table { status, figures } => {
+                tables.insert(status.found.id, *figures);
+                continue;
+            }
             FleetTick::Stopped { error } => return Err(error.into()),
-            FleetTick::Rows { .. } | FleetTick::Opened { .. } | FleetTick::Table { .. } => continue,
+            FleetTick::Rows { .. } | FleetTick::Opened { .. } => continue,
         }
         out.flush().map_err(AppError::Output)?;
     }

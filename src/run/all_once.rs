@@ -19,6 +19,7 @@ use crate::collect::namespaces::discovery::discover;
 use crate::collect::namespaces::fleet::{Fleet, NamespaceStatus, OnceSample};
 use crate::error::AppError;
 use crate::fleet::name_namespace;
+use crate::fleet::table::TableFigures;
 use crate::model::judging::JudgingScope;
 use crate::output::Report;
 use crate::output::namespaces::{
@@ -162,5 +163,11 @@ fn report_of<'a>(host: &'a str, judged: &'a Judged) -> NamespaceReport<'a> {
             })
             .map_err(Clone::clone),
         whole_table: judged.whole_table,
+        last_table: judged
+            .tick
+            .as_ref()
+            .ok()
+            .filter(|_| judged.whole_table)
+            .map(|tick| TableFigures::from_parts(&tick.snapshot, &tick.aggregates, false)),
     }
 }

@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use crossterm::event::{self, Event, MouseButton, MouseEventKind};
 
 use super::pipeline::{
-    WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config, spawn_watch,
+    EventsSpec, WatchHandle, WatchSpec, open_live_sampler, open_recorder, sampler_config,
+    spawn_watch,
 };
-use crate::app::{App, AppSetup, Command, Effects, Msg, SelfCost};
+use crate::app::{App, AppSetup, Command, DemoControl, Effects, Msg, SelfCost};
 use crate::cli::{ColorArg, Config};
 use crate::collect::clock::now_ms;
 use crate::collect::self_usage::{CpuMeter, memory_kib};
@@ -72,9 +73,10 @@ pub(super) fn color_for(config: &Config) -> bool {
 }
 
 /// Runs beside the dashboard on its own thread and talks to the app with
-/// messages. The receiver disconnects when the dashboard ends: that is the
-/// signal to stop (the dashboard then waits for the thread).
-pub(crate) type Companion = Box<dyn FnOnce(Sender<Msg>, Receiver<()>) + Send>;
+/// messages; it receives the viewer's demo controls. The receiver
+/// disconnects when the dashboard ends: that is the signal to stop (the
+/// dashboard then waits for the thread).
+pub(crate) type Companion = Box<dyn FnOnce(Sender<Msg>, Receiver<DemoControl>) + Send>;
 
 /// What a run adds to the plain dashboard.
 #[derive(Default)]
@@ -104,9 +106,16 @@ where
 {
     let (messages, inbox) = mpsc::channel::<Msg>();
     let sender = messages.clone();
-    let watch = spawn_watch(WatchSpec::from_config(config)?, open_source, move |tick| {
+    let mut spec = WatchSpec::from_config(config)?;
+    spec.events = EventsSpec::asked(config);
+    let watch = spawn_watch(spec, open_source, move |tick| {
         sender.send(Msg::Sampled(tick)).is_ok()
     })?;
+    if let Some(note) = watch.events_note() {
+        let _ = messages.send(Msg::EventsOff {
+            note: note.to_string(),
+        });
+    }
 
     let signals = StopSignals::register().map_err(AppError::Terminal)?;
     let mut guard = TerminalGuard::enter().map_err(AppError::Terminal)?;
@@ -126,13 +135,13 @@ where
     }
     let input_stop = Arc::new(AtomicBool::new(false));
     spawn_input(messages.clone(), Arc::clone(&input_stop))?;
-    let (stop_companion, companion_stop) = mpsc::channel::<()>();
+    let (to_companion, companion_controls) = mpsc::channel::<DemoControl>();
     let companion = match extras.companion {
         Some(run) => {
             let sender = messages.clone();
             let handle = thread::Builder::new()
                 .name("tcpwatch-companion".to_string())
-                .spawn(move || run(sender, companion_stop))
+                .spawn(move || run(sender, companion_controls))
                 .map_err(AppError::Thread)?;
             Some(handle)
         }
@@ -140,10 +149,16 @@ where
     };
     drop(messages);
 
-    let result = event_loop(&mut guard, &mut app, &inbox, &watch, &signals, config);
+    let loop_parts = LoopParts {
+        inbox: &inbox,
+        watch: &watch,
+        signals: &signals,
+        companion: &to_companion,
+    };
+    let result = event_loop(&mut guard, &mut app, &loop_parts, config);
     input_stop.store(true, Ordering::Relaxed);
     drop(watch);
-    drop(stop_companion);
+    drop(to_companion);
     drop(guard);
     if let Some(handle) = companion {
         let _ = handle.join();
@@ -151,14 +166,37 @@ where
     result
 }
 
+/// What the event loop talks to besides the app and the terminal.
+struct LoopParts<'a> {
+    inbox: &'a Receiver<Msg>,
+    watch: &'a WatchHandle,
+    signals: &'a StopSignals,
+    /// The companion's (the demo narrator's) controls.
+    companion: &'a Sender<DemoControl>,
+}
+
+/// Applies one message; a demo control goes on to the narrator at once, so
+/// two quick presses are two steps.
+fn update(app: &mut App, msg: Msg, companion: &Sender<DemoControl>) -> Effects {
+    let mut effects = app.update(msg);
+    if let Some(control) = effects.demo_control.take() {
+        let _ = companion.send(control); // no narrator, or it has finished
+    }
+    effects
+}
+
 fn event_loop(
     guard: &mut TerminalGuard,
     app: &mut App,
-    inbox: &Receiver<Msg>,
-    watch: &WatchHandle,
-    signals: &StopSignals,
+    parts: &LoopParts,
     config: &Config,
 ) -> Result<(), AppError> {
+    let LoopParts {
+        inbox,
+        watch,
+        signals,
+        companion,
+    } = *parts;
     let bell = config.bell;
     let mut recording_note: Option<String> = None;
     let mut cpu = CpuMeter::new();
@@ -209,13 +247,13 @@ fn event_loop(
             .map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height))
             .map_err(AppError::Terminal)?;
         match inbox.recv_timeout(REDRAW_AT_LEAST_EVERY) {
-            Ok(msg) => effects = effects.and(app.update(place_click(msg, app, screen))),
+            Ok(msg) => effects = effects.and(update(app, place_click(msg, app, screen), companion)),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Err(AppError::SamplerLost),
         }
         // Take everything that is waiting before drawing again.
         while let Ok(msg) = inbox.try_recv() {
-            effects = effects.and(app.update(place_click(msg, app, screen)));
+            effects = effects.and(update(app, place_click(msg, app, screen), companion));
         }
         if let Some(capture) = effects.mouse_capture.take() {
             guard

@@ -2,7 +2,8 @@
 //! On a terminal, the live dashboard opens on the state diagram and watches
 //! the lab's ports while the narrator runs the steps beside it; it stays
 //! open after the demo until `q`. Otherwise (`--no-tui`, pipes) each step
-//! is narrated, run, given time, and followed by a judged picture.
+//! is narrated, run, given time, and followed by a judged picture and, when
+//! exact events are on, the step's exact sequence (the closed port's RST).
 //!
 //! Owns: the wiring of lab, sampler, narrator and the modes. Must not: touch
 //! anything but the lab's own loopback sockets; draw or hold UI state.
@@ -12,7 +13,9 @@ use std::thread;
 use std::time::Duration;
 
 use super::dashboard::{DashboardExtras, run_dashboard_beside};
-use super::pipeline::{open_live_sampler, sampler_config};
+use super::pipeline::{
+    EventsSpec, open_live_sampler, sampler_config, start_event_reader, take_event_batches,
+};
 use super::report::write_report;
 use crate::app::Msg;
 use crate::cli::{Config, OutputFormat};
@@ -20,11 +23,18 @@ use crate::collect::SnapshotSource;
 use crate::collect::clock::now_ms;
 use crate::collect::namespace::NetnsTarget;
 use crate::collect::sampler::Sampler;
-use crate::demo::narrator::{Pacing, narrate};
-use crate::demo::{EPILOGUE, Step, lab::Lab};
+use crate::demo::controller::Pacing;
+use crate::demo::narrator::narrate;
+use crate::demo::{EPILOGUE, Step, bring_lab_to, lab::Lab};
 use crate::error::AppError;
 use crate::model::Filter;
+use crate::output::event_text::{count_lines, write_event_section};
 use crate::watch::Watch;
+
+/// Event lines printed per step at most (the newest are kept).
+const MAX_STEP_EVENTS: usize = 60;
+/// Time for the event reader's last drain to arrive before a step's sample.
+const EVENTS_SETTLE: Duration = Duration::from_millis(120);
 
 /// The demo samples at least this often, so short-lived states get caught.
 const DEMO_INTERVAL: Duration = Duration::from_millis(500);
@@ -47,13 +57,13 @@ pub(crate) fn run_demo_dashboard(config: &Config) -> Result<(), AppError> {
     let open_source = open_live_sampler(sampler_config(&demo_config));
     let extras = DashboardExtras {
         open_diagram: true,
-        companion: Some(Box::new(move |sender, stop| {
+        companion: Some(Box::new(move |sender, controls| {
             narrate(
                 lab,
                 Pacing::default(),
                 now_ms,
                 |event| sender.send(Msg::Narration(event)).is_ok(),
-                &stop,
+                &controls,
             );
         })),
     };
@@ -66,7 +76,21 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
     let mut sampler: Box<dyn SnapshotSource> =
         Box::new(Sampler::open(sampler_config(&demo_config))?);
     let mut watch = Watch::new(config.thresholds.clone());
+    // Exact events for the lab's ports: each step then shows its sequence.
+    let (events, events_note) = start_event_reader(&EventsSpec::asked(&demo_config))?;
+    if let Some(note) = events_note {
+        eprintln!("{note}");
+    }
+    let (_reader, batches) = match events {
+        Some((reader, batches)) => {
+            watch = watch.with_events(&demo_config.filter.ports);
+            (Some(reader), Some(batches))
+        }
+        None => (None, None),
+    };
     let stdout = io::stdout();
+    let mut last_counts = None;
+    let mut exact_overflows = 0;
     for (index, step) in Step::ALL.into_iter().enumerate() {
         let mut out = stdout.lock();
         writeln!(
@@ -77,11 +101,16 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
             step.narration(&lab.ports)
         )
         .map_err(AppError::Output)?;
-        let outcome = step.perform(&mut lab).map_err(AppError::Demo)?;
+        let outcome = bring_lab_to(&mut lab, index + 1).map_err(AppError::Demo)?;
         writeln!(out, "  → {outcome}").map_err(AppError::Output)?;
         out.flush().map_err(AppError::Output)?;
         drop(out);
         thread::sleep(step.watch_for());
+        // The reader drains its rings every 50 ms: wait for the last drain.
+        thread::sleep(EVENTS_SETTLE);
+        if let Some(batches) = &batches {
+            take_event_batches(&mut watch, batches);
+        }
         let tick = watch.judge(sampler.sample(now_ms())?);
         let mut out = stdout.lock();
         writeln!(out).map_err(AppError::Output)?;
@@ -95,8 +124,29 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
             &tick.active_alerts,
         )
         .map_err(AppError::Output)?;
+        if tick.event_counts.is_some() {
+            writeln!(out).map_err(AppError::Output)?;
+            let inferred = tick.inferred_overflows(exact_overflows);
+            write_event_section(
+                &mut out,
+                "Exact events of this step",
+                &tick.events,
+                None,
+                inferred.as_ref(),
+                MAX_STEP_EVENTS,
+            )
+            .map_err(AppError::Output)?;
+        }
+        exact_overflows = tick.exact_overflow_drops();
+        last_counts = tick.event_counts.clone();
     }
     drop(lab);
     let mut out = stdout.lock();
+    if let Some(counts) = &last_counts {
+        writeln!(out).map_err(AppError::Output)?;
+        for line in count_lines(counts) {
+            writeln!(out, "{line}").map_err(AppError::Output)?;
+        }
+    }
     writeln!(out, "\n{EPILOGUE}").map_err(AppError::Output)
 }

@@ -13,11 +13,11 @@ use std::time::Duration;
 use crate::alert::Thresholds;
 use crate::cli::Config;
 use crate::collect::clock::now_ms;
+use crate::collect::events::reader::BATCH_BACKLOG;
 use crate::collect::events::{
     EventBatch, EventOptions, EventReader, EventsChoice, EventsStart, start_events,
 };
 use crate::collect::host::{host_name, kernel_release};
-use crate::collect::namespace::NetnsTarget;
 use crate::collect::sample_loop::{SamplerControl, sample_forever};
 use crate::collect::sampler::{Sampler, SamplerConfig};
 use crate::collect::schedule::SamplingTiming;
@@ -54,6 +54,17 @@ pub struct EventsSpec {
 }
 
 impl EventsSpec {
+    /// What the command line asks for: `--events`, filtered to its ports.
+    /// A `--pid` or `--netns` that names tcpwatch's own namespace counts as
+    /// its own (events there are exact); any other namespace does not.
+    pub(crate) fn asked(config: &Config) -> EventsSpec {
+        EventsSpec {
+            choice: config.events,
+            ports: config.filter.ports.clone(),
+            other_namespace: config.all_namespaces || !config.target.is_own_namespace(),
+        }
+    }
+
     pub fn off() -> EventsSpec {
         EventsSpec {
             choice: EventsChoice::Off,
@@ -77,14 +88,10 @@ impl WatchSpec {
             },
             thresholds: config.thresholds.clone(),
             record: RecordSlot::new(recorder),
-            // The modes that show events ask for them; the others never
-            // open the tracepoints.
+            // The modes that show events ask for them (`EventsSpec::asked`);
+            // `--stream` always does, the others never open the tracepoints.
             events: if config.stream {
-                EventsSpec {
-                    choice: config.events,
-                    ports: config.filter.ports.clone(),
-                    other_namespace: config.target != NetnsTarget::Host || config.all_namespaces,
-                }
+                EventsSpec::asked(config)
             } else {
                 EventsSpec::off()
             },
@@ -92,27 +99,34 @@ impl WatchSpec {
     }
 }
 
-/// Starts the event reader as `spec` says; prints the one-line note when
-/// `auto` falls back to polling.
-fn start_event_reader(
-    spec: &EventsSpec,
-) -> Result<Option<(EventReader, Receiver<EventBatch>)>, AppError> {
+/// What became of the event reader: on, or off with the one-line note
+/// saying why (none when the user asked for off).
+pub(crate) type EventReaderStart = (Option<(EventReader, Receiver<EventBatch>)>, Option<String>);
+
+/// Starts the event reader as `spec` says. When `auto` falls back to
+/// polling, the note says why; each mode shows it (stderr, or the
+/// dashboard's transition log).
+pub(crate) fn start_event_reader(spec: &EventsSpec) -> Result<EventReaderStart, AppError> {
     if spec.choice == EventsChoice::Auto && spec.other_namespace {
-        eprintln!(
-            "tcpwatch: exact events off (tracepoints carry no network namespace, so another namespace's events cannot be told apart; --events on reads them host-wide); polling only"
-        );
-        return Ok(None);
+        return Ok((None, Some(OTHER_NAMESPACE_NOTE.to_string())));
     }
     match start_events(spec.choice, &EventOptions::for_ports(&spec.ports))? {
-        EventsStart::On(reader, batches) => Ok(Some((reader, batches))),
-        EventsStart::Off(note) => {
-            if let Some(note) = note {
-                eprintln!("{note}");
+        EventsStart::On(reader, batches) => {
+            if spec.other_namespace {
+                // Asked for: said once, the events flow.
+                eprintln!("{HOST_WIDE_NOTE}");
             }
-            Ok(None)
+            Ok((Some((reader, batches)), None))
         }
+        EventsStart::Off(note) => Ok((None, note)),
     }
 }
+
+/// What `--events on` means when another namespace is watched.
+const HOST_WIDE_NOTE: &str = "tcpwatch: --events on with another namespace: tracepoints carry no namespace, so the event lines on the watched ports may belong to any namespace";
+
+/// Why `auto` leaves events off when another namespace is watched.
+pub(crate) const OTHER_NAMESPACE_NOTE: &str = "tcpwatch: exact events off (tracepoints carry no network namespace, so another namespace's events cannot be told apart; --events on reads them host-wide); polling only";
 
 /// Creates a recording for this command line.
 pub(crate) fn open_recorder(
@@ -169,9 +183,22 @@ pub(crate) fn open_live_sampler(
 pub(crate) struct WatchHandle {
     control: Sender<SamplerControl>,
     record: RecordSlot,
+    events_note: Option<String>,
 }
 
 impl WatchHandle {
+    /// Why exact events are off when `--events auto` fell back to polling.
+    pub(crate) fn events_note(&self) -> Option<&str> {
+        self.events_note.as_deref()
+    }
+
+    /// Prints the events note, if any, on stderr (the line modes).
+    pub(crate) fn print_events_note(&self) {
+        if let Some(note) = &self.events_note {
+            eprintln!("{note}");
+        }
+    }
+
     /// The recording slot of this pipeline (start, status, failures).
     pub(crate) fn recording(&self) -> &RecordSlot {
         &self.record
@@ -207,7 +234,7 @@ where
     let (control, control_inbox) = mpsc::channel();
     let record = spec.record.clone();
     let (ready, ready_inbox) = mpsc::channel::<Result<(), CollectError>>();
-    let events = start_event_reader(&spec.events)?;
+    let (events, events_note) = start_event_reader(&spec.events)?;
     let event_ports = spec.events.ports.clone();
     thread::Builder::new()
         .name("tcpwatch-sampler".to_string())
@@ -230,8 +257,8 @@ where
                 None => (None, None),
             };
             sample_forever(source.as_mut(), spec.timing, &control_inbox, |event| {
-                for mut batch in batches.iter().flat_map(|b| b.try_iter()) {
-                    watch.ingest_events(&mut batch.events, batch.lost);
+                if let Some(batches) = &batches {
+                    take_event_batches(&mut watch, batches);
                 }
                 let tick = watch.ingest(event);
                 spec.record.observe(&tick);
@@ -240,7 +267,20 @@ where
         })
         .map_err(AppError::Thread)?;
     ready_inbox.recv().map_err(|_| AppError::SamplerLost)??;
-    Ok(WatchHandle { control, record })
+    Ok(WatchHandle {
+        control,
+        record,
+        events_note,
+    })
+}
+
+/// Hands the watch the event batches waiting, at most a backlog's worth:
+/// when events come faster than they are taken (host-wide churn), the
+/// reader counts the batches it cannot queue as lost, and ticks still flow.
+pub(crate) fn take_event_batches(watch: &mut Watch, batches: &Receiver<EventBatch>) {
+    for mut batch in batches.try_iter().take(BATCH_BACKLOG) {
+        watch.ingest_events(&mut batch.events, batch.lost);
+    }
 }
 
 /// `spawn_watch` into a bounded channel, for the modes that only read ticks.
@@ -265,10 +305,11 @@ pub(crate) fn for_each_full_tick(
     config: &Config,
     mut on_full: impl FnMut(&FullTick) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
-    let (ticks, _handle) = spawn_watch_channel(
+    let (ticks, handle) = spawn_watch_channel(
         WatchSpec::from_config(config)?,
         open_live_sampler(sampler_config(config)),
     )?;
+    handle.print_events_note();
     let mut first = true;
     let mut handed_on = 0u64;
     for tick in ticks {

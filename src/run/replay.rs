@@ -10,10 +10,10 @@ use std::io::{self, Write};
 
 use super::Outcome;
 use super::report::write_report;
-use crate::cli::{Config, OutputFormat, ReplayConfig};
+use super::stream::StreamLines;
+use crate::cli::{Config, ReplayConfig};
 use crate::error::AppError;
 use crate::format::timestamp::{format_rfc3339, parse_rfc3339};
-use crate::output::json::{alert_line, transition_line};
 use crate::record::Recording;
 
 /// `--at`: RFC 3339, or `+DURATION` from the first frame.
@@ -94,40 +94,17 @@ fn replay_once(replay: &ReplayConfig) -> Result<Outcome, AppError> {
     Ok(Outcome::Done)
 }
 
-fn write_json_line(out: &mut dyn Write, value: &serde_json::Value) -> Result<(), AppError> {
-    serde_json::to_writer(&mut *out, value).map_err(|e| AppError::Output(io::Error::from(e)))?;
-    writeln!(out).map_err(AppError::Output)
-}
-
-/// The events again, as `--stream` printed them live: the first frame's
-/// picture, then each frame's transitions and alert events. A damaged frame
-/// ends the replay with its error, after everything before it.
+/// The events again, as `--stream` printed them live (`StreamLines`): the
+/// first frame's picture, then each frame's transitions and alert events. A
+/// damaged frame ends the replay with its error, after everything before it.
 fn replay_stream(replay: &ReplayConfig) -> Result<(), AppError> {
     let mut recording = open(replay)?;
-    let host = recording.header().host.clone();
+    let mut lines = StreamLines::new(recording.header().host.clone());
     let stdout = io::stdout();
     let mut out = stdout.lock();
     for number in 0..recording.frames().len() {
         let tick = recording.tick(number)?;
-        if number == 0 {
-            write_report(
-                &mut out,
-                OutputFormat::Json,
-                &host,
-                &tick.snapshot,
-                &tick.aggregates,
-                None,
-                &tick.active_alerts,
-            )
-            .map_err(AppError::Output)?;
-        }
-        let namespace = &tick.snapshot.namespace;
-        for transition in &tick.transitions {
-            write_json_line(&mut out, &transition_line(&host, namespace, transition))?;
-        }
-        for event in &tick.alert_events {
-            write_json_line(&mut out, &alert_line(&host, namespace, event, tick.at_ms()))?;
-        }
+        lines.write_tick_lines(&mut out, &tick)?;
     }
     out.flush().map_err(AppError::Output)
 }

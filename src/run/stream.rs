@@ -2,7 +2,9 @@
 //! line per connection state change and per alert raised or cleared, as the
 //! ticks bring them. The snapshot line states the source, namespace and
 //! notes; it is printed again whenever they change (a fallback to /proc,
-//! say), so a change of source is never silent.
+//! say), so a change of source is never silent. `replay --stream` writes a
+//! recording's ticks through the same `StreamLines`, so both print the same
+//! lines.
 //!
 //! Owns: the event lines. Must not: touch terminal modes.
 
@@ -16,28 +18,45 @@ use crate::collect::host::host_name;
 use crate::error::AppError;
 use crate::model::Snapshot;
 use crate::output::json::{alert_line, event_line, events_lost_line, transition_line};
+use crate::watch::FullTick;
 
 fn write_json_line(out: &mut dyn Write, value: &serde_json::Value) -> Result<(), AppError> {
     serde_json::to_writer(&mut *out, value).map_err(|e| AppError::Output(io::Error::from(e)))?;
     writeln!(out).map_err(AppError::Output)
 }
 
-pub(crate) fn run_stream(config: &Config) -> Result<(), AppError> {
-    let stdout = io::stdout();
-    let host = host_name();
-    let mut last_source = None;
-    let mut lost_reported = 0u64;
-    for_each_full_tick(config, |tick| {
-        let mut out = stdout.lock();
+/// The stream's lines, tick after tick: the picture (snapshot line) before
+/// the first tick's lines and again whenever the source changes, then each
+/// tick's kernel events, lost-event counts, transitions and alert events.
+pub(crate) struct StreamLines {
+    host: String,
+    last_source: Option<SourceKey>,
+    lost_reported: u64,
+}
+
+impl StreamLines {
+    pub(crate) fn new(host: String) -> StreamLines {
+        StreamLines {
+            host,
+            last_source: None,
+            lost_reported: 0,
+        }
+    }
+
+    /// Writes one tick's lines (and, for the first tick, the snapshot line).
+    pub(crate) fn write_tick_lines(
+        &mut self,
+        out: &mut dyn Write,
+        tick: &FullTick,
+    ) -> Result<(), AppError> {
+        let host = self.host.as_str();
         let source = source_key(&tick.snapshot);
-        let source_changed = last_source.as_ref() != Some(&source);
-        last_source = Some(source);
-        ring_bell_if(config, &mut out, &tick.alert_events).map_err(AppError::Output)?;
-        if source_changed {
+        if self.last_source.as_ref() != Some(&source) {
+            self.last_source = Some(source);
             write_report(
-                &mut out,
+                out,
                 OutputFormat::Json,
-                &host,
+                host,
                 &tick.snapshot,
                 &tick.aggregates,
                 None,
@@ -47,25 +66,33 @@ pub(crate) fn run_stream(config: &Config) -> Result<(), AppError> {
         }
         let namespace = &tick.snapshot.namespace;
         for line in &tick.events {
-            write_json_line(&mut out, &event_line(&host, namespace, line))?;
+            write_json_line(out, &event_line(host, namespace, line))?;
         }
         if let Some(counts) = &tick.event_counts {
             let lost = counts.lost + counts.lines_dropped;
-            if lost > lost_reported {
-                let fresh = lost - lost_reported;
-                lost_reported = lost;
-                write_json_line(
-                    &mut out,
-                    &events_lost_line(&host, namespace, fresh, tick.at_ms()),
-                )?;
+            if lost > self.lost_reported {
+                let fresh = lost - self.lost_reported;
+                self.lost_reported = lost;
+                write_json_line(out, &events_lost_line(host, namespace, fresh, tick.at_ms()))?;
             }
         }
         for transition in &tick.transitions {
-            write_json_line(&mut out, &transition_line(&host, namespace, transition))?;
+            write_json_line(out, &transition_line(host, namespace, transition))?;
         }
         for event in &tick.alert_events {
-            write_json_line(&mut out, &alert_line(&host, namespace, event, tick.at_ms()))?;
+            write_json_line(out, &alert_line(host, namespace, event, tick.at_ms()))?;
         }
+        Ok(())
+    }
+}
+
+pub(crate) fn run_stream(config: &Config) -> Result<(), AppError> {
+    let stdout = io::stdout();
+    let mut lines = StreamLines::new(host_name());
+    for_each_full_tick(config, |tick| {
+        let mut out = stdout.lock();
+        ring_bell_if(config, &mut out, &tick.alert_events).map_err(AppError::Output)?;
+        lines.write_tick_lines(&mut out, tick)?;
         out.flush().map_err(AppError::Output)
     })
 }
@@ -73,7 +100,9 @@ pub(crate) fn run_stream(config: &Config) -> Result<(), AppError> {
 /// What decides whether the snapshot line is printed again: the source,
 /// the namespace, and the notes with their numbers left out (a note whose
 /// counts change every tick is the same note).
-fn source_key(snapshot: &Snapshot) -> (&'static str, String, Vec<String>) {
+type SourceKey = (&'static str, String, Vec<String>);
+
+fn source_key(snapshot: &Snapshot) -> SourceKey {
     let notes = snapshot
         .notes
         .iter()

@@ -502,25 +502,13 @@ fn register_kernel_counters(registry: &mut Registry, counters: &Counters) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::socket::fixtures::{listener, record};
+    use crate::model::listen_one::ListenOne;
+    use crate::model::socket::fixtures::listener;
     use crate::model::{Snapshot, aggregate};
 
     /// The write-up's experiment: listen(1), no accept(), 5 clients.
     pub(crate) fn listen_one_facts() -> Facts {
-        let mut snap = Snapshot::empty(1_000, SourceKind::Netlink);
-        snap.listeners.push(listener("127.0.0.1:10000", 2, 1));
-        for client_port in [40001, 40002] {
-            let client = format!("127.0.0.1:{client_port}");
-            snap.sockets
-                .push(record(TcpState::Established, &client, "127.0.0.1:10000"));
-            snap.sockets
-                .push(record(TcpState::Established, "127.0.0.1:10000", &client));
-        }
-        for client_port in [40003, 40004, 40005] {
-            let client = format!("127.0.0.1:{client_port}");
-            snap.sockets
-                .push(record(TcpState::SynSent, &client, "127.0.0.1:10000"));
-        }
+        let mut snap = ListenOne::experiment().snapshot(1_000);
         snap.counters.set(KernelCounter::ListenOverflows, 7);
         snap.counters.set(KernelCounter::CurrEstab, 4);
         let mut overflows = HashMap::new();
@@ -559,7 +547,7 @@ pub(crate) mod tests {
         let exposition = render(&listen_one_facts(), ExportOptions { max_series: 2000 });
         for format in [Format::Prometheus, Format::OpenMetrics] {
             let text = exposition.with_peaks(format, |_| 2);
-            let labels = r#"{listen="127.0.0.1:10000",port="10000",process=""}"#;
+            let labels = r#"{listen="127.0.0.1:10000",port="10000",process="python3"}"#;
             assert!(text.contains(&format!("tcpwatch_listener_accept_queue{labels} 2\n")));
             assert!(text.contains(&format!("tcpwatch_listener_backlog{labels} 1\n")));
             assert!(text.contains(&format!("tcpwatch_listener_accept_queue_peak{labels} 2\n")));

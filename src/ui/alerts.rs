@@ -1,17 +1,19 @@
 //! The alerts panel: active alerts with their cause and fix, then the log
 //! of raised/cleared events with times.
 //!
-//! Owns: the alert lines. Must not: mutate the app or judge anything.
+//! Owns: `AlertsPanel` (what the panel shows, taken from the app) and the
+//! alert lines. Must not: mutate the app or judge anything.
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::format;
 use super::theme::{Attention, Theme};
 use crate::app::alerts::severity_label;
-use crate::app::{AlertView, App, Focus, LogEvent, Severity};
+use crate::app::{AlertLogEntry, AlertView, App, Focus, LogEvent, Severity};
 use crate::format::timestamp::format_hms;
 
 fn severity_attention(severity: Severity) -> Attention {
@@ -65,7 +67,7 @@ fn active_lines(
     lines
 }
 
-fn log_style(entry: &crate::app::AlertLogEntry, theme: &Theme) -> ratatui::style::Style {
+fn log_style(entry: &AlertLogEntry, theme: &Theme) -> ratatui::style::Style {
     match entry.event {
         LogEvent::Raised => theme.attention(severity_attention(entry.alert.severity)),
         LogEvent::Cleared => theme.good(),
@@ -78,7 +80,7 @@ fn log_style(entry: &crate::app::AlertLogEntry, theme: &Theme) -> ratatui::style
 
 /// The log line's text: the title, and for a run of counter jumps when
 /// the last one was.
-fn log_text(entry: &crate::app::AlertLogEntry) -> String {
+fn log_text(entry: &AlertLogEntry) -> String {
     if entry.event == LogEvent::Counter && entry.alert.last_seen_ms > entry.at_ms {
         format!(
             "{} · until {}",
@@ -90,40 +92,70 @@ fn log_text(entry: &crate::app::AlertLogEntry) -> String {
     }
 }
 
+/// What the alerts panel shows, taken from the app.
+#[derive(Debug, Clone)]
+pub(crate) struct AlertsPanel<'a> {
+    /// Most severe first, then oldest.
+    pub active: &'a [AlertView],
+    /// Newest first.
+    pub log: Vec<&'a AlertLogEntry>,
+    pub focused: bool,
+    /// The selected item: active alerts, then the log.
+    pub selected: usize,
+}
+
+impl<'a> AlertsPanel<'a> {
+    pub(crate) fn of(app: &'a App) -> AlertsPanel<'a> {
+        let board = app.alerts();
+        AlertsPanel {
+            active: board.active(),
+            log: board.log().collect(),
+            focused: app.focus() == Focus::Alerts,
+            selected: app.alert_selected(),
+        }
+    }
+
+    fn item_count(&self) -> usize {
+        self.active.len() + self.log.len()
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let board = app.alerts();
-    let active = board.active();
-    let focused = app.focus() == Focus::Alerts;
-    let title_style = if active.is_empty() {
+    draw(&AlertsPanel::of(app), area, frame.buffer_mut(), theme);
+}
+
+pub(crate) fn draw(panel: &AlertsPanel, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let focused = panel.focused;
+    let title_style = if panel.active.is_empty() {
         theme.title()
     } else {
         theme.attention(Attention::Critical)
     };
-    let hint = if focused && board.item_count() > 0 {
+    let hint = if focused && panel.item_count() > 0 {
         "· ⏎ full text "
     } else {
         ""
     };
     let block = Block::bordered()
         .title(Span::styled(
-            format!(" Alerts ({} active) {hint}", active.len()),
+            format!(" Alerts ({} active) {hint}", panel.active.len()),
             title_style,
         ))
         .border_type(theme.panel_border(focused).0)
         .border_style(theme.panel_border(focused).1);
-    let (items, skip) = item_lines(app, area, theme);
+    let (items, skip) = item_lines(panel, area, theme);
     let visible: Vec<Line> = items
         .into_iter()
         .flat_map(|(_, lines)| lines)
         .skip(skip)
         .collect();
-    frame.render_widget(Paragraph::new(visible).block(block), area);
+    Paragraph::new(visible).block(block).render(area, buf);
 }
 
 /// The item (active alert, then log entry) drawn on line `line` of the
 /// panel's inside, for a click.
 pub fn item_at(app: &App, area: Rect, line: usize) -> Option<usize> {
-    let (items, skip) = item_lines(app, area, &Theme::new(false));
+    let (items, skip) = item_lines(&AlertsPanel::of(app), area, &Theme::new(false));
     let mut at = 0;
     for (index, lines) in items {
         at += lines.len();
@@ -138,13 +170,11 @@ pub fn item_at(app: &App, area: Rect, line: usize) -> Option<usize> {
 /// and how many lines scroll off the top.
 type ItemLines = (Vec<(Option<usize>, Vec<Line<'static>>)>, usize);
 
-fn item_lines(app: &App, area: Rect, theme: &Theme) -> ItemLines {
-    let board = app.alerts();
-    let active = board.active();
-    let focused = app.focus() == Focus::Alerts;
+fn item_lines(panel: &AlertsPanel, area: Rect, theme: &Theme) -> ItemLines {
+    let active = panel.active;
     let width = usize::from(area.width.saturating_sub(2));
     let rows = usize::from(area.height.saturating_sub(2));
-    let selected = focused.then(|| app.alert_selected());
+    let selected = panel.focused.then_some(panel.selected);
     // (item index, lines); the log's heading belongs to no item.
     let mut items: Vec<(Option<usize>, Vec<Line>)> = Vec::new();
     if active.is_empty() {
@@ -183,16 +213,16 @@ fn item_lines(app: &App, area: Rect, theme: &Theme) -> ItemLines {
         }
         items.push((Some(index), lines));
     }
-    if board.log_len() > 0 {
+    if !panel.log.is_empty() {
         items.push((
             None,
             vec![Line::from(Span::styled(
-                format!("── log ({}) · c clears ──", board.log_len()),
+                format!("── log ({}) · c clears ──", panel.log.len()),
                 theme.dim(),
             ))],
         ));
     }
-    for (i, entry) in board.log().enumerate() {
+    for (i, entry) in panel.log.iter().enumerate() {
         let index = active.len() + i;
         let line = Line::from(vec![
             Span::styled(format!("{} ", format_hms(entry.at_ms)), theme.dim()),
@@ -241,4 +271,122 @@ fn mark_selected(line: Line<'static>, theme: &Theme) -> Line<'static> {
             .map(|span| span.patch_style(theme.selected())),
     );
     Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Style;
+
+    use super::*;
+
+    const AT_MS: u64 = 1_795_470_039_000;
+
+    fn alert(title: &str, severity: Severity) -> AlertView {
+        AlertView {
+            kind: "backlog_full".to_string(),
+            subject: "127.0.0.1:10002".to_string(),
+            title: title.to_string(),
+            severity,
+            summary: "2 connections wait in a queue that holds 2.".to_string(),
+            cause: "the app does not call accept() fast enough.".to_string(),
+            fix: "accept() sooner, or raise the backlog.".to_string(),
+            since_ms: AT_MS,
+            last_seen_ms: AT_MS,
+            fire_count: 1,
+        }
+    }
+
+    fn drawn(panel: &AlertsPanel, width: u16, height: u16) -> Buffer {
+        let area = Rect::new(0, 0, width, height);
+        let mut buf = Buffer::empty(area);
+        draw(panel, area, &mut buf, &Theme::new(false));
+        buf.set_style(area, Style::reset());
+        buf
+    }
+
+    fn one_active_one_logged() -> (AlertView, AlertLogEntry) {
+        let active = alert("backlog full on 127.0.0.1:10002", Severity::Critical);
+        let entry = AlertLogEntry {
+            at_ms: AT_MS - 5_000,
+            event: LogEvent::Cleared,
+            alert: alert("SYN flood on :10000", Severity::Warning),
+        };
+        (active, entry)
+    }
+
+    #[test]
+    fn active_alerts_explain_themselves_above_the_log() {
+        let (active, entry) = one_active_one_logged();
+        let active = [active];
+        let panel = AlertsPanel {
+            active: &active,
+            log: vec![&entry],
+            focused: true,
+            selected: 1,
+        };
+        assert_eq!(
+            drawn(&panel, 60, 9),
+            Buffer::with_lines([
+                "┏ Alerts (1 active) · ⏎ full text ━━━━━━━━━━━━━━━━━━━━━━━━━┓",
+                "┃CRIT backlog full on 127.0.0.1:10002 · since 21:40:39     ┃",
+                "┃     what 2 connections wait in a queue that holds 2.     ┃",
+                "┃     why  the app does not call accept() fast enough.     ┃",
+                "┃     fix  accept() sooner, or raise the backlog.          ┃",
+                "┃── log (1) · c clears ──                                  ┃",
+                "┃▶21:40:34 CLEARED SYN flood on :10000                     ┃",
+                "┃                                                          ┃",
+                "┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛",
+            ])
+        );
+        // Short of room, the headlines stay and the explanations go.
+        assert_eq!(
+            drawn(&panel, 60, 5),
+            Buffer::with_lines([
+                "┏ Alerts (1 active) · ⏎ full text ━━━━━━━━━━━━━━━━━━━━━━━━━┓",
+                "┃CRIT backlog full on 127.0.0.1:10002 · since 21:40:39     ┃",
+                "┃── log (1) · c clears ──                                  ┃",
+                "┃▶21:40:34 CLEARED SYN flood on :10000                     ┃",
+                "┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛",
+            ])
+        );
+    }
+
+    #[test]
+    fn the_selected_item_scrolls_into_view() {
+        let (active, entry) = one_active_one_logged();
+        let active = [active];
+        let panel = AlertsPanel {
+            active: &active,
+            log: vec![&entry],
+            focused: true,
+            selected: 1,
+        };
+        assert_eq!(
+            drawn(&panel, 60, 4),
+            Buffer::with_lines([
+                "┏ Alerts (1 active) · ⏎ full text ━━━━━━━━━━━━━━━━━━━━━━━━━┓",
+                "┃── log (1) · c clears ──                                  ┃",
+                "┃▶21:40:34 CLEARED SYN flood on :10000                     ┃",
+                "┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛",
+            ])
+        );
+    }
+
+    #[test]
+    fn no_alert_is_good_news() {
+        let panel = AlertsPanel {
+            active: &[],
+            log: Vec::new(),
+            focused: false,
+            selected: 0,
+        };
+        assert_eq!(
+            drawn(&panel, 40, 3),
+            Buffer::with_lines([
+                "┌ Alerts (0 active) ───────────────────┐",
+                "│no active alerts                      │",
+                "└──────────────────────────────────────┘",
+            ])
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! The overlay that explains the state selected in the diagram: the same
-//! text as `tcpwatch explain STATE`, with its live count and the arrows in
-//! and out.
+//! text as `tcpwatch explain STATE`, with its live count, the arrows in
+//! and out, and (exact events on) the latest changes the kernel reported.
 //!
 //! Owns: the overlay's layout. Must not: mutate the app or read the clock.
 
@@ -51,6 +51,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.dim(),
         ),
     ])];
+    if app.exact_events().is_on() {
+        let seen = super::event_log::exact_changes_of(app, state, 3);
+        let text = if seen.is_empty() {
+            "exact kernel events are on: no change into or out of this state yet, each one shows here as it happens".to_string()
+        } else {
+            format!("exact {}", seen.join("; "))
+        };
+        field(&mut lines, "seen:", &text, text_width, theme);
+    }
     field(&mut lines, "what:", e.meaning, text_width, theme);
     field(&mut lines, "who:", e.side, text_width, theme);
     field(&mut lines, "enters by:", e.entered_by, text_width, theme);

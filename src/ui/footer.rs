@@ -1,4 +1,5 @@
-//! The one-line footer: the keys, or the filter being typed.
+//! The one-line footer: the keys (read off the key table), or the filter
+//! being typed.
 //!
 //! Owns: the footer's text. Must not: mutate the app.
 
@@ -8,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::app::{App, CONNECTIONS_FOOTER_KEYS, DIAGRAM_FOOTER_KEYS, FOOTER_KEYS, View};
+use crate::app::keymap::{self, Screen};
+use crate::app::{App, View};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let line = if app.filter().is_editing() {
@@ -17,10 +19,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::raw(app.filter().text().to_string()),
             Span::styled("█", theme.key()),
             Span::styled(
-                format!(
-                    "  {} · Enter keep · Esc clear",
-                    crate::app::filter::FILTER_RULE
-                ),
+                format!("  {}{}", crate::app::filter::FILTER_RULE, filter_keys()),
                 theme.dim(),
             ),
         ])
@@ -30,15 +29,36 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// ` · Enter keep · Esc clear`: the keys while a filter is typed.
+fn filter_keys() -> String {
+    keymap::hints_for(Screen::Filter)
+        .iter()
+        .map(|(key, action)| format!(" · {key} {action}"))
+        .collect()
+}
+
 fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
     let mut used = 0usize;
-    let keys: &[(&str, &str)] = match app.view() {
-        View::Connections(_) => CONNECTIONS_FOOTER_KEYS,
-        View::Processes(_) => crate::app::keymap::PROCESSES_FOOTER_KEYS,
-        View::Dashboard => FOOTER_KEYS,
-        View::Diagram => DIAGRAM_FOOTER_KEYS,
+    let view_keys = keymap::hints_for(match app.view() {
+        View::Connections(_) => Screen::Connections,
+        View::Processes(_) => Screen::Processes,
+        View::Dashboard => Screen::Dashboard,
+        View::Diagram => Screen::Diagram,
+    });
+    // While the demo narrates its keys come first, and take over a key the
+    // view also names (p pauses the demo, not the screen).
+    let mut keys = if app.demo_running() {
+        keymap::hints_for(Screen::Demo)
+    } else {
+        Vec::new()
     };
+    let demo_keys: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
+    keys.extend(
+        view_keys
+            .into_iter()
+            .filter(|(key, _)| !demo_keys.contains(key)),
+    );
     let sort = match (app.view(), app.diagram().scope) {
         (View::Diagram, crate::app::DiagramScope::AllWatched) => "all ports".to_string(),
         (View::Diagram, crate::app::DiagramScope::Port(port)) => format!("port {port}"),
@@ -47,9 +67,12 @@ fn keys_line(width: u16, app: &App, theme: &Theme) -> Line<'static> {
         _ => format!("sort {}", app.sort().label()),
     };
     let budget = usize::from(width).saturating_sub(sort.chars().count() + 1);
-    for (key, action) in keys {
+    for (key, action) in &keys {
         let (action, style) = match *action {
             "pause" if app.is_paused() => ("resume", theme.paused()),
+            "pause demo" if app.narration().is_some_and(|n| n.paused) => {
+                ("resume demo", theme.paused())
+            }
             other => (other, ratatui::style::Style::new()),
         };
         let cost = key.chars().count() + action.chars().count() + 2;

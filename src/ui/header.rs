@@ -4,21 +4,25 @@
 //! first, so a narrow terminal never shows half a token; PAUSED comes first
 //! and is never dropped.
 //!
-//! Owns: the header's text and what gives way first. Must not: mutate the
+//! Owns: `HeaderView` (what the header says, taken from the app), the
+//! header's text and what gives way first. Must not: mutate the
 //! app or read the clock.
 
+use std::time::Duration;
+
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::format;
 use super::theme::{Attention, Theme};
-use crate::app::App;
+use crate::app::{App, SelfCost};
 use crate::format::timestamp::format_hms;
-use crate::model::Counter;
 use crate::model::cadence::full_sample_period;
+use crate::model::{Counter, Sockstat};
 
 /// One piece of a header line: its forms from the longest to the
 /// shortest, each with how much it matters (higher stays longer). The
@@ -88,21 +92,122 @@ fn line_of(segments: &[Segment], width: usize, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
+/// The counters whose growth the status line shows, with how long each
+/// stays as the line narrows.
+const GROWTH: [(Counter, u8); 3] = [
+    (Counter::ActiveOpens, 60),
+    (Counter::PassiveOpens, 55),
+    (Counter::OutRsts, 70),
+];
+
+/// What the header says, taken from the app.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HeaderView {
+    /// Paused, with the ticks kept aside since.
+    pub paused: Option<usize>,
+    pub host: String,
+    /// The namespace and the source of the sample on screen.
+    pub sampled_from: Option<(String, &'static str)>,
+    pub interval: Duration,
+    pub listen_interval: Duration,
+    /// When the sample on screen was taken, and how long its dump took.
+    pub taken: Option<(u64, Duration)>,
+    /// The `--port`/`--state` filter, described.
+    pub watching: String,
+    /// The live filter, described.
+    pub filter: Option<String>,
+    pub self_cost: Option<SelfCost>,
+    pub status: HeaderStatus,
+}
+
+/// The second line.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum HeaderStatus {
+    /// No sample yet.
+    Nothing,
+    /// The last sample failed; `showing` the time of the one on screen.
+    Failed {
+        at_ms: u64,
+        count: u32,
+        message: String,
+        showing: Option<u64>,
+    },
+    /// The source's notes (a /proc fallback…).
+    Notes(Vec<String>),
+    Totals {
+        sockets: u64,
+        sockstat: Option<Sockstat>,
+        /// ActiveOpens, PassiveOpens, OutRsts growth over the interval.
+        growth: Vec<(Counter, u64)>,
+        somaxconn: Option<u32>,
+    },
+}
+
+impl HeaderView {
+    pub(crate) fn of(app: &App) -> HeaderView {
+        let shown = app.shown().map(|tick| &tick.snapshot);
+        HeaderView {
+            paused: app.is_paused().then(|| app.kept_aside_count()),
+            host: app.host().to_string(),
+            sampled_from: shown.map(|s| (s.namespace.clone(), s.source.name())),
+            interval: app.requested_interval(),
+            listen_interval: app.listen_interval(),
+            taken: shown.map(|s| (s.taken_at_ms, s.elapsed)),
+            watching: app.watch_filter().to_string(),
+            filter: app.filter().describe(),
+            self_cost: app.self_cost(),
+            status: HeaderStatus::of(app),
+        }
+    }
+}
+
+impl HeaderStatus {
+    fn of(app: &App) -> HeaderStatus {
+        if let Some(failure) = app.failure() {
+            return HeaderStatus::Failed {
+                at_ms: failure.at_ms,
+                count: failure.count,
+                message: failure.message.clone(),
+                showing: app.shown().map(|s| s.snapshot.taken_at_ms),
+            };
+        }
+        let Some(tick) = app.shown() else {
+            return HeaderStatus::Nothing;
+        };
+        if !tick.snapshot.notes.is_empty() {
+            return HeaderStatus::Notes(tick.snapshot.notes.clone());
+        }
+        let growth = app.shown_deltas().map_or_else(Vec::new, |deltas| {
+            GROWTH
+                .into_iter()
+                .filter_map(|(counter, _)| Some((counter, deltas.get(counter)?)))
+                .collect()
+        });
+        HeaderStatus::Totals {
+            sockets: tick.aggregates.totals.total(),
+            sockstat: app.latest_sockstat(),
+            growth,
+            somaxconn: tick.snapshot.settings.somaxconn,
+        }
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    draw(&HeaderView::of(app), area, frame.buffer_mut(), theme);
+}
+
+pub(crate) fn draw(header: &HeaderView, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let width = usize::from(area.width);
     let lines = vec![
-        line_of(&identity_segments(app, theme), width, theme),
-        line_of(&status_segments(app, theme), width, theme),
+        line_of(&identity_segments(header, theme), width, theme),
+        line_of(&status_segments(&header.status, theme), width, theme),
     ];
-    frame.render_widget(Paragraph::new(lines), area);
+    Paragraph::new(lines).render(area, buf);
 }
 
 /// The pause banner: shown first, in reverse video, at every size.
-fn paused_segment(app: &App, theme: &Theme) -> Option<Segment> {
-    if !app.is_paused() {
-        return None;
-    }
-    let kept = app.kept_aside_count();
+fn paused_segment(header: &HeaderView, theme: &Theme) -> Option<Segment> {
+    let kept = header.paused?;
     let forms = if kept > 0 {
         vec![
             (25, format!(" ⏸ PAUSED +{kept} new · p resumes ")),
@@ -118,39 +223,31 @@ fn paused_segment(app: &App, theme: &Theme) -> Option<Segment> {
     Some(Segment::new(theme.paused(), forms))
 }
 
-fn identity_segments(app: &App, theme: &Theme) -> Vec<Segment> {
+fn identity_segments(header: &HeaderView, theme: &Theme) -> Vec<Segment> {
     let plain = Style::new();
-    let mut segments: Vec<Segment> = paused_segment(app, theme).into_iter().collect();
+    let mut segments: Vec<Segment> = paused_segment(header, theme).into_iter().collect();
     segments.push(Segment::one(200, theme.title(), "tcpwatch".to_string()));
-    segments.push(Segment::one(60, plain, app.host().to_string()));
-    if let Some(sample) = app.shown() {
-        let snapshot = &sample.snapshot;
-        segments.push(Segment::one(
-            30,
-            plain,
-            format!("ns {}", snapshot.namespace),
-        ));
-        segments.push(Segment::one(40, plain, snapshot.source.name().to_string()));
+    segments.push(Segment::one(60, plain, header.host.clone()));
+    if let Some((namespace, source)) = &header.sampled_from {
+        segments.push(Segment::one(30, plain, format!("ns {namespace}")));
+        segments.push(Segment::one(40, plain, source.to_string()));
     }
-    segments.push(Segment::new(plain, cadence_forms(app)));
+    segments.push(Segment::new(plain, cadence_forms(header)));
     segments.push(Segment::one(
         150,
         plain,
-        format!("watching {}", app.watch_filter()),
+        format!("watching {}", header.watching),
     ));
-    if let Some(filter) = app.filter().describe() {
+    if let Some(filter) = &header.filter {
         segments.push(Segment::one(160, plain, format!("filter {filter}")));
     }
-    match app.shown() {
-        Some(sample) => {
-            let at = format_hms(sample.snapshot.taken_at_ms);
+    match header.taken {
+        Some((taken_at_ms, elapsed)) => {
+            let at = format_hms(taken_at_ms);
             segments.push(Segment::new(
                 plain,
                 vec![
-                    (
-                        50,
-                        format!("{at} UTC ({})", format::took(sample.snapshot.elapsed)),
-                    ),
+                    (50, format!("{at} UTC ({})", format::took(elapsed))),
                     (55, format!("{at} UTC")),
                     (85, at),
                 ],
@@ -162,7 +259,7 @@ fn identity_segments(app: &App, theme: &Theme) -> Vec<Segment> {
             "waiting for the first sample…".to_string(),
         )),
     }
-    if let Some(cost) = app.self_cost() {
+    if let Some(cost) = header.self_cost {
         segments.push(Segment::one(
             20,
             theme.dim(),
@@ -178,17 +275,12 @@ fn identity_segments(app: &App, theme: &Theme) -> Vec<Segment> {
 
 /// `every 1s`, or, when full dumps are expensive, how the sampler stretched
 /// them: `every 1s (table 1.8s: dump 300ms; queues 100ms)`, then shorter.
-fn cadence_forms(app: &App) -> Vec<(u8, String)> {
-    let interval = format::interval(app.requested_interval());
-    let stretched = app
-        .shown()
-        .map(|sample| {
-            (
-                full_sample_period(app.requested_interval(), sample.snapshot.elapsed),
-                sample.snapshot.elapsed,
-            )
-        })
-        .filter(|(period, _)| *period > app.requested_interval());
+fn cadence_forms(header: &HeaderView) -> Vec<(u8, String)> {
+    let interval = format::interval(header.interval);
+    let stretched = header
+        .taken
+        .map(|(_, elapsed)| (full_sample_period(header.interval, elapsed), elapsed))
+        .filter(|(period, _)| *period > header.interval);
     match stretched {
         Some((period, elapsed)) => vec![
             (
@@ -197,7 +289,7 @@ fn cadence_forms(app: &App) -> Vec<(u8, String)> {
                     "every {interval} (table {}: dump {}; queues {})",
                     format::interval(period),
                     format::took(elapsed),
-                    format::interval(app.listen_interval())
+                    format::interval(header.listen_interval)
                 ),
             ),
             (
@@ -210,39 +302,39 @@ fn cadence_forms(app: &App) -> Vec<(u8, String)> {
     }
 }
 
-fn status_segments(app: &App, theme: &Theme) -> Vec<Segment> {
-    if let Some(failure) = app.failure() {
-        let repeats = if failure.count > 1 {
-            format!(" (×{})", failure.count)
-        } else {
-            String::new()
-        };
-        let style = theme.attention(Attention::Critical);
-        let mut segments = vec![Segment::one(
-            100,
-            style,
-            format!(
-                "! sample failed at {}{repeats}: {}",
-                format_hms(failure.at_ms),
-                failure.message
-            ),
-        )];
-        if let Some(sample) = app.shown() {
-            segments.push(Segment::one(
-                50,
+fn status_segments(status: &HeaderStatus, theme: &Theme) -> Vec<Segment> {
+    match status {
+        HeaderStatus::Nothing => Vec::new(),
+        HeaderStatus::Failed {
+            at_ms,
+            count,
+            message,
+            showing,
+        } => {
+            let repeats = if *count > 1 {
+                format!(" (×{count})")
+            } else {
+                String::new()
+            };
+            let style = theme.attention(Attention::Critical);
+            let mut segments = vec![Segment::one(
+                100,
                 style,
-                format!("showing {}", format_hms(sample.snapshot.taken_at_ms)),
-            ));
+                format!(
+                    "! sample failed at {}{repeats}: {message}",
+                    format_hms(*at_ms)
+                ),
+            )];
+            if let Some(taken_at_ms) = showing {
+                segments.push(Segment::one(
+                    50,
+                    style,
+                    format!("showing {}", format_hms(*taken_at_ms)),
+                ));
+            }
+            segments
         }
-        return segments;
-    }
-    let Some(sample) = app.shown() else {
-        return Vec::new();
-    };
-    if !sample.snapshot.notes.is_empty() {
-        return sample
-            .snapshot
-            .notes
+        HeaderStatus::Notes(notes) => notes
             .iter()
             .enumerate()
             .map(|(i, note)| {
@@ -257,53 +349,137 @@ fn status_segments(app: &App, theme: &Theme) -> Vec<Segment> {
                     text,
                 )
             })
-            .collect();
-    }
-    let dim = theme.dim();
-    let totals = &sample.aggregates.totals;
-    let mut segments = vec![Segment::one(
-        100,
-        dim,
-        format!("{} sockets", format::count(totals.total())),
-    )];
-    if let Some(sockstat) = app.latest_sockstat() {
-        segments.push(Segment::new(
-            dim,
-            vec![
-                (45, format!("TCP in use {}", format::count(sockstat.inuse))),
-                (50, format!("in use {}", format::count(sockstat.inuse))),
-            ],
-        ));
-        segments.push(Segment::one(
-            40,
-            dim,
-            format!("orphans {}", format::count(sockstat.orphan)),
-        ));
-    }
-    if let Some(deltas) = app.shown_deltas() {
-        for (counter, keep) in [
-            (Counter::ActiveOpens, 60),
-            (Counter::PassiveOpens, 55),
-            (Counter::OutRsts, 70),
-        ] {
-            if let Some(growth) = deltas.get(counter) {
+            .collect(),
+        HeaderStatus::Totals {
+            sockets,
+            sockstat,
+            growth,
+            somaxconn,
+        } => {
+            let dim = theme.dim();
+            let mut segments = vec![Segment::one(
+                100,
+                dim,
+                format!("{} sockets", format::count(*sockets)),
+            )];
+            if let Some(sockstat) = sockstat {
+                segments.push(Segment::new(
+                    dim,
+                    vec![
+                        (45, format!("TCP in use {}", format::count(sockstat.inuse))),
+                        (50, format!("in use {}", format::count(sockstat.inuse))),
+                    ],
+                ));
+                segments.push(Segment::one(
+                    40,
+                    dim,
+                    format!("orphans {}", format::count(sockstat.orphan)),
+                ));
+            }
+            for (counter, growth) in growth {
+                let keep = GROWTH
+                    .iter()
+                    .find_map(|(c, keep)| (c == counter).then_some(*keep))
+                    .unwrap_or(50);
                 segments.push(Segment::one(
                     keep,
                     dim,
                     format!("{} +{growth}", counter.kernel_name()),
                 ));
             }
+            if let Some(somaxconn) = somaxconn {
+                segments.push(Segment::one(30, dim, format!("somaxconn {somaxconn}")));
+            }
+            segments
         }
     }
-    if let Some(somaxconn) = sample.snapshot.settings.somaxconn {
-        segments.push(Segment::one(30, dim, format!("somaxconn {somaxconn}")));
-    }
-    segments
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const AT_MS: u64 = 1_795_470_039_000;
+
+    fn header(status: HeaderStatus) -> HeaderView {
+        HeaderView {
+            paused: None,
+            host: "testhost".to_string(),
+            sampled_from: Some(("host".to_string(), "netlink")),
+            interval: Duration::from_secs(1),
+            listen_interval: Duration::from_millis(100),
+            taken: Some((AT_MS, Duration::from_micros(7_700))),
+            watching: "all".to_string(),
+            filter: None,
+            self_cost: None,
+            status,
+        }
+    }
+
+    fn totals() -> HeaderStatus {
+        HeaderStatus::Totals {
+            sockets: 4469,
+            sockstat: None,
+            growth: vec![(Counter::ActiveOpens, 3), (Counter::OutRsts, 1)],
+            somaxconn: Some(4096),
+        }
+    }
+
+    fn drawn(header: &HeaderView, width: u16) -> Buffer {
+        let area = Rect::new(0, 0, width, 2);
+        let mut buf = Buffer::empty(area);
+        draw(header, area, &mut buf, &Theme::new(false));
+        buf.set_style(area, Style::reset());
+        buf
+    }
+
+    #[test]
+    fn what_is_watched_then_the_totals() {
+        assert_eq!(
+            drawn(&header(totals()), 110),
+            Buffer::with_lines([
+                "tcpwatch · testhost · ns host · netlink · every 1s · watching all · 21:40:39 UTC (7.7ms)                      ",
+                "4,469 sockets · ActiveOpens +3 · OutRsts +1 · somaxconn 4096                                                  ",
+            ])
+        );
+        assert_eq!(
+            drawn(&header(totals()), 60),
+            Buffer::with_lines([
+                "tcpwatch · testhost · every 1s · watching all · 21:40:39 UTC",
+                "4,469 sockets · ActiveOpens +3 · OutRsts +1 · somaxconn 4096",
+            ])
+        );
+    }
+
+    #[test]
+    fn paused_comes_first_at_any_width() {
+        let mut paused = header(totals());
+        paused.paused = Some(2);
+        assert_eq!(
+            drawn(&paused, 40),
+            Buffer::with_lines([
+                " ⏸ PAUSED +2 new  · tcpwatch            ",
+                "4,469 sockets · OutRsts +1              ",
+            ])
+        );
+    }
+
+    #[test]
+    fn a_failed_sample_says_which_one_is_shown() {
+        let failed = header(HeaderStatus::Failed {
+            at_ms: AT_MS + 1000,
+            count: 3,
+            message: "netlink: permission denied".into(),
+            showing: Some(AT_MS),
+        });
+        assert_eq!(
+            drawn(&failed, 90),
+            Buffer::with_lines([
+                "tcpwatch · testhost · ns host · netlink · every 1s · watching all · 21:40:39 UTC (7.7ms)  ",
+                "! sample failed at 21:40:40 (×3): netlink: permission denied · showing 21:40:39           ",
+            ])
+        );
+    }
 
     fn segment(forms: &[(u8, &str)]) -> Segment {
         Segment::new(

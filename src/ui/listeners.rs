@@ -2,19 +2,22 @@
 //! capacity (backlog + 1), SYN_RECV, the owner, and a sparkline of the
 //! queue over the last seconds.
 //!
-//! Owns: the gauge text and bar. Must not: mutate the app or decide what
+//! Owns: `ListenersPanel` (what the gauges show, taken from the app), the
+//! gauge text and bar. Must not: mutate the app or decide what
 //! "full" means (`ListenerSummary::is_full` does, as the kernel does).
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::format;
 use super::sparkline;
 use super::theme::{Attention, Theme};
-use crate::app::{App, Focus, ListenerRole, ListenerRow};
+use crate::app::{App, ExactEvents, Focus, ListenerRole, ListenerRow};
 use crate::model::Counter;
+use crate::model::history::History;
 
 /// The window the queue sparkline covers.
 pub(crate) const SPARK_WINDOW_MS: u64 = 30_000;
@@ -98,22 +101,59 @@ fn group_queue_text(row: &ListenerRow, members: &[&ListenerRow]) -> String {
     }
 }
 
+/// What the listener gauges show, taken from the app.
+#[derive(Debug, Clone)]
+pub(crate) struct ListenersPanel<'a> {
+    pub rows: &'a [ListenerRow],
+    /// Listening sockets (group headings not counted).
+    pub sockets: usize,
+    /// ListenOverflows and ListenDrops growth over the last interval.
+    pub growth: Option<(u64, u64)>,
+    pub focused: bool,
+    /// No sample yet (rather than no listener).
+    pub waiting: bool,
+    /// Rows scrolled off the top.
+    pub offset: usize,
+    /// The queue history behind the sparklines, and where charts stop.
+    pub history: Option<(&'a History, u64)>,
+    /// Exact kernel events, for each listener's drops and SYN-ACK
+    /// retransmits (`None`, or off: not shown).
+    pub exact: Option<&'a ExactEvents>,
+}
+
+impl<'a> ListenersPanel<'a> {
+    pub(crate) fn of(app: &'a App) -> ListenersPanel<'a> {
+        ListenersPanel {
+            rows: app.listener_rows(),
+            sockets: app.listener_sockets().count(),
+            growth: app.shown_deltas().map(|d| {
+                (
+                    d.growth(Counter::ListenOverflows),
+                    d.growth(Counter::ListenDrops),
+                )
+            }),
+            focused: app.focus() == Focus::Listeners,
+            waiting: app.shown().is_none(),
+            offset: app.listeners_offset(),
+            history: Some((app.history(), app.history_until_ms())),
+            exact: Some(app.exact_events()),
+        }
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let rows = app.listener_rows();
-    let mut title = format!(
-        " Listeners ({}) · accept queue / backlog ",
-        app.listener_sockets().count()
-    );
-    if let Some(deltas) = app.shown_deltas() {
-        let overflows = deltas.growth(Counter::ListenOverflows);
-        let drops = deltas.growth(Counter::ListenDrops);
+    draw(&ListenersPanel::of(app), area, frame.buffer_mut(), theme);
+}
+
+pub(crate) fn draw(panel: &ListenersPanel, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let rows = panel.rows;
+    let mut title = format!(" Listeners ({}) · accept queue / backlog ", panel.sockets);
+    if let Some((overflows, drops)) = panel.growth {
         title.push_str(&format!(
             "· ListenOverflows +{overflows} · ListenDrops +{drops} "
         ));
     }
-    let drops_rising = app
-        .shown_deltas()
-        .is_some_and(|d| d.growth(Counter::ListenOverflows) > 0);
+    let drops_rising = panel.growth.is_some_and(|(overflows, _)| overflows > 0);
     let block = Block::bordered()
         .title(Span::styled(
             title,
@@ -123,18 +163,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 theme.title()
             },
         ))
-        .border_type(theme.panel_border(app.focus() == Focus::Listeners).0)
-        .border_style(theme.panel_border(app.focus() == Focus::Listeners).1);
+        .border_type(theme.panel_border(panel.focused).0)
+        .border_style(theme.panel_border(panel.focused).1);
     if rows.is_empty() {
-        let text = if app.shown().is_none() {
+        let text = if panel.waiting {
             "waiting for the first sample…"
         } else {
             "no listening socket on the watched ports"
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.dim())).block(block),
-            area,
-        );
+        Paragraph::new(Span::styled(text, theme.dim()))
+            .block(block)
+            .render(area, buf);
         return;
     }
     let inner_width = usize::from(area.width.saturating_sub(2));
@@ -166,11 +205,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .map(|t| t.chars().count())
         .max()
         .unwrap_or(0);
-    let until = app.history_until_ms();
     let lines: Vec<Line> = rows
         .iter()
         .enumerate()
-        .skip(app.listeners_offset())
+        .skip(panel.offset)
         .take(usize::from(area.height.saturating_sub(2)))
         .map(|(index, row)| {
             let level = match row.role {
@@ -215,11 +253,32 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 format!(" {:<owner_width$}", format::fit(&owner, owner_width)),
                 if known { theme.good() } else { theme.dim() },
             ));
+            if let Some(figures) = panel
+                .exact
+                .and_then(|exact| exact.listener_figures(row.summary.local))
+                && !matches!(row.role, ListenerRole::Group { .. })
+            {
+                // Exact, since the start: named by the kernel in its events.
+                let mut parts = Vec::new();
+                if figures.drops > 0 {
+                    parts.push(format!("drops {}", figures.drops));
+                }
+                if figures.synack_retransmits > 0 {
+                    parts.push(format!("SYN-ACK↻{}", figures.synack_retransmits));
+                }
+                if !parts.is_empty() {
+                    spans.push(Span::styled(
+                        format!("{} ", parts.join(" · ")),
+                        theme.attention(Attention::Warning),
+                    ));
+                }
+            }
             let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
             let spark_width = inner_width.saturating_sub(used + 1).min(40);
             if spark_width >= 6
                 && !matches!(row.role, ListenerRole::Member { .. })
-                && let Some(series) = app.history().queue_depth(&row.summary.local)
+                && let Some((history, until)) = panel.history
+                && let Some(series) = history.queue_depth(&row.summary.local)
             {
                 let end = series
                     .points_until(until)
@@ -245,5 +304,131 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Line::from(spans)
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    Paragraph::new(lines).block(block).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Style;
+
+    use super::*;
+    use crate::model::{ListenerSummary, NoOwnerReason, ProcessInfo};
+
+    fn row(local: &str, queue: u32, backlog: u32, role: ListenerRole) -> ListenerRow {
+        ListenerRow {
+            summary: ListenerSummary {
+                local: local.parse().expect("address"),
+                accept_queue: queue,
+                backlog: Some(backlog),
+                syn_recv: 0,
+                inode: 1,
+                uid: 0,
+                process: None,
+            },
+            owner: Ok(ProcessInfo {
+                pid: 4242,
+                name: "python3".to_string(),
+            }),
+            sampled_at_ms: 0,
+            role,
+        }
+    }
+
+    fn drawn(panel: &ListenersPanel, width: u16, height: u16) -> Buffer {
+        let area = Rect::new(0, 0, width, height);
+        let mut buf = Buffer::empty(area);
+        draw(panel, area, &mut buf, &Theme::new(false));
+        buf.set_style(area, Style::reset());
+        buf
+    }
+
+    fn panel(rows: &[ListenerRow]) -> ListenersPanel<'_> {
+        ListenersPanel {
+            rows,
+            sockets: rows.iter().filter(|r| r.is_socket()).count(),
+            growth: Some((35, 35)),
+            focused: false,
+            waiting: false,
+            offset: 0,
+            history: None,
+            exact: None,
+        }
+    }
+
+    #[test]
+    fn gauges_queues_owners_and_reuseport_groups() {
+        let mut unknown = row("127.0.0.1:10001", 0, 64, ListenerRole::Single);
+        unknown.owner = Err(NoOwnerReason::NotPermitted);
+        let group = ListenerRole::Group {
+            members: 2,
+            owners: "gunicorn ×2".into(),
+        };
+        let rows = [
+            row("127.0.0.1:10002", 2, 1, ListenerRole::Single),
+            unknown,
+            row("0.0.0.0:8000", 3, 256, group),
+            row("0.0.0.0:8000", 3, 128, ListenerRole::Member { last: false }),
+            row("0.0.0.0:8000", 0, 128, ListenerRole::Member { last: true }),
+        ];
+        assert_eq!(
+            drawn(&panel(&rows), 90, 7),
+            Buffer::with_lines([
+                "┌ Listeners (4) · accept queue / backlog · ListenOverflows +35 · ListenDrops +35 ────────┐",
+                "│127.0.0.1:10002 [██████████] 2/1 FULL SYN_RECV 0   python3 (4242)                       │",
+                "│127.0.0.1:10001 [░░░░░░░░░░] 0/64     SYN_RECV 0   another user's …                     │",
+                "│0.0.0.0:8000 ×2              3/256    SYN_RECV 0   gunicorn ×2                          │",
+                "│  ├ member      [█░░░░░░░░░] 3/128    SYN_RECV 0   python3 (4242)                       │",
+                "│  └ member      [░░░░░░░░░░] 0/128    SYN_RECV 0   python3 (4242)                       │",
+                "└────────────────────────────────────────────────────────────────────────────────────────┘",
+            ])
+        );
+    }
+
+    #[test]
+    fn the_sparkline_follows_the_queue_history() {
+        use crate::model::socket::fixtures::listener;
+        let mut history = History::default();
+        for (i, queue) in [0, 1, 2, 2, 1, 0].into_iter().enumerate() {
+            let at_ms = 1_000 * i as u64;
+            history.record_listener_sample(at_ms, &[listener("127.0.0.1:10002", queue, 1)]);
+        }
+        let rows = [row("127.0.0.1:10002", 0, 1, ListenerRole::Single)];
+        let mut with_history = panel(&rows);
+        with_history.history = Some((&history, u64::MAX));
+        with_history.growth = None;
+        let buf = drawn(&with_history, 100, 3);
+        let line: String = (0..100).map(|x| buf[(x, 1)].symbol()).collect();
+        assert!(line.ends_with("│"), "{line}");
+        let spark = line.trim_end_matches('│').trim_end();
+        assert!(spark.ends_with('▁'), "the queue is empty now: {spark}");
+        assert!(
+            spark.contains('█'),
+            "it was full (2 of capacity 2): {spark}"
+        );
+    }
+
+    #[test]
+    fn without_rows_the_panel_says_why() {
+        assert_eq!(
+            drawn(&panel(&[]), 50, 3),
+            Buffer::with_lines([
+                "┌ Listeners (0) · accept queue / backlog · Listen┐",
+                "│no listening socket on the watched ports        │",
+                "└────────────────────────────────────────────────┘",
+            ])
+        );
+        let waiting = ListenersPanel {
+            waiting: true,
+            growth: None,
+            ..panel(&[])
+        };
+        assert_eq!(
+            drawn(&waiting, 50, 3),
+            Buffer::with_lines([
+                "┌ Listeners (0) · accept queue / backlog ────────┐",
+                "│waiting for the first sample…                   │",
+                "└────────────────────────────────────────────────┘",
+            ])
+        );
+    }
 }

@@ -11,6 +11,7 @@ pub(crate) mod canvas;
 pub mod click;
 pub mod connections;
 pub mod diagram;
+pub(crate) mod event_log;
 pub mod explanation;
 pub(crate) mod footer;
 pub mod format;
@@ -39,6 +40,11 @@ use crate::app::{App, View};
 use theme::{Attention, Theme};
 
 pub fn render(frame: &mut Frame, app: &App) {
+    render_app(frame, app, false);
+}
+
+/// The dashboard; `replaying` adds the replay keys to the help overlay.
+pub(crate) fn render_app(frame: &mut Frame, app: &App, replaying: bool) {
     let area = frame.area();
     let theme = Theme::new(app.color());
     if layout::too_small(area) {
@@ -71,14 +77,18 @@ pub fn render(frame: &mut Frame, app: &App) {
         alert_detail::render(frame, area, alert, &theme);
     }
     if app.help_visible() {
-        help::render(frame, area, app.view(), &theme);
+        let extras = help::HelpExtras {
+            replaying,
+            demo: app.demo_running(),
+        };
+        help::render(frame, area, app.view(), extras, &theme);
     }
 }
 
 fn render_diagram_view(frame: &mut Frame, area: Rect, body: Rect, app: &App, theme: &Theme) {
     let parts = layout::diagram_view(area, body, app);
     if let (Some(rect), Some(narration)) = (parts.narration, app.narration()) {
-        narration::render(frame, rect, narration, theme);
+        narration::render(frame, rect, narration, app.now_ms(), theme);
     }
     if parts.drawn {
         diagram::render(frame, parts.states, app, theme);

@@ -1,8 +1,9 @@
 //! The Namespaces panel of `--all-namespaces`: one row per namespace, worst
 //! first (label, sockets, TIME_WAIT, listeners, fullest queue `2/1 FULL`,
-//! ListenOverflows/s, active alerts), the selected row's alerts in full,
-//! what appeared or vanished lately, and a header that states what is
-//! sampled how often and the CPU budget.
+//! ListenOverflows/s, the age of its latest whole table, active alerts),
+//! the selected row's whole-table figures and alerts in full, what appeared
+//! or vanished lately, and a header that states what is sampled how often,
+//! the round-robin CPU budget and how stale the whole tables are.
 //!
 //! Owns: how that screen looks. Must not: mutate state, do I/O or read the
 //! clock.
@@ -14,8 +15,10 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme::{Attention, Theme};
 use crate::alert::Severity;
+use crate::app::keymap::{self, Screen};
 use crate::app::namespaces::NamespacesList;
-use crate::fleet::rows::NamespaceRow;
+use crate::fleet::rows::{NamespaceRow, TableAges};
+use crate::fleet::table::age_text;
 use crate::format::timestamp::format_hms;
 
 fn attention(row: &NamespaceRow) -> Attention {
@@ -91,14 +94,19 @@ pub fn render(frame: &mut Frame, list: &NamespacesList) {
         Paragraph::new(Line::from(Span::styled(changes.join(" · "), theme.dim()))),
         news,
     );
-    let hints = Line::from(vec![
-        Span::styled("↑↓", theme.key()),
-        Span::raw(" select  "),
-        Span::styled("Enter", theme.key()),
-        Span::raw(" open its dashboard (Esc returns)  "),
-        Span::styled("q", theme.key()),
-        Span::raw(" quit"),
-    ]);
+    let hints: Vec<Span> = keymap::hints_for(Screen::Namespaces)
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, (key, action))| {
+            let gap = if i == 0 { "" } else { "  " };
+            [
+                Span::raw(gap),
+                Span::styled(key, theme.key()),
+                Span::raw(format!(" {action}")),
+            ]
+        })
+        .collect();
+    let hints = Line::from(hints);
     frame.render_widget(Paragraph::new(hints), footer);
 }
 
@@ -130,7 +138,22 @@ fn render_header(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &T
             unreadable
         )),
     ]);
-    let second = Line::from(Span::styled(list.cadence.clone(), theme.dim()));
+    let ages = TableAges::of(rows, list.at_ms().unwrap_or(0));
+    let mut staleness = match (ages.oldest_ms, ages.median_ms) {
+        (Some(oldest), Some(median)) => format!(
+            " · whole tables up to {} old (median {})",
+            age_text(oldest),
+            age_text(median)
+        ),
+        _ => " · no whole table read yet".to_string(),
+    };
+    if ages.unread > 0 && ages.oldest_ms.is_some() {
+        staleness.push_str(&format!(", {} not read yet", ages.unread));
+    }
+    let second = Line::from(Span::styled(
+        format!("{}{staleness}", list.cadence),
+        theme.dim(),
+    ));
     frame.render_widget(Paragraph::new(vec![first, second]), area);
 }
 
@@ -149,12 +172,20 @@ fn render_rows(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &The
         .max()
         .unwrap_or(9)
         .clamp(9, 40);
-    let fixed = label_width + 8 + 10 + 10 + 15 + 12 + 2;
+    let fixed = label_width + 8 + 10 + 10 + 15 + 12 + 7 + 2;
     let alerts_width = width.saturating_sub(fixed).max(6);
     let heading = format!(
-        "{:<label_width$} {:>7} {:>9} {:>9} {:>14} {:>11}  {}",
-        "NAMESPACE", "SOCKETS", "TIME_WAIT", "LISTENERS", "FULLEST QUEUE", "OVERFLOW/s", "ALERTS"
+        "{:<label_width$} {:>7} {:>9} {:>9} {:>14} {:>11} {:>6}  {}",
+        "NAMESPACE",
+        "SOCKETS",
+        "TIME_WAIT",
+        "LISTENERS",
+        "FULLEST QUEUE",
+        "OVERFLOW/s",
+        "TABLE",
+        "ALERTS"
     );
+    let now_ms = list.at_ms().unwrap_or(0);
     let mut lines = vec![Line::from(Span::styled(heading, theme.dim()))];
     let visible = usize::from(inner.height).saturating_sub(1);
     let selected = list.selected_index().unwrap_or(0);
@@ -165,14 +196,19 @@ fn render_rows(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &The
         let overflows = row
             .overflows_per_sec
             .map_or_else(|| "-".to_string(), |r| format!("{r:.1}"));
+        let table = row
+            .table
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |t| age_text(t.age_ms(now_ms)));
         let text = format!(
-            "{} {:>7} {:>9} {:>9} {:>14} {:>11}  {}",
+            "{} {:>7} {:>9} {:>9} {:>14} {:>11} {:>6}  {}",
             fit(&row.label(), label_width),
             number(row.sockets),
             number(row.time_wait),
             row.listeners,
             fullest,
             overflows,
+            table,
             fit(&alerts_cell(row), alerts_width),
         );
         let mut style = theme.attention(level);
@@ -192,6 +228,36 @@ fn render_rows(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &The
         )));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `whole table 4 s ago (round-robin, 2.1 ms): 27 sockets · :8080 …`.
+fn table_line(row: &NamespaceRow, now_ms: u64, theme: &Theme) -> Line<'static> {
+    let Some(table) = &row.table else {
+        let why = if row.status.access.is_ok() {
+            "whole table not read yet (round-robin): CLOSE_WAIT, TIME_WAIT growth and port rules wait for it"
+        } else {
+            "no whole table: unreadable"
+        };
+        return Line::from(Span::styled(why.to_string(), theme.dim()));
+    };
+    let how = if table.opened {
+        "opened"
+    } else {
+        "round-robin"
+    };
+    let head = format!(
+        "whole table {} ago ({how}, {:.1} ms): {} sockets",
+        age_text(table.age_ms(now_ms)),
+        table.cost.as_secs_f64() * 1000.0,
+        table.sockets
+    );
+    let ports = table.ports_text();
+    let text = if ports.is_empty() {
+        head
+    } else {
+        format!("{head} · {ports}")
+    };
+    Line::from(Span::styled(text, theme.dim()))
 }
 
 fn render_detail(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &Theme) {
@@ -221,6 +287,7 @@ fn render_detail(frame: &mut Frame, area: Rect, list: &NamespacesList, theme: &T
     frame.render_widget(block, area);
     let mut lines: Vec<Line> = Vec::new();
     if let Some(row) = list.selected_row() {
+        lines.push(table_line(row, list.at_ms().unwrap_or(0), theme));
         for alert in &row.alerts {
             let level = match alert.severity {
                 Severity::Critical => Attention::Critical,

@@ -1,5 +1,6 @@
-//! The demo's narration panel: which step of how many, what the step does
-//! and what to look for, and what came of it; at the end, the closing words.
+//! The demo's narration panel: which step of how many, when the next one
+//! comes (or that the viewer paused), what the step does and what to look
+//! for, and what came of it; at the end, the closing words.
 //!
 //! Owns: the panel's text and its height. Must not: mutate the app or read
 //! the clock.
@@ -13,19 +14,33 @@ use super::format;
 use super::theme::{Attention, Theme};
 use crate::app::Narration;
 
-/// Rows of text at most (the border aside).
-const MAX_TEXT_ROWS: u16 = 4;
+/// Rows of text at most (the border aside): room for a step and its
+/// whole "Look for" at 100 columns and more.
+const MAX_TEXT_ROWS: u16 = 6;
 
-fn title(narration: &Narration) -> String {
+fn title(narration: &Narration, now_ms: u64) -> String {
     if narration.failed {
-        " Demo · stopped ".to_string()
-    } else if narration.done {
-        " Demo · done · q quits, or explore: arrows + ? ".to_string()
-    } else if narration.number == 0 {
-        format!(" Demo · {} steps ", narration.total)
-    } else {
-        format!(" Demo · step {}/{} ", narration.number, narration.total)
+        return " Demo · stopped ".to_string();
     }
+    if narration.done {
+        return " Demo · done · q quits, or explore: arrows + ? ".to_string();
+    }
+    let part = if narration.number == 0 {
+        format!("{} steps", narration.total)
+    } else {
+        format!("step {}/{}", narration.number, narration.total)
+    };
+    let timer = if narration.paused {
+        " · PAUSED".to_string()
+    } else {
+        narration.moves_on_at_ms.map_or_else(String::new, |at| {
+            format!(
+                " · next in {}",
+                format::seconds_left(at.saturating_sub(now_ms))
+            )
+        })
+    };
+    format!(" Demo · {part}{timer} ")
 }
 
 /// The rows the panel wants at this width, borders included.
@@ -41,7 +56,7 @@ pub fn height(narration: &Narration, width: u16) -> u16 {
     rows.min(MAX_TEXT_ROWS + 1) + 2
 }
 
-pub fn render(frame: &mut Frame, area: Rect, narration: &Narration, theme: &Theme) {
+pub fn render(frame: &mut Frame, area: Rect, narration: &Narration, now_ms: u64, theme: &Theme) {
     let width = usize::from(area.width.saturating_sub(2));
     let outcome_rows = usize::from(narration.outcome.is_some());
     let text_rows = usize::from(area.height.saturating_sub(2)).saturating_sub(outcome_rows);
@@ -61,7 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, narration: &Narration, theme: &Them
         )));
     }
     let block = Block::bordered()
-        .title(Span::styled(title(narration), theme.title()))
+        .title(Span::styled(title(narration, now_ms), theme.title()))
         .border_style(theme.focused_border());
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -10,10 +10,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
+use crate::app::keymap::{self, Screen};
 use crate::format::timestamp::format_hms;
 use crate::record::player::Player;
 
-const KEYS: &str = "space play · [ ] speed · , . ±10s · < > ±1min · n next alert";
+/// The replay keys, read off the key table: `space play · [ ] speed · …`.
+fn keys() -> String {
+    keymap::hints_for(Screen::Replay)
+        .iter()
+        .map(|(key, action)| format!("{key} {action}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
 
 /// The bar itself: `━` played, `●` now, `─` to come, `!` where alerts changed.
 pub fn bar(player: &Player, width: usize) -> String {
@@ -55,8 +63,9 @@ pub fn render(frame: &mut Frame, area: Rect, player: &Player, color: bool) {
         player.frames()
     );
     let width = usize::from(area.width);
-    let keys = if width > head.chars().count() + tail.chars().count() + KEYS.len() + 20 {
-        KEYS
+    let all_keys = keys();
+    let keys = if width > head.chars().count() + tail.chars().count() + all_keys.len() + 20 {
+        all_keys.as_str()
     } else {
         ""
     };
@@ -74,7 +83,7 @@ pub fn render(frame: &mut Frame, area: Rect, player: &Player, color: bool) {
 
 /// The dashboard of a replay: the app as live, the time bar on the footer line.
 pub fn render_replay(frame: &mut Frame, replay: &crate::app::replay::Replay) {
-    super::render(frame, replay.app());
+    super::render_app(frame, replay.app(), true);
     let area = frame.area();
     if super::layout::too_small(area) {
         return;
@@ -118,5 +127,13 @@ mod tests {
         player.seek_by(5000);
         assert_eq!(bar(&player, 11), "━━━━━●──!──");
         assert_eq!(bar(&player, 0), "");
+    }
+
+    #[test]
+    fn the_replay_keys_read_as_before_the_key_table() {
+        assert_eq!(
+            keys(),
+            "space play · [ ] speed · , . ±10s · < > ±1min · n next alert"
+        );
     }
 }

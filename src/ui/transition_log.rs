@@ -140,6 +140,9 @@ fn group_line(group: &Group, short: bool, theme: &Theme) -> Line<'static> {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if app.exact_events().is_on() {
+        return super::event_log::render(frame, area, app, theme);
+    }
     let groups = groups(app);
     let offset = app.diagram().log_offset.min(groups.len().saturating_sub(1));
     let followed = if let Some(count) = app.transitions().too_many() {
@@ -170,7 +173,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ))
         .border_style(theme.border());
     let short = area.width < 140;
-    let lines: Vec<Line> = if groups.is_empty() {
+    let off_note = app.exact_events().off_note().map(|note| {
+        Line::from(Span::styled(
+            format!(
+                "{} · these changes are inferred from samples",
+                note.trim_start_matches("tcpwatch: ")
+            ),
+            theme.dim(),
+        ))
+    });
+    let mut lines: Vec<Line> = if groups.is_empty() {
         vec![Line::from(Span::styled(
             "no state change yet: each change of a connection in scope shows here, with the call or event behind it",
             theme.dim(),
@@ -183,6 +195,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .map(|g| group_line(g, short, theme))
             .collect()
     };
+    if let Some(note) = off_note {
+        lines.insert(0, note);
+        lines.truncate(usize::from(area.height.saturating_sub(2)));
+    }
     frame.render_widget(Paragraph::new(lines).block(block).style(Style::new()), area);
 }
 

@@ -6,10 +6,11 @@
 
 use crate::alert::{Alert, AlertEvent};
 use crate::collect::CollectError;
+use crate::model::drop_attribution::{InferredOverflows, inferred_overflows};
 use crate::model::event_ledger::{EventCounts, EventLine};
 use crate::model::transitions::Transition;
 use crate::model::{
-    Aggregates, CounterDeltas, Counters, ListenerPeaks, Snapshot, SocketRecord, Sockstat,
+    Aggregates, Counter, CounterDeltas, Counters, ListenerPeaks, Snapshot, SocketRecord, Sockstat,
 };
 
 /// A whole sample with everything derived from it.
@@ -44,6 +45,39 @@ pub struct FullTick {
 impl FullTick {
     pub fn at_ms(&self) -> u64 {
         self.snapshot.taken_at_ms
+    }
+
+    /// `TCP_LISTEN_OVERFLOW` drop events counted since the start (0 when
+    /// events are off).
+    pub fn exact_overflow_drops(&self) -> u64 {
+        self.event_counts
+            .as_ref()
+            .and_then(|counts| counts.drops_by_reason.get("TCP_LISTEN_OVERFLOW"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The interval's rise of `ListenOverflows` that no drop event covers
+    /// (`exact_before`: `exact_overflow_drops` of the previous tick),
+    /// attributed to the listeners full in this sample: polling's inference.
+    pub fn inferred_overflows(&self, exact_before: u64) -> Option<InferredOverflows> {
+        let rise = self
+            .deltas
+            .as_ref()
+            .and_then(|d| d.get(Counter::ListenOverflows))
+            .unwrap_or(0);
+        let full = self
+            .aggregates
+            .listeners
+            .iter()
+            .filter(|l| l.is_full() == Some(true))
+            .map(|l| l.local)
+            .collect();
+        inferred_overflows(
+            rise,
+            self.exact_overflow_drops().saturating_sub(exact_before),
+            full,
+        )
     }
 }
 

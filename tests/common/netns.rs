@@ -1,10 +1,91 @@
 //! A private network namespace for one test, and python experiments run
-//! inside it. Needs root and iproute2; `PrivateNetns::create` returns `None`
-//! otherwise so the test can say why it skipped. Everything is removed on
-//! drop: the children we started (by pid) and the namespace.
+//! inside it (or in an `unshare -n` process of its own), with the scripts
+//! the namespace tests share. Needs root and iproute2;
+//! `PrivateNetns::create` returns `None` otherwise so the test can say why
+//! it skipped. Everything is removed on drop: the children we started (by
+//! pid) and the namespace.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+
+/// listen(1) never accept()ed, 5 non-blocking clients: the accept queue
+/// holds 2 (`2/1 FULL`); prints "ready", then waits.
+pub const FULL_LISTENER: &str = r#"
+import socket, time
+full = socket.socket(); full.bind(("127.0.0.1", 10000)); full.listen(1)
+clients = []
+for _ in range(5):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(("127.0.0.1", 10000))
+    except BlockingIOError: pass
+    clients.append(c)
+time.sleep(1.5)
+print("ready", flush=True)
+time.sleep(120)
+"#;
+
+/// A server on :10002 that never close()s what it accepted: the clients
+/// close, and 5 sockets stay in CLOSE_WAIT; prints "ready", then waits.
+pub const CLOSE_WAIT_LEAK: &str = r#"
+import socket, time
+server = socket.socket(); server.bind(("127.0.0.1", 10002)); server.listen(16)
+held = []
+for _ in range(5):
+    c = socket.create_connection(("127.0.0.1", 10002))
+    s, _ = server.accept()
+    held.append(s)
+    c.close()
+time.sleep(0.3)
+print("ready", flush=True)
+time.sleep(120)
+"#;
+
+/// Whether `tool` is on the PATH.
+pub fn has_tool(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether this run can make namespaces (root, ip, unshare, python3);
+/// under CI=true it must.
+pub fn can_make_namespaces() -> bool {
+    let has_tools = ["ip", "unshare", "python3"].iter().all(|t| has_tool(t));
+    super::can_run(
+        super::is_root() && has_tools,
+        "root, iproute2 (ip), unshare and python3",
+    )
+}
+
+/// A process in a network namespace of its own (`unshare -n`), loopback up,
+/// running `python3 -c script`; waits for its first line. `unshare` and `sh`
+/// exec, so the child's pid is the namespace's only process.
+pub fn unshared_python(script: &str) -> (Experiment, String) {
+    let mut child = Command::new("unshare")
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            "ip link set lo up && exec python3 -c \"$0\"",
+            script,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("unshare starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let experiment = Experiment(child);
+    (experiment, first_line(stdout))
+}
+
+fn first_line(stdout: impl std::io::Read) -> String {
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("ready line");
+    line.trim().to_string()
+}
 
 pub const SKIP_REASON: &str =
     "skipped: needs root and iproute2 (ip netns) to create a private network namespace";
@@ -64,11 +145,7 @@ impl PrivateNetns {
             .expect("python3 starts");
         let stdout = child.stdout.take().expect("stdout");
         let experiment = Experiment(child);
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("ready line");
-        (experiment, line.trim().to_string())
+        (experiment, first_line(stdout))
     }
 }
 

@@ -11,6 +11,7 @@ use tcpwatch::alert::Thresholds;
 use tcpwatch::app::{App, AppSetup, Msg};
 use tcpwatch::collect::CollectError;
 use tcpwatch::collect::sample_loop::SamplerEvent;
+use tcpwatch::model::event::TcpEvent;
 use tcpwatch::model::{Sampled, Snapshot, SocketRecord};
 use tcpwatch::watch::Watch;
 
@@ -43,6 +44,19 @@ impl TestApp {
             app: App::new(setup),
             watch: Watch::new(Thresholds::default()),
         }
+    }
+
+    /// Exact kernel events on, for `ports` (empty: all), as `--events on`.
+    #[allow(dead_code)]
+    pub fn with_events(mut self, ports: &[u16]) -> TestApp {
+        self.watch = self.watch.with_events(ports);
+        self
+    }
+
+    /// A batch from the event reader; the next full sample delivers it.
+    #[allow(dead_code)]
+    pub fn kernel_events(&mut self, events: &mut [TcpEvent], lost: u64) {
+        self.watch.ingest_events(events, lost);
     }
 
     pub fn ingest(&mut self, event: SamplerEvent) {

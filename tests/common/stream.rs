@@ -1,4 +1,5 @@
-//! A running `tcpwatch --stream ARGS` whose JSON lines arrive on a channel;
+//! A running `tcpwatch --stream ARGS` (or any JSON-lines run) whose lines
+//! arrive on a channel;
 //! the child (and only it) is killed, by its own handle, on drop.
 
 use std::io::{BufRead, BufReader};
@@ -16,8 +17,15 @@ pub struct Stream {
 
 impl Stream {
     pub fn start(args: &[&str]) -> Stream {
+        let mut with_stream = vec!["--stream"];
+        with_stream.extend_from_slice(args);
+        Stream::lines_of(&with_stream)
+    }
+
+    /// `tcpwatch ARGS` on a pipe (JSON lines without `--stream`, e.g.
+    /// `--format json`).
+    pub fn lines_of(args: &[&str]) -> Stream {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
-            .arg("--stream")
             .args(args)
             .stdout(Stdio::piped())
             .spawn()

@@ -20,7 +20,7 @@ use crate::model::event::TcpEvent;
 pub const DRAIN_EVERY: Duration = Duration::from_millis(50);
 /// Batches waiting for a slow consumer at most; beyond that a batch is
 /// counted as dropped (never silently).
-const BATCH_BACKLOG: usize = 1024;
+pub const BATCH_BACKLOG: usize = 1024;
 
 /// `--events`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -89,6 +89,9 @@ struct Member {
     last_light: Option<Instant>,
 }
 
+/// Sockets named by whole-table rules whose owners are looked up, at most.
+const RULE_OWNERS_AT_MOST: usize = 4096;
+
 /// A namespace whose queue fills is judged at once, but at most this often.
 const FAST_JUDGE_GAP: Duration = Duration::from_millis(500);
 
@@ -398,14 +401,17 @@ impl Fleet {
         next
     }
 
+    /// Owners of the listeners and of the sockets a whole-table rule may
+    /// name (a CLOSE_WAIT leak's), so its alert can say whose they are.
     fn fill_owners(&mut self, sampled: &mut Sampled, at_ms: u64) {
-        let wanted: Vec<u64> = sampled
+        let mut wanted: Vec<u64> = sampled
             .snapshot
             .listeners
             .iter()
             .map(|l| l.inode)
             .filter(|i| *i != 0)
             .collect();
+        wanted.extend(sampled.aggregates.rules.inodes_to_name(RULE_OWNERS_AT_MOST));
         let (owners, complete) = match &mut self.owners {
             Owners::Inline(resolver) => {
                 let owners = resolver.resolve(&wanted, at_ms);
