@@ -29,24 +29,28 @@ mkns() { ip netns add "$1"; ip netns exec "$1" ip link set lo up; }
 echo "== setting up: the load namespace (100k ESTABLISHED), $COUNT listening namespaces, the target"
 mkns "$P-load"
 ip netns exec "$P-load" sh -c 'echo "1024 65000" > /proc/sys/net/ipv4/ip_local_port_range; echo 262144 > /proc/sys/net/ipv4/tcp_max_tw_buckets'
-# 2 x 25,000 loopback connections held open: 100k ESTABLISHED sockets that,
-# unlike TIME_WAIT, do not expire (60 s) while the build and the rounds run.
-for half in 0 1; do
+# 6 x 8,400 loopback connections held open, to servers above the ephemeral
+# range (so no client takes their port first); a process may hold 20,000
+# descriptors here: 100k ESTABLISHED sockets that, unlike TIME_WAIT, do not
+# expire (60 s) while the build and the rounds run.
+LOADERS=6
+for part in $(seq 0 $((LOADERS - 1))); do
   ip netns exec "$P-load" python3 -c "
 import resource, socket, time
-resource.setrlimit(resource.RLIMIT_NOFILE, (60000, 60000))
-ports = [9000 + $half * 10 + i for i in range(4)]
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+ports = [65100 + $part * 10 + i for i in range(4)]
 servers = []
 for p in ports:
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(('127.0.0.1', p)); s.listen(4096); servers.append(s)
 held = []
-for n in range(25000):
+for n in range(8400):
     s = servers[n % 4]
     c = socket.create_connection(('127.0.0.1', ports[n % 4]))
     a, _ = s.accept()
     held += [c, a]
-open('/tmp/$P.load.$half', 'w').close()
+open('/tmp/$P.load.$part', 'w').close()
 time.sleep(3600)
 " &
   PIDS+=($!)
@@ -60,7 +64,7 @@ time.sleep(600)" &
   PIDS+=($!)
 done
 mkns "$P-target"
-until [ -e "/tmp/$P.load.0" ] && [ -e "/tmp/$P.load.1" ]; do sleep 1; done
+until [ "$(ls "/tmp/$P".load.* 2>/dev/null | wc -l)" = "$LOADERS" ]; do sleep 1; done
 echo "load: $(ip netns exec "$P-load" grep TCP: /proc/net/sockstat)"
 echo "namespaces on the host: $(( $(ip netns list | wc -l) + 1 )) named + host (others' too)"
 
