@@ -346,6 +346,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_card_says_where_to_see_the_state_and_what_events_show() {
+        for state in TcpState::ALL {
+            let text = explain_text(state);
+            assert!(text.contains("  see it:      `tcpwatch demo`"), "{text}");
+            assert!(text.contains("to the microsecond"), "{text}");
+        }
+        assert!(explain_text(TcpState::TimeWait).contains("its end, a timer, has no event"));
+        assert!(explain_text(TcpState::Close).contains("the RST"));
+    }
+
+    #[test]
     fn every_state_has_a_full_explanation() {
         for state in TcpState::ALL {
             let e = explain(state);

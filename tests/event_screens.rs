@@ -217,7 +217,29 @@ fn with_events_off_the_log_says_why_and_stays_inferred() {
         "{screen}"
     );
     assert!(!screen.contains("RST s/r"));
-    assert!(!screen.contains("exact kernel events"));
+    assert!(!screen.contains("seen by the kernel"));
+    let mut small = new_app(80, 24, false);
+    small.update(Msg::EventsOff {
+        note: "tcpwatch: exact events off (reading tracepoints needs root or CAP_PERFMON); polling only"
+            .to_string(),
+    });
+    feed(&mut small, listen_one_experiment(START_MS, 0));
+    feed(&mut small, listen_one_experiment(START_MS, 1));
+    press(&mut small, KeyCode::Char('d'));
+    insta::assert_snapshot!("events_off_note_80x24", draw(&small, 80, 24).backend());
+}
+
+#[test]
+fn page_down_scrolls_the_exact_log() {
+    let mut app = with_events(120, 40);
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::PageDown);
+    let screen = text(&draw(&app, 120, 40));
+    assert!(screen.contains("Transitions (18) · ● seen"), "{screen}");
+    assert!(screen.contains("newest first · from 6"), "{screen}");
+    press(&mut app, KeyCode::Char('c'));
+    let cleared = text(&draw(&app, 120, 40));
+    assert!(cleared.contains("Transitions (0)"), "{cleared}");
 }
 
 #[test]

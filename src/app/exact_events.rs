@@ -8,6 +8,7 @@
 //! the clock (times come from the kernel and the samples).
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 
 use crate::model::drop_attribution::InferredOverflows;
 use crate::model::event_ledger::{EventCounts, EventLine};
@@ -37,6 +38,13 @@ impl ExactEntry {
             ExactEntry::Inferred { at_ms, .. } => at_ms.saturating_mul(1000),
         }
     }
+}
+
+/// A listener's exact figures since the start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenerFigures {
+    pub drops: u64,
+    pub synack_retransmits: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -95,6 +103,31 @@ impl ExactEvents {
             counts.rst_sent_by_port.get(&port).copied().unwrap_or(0),
             counts.rst_received_by_port.get(&port).copied().unwrap_or(0),
         ))
+    }
+
+    /// Exact figures of the listener bound to `local` since the start:
+    /// packets dropped with the listener named (`rx_sk`) and SYN-ACKs it
+    /// resent. A listener on 0.0.0.0 or :: counts those of every address of
+    /// its port (the kernel names the address the client reached).
+    pub fn listener_figures(&self, local: SocketAddr) -> Option<ListenerFigures> {
+        let counts = self.counts.as_ref()?;
+        let matches = |addr: &SocketAddr| {
+            addr.port() == local.port() && (addr.ip() == local.ip() || local.ip().is_unspecified())
+        };
+        Some(ListenerFigures {
+            drops: counts
+                .drops_by_listener
+                .iter()
+                .filter(|((addr, _), _)| matches(addr))
+                .map(|(_, count)| count)
+                .sum(),
+            synack_retransmits: counts
+                .synack_retransmits_by_listener
+                .iter()
+                .filter(|(addr, _)| matches(addr))
+                .map(|(_, count)| count)
+                .sum(),
+        })
     }
 
     /// Records and lines lost so far (never hidden).
@@ -185,6 +218,26 @@ mod tests {
             exact.newest_first().next().map(ExactEntry::at_us),
             Some(1_500_123)
         );
+        let mut counts = EventCounts::default();
+        counts
+            .synack_retransmits_by_listener
+            .insert("127.0.0.1:8080".parse().expect("addr"), 4);
+        counts.drops_by_listener.insert(
+            ("0.0.0.0:8080".parse().expect("addr"), "TCP_LISTEN_OVERFLOW"),
+            2,
+        );
+        let with_figures = ExactEvents {
+            counts: Some(counts),
+            ..ExactEvents::default()
+        };
+        let wildcard = with_figures
+            .listener_figures("0.0.0.0:8080".parse().expect("addr"))
+            .expect("on");
+        assert_eq!((wildcard.drops, wildcard.synack_retransmits), (2, 4));
+        let other_address = with_figures
+            .listener_figures("10.0.0.1:8080".parse().expect("addr"))
+            .expect("on");
+        assert_eq!(other_address, ListenerFigures::default());
         let newest = exact.newest_first().next().cloned().expect("an entry");
         for _ in 0..EXACT_LOG_CAPACITY + 5 {
             exact.push(newest.clone());

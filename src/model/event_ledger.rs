@@ -176,7 +176,7 @@ impl EventLedger {
                         )
                     } else {
                         format!(
-                            "RST sent: segment from {remote} to {local}, no socket there (a connect() would get ECONNREFUSED)"
+                            "RST sent: segment from {remote} to {local}, no socket there (a SYN gets ECONNREFUSED; any other segment resets the sender's connection)"
                         )
                     }
                 } else {
@@ -461,6 +461,11 @@ fn cause_of(old: TcpState, new: TcpState, reset: bool) -> &'static str {
     if reset && new == Close {
         return "recv RST";
     }
+    if old == new {
+        // tcp_close() on a socket already shut down for writing: the kernel
+        // reports the state it keeps.
+        return "close() after shutdown(): same state, now orphaned (no process holds it)";
+    }
     match (old, new) {
         (Close, SynSent) => "connect(): send SYN",
         (Close, Listen) => "listen()",
@@ -709,6 +714,28 @@ mod tests {
         });
         assert!(dropped.is_none());
         assert_eq!(unknown_drop.counts.drops_unattributed, 1);
+    }
+
+    #[test]
+    fn a_close_after_shutdown_keeps_its_state_and_says_so() {
+        use TcpState::*;
+        let mut ledger = EventLedger::new(&[]);
+        let line = ledger
+            .ingest(&change(
+                1,
+                7,
+                "127.0.0.1:40000",
+                "127.0.0.1:10000",
+                FinWait2,
+                FinWait2,
+            ))
+            .expect("line");
+        assert_eq!(line.states, Some((FinWait2, FinWait2)));
+        assert!(
+            line.cause.starts_with("close() after shutdown()"),
+            "{}",
+            line.cause
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Paragraph, Widget};
 use super::format;
 use super::sparkline;
 use super::theme::{Attention, Theme};
-use crate::app::{App, Focus, ListenerRole, ListenerRow};
+use crate::app::{App, ExactEvents, Focus, ListenerRole, ListenerRow};
 use crate::model::Counter;
 use crate::model::history::History;
 
@@ -116,6 +116,9 @@ pub(crate) struct ListenersPanel<'a> {
     pub offset: usize,
     /// The queue history behind the sparklines, and where charts stop.
     pub history: Option<(&'a History, u64)>,
+    /// Exact kernel events, for each listener's drops and SYN-ACK
+    /// retransmits (`None`, or off: not shown).
+    pub exact: Option<&'a ExactEvents>,
 }
 
 impl<'a> ListenersPanel<'a> {
@@ -133,6 +136,7 @@ impl<'a> ListenersPanel<'a> {
             waiting: app.shown().is_none(),
             offset: app.listeners_offset(),
             history: Some((app.history(), app.history_until_ms())),
+            exact: Some(app.exact_events()),
         }
     }
 }
@@ -249,6 +253,26 @@ pub(crate) fn draw(panel: &ListenersPanel, area: Rect, buf: &mut Buffer, theme: 
                 format!(" {:<owner_width$}", format::fit(&owner, owner_width)),
                 if known { theme.good() } else { theme.dim() },
             ));
+            if let Some(figures) = panel
+                .exact
+                .and_then(|exact| exact.listener_figures(row.summary.local))
+                && !matches!(row.role, ListenerRole::Group { .. })
+            {
+                // Exact, since the start: named by the kernel in its events.
+                let mut parts = Vec::new();
+                if figures.drops > 0 {
+                    parts.push(format!("drops {}", figures.drops));
+                }
+                if figures.synack_retransmits > 0 {
+                    parts.push(format!("SYN-ACK↻{}", figures.synack_retransmits));
+                }
+                if !parts.is_empty() {
+                    spans.push(Span::styled(
+                        format!("{} ", parts.join(" · ")),
+                        theme.attention(Attention::Warning),
+                    ));
+                }
+            }
             let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
             let spark_width = inner_width.saturating_sub(used + 1).min(40);
             if spark_width >= 6
@@ -327,6 +351,7 @@ mod tests {
             waiting: false,
             offset: 0,
             history: None,
+            exact: None,
         }
     }
 
