@@ -105,7 +105,7 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
             "\n[{}/{}] {}",
             index + 1,
             Step::ALL.len(),
-            step.narration(&lab.ports)
+            step.narration_for_report(&lab.ports)
         )
         .map_err(AppError::Output)?;
         let outcome = bring_lab_to(&mut lab, index + 1).map_err(AppError::Demo)?;
