@@ -315,6 +315,10 @@ pub enum CommandArg {
         /// listeners and busiest ports are kept (see tcpwatch_series_omitted).
         #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         max_series: u32,
+        /// Export every network namespace on the host (containers, pods, `ip
+        /// netns`): each series gains `netns` and, where known, `container`.
+        #[arg(short = 'A', long, conflicts_with_all = ["pid", "netns"])]
+        all_namespaces: bool,
     },
 }
 
@@ -460,6 +464,7 @@ impl Args {
         };
         let mut record_path = self.record;
         let mut replay = None;
+        let mut all_namespaces = self.all_namespaces;
         let action = match self.command {
             Some(CommandArg::Explain { state }) => Action::Explain(state),
             Some(CommandArg::Demo { no_tui }) => Action::Demo { no_tui },
@@ -485,7 +490,14 @@ impl Args {
                 });
                 Action::Replay
             }
-            Some(CommandArg::Serve { listen, max_series }) => Action::Serve { listen, max_series },
+            Some(CommandArg::Serve {
+                listen,
+                max_series,
+                all_namespaces: serve_all,
+            }) => {
+                all_namespaces |= serve_all;
+                Action::Serve { listen, max_series }
+            }
             Some(CommandArg::Completions { shell }) => Action::Completions(shell),
             Some(CommandArg::Man) => Action::ManPage,
             None => Action::Watch,
@@ -530,7 +542,7 @@ impl Args {
                 EventsArg::Off => EventsChoice::Off,
             },
             target,
-            all_namespaces: self.all_namespaces,
+            all_namespaces,
             color: self.color,
             listen_interval: Duration::from_secs_f64(1.0 / self.listen_rate),
             thresholds,
@@ -835,6 +847,14 @@ mod tests {
         .expect("watch flags after the subcommand");
         assert_eq!(config.filter.ports, vec![10000]);
         assert_eq!(config.interval, Duration::from_secs(2));
+        assert!(!config.all_namespaces);
+        for args in [
+            &["serve", "--all-namespaces"][..],
+            &["-A", "serve"],
+            &["serve", "-A"],
+        ] {
+            assert!(parse(args).expect("valid").all_namespaces, "{args:?}");
+        }
         assert!((config.thresholds.backlog_nearly_full_ratio - 0.9).abs() < 1e-9);
         assert_eq!(
             config.action,
@@ -850,6 +870,7 @@ mod tests {
                 "127.0.0.1:9478",
             ),
             (vec!["serve", "--max-series", "0"], "0"),
+            (vec!["serve", "-A", "--netns", "blue"], "--netns"),
         ] {
             let err = parse(&args).expect_err("must be rejected").to_string();
             assert!(err.contains(needle), "{args:?}: {err}");

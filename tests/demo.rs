@@ -8,6 +8,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use tcpwatch::demo::Step;
+use tcpwatch::demo::lab::LabPorts;
+use tcpwatch::demo::sights::{View, look_for_in_report, report_sights_of};
 
 /// The number right after `marker` in `text`.
 fn number_after(text: &str, marker: &str) -> u16 {
@@ -58,6 +61,8 @@ fn demo_without_tui_runs_every_experiment_and_cleans_up() {
     );
     assert!(text.contains("demo done"), "{text}");
 
+    every_hint_is_in_its_steps_picture(&text);
+
     let full_queue = number_after(&text, "listen(1) on 127.0.0.1:");
     let close_wait = number_after(&text, "3 clients of port ");
     let time_wait = number_after(&text, "20 short connections to port ");
@@ -99,5 +104,48 @@ fn demo_without_tui_runs_every_experiment_and_cleans_up() {
                 .is_empty(),
             "{report}"
         );
+    }
+}
+
+/// Each step's "Look for" names what the picture printed after it shows.
+fn every_hint_is_in_its_steps_picture(text: &str) {
+    let ports: Vec<u16> = text
+        .split("filter: port ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .map(|list| {
+            list.split(',')
+                .filter_map(|p| p.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let [full_queue, time_wait, close_wait, closed] = ports.as_slice() else {
+        panic!("the report names the lab's 4 ports: {ports:?}\n{text}");
+    };
+    let ports = LabPorts {
+        full_queue: *full_queue,
+        time_wait: *time_wait,
+        close_wait: *close_wait,
+        closed: *closed,
+    };
+    for (index, step) in Step::ALL.into_iter().enumerate() {
+        let start = text
+            .find(&format!("[{}/5]", index + 1))
+            .unwrap_or_else(|| panic!("step {} in:\n{text}", index + 1));
+        let section = &text[start..];
+        let section = section[1..]
+            .find("\n[")
+            .map_or(section, |end| &section[..=end]);
+        assert!(
+            section.contains(&look_for_in_report(step, &ports)),
+            "{step:?}: the narration says what to look for:\n{section}"
+        );
+        for sight in report_sights_of(step, &ports) {
+            assert!(
+                sight.is_on(View::Report, section),
+                "{step:?}: {} is not in the picture:\n{section}",
+                sight.describe()
+            );
+        }
     }
 }

@@ -146,3 +146,59 @@ fn the_demo_moves_on_by_itself_to_the_full_queue() {
     let (status, _) = run.finish(Duration::from_secs(5));
     assert!(status.as_ref().is_some_and(|s| s.success()), "{status:?}");
 }
+
+/// `demo --no-tui` with stdin a terminal waits after each picture: Enter
+/// goes on, `b` steps back (undoing the step), `q` ends with everything
+/// closed.
+#[test]
+fn demo_lines_on_a_terminal_step_with_enter_back_and_quit() {
+    if !common::can_run(NetlinkTable::open().is_ok(), "sock_diag (netlink)") {
+        return;
+    }
+    let mut run = PtyRun::start(&["demo", "--no-tui"], 120, 40);
+    let said = |run: &PtyRun, text: &str, times: usize| {
+        let deadline = std::time::Instant::now() + DEADLINE;
+        while std::time::Instant::now() < deadline {
+            if run.output_so_far().matches(text).count() >= times {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "within {DEADLINE:?}: {text:?} ×{times}; output:\n{}",
+            run.output_so_far()
+        );
+    };
+    said(&run, "Enter: next step", 1);
+    assert!(!run.output_so_far().contains("[2/5]"), "waits for Enter");
+    run.send(b"\r");
+    said(&run, "[2/5]", 1);
+    said(&run, "Enter: next step", 2);
+    run.send(b"b\r");
+    said(&run, "← back a step: undone: 5 clients reset", 1);
+    said(&run, "[1/5]", 2);
+    said(&run, "Enter: next step", 3);
+    let output = run.output_so_far();
+    let port = output
+        .split("listen(1) on 127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse::<u16>()
+                .ok()
+        })
+        .expect("the narration names the listen(1) port");
+    run.send(b"q\r");
+    let (status, output) = run.finish(Duration::from_secs(5));
+    assert!(
+        status.as_ref().is_some_and(|s| s.success()),
+        "{status:?}\n{output}"
+    );
+    assert!(output.contains("demo done"), "{output}");
+    assert!(
+        TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err(),
+        "the listen(1) socket on {port} is closed"
+    );
+}

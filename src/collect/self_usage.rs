@@ -85,15 +85,34 @@ mod tests {
 
     #[test]
     fn burning_cpu_shows_up() {
+        // Burn 100 ms of CPU however long a loaded machine takes to grant
+        // it (within 10 s): the meter must see at least that share of the
+        // wall time, whatever else runs.
         let mut meter = CpuMeter::new();
+        let before = process_cpu_time().expect("process CPU time");
         let start = Instant::now();
         let mut x = 0u64;
-        while start.elapsed() < Duration::from_millis(100) {
-            x = x.wrapping_mul(31).wrapping_add(7);
+        while process_cpu_time()
+            .is_some_and(|now| now.saturating_sub(before) < Duration::from_millis(100))
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            for _ in 0..10_000 {
+                x = x.wrapping_mul(31).wrapping_add(7);
+            }
         }
         assert!(x != 1);
+        let wall = start.elapsed().as_secs_f64();
+        let burned = process_cpu_time()
+            .expect("process CPU time")
+            .saturating_sub(before)
+            .as_secs_f64();
+        assert!(burned >= 0.1, "only {burned} s of CPU in {wall} s");
         let percent = meter.percent_since_last().expect("a reading");
-        assert!(percent > 20.0, "busy loop used {percent}% of a core");
+        let floor = 0.5 * 100.0 * 0.1 / wall;
+        assert!(
+            percent >= floor,
+            "busy loop used {percent}% of a core (it burned 100 ms in {wall:.2} s)"
+        );
         assert!(memory_kib().is_some_and(|(rss, peak)| rss > 0 && peak >= rss));
     }
 }

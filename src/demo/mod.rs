@@ -69,6 +69,16 @@ impl Step {
         )
     }
 
+    /// The narration of `demo --no-tui`: its "Look for" names what the
+    /// picture printed after the step shows.
+    pub fn narration_for_report(self, ports: &LabPorts) -> String {
+        format!(
+            "{} {}",
+            self.what_happens(ports),
+            sights::look_for_in_report(self, ports)
+        )
+    }
+
     /// What the step does and what the kernel does about it.
     fn what_happens(self, ports: &LabPorts) -> String {
         match self {

@@ -97,7 +97,7 @@ fn every_hint_is_on_the_screen_at_its_step() {
                 .filter(|sight| {
                     let shown = match sight.view() {
                         View::Diagram => &diagram,
-                        View::Dashboard => &dashboard,
+                        View::Dashboard | View::Report => &dashboard,
                     };
                     !sight.is_on(sight.view(), shown)
                 })

@@ -20,6 +20,8 @@ use crate::model::TcpState;
 pub enum View {
     Diagram,
     Dashboard,
+    /// The picture `demo --no-tui` prints after the step.
+    Report,
 }
 
 /// One thing to look for.
@@ -34,6 +36,13 @@ pub enum Sight {
         view: View,
         place: &'static str,
         texts: Vec<String>,
+    },
+    /// In the report's port table, `port`'s row shows `value` under
+    /// `column`.
+    Cell {
+        port: u16,
+        column: &'static str,
+        value: u32,
     },
 }
 
@@ -53,6 +62,11 @@ impl Sight {
             Sight::Count { state, count: 0 } => format!("{} · (none)", state.name()),
             Sight::Count { state, count } => format!("{} {count}", state.name()),
             Sight::Line { place, texts, .. } => format!("\"{}\" {place}", texts.join(" … ")),
+            Sight::Cell {
+                port,
+                column,
+                value,
+            } => format!("{column} {value} in port {port}'s row"),
         }
     }
 
@@ -75,6 +89,13 @@ impl Sight {
             Sight::Line {
                 view: on, texts, ..
             } => *on == view && screen.lines().any(|line| holds_in_order(line, texts)),
+            Sight::Cell {
+                port,
+                column,
+                value,
+            } => {
+                view == View::Report && table_cell(screen, *port, column) == Some(value.to_string())
+            }
         }
     }
 
@@ -83,16 +104,44 @@ impl Sight {
         match self {
             Sight::Count { .. } => View::Diagram,
             Sight::Line { view, .. } => *view,
+            Sight::Cell { .. } => View::Report,
         }
     }
 }
 
-/// The screen without the demo's narration panel (from its `┌ Demo ·`
-/// title to its bottom border).
+/// The value under `column` in `port`'s row of the report's port table
+/// (`  PORT    TOTAL  LISTEN  SYN_SENT` over ` 10000        8       1
+/// 3`: the figures end where their column's name ends).
+fn table_cell(report: &str, port: u16, column: &str) -> Option<String> {
+    let mut header: Option<Vec<char>> = None;
+    for line in report.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        let mut words = line.split_whitespace();
+        if words.next() == Some("PORT") {
+            header = Some(chars);
+            continue;
+        }
+        let Some(names) = &header else { continue };
+        if line.split_whitespace().next() != Some(&port.to_string()) {
+            continue;
+        }
+        let name: Vec<char> = format!(" {column}").chars().collect();
+        let at = names
+            .windows(name.len())
+            .position(|w| w == name.as_slice())?;
+        let end = at + name.len();
+        let figures: String = chars.get(..end.min(chars.len()))?.iter().collect();
+        return figures.split_whitespace().last().map(str::to_string);
+    }
+    None
+}
+
+/// The screen without the demo's narration (the panel from its `┌ Demo ·`
+/// title to its bottom border; the `[2/5] …` lines of a report).
 fn without_narration(screen: &str) -> String {
     let mut inside = false;
     let mut kept = String::new();
-    for line in screen.lines() {
+    for line in screen.lines().filter(|l| !l.starts_with('[')) {
         if line.contains("┌ Demo ·") {
             inside = true;
         }
@@ -212,6 +261,54 @@ pub fn sights_of(step: Step, ports: &LabPorts) -> Vec<Sight> {
     }
 }
 
+/// What the report `demo --no-tui` prints after the step shows.
+pub fn report_sights_of(step: Step, ports: &LabPorts) -> Vec<Sight> {
+    let port = port_of(step, ports);
+    let listener = format!("127.0.0.1:{port}");
+    let cell = |column, value| Sight::Cell {
+        port,
+        column,
+        value,
+    };
+    let listeners = "in LISTENER";
+    match step {
+        Step::ListenOne => vec![
+            Sight::line(View::Report, listeners, &[listener, "0/1".into()]),
+            cell("LISTEN", 1),
+        ],
+        Step::FillTheQueue => vec![
+            Sight::line(
+                View::Report,
+                listeners,
+                &[listener.clone(), "2/1 FULL".into()],
+            ),
+            cell("SYN_SENT", 3),
+            cell("ESTAB", 4),
+            Sight::line(
+                View::Report,
+                "under ALERTS",
+                &[format!("CRIT backlog full on {listener}")],
+            ),
+        ],
+        Step::ShortConnections => vec![cell("TIME_WAIT", 20)],
+        Step::NeverClose => vec![cell("CLOSE_WAIT", 3), cell("FIN_WAIT2", 3)],
+        Step::ClosedPort => vec![Sight::line(
+            View::Report,
+            "right below, and no row for the port",
+            &["connect() failed".into()],
+        )],
+    }
+}
+
+/// `Look for, in the picture below: …`, for `demo --no-tui`.
+pub fn look_for_in_report(step: Step, ports: &LabPorts) -> String {
+    let sights: Vec<String> = report_sights_of(step, ports)
+        .iter()
+        .map(Sight::describe)
+        .collect();
+    format!("Look for, in the picture below: {}.", sights.join("; "))
+}
+
 /// `Look for, on port 4000: LISTEN 1; "q 0/1" under LISTEN; …`
 pub fn look_for(step: Step, ports: &LabPorts) -> String {
     let sights: Vec<String> = sights_of(step, ports).iter().map(Sight::describe).collect();
@@ -220,4 +317,40 @@ pub fn look_for(step: Step, ports: &LabPorts) -> String {
         port_of(step, ports),
         sights.join("; ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "[3/5] 20 short connections. Look for, in the picture below: TIME_WAIT 20 in port 10001's row.
+  PORT    TOTAL  LISTEN  SYN_SENT  ESTAB  TIME_WAIT
+ 10000        8       1         3      4          0
+ 10001       21       1         0      0         20
+";
+
+    #[test]
+    fn a_cell_is_read_under_its_column_in_its_ports_row() {
+        let cell = |port, column, value| Sight::Cell {
+            port,
+            column,
+            value,
+        };
+        assert!(cell(10001, "TIME_WAIT", 20).is_on(View::Report, REPORT));
+        assert!(cell(10000, "SYN_SENT", 3).is_on(View::Report, REPORT));
+        assert!(cell(10000, "LISTEN", 1).is_on(View::Report, REPORT));
+        assert!(!cell(10000, "TIME_WAIT", 20).is_on(View::Report, REPORT));
+        assert!(!cell(10001, "ESTAB", 20).is_on(View::Report, REPORT));
+        assert!(!cell(10002, "TIME_WAIT", 0).is_on(View::Report, REPORT));
+        assert!(
+            !cell(10001, "TIME_WAIT", 20).is_on(View::Dashboard, REPORT),
+            "a report's cell"
+        );
+    }
+
+    #[test]
+    fn the_narration_line_of_a_report_is_not_the_picture() {
+        let quoted = Sight::line(View::Report, "", &["Look for".into()]);
+        assert!(!quoted.is_on(View::Report, REPORT));
+    }
 }

@@ -11,6 +11,7 @@
 //! every time comes in with the samples.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use super::name_namespace;
 use super::rows::{Fullest, NamespaceRow, worst_first};
@@ -20,7 +21,7 @@ use crate::collect::CollectError;
 use crate::collect::namespaces::discovery::NamespaceId;
 use crate::collect::namespaces::fleet::{FleetSample, NamespaceStatus};
 use crate::collect::sample_loop::SamplerEvent;
-use crate::model::{Counter, Sampled};
+use crate::model::{Aggregates, Counter, Sampled, TcpState};
 use crate::watch::{FullTick, Tick, Watch};
 
 /// What the all-namespaces pipeline hands every mode.
@@ -49,6 +50,27 @@ pub enum FleetTick {
         status: NamespaceStatus,
         figures: Box<TableFigures>,
     },
+    /// With `for_export`: a namespace's judged light sample (listeners,
+    /// counters, sockstat), with its active alerts of both judges, not yet
+    /// naming it (`serve` labels the series instead).
+    Judged {
+        id: NamespaceId,
+        tick: Box<FullTick>,
+    },
+    /// With `for_export`: a whole table of a namespace that is not opened
+    /// (round-robin), all its counts: per-port states, listeners' SYN_RECV
+    /// and owners.
+    WholeTable {
+        id: NamespaceId,
+        aggregates: Box<Aggregates>,
+    },
+    /// With `for_export`: a listener sample of a namespace that is not
+    /// opened, as (address, accept queue) for the peaks between scrapes.
+    Queues {
+        id: NamespaceId,
+        at_ms: u64,
+        queues: Vec<(SocketAddr, u32)>,
+    },
     /// Sampling stopped for good.
     Stopped { error: CollectError },
 }
@@ -68,6 +90,8 @@ pub struct FleetJudge {
     thresholds: Thresholds,
     members: BTreeMap<NamespaceId, Member>,
     opened: Option<(NamespaceId, Watch)>,
+    /// Whether to hand on `Judged`, `WholeTable` and `Queues` (for `serve`).
+    export: bool,
 }
 
 impl FleetJudge {
@@ -76,7 +100,16 @@ impl FleetJudge {
             thresholds,
             members: BTreeMap::new(),
             opened: None,
+            export: false,
         }
+    }
+
+    /// Also hands on every namespace's judged light samples, whole tables
+    /// and listener queues (`Judged`, `WholeTable`, `Queues`): what `serve
+    /// --all-namespaces` exports.
+    pub fn for_export(mut self) -> FleetJudge {
+        self.export = true;
+        self
     }
 
     /// Opens a namespace's usual dashboard (a fresh watch), or none.
@@ -121,11 +154,21 @@ impl FleetJudge {
                     return vec![FleetTick::Opened { id, tick }];
                 }
                 if let Some(member) = self.members.get_mut(&id) {
+                    let queues = self.export.then(|| {
+                        listeners
+                            .iter()
+                            .filter(|l| l.state == TcpState::Listen)
+                            .map(|l| (l.local, l.recv_queue))
+                            .collect()
+                    });
                     member.row.fullest = Fullest::of(&listeners);
                     member.row.listeners = listeners.len();
                     member
                         .watch
                         .ingest(SamplerEvent::Listeners { at_ms, listeners });
+                    if let Some(queues) = queues {
+                        return vec![FleetTick::Queues { id, at_ms, queues }];
+                    }
                 }
                 Vec::new()
             }
@@ -148,6 +191,13 @@ impl FleetJudge {
                         name_all(full, &label);
                     }
                     ticks.push(FleetTick::Opened { id, tick });
+                } else if self.export
+                    && let Ok(sampled) = result
+                {
+                    ticks.push(FleetTick::WholeTable {
+                        id,
+                        aggregates: Box::new(sampled.aggregates),
+                    });
                 }
                 ticks
             }
@@ -233,6 +283,20 @@ impl FleetJudge {
         }
         let label = member.row.label();
         let mut full = member.watch.judge(*sampled);
+        if self.export {
+            // Each kind from the judge that can see it, as the row's alerts.
+            let mut exported = full.clone();
+            exported
+                .active_alerts
+                .retain(|alert| !alert.kind.needs_whole_table());
+            exported
+                .active_alerts
+                .extend(member.table.active().cloned());
+            ticks.push(FleetTick::Judged {
+                id,
+                tick: Box::new(exported),
+            });
+        }
         name_all(&mut full, &label);
         // Whole-table kinds come from the table judge (a light sample has
         // no table to read them from).

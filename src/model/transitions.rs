@@ -156,6 +156,12 @@ impl TransitionTracker {
         self.log.iter()
     }
 
+    /// How many connections are followed (kept between ticks).
+    #[cfg(test)]
+    pub(crate) fn followed_count(&self) -> usize {
+        self.followed.len()
+    }
+
     #[cfg(test)]
     pub(crate) fn clear_log(&mut self) {
         self.log.clear();

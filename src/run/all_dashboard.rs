@@ -64,7 +64,7 @@ struct Opened {
 pub fn run_all_namespaces_dashboard(config: &Config) -> Result<(), AppError> {
     let (messages, inbox) = mpsc::channel::<DashboardMsg>();
     let sender = messages.clone();
-    let fleet = spawn_fleet_watch(config, true, move |tick| {
+    let fleet = spawn_fleet_watch(config, true, false, move |tick| {
         sender.send(DashboardMsg::Fleet(tick)).is_ok()
     })?;
     let signals = StopSignals::register().map_err(AppError::Terminal)?;
@@ -240,7 +240,10 @@ fn apply_tick(
                 ..Effects::default()
             });
         }
-        FleetTick::Table { .. } => {}
+        FleetTick::Table { .. }
+        | FleetTick::Judged { .. }
+        | FleetTick::WholeTable { .. }
+        | FleetTick::Queues { .. } => {}
         FleetTick::Stopped { error } => return Err(error.into()),
     }
     Ok(Effects::default())

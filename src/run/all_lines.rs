@@ -86,7 +86,11 @@ pub fn run_all_namespaces_stream(config: &Config) -> Result<(), AppError> {
                 continue;
             }
             FleetTick::Stopped { error } => return Err(error.into()),
-            FleetTick::Rows { .. } | FleetTick::Opened { .. } => continue,
+            FleetTick::Rows { .. }
+            | FleetTick::Opened { .. }
+            | FleetTick::Judged { .. }
+            | FleetTick::WholeTable { .. }
+            | FleetTick::Queues { .. } => continue,
         }
         out.flush().map_err(AppError::Output)?;
     }
@@ -119,7 +123,12 @@ pub fn run_all_namespaces_lines(config: &Config) -> Result<(), AppError> {
                 ring_bell_if(config, &mut out, &events).map_err(AppError::Output)?;
             }
             FleetTick::Stopped { error } => return Err(error.into()),
-            FleetTick::Namespaces { .. } | FleetTick::Opened { .. } | FleetTick::Table { .. } => {}
+            FleetTick::Namespaces { .. }
+            | FleetTick::Opened { .. }
+            | FleetTick::Table { .. }
+            | FleetTick::Judged { .. }
+            | FleetTick::WholeTable { .. }
+            | FleetTick::Queues { .. } => {}
         }
     }
     Err(AppError::SamplerLost)

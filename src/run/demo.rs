@@ -4,11 +4,13 @@
 //! open after the demo until `q`. Otherwise (`--no-tui`, pipes) each step
 //! is narrated, run, given time, and followed by a judged picture and, when
 //! exact events are on, the step's exact sequence (the closed port's RST).
+//! With stdin a terminal the viewer then steps with Enter (`b` back a step,
+//! `q` quit); otherwise the steps run one after the other.
 //!
 //! Owns: the wiring of lab, sampler, narrator and the modes. Must not: touch
 //! anything but the lab's own loopback sockets; draw or hold UI state.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::thread;
 use std::time::Duration;
 
@@ -91,17 +93,27 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
     let stdout = io::stdout();
     let mut last_counts = None;
     let mut exact_overflows = 0;
-    for (index, step) in Step::ALL.into_iter().enumerate() {
+    // On a terminal the viewer steps with Enter (and b, q); otherwise the
+    // steps run one after the other.
+    let interactive = io::stdin().is_terminal();
+    let mut index = 0;
+    let mut back = false;
+    while let Some(&step) = Step::ALL.get(index) {
         let mut out = stdout.lock();
         writeln!(
             out,
             "\n[{}/{}] {}",
             index + 1,
             Step::ALL.len(),
-            step.narration(&lab.ports)
+            step.narration_for_report(&lab.ports)
         )
         .map_err(AppError::Output)?;
         let outcome = bring_lab_to(&mut lab, index + 1).map_err(AppError::Demo)?;
+        let outcome = match (back, outcome.is_empty()) {
+            (_, true) => "nothing to change: the sockets already show this step".to_string(),
+            (true, false) => format!("← back a step: {outcome}"),
+            (false, false) => outcome,
+        };
         writeln!(out, "  → {outcome}").map_err(AppError::Output)?;
         out.flush().map_err(AppError::Output)?;
         drop(out);
@@ -139,6 +151,18 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
         }
         exact_overflows = tick.exact_overflow_drops();
         last_counts = tick.event_counts.clone();
+        drop(out);
+        let choice = if interactive {
+            ask_what_next(index)?
+        } else {
+            LineChoice::Next
+        };
+        match choice {
+            LineChoice::Next => index += 1,
+            LineChoice::Previous => index = index.saturating_sub(1),
+            LineChoice::Quit => break,
+        }
+        back = choice == LineChoice::Previous;
     }
     drop(lab);
     let mut out = stdout.lock();
@@ -149,4 +173,55 @@ pub(crate) fn run_demo_lines(config: &Config) -> Result<(), AppError> {
         }
     }
     writeln!(out, "\n{EPILOGUE}").map_err(AppError::Output)
+}
+
+/// What the viewer typed after a step's picture, in `demo --no-tui` on a
+/// terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineChoice {
+    Next,
+    Previous,
+    Quit,
+}
+
+/// Enter (or `n`) goes on, `b` goes back a step, `q` (or the end of
+/// input) stops; anything else goes on too.
+fn line_choice(line: Option<&str>) -> LineChoice {
+    match line.map(str::trim) {
+        None | Some("q" | "quit") => LineChoice::Quit,
+        Some("b" | "back" | "p" | "previous") => LineChoice::Previous,
+        Some(_) => LineChoice::Next,
+    }
+}
+
+/// Asks on stderr, reads a line from the terminal. At the first step, `b`
+/// shows it again.
+fn ask_what_next(index: usize) -> Result<LineChoice, AppError> {
+    let last = index + 1 == Step::ALL.len();
+    eprint!(
+        "{} · b Enter: back a step · q Enter: quit > ",
+        if last {
+            "Enter: end the demo"
+        } else {
+            "Enter: next step"
+        }
+    );
+    io::stderr().flush().map_err(AppError::Output)?;
+    let mut line = String::new();
+    let read = io::stdin().read_line(&mut line).map_err(AppError::Output)?;
+    Ok(line_choice((read > 0).then_some(line.as_str())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_line_steps_the_demo() {
+        assert_eq!(line_choice(Some("\n")), LineChoice::Next);
+        assert_eq!(line_choice(Some("n\n")), LineChoice::Next);
+        assert_eq!(line_choice(Some(" b \n")), LineChoice::Previous);
+        assert_eq!(line_choice(Some("q\n")), LineChoice::Quit);
+        assert_eq!(line_choice(None), LineChoice::Quit, "end of input");
+    }
 }

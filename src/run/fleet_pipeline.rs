@@ -53,10 +53,12 @@ pub fn fleet_timing(config: &Config) -> FleetTiming {
 
 /// Starts the all-namespaces pipeline; `emit` gets every tick on its thread
 /// until it returns false or the handle is dropped. Returns once the fleet
-/// could start (its home namespace known).
+/// could start (its home namespace known). `for_export` adds the ticks
+/// `serve` needs (`FleetJudge::for_export`).
 pub fn spawn_fleet_watch(
     config: &Config,
     background_owners: bool,
+    for_export: bool,
     mut emit: impl FnMut(FleetTick) -> bool + Send + 'static,
 ) -> Result<FleetHandle, AppError> {
     let (control, control_inbox) = mpsc::channel();
@@ -87,6 +89,9 @@ pub fn spawn_fleet_watch(
             };
             let _ = ready.send(Ok(()));
             let mut judge = FleetJudge::new(thresholds);
+            if for_export {
+                judge = judge.for_export();
+            }
             sample_fleet(
                 &mut fleet,
                 timing,
@@ -106,6 +111,6 @@ pub fn spawn_fleet_channel(
     config: &Config,
 ) -> Result<(Receiver<FleetTick>, FleetHandle), AppError> {
     let (sender, ticks) = mpsc::sync_channel(TICK_BACKLOG);
-    let handle = spawn_fleet_watch(config, true, move |tick| sender.send(tick).is_ok())?;
+    let handle = spawn_fleet_watch(config, true, false, move |tick| sender.send(tick).is_ok())?;
     Ok((ticks, handle))
 }

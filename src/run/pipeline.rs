@@ -41,6 +41,10 @@ pub(crate) struct WatchSpec {
     pub record: RecordSlot,
     /// Exact kernel events, and the ports they are filtered to.
     pub events: EventsSpec,
+    /// Whether to follow connections from tick to tick (the transitions
+    /// the dashboard's diagram, `--stream` and recordings show). `serve`
+    /// shows none and turns it off.
+    pub follow_connections: bool,
 }
 
 /// Whether to read tracepoint events, for which ports.
@@ -95,6 +99,7 @@ impl WatchSpec {
             } else {
                 EventsSpec::off()
             },
+            follow_connections: true,
         })
     }
 }
@@ -178,6 +183,21 @@ pub(crate) fn open_live_sampler(
     }
 }
 
+/// `open_live_sampler` keeping no socket records: counts, queues, alerts
+/// and owners stay exact (they are aggregated while the dump streams in),
+/// but no per-connection detail is copied or held. For `serve`, which
+/// shows none: up to 2 × 19 MiB less at a million sockets.
+pub(crate) fn open_live_counting_sampler(
+    config: SamplerConfig,
+) -> impl FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static {
+    move || {
+        Sampler::open(config)
+            .map(|sampler| sampler.with_retain_limit(0))
+            .and_then(Sampler::with_background_owners)
+            .map(|sampler| Box::new(sampler) as Box<dyn SnapshotSource>)
+    }
+}
+
 /// Controls a running pipeline; dropping it stops the sampling thread.
 #[derive(Debug)]
 pub(crate) struct WatchHandle {
@@ -248,6 +268,9 @@ where
             };
             let _ = ready.send(Ok(()));
             let mut watch = Watch::new(spec.thresholds);
+            if !spec.follow_connections {
+                watch = watch.without_following();
+            }
             // The reader lives (and its fds stay open) as long as this thread.
             let (_reader, batches) = match events {
                 Some((reader, batches)) => {
@@ -345,6 +368,7 @@ mod tests {
             thresholds: Thresholds::default(),
             record: RecordSlot::default(),
             events: EventsSpec::off(),
+            follow_connections: true,
         }
     }
 
@@ -360,6 +384,32 @@ mod tests {
         };
         assert!(!full.snapshot.listeners.is_empty());
         assert_eq!(full.deltas, None);
+    }
+
+    #[test]
+    fn a_spec_that_follows_no_connections_gives_ticks_without_transitions() {
+        let spec = WatchSpec {
+            follow_connections: false,
+            timing: SamplingTiming {
+                interval: Duration::from_millis(1),
+                listen_interval: Duration::from_secs(3600),
+            },
+            ..spec()
+        };
+        let (ticks, _handle) = spawn_watch_channel(spec, || {
+            Ok(Box::new(ScriptedSource::new(listen_one_script(0, 3))) as Box<dyn SnapshotSource>)
+        })
+        .expect("the scripted source opens");
+        let full: Vec<FullTick> = ticks
+            .iter()
+            .filter_map(|tick| match tick {
+                Tick::Full(full) => Some(*full),
+                _ => None,
+            })
+            .take(3)
+            .collect();
+        assert_eq!(full.len(), 3);
+        assert!(full.iter().all(|t| t.transitions.is_empty()), "{full:?}");
     }
 
     #[test]

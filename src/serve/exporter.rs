@@ -19,9 +19,66 @@ use crate::model::{
 #[derive(Debug, Clone)]
 pub(crate) struct Exporter {
     options: ExportOptions,
-    overflows: HashMap<SocketAddr, u64>,
+    blame: OverflowBlame,
     failed_samples: u64,
     facts: Option<Facts>,
+}
+
+/// ListenOverflows growth blamed on each listening address of one
+/// namespace: a counter that keeps growing across ticks, with the alert's
+/// rule (the interval's growth goes to the listeners seen full in it).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OverflowBlame {
+    totals: HashMap<SocketAddr, u64>,
+}
+
+impl OverflowBlame {
+    /// Blames one tick's growth; the totals so far (listeners gone are
+    /// forgotten).
+    pub fn update(&mut self, tick: &FullTickView<'_>) -> HashMap<SocketAddr, u64> {
+        let growth = tick
+            .deltas
+            .map_or(0, |d| d.growth(Counter::ListenOverflows));
+        if growth > 0 {
+            let blamed: HashSet<SocketAddr> =
+                blamed_listeners(tick.snapshot, &tick.aggregates, tick.peaks)
+                    .into_iter()
+                    .map(|(local, _inode)| local)
+                    .collect();
+            for local in blamed {
+                let total = self.totals.entry(local).or_insert(0);
+                *total = total.saturating_add(growth);
+            }
+        }
+        let listening: HashSet<SocketAddr> =
+            tick.aggregates.listeners.iter().map(|l| l.local).collect();
+        self.totals.retain(|local, _| listening.contains(local));
+        self.totals.clone()
+    }
+}
+
+/// The facts of one judged tick.
+pub(crate) fn facts_of(
+    tick: FullTickView<'_>,
+    overflows: HashMap<SocketAddr, u64>,
+    failed_samples: u64,
+) -> Facts {
+    let snapshot = tick.snapshot;
+    Facts {
+        taken_at_ms: snapshot.taken_at_ms,
+        sample_duration: snapshot.elapsed,
+        source: snapshot.source,
+        namespace: snapshot.namespace.clone(),
+        filter: snapshot.filter.clone(),
+        table_size: snapshot.table_size,
+        aggregates: tick.aggregates,
+        active_alerts: tick.active_alerts,
+        counters: snapshot.counters,
+        sockstat: snapshot.sockstat,
+        settings: snapshot.settings,
+        overflows,
+        failed_samples,
+    }
 }
 
 /// One full tick, as the exporter reads it.
@@ -37,7 +94,7 @@ impl Exporter {
     pub fn new(options: ExportOptions) -> Exporter {
         Exporter {
             options,
-            overflows: HashMap::new(),
+            blame: OverflowBlame::default(),
             failed_samples: 0,
             facts: None,
         }
@@ -45,39 +102,8 @@ impl Exporter {
 
     /// A full tick: blames its overflow growth, then encodes it.
     pub fn full(&mut self, tick: FullTickView<'_>) -> Exposition {
-        let snapshot = tick.snapshot;
-        let growth = tick
-            .deltas
-            .map_or(0, |d| d.growth(Counter::ListenOverflows));
-        if growth > 0 {
-            let blamed: HashSet<SocketAddr> =
-                blamed_listeners(snapshot, &tick.aggregates, tick.peaks)
-                    .into_iter()
-                    .map(|(local, _inode)| local)
-                    .collect();
-            for local in blamed {
-                let total = self.overflows.entry(local).or_insert(0);
-                *total = total.saturating_add(growth);
-            }
-        }
-        let listening: HashSet<SocketAddr> =
-            tick.aggregates.listeners.iter().map(|l| l.local).collect();
-        self.overflows.retain(|local, _| listening.contains(local));
-        let facts = Facts {
-            taken_at_ms: snapshot.taken_at_ms,
-            sample_duration: snapshot.elapsed,
-            source: snapshot.source,
-            namespace: snapshot.namespace.clone(),
-            filter: snapshot.filter.clone(),
-            table_size: snapshot.table_size,
-            aggregates: tick.aggregates,
-            active_alerts: tick.active_alerts,
-            counters: snapshot.counters,
-            sockstat: snapshot.sockstat,
-            settings: snapshot.settings,
-            overflows: self.overflows.clone(),
-            failed_samples: self.failed_samples,
-        };
+        let overflows = self.blame.update(&tick);
+        let facts = facts_of(tick, overflows, self.failed_samples);
         let exposition = render(&facts, self.options);
         self.facts = Some(facts);
         exposition

@@ -20,7 +20,7 @@ use std::time::Duration;
 use prometheus_client::encoding::{EncodeLabelSet, prometheus_text, text};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
@@ -30,7 +30,7 @@ use super::select::{
 use crate::alert::Alert;
 use crate::model::{
     Aggregates, Counter as KernelCounter, Counters, Filter, PortStates, Settings, Sockstat,
-    SourceKind, TcpState,
+    SourceKind, StateMask, TcpState,
 };
 
 /// The exposition formats a scraper can ask for.
@@ -112,11 +112,60 @@ struct FamilyLabels {
     family: &'static str,
 }
 
+/// Which namespace a series belongs to: no labels when one namespace is
+/// watched; with `--all-namespaces`, `netns` (its `ip netns` name, `host`,
+/// or its inode) and `container` where one is known.
+pub(crate) type Scope = Vec<(&'static str, String)>;
+
+/// A listening address in a namespace (`netns` 0 when only one is
+/// watched): the key of the per-scraper peaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ListenerKey {
+    pub netns: u64,
+    pub local: SocketAddr,
+}
+
+impl ListenerKey {
+    pub fn single(local: SocketAddr) -> ListenerKey {
+        ListenerKey { netns: 0, local }
+    }
+}
+
+/// One namespace's facts, and what says which namespace they are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Member<'a> {
+    /// Its inode (0 when only one namespace is watched).
+    pub netns: u64,
+    pub scope: &'a Scope,
+    pub facts: &'a Facts,
+}
+
+/// What `tcpwatch_watch_info` says: what is watched, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Watching {
+    pub namespace: String,
+    pub source: &'static str,
+    pub filter: String,
+    /// Full samples that failed since the start.
+    pub failed_samples: u64,
+}
+
+impl Watching {
+    pub fn of(facts: &Facts) -> Watching {
+        Watching {
+            namespace: facts.namespace.clone(),
+            source: facts.source.name(),
+            filter: facts.filter.describe(),
+            failed_samples: facts.failed_samples,
+        }
+    }
+}
+
 /// A listener that is exported, for the per-scrape peak family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ExportedListener {
-    pub labels: ListenerLabels,
-    pub local: SocketAddr,
+    pub labels: (Scope, ListenerLabels),
+    pub key: ListenerKey,
     /// The queue at the tick: the peak is never below it.
     pub accept_queue: u32,
 }
@@ -132,7 +181,7 @@ pub(crate) struct Exposition {
 
 impl Exposition {
     /// The tick's text in `format`, with the peaks and (OpenMetrics) `# EOF`.
-    pub fn with_peaks(&self, format: Format, peak_of: impl Fn(&SocketAddr) -> u32) -> String {
+    pub fn with_peaks(&self, format: Format, peak_of: impl Fn(&ListenerKey) -> u32) -> String {
         let base = match format {
             Format::Prometheus => &self.prometheus,
             Format::OpenMetrics => &self.openmetrics,
@@ -187,24 +236,56 @@ pub(crate) fn state_label(state: TcpState) -> &'static str {
 
 type GaugeF64 = Gauge<f64, AtomicU64>;
 
-/// Encodes one tick. Pure: the same facts give the same text.
+/// Encodes one tick of one namespace. Pure: the same facts give the same text.
 pub(crate) fn render(facts: &Facts, options: ExportOptions) -> Exposition {
+    let scope = Scope::new();
+    render_members(
+        &[Member {
+            netns: 0,
+            scope: &scope,
+            facts,
+        }],
+        &Watching::of(facts),
+        options,
+    )
+}
+
+/// Encodes the latest facts of several namespaces into one exposition:
+/// every family holds every namespace's series (told apart by their scope
+/// labels), and `--max-series` caps each family across all of them.
+pub(crate) fn render_members(
+    members: &[Member<'_>],
+    watching: &Watching,
+    options: ExportOptions,
+) -> Exposition {
     let max = options.max_series;
-    let (listener_rows, omitted_listeners) =
-        fullest_listeners(listener_rows(&facts.aggregates), max);
+    let rows = members
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| listener_rows(i, &m.facts.aggregates))
+        .collect();
+    let (listener_rows, omitted_listeners) = fullest_listeners(rows, max);
+    let aggregates: Vec<&Aggregates> = members.iter().map(|m| &m.facts.aggregates).collect();
+    let filter = members.first().map(|m| &m.facts.filter);
     let (ports, omitted_ports) = busiest_ports(
-        &facts.aggregates,
-        &facts.filter.ports,
-        facts.filter.states,
+        &aggregates,
+        filter.map_or(&[][..], |f| &f.ports[..]),
+        filter.map_or(StateMask::ALL, |f| f.states),
         max,
     );
-    let (alerts, omitted_alerts) = most_severe_alerts(&facts.active_alerts, max);
+    let (alerts, omitted_alerts) = most_severe_alerts(
+        members
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| m.facts.active_alerts.iter().map(move |a| (i, a))),
+        max,
+    );
     let mut registry = Registry::with_prefix("tcpwatch");
-    register_process_info(&mut registry, facts);
-    let listeners = register_listeners(&mut registry, facts, &listener_rows);
-    register_sockets(&mut registry, facts, &ports);
-    register_time_wait(&mut registry, facts);
-    register_alerts(&mut registry, &alerts);
+    register_process_info(&mut registry, members, watching);
+    let listeners = register_listeners(&mut registry, members, &listener_rows);
+    register_sockets(&mut registry, members, &ports);
+    register_time_wait(&mut registry, members);
+    register_alerts(&mut registry, members, &alerts);
     register_omitted(
         &mut registry,
         [
@@ -213,7 +294,7 @@ pub(crate) fn render(facts: &Facts, options: ExportOptions) -> Exposition {
             ("tcpwatch_alert_active", omitted_alerts),
         ],
     );
-    register_kernel_counters(&mut registry, &facts.counters);
+    register_kernel_counters(&mut registry, members);
     Exposition {
         openmetrics: encode_openmetrics(&registry),
         prometheus: encode_prometheus(&registry),
@@ -240,14 +321,14 @@ fn encode_prometheus(registry: &Registry) -> String {
 /// The accept-queue peak family for one scrape.
 pub(crate) fn encode_peaks(
     listeners: &[ExportedListener],
-    peak_of: impl Fn(&SocketAddr) -> u32,
+    peak_of: impl Fn(&ListenerKey) -> u32,
     format: Format,
     out: &mut String,
 ) {
     let mut registry = Registry::with_prefix("tcpwatch");
-    let peaks = Family::<ListenerLabels, Gauge>::default();
+    let peaks = Family::<(Scope, ListenerLabels), Gauge>::default();
     for listener in listeners {
-        let peak = peak_of(&listener.local).max(listener.accept_queue);
+        let peak = peak_of(&listener.key).max(listener.accept_queue);
         peaks.get_or_create(&listener.labels).set(i64::from(peak));
     }
     registry.register(
@@ -264,7 +345,11 @@ pub(crate) fn encode_peaks(
     out.push_str(&encoded);
 }
 
-fn register_process_info(registry: &mut Registry, facts: &Facts) {
+fn scoped<L>(member: &Member<'_>, labels: L) -> (Scope, L) {
+    (member.scope.clone(), labels)
+}
+
+fn register_process_info(registry: &mut Registry, members: &[Member<'_>], watching: &Watching) {
     registry.register(
         "build",
         "tcpwatch's version",
@@ -275,54 +360,75 @@ fn register_process_info(registry: &mut Registry, facts: &Facts) {
     );
     registry.register(
         "watch",
-        "What is watched: the network namespace, the socket source (netlink knows backlogs, \
-         proc does not) and the filter",
+        "What is watched: the network namespace (all with --all-namespaces), the socket \
+         source (netlink knows backlogs, proc does not) and the filter",
         Info::new(vec![
-            ("namespace".to_string(), facts.namespace.clone()),
-            ("source".to_string(), facts.source.name().to_string()),
-            ("filter".to_string(), facts.filter.describe()),
+            ("namespace".to_string(), watching.namespace.clone()),
+            ("source".to_string(), watching.source.to_string()),
+            ("filter".to_string(), watching.filter.clone()),
         ]),
     );
+    let duration = Family::<Scope, GaugeF64>::default();
+    let timestamp = Family::<Scope, GaugeF64>::default();
+    let table = Family::<Scope, Gauge>::default();
+    for member in members {
+        let facts = member.facts;
+        duration
+            .get_or_create(member.scope)
+            .set(facts.sample_duration.as_secs_f64());
+        timestamp
+            .get_or_create(member.scope)
+            .set(facts.taken_at_ms as f64 / 1000.0);
+        table
+            .get_or_create(member.scope)
+            .set(i64::try_from(facts.table_size).unwrap_or(i64::MAX));
+    }
     registry.register_with_unit(
         "sample_duration",
-        "How long the latest full sample of the socket table took",
+        "How long the latest sample of the socket table took",
         Unit::Seconds,
-        ConstGauge::new(facts.sample_duration.as_secs_f64()),
+        duration,
     );
     registry.register_with_unit(
         "sample_timestamp",
-        "When the latest full sample was taken, in Unix time",
+        "When the latest sample was taken, in Unix time",
         Unit::Seconds,
-        ConstGauge::new(facts.taken_at_ms as f64 / 1000.0),
+        timestamp,
     );
     registry.register(
         "sample_failures",
         "Full samples of the socket table that failed",
-        ConstCounter::new(facts.failed_samples),
+        ConstCounter::new(watching.failed_samples),
     );
     registry.register(
         "table_sockets",
-        "Non-LISTEN sockets that matched the filter in the latest sample",
-        ConstGauge::new(facts.table_size),
+        "Non-LISTEN sockets that matched the filter in the latest whole-table sample",
+        table,
     );
 }
 
 fn register_listeners(
     registry: &mut Registry,
-    facts: &Facts,
+    members: &[Member<'_>],
     rows: &[ListenerRow],
 ) -> Vec<ExportedListener> {
-    let queue = Family::<ListenerLabels, Gauge>::default();
-    let backlog = Family::<ListenerLabels, Gauge>::default();
-    let syn_recv = Family::<ListenerLabels, Gauge>::default();
-    let overflows = Family::<ListenerLabels, Counter>::default();
+    let queue = Family::<(Scope, ListenerLabels), Gauge>::default();
+    let backlog = Family::<(Scope, ListenerLabels), Gauge>::default();
+    let syn_recv = Family::<(Scope, ListenerLabels), Gauge>::default();
+    let overflows = Family::<(Scope, ListenerLabels), Counter>::default();
     let mut exported = Vec::with_capacity(rows.len());
     for row in rows {
-        let labels = ListenerLabels {
-            listen: row.local.to_string(),
-            port: row.local.port().to_string(),
-            process: row.process.clone().unwrap_or_default(),
+        let Some(member) = members.get(row.member) else {
+            continue;
         };
+        let labels = scoped(
+            member,
+            ListenerLabels {
+                listen: row.local.to_string(),
+                port: row.local.port().to_string(),
+                process: row.process.clone().unwrap_or_default(),
+            },
+        );
         queue
             .get_or_create(&labels)
             .set(i64::from(row.accept_queue));
@@ -332,10 +438,13 @@ fn register_listeners(
         syn_recv.get_or_create(&labels).set(i64::from(row.syn_recv));
         overflows
             .get_or_create(&labels)
-            .inc_by(facts.overflows.get(&row.local).copied().unwrap_or(0));
+            .inc_by(member.facts.overflows.get(&row.local).copied().unwrap_or(0));
         exported.push(ExportedListener {
             labels,
-            local: row.local,
+            key: ListenerKey {
+                netns: member.netns,
+                local: row.local,
+            },
             accept_queue: row.accept_queue,
         });
     }
@@ -380,22 +489,41 @@ fn register_omitted(registry: &mut Registry, omitted: [(&'static str, usize); 3]
     );
 }
 
-fn register_sockets(registry: &mut Registry, facts: &Facts, ports: &[&PortStates]) {
-    let sockets = Family::<PortStateLabels, Gauge>::default();
+/// The states a port row exports: those the filter counts.
+fn counted_states(members: &[Member<'_>]) -> Vec<TcpState> {
+    let states = members
+        .first()
+        .map_or(StateMask::ALL, |m| m.facts.filter.states);
     let counted: Vec<TcpState> = TcpState::ALL
         .iter()
         .copied()
-        .filter(|s| facts.filter.states.contains(*s))
+        .filter(|s| states.contains(*s))
         .collect();
-    debug_assert_eq!(counted.len(), states_in(facts.filter.states));
-    for row in ports {
+    debug_assert_eq!(counted.len(), states_in(states));
+    counted
+}
+
+fn register_sockets(
+    registry: &mut Registry,
+    members: &[Member<'_>],
+    ports: &[(usize, &PortStates)],
+) {
+    let sockets = Family::<(Scope, PortStateLabels), Gauge>::default();
+    let counted = counted_states(members);
+    for (index, row) in ports {
+        let Some(member) = members.get(*index) else {
+            continue;
+        };
         let port = row.port.to_string();
         for state in &counted {
             sockets
-                .get_or_create(&PortStateLabels {
-                    port: port.clone(),
-                    state: state_label(*state),
-                })
+                .get_or_create(&scoped(
+                    member,
+                    PortStateLabels {
+                        port: port.clone(),
+                        state: state_label(*state),
+                    },
+                ))
                 .set(i64::try_from(row.counts.get(*state)).unwrap_or(i64::MAX));
         }
     }
@@ -405,13 +533,18 @@ fn register_sockets(registry: &mut Registry, facts: &Facts, ports: &[&PortStates
          listener it belongs to, both ends); only listener ports and --port ports are labels",
         sockets,
     );
-    let by_state = Family::<StateLabels, Gauge>::default();
-    for state in &counted {
-        by_state
-            .get_or_create(&StateLabels {
-                state: state_label(*state),
-            })
-            .set(i64::try_from(facts.aggregates.totals.get(*state)).unwrap_or(i64::MAX));
+    let by_state = Family::<(Scope, StateLabels), Gauge>::default();
+    for member in members {
+        for state in &counted {
+            by_state
+                .get_or_create(&scoped(
+                    member,
+                    StateLabels {
+                        state: state_label(*state),
+                    },
+                ))
+                .set(i64::try_from(member.facts.aggregates.totals.get(*state)).unwrap_or(i64::MAX));
+        }
     }
     registry.register(
         "sockets_by_state",
@@ -420,36 +553,56 @@ fn register_sockets(registry: &mut Registry, facts: &Facts, ports: &[&PortStates
     );
 }
 
-fn register_time_wait(registry: &mut Registry, facts: &Facts) {
-    let tw = facts
-        .sockstat
-        .map_or(facts.aggregates.time_wait.total, |s| s.tw);
+fn register_time_wait(registry: &mut Registry, members: &[Member<'_>]) {
+    let sockets = Family::<Scope, Gauge>::default();
+    let buckets = Family::<Scope, Gauge>::default();
+    for member in members {
+        let facts = member.facts;
+        let tw = facts
+            .sockstat
+            .map_or(facts.aggregates.time_wait.total, |s| s.tw);
+        sockets
+            .get_or_create(member.scope)
+            .set(i64::try_from(tw).unwrap_or(i64::MAX));
+        if let Some(max) = facts.settings.tcp_max_tw_buckets {
+            buckets
+                .get_or_create(member.scope)
+                .set(i64::try_from(max).unwrap_or(i64::MAX));
+        }
+    }
     registry.register(
         "time_wait_sockets",
         "TIME_WAIT sockets in the namespace (/proc/net/sockstat tw), the count \
          net.ipv4.tcp_max_tw_buckets limits",
-        ConstGauge::new(tw),
+        sockets,
     );
-    if let Some(max) = facts.settings.tcp_max_tw_buckets {
-        registry.register(
-            "time_wait_max_buckets",
-            "net.ipv4.tcp_max_tw_buckets: past it, closing sockets skip TIME_WAIT \
-             (TCPTimeWaitOverflow)",
-            ConstGauge::new(max),
-        );
-    }
+    registry.register(
+        "time_wait_max_buckets",
+        "net.ipv4.tcp_max_tw_buckets: past it, closing sockets skip TIME_WAIT \
+         (TCPTimeWaitOverflow)",
+        buckets,
+    );
 }
 
-fn register_alerts(registry: &mut Registry, alerts: &[&Alert]) {
-    let active = Family::<AlertLabels, Gauge>::default();
-    for alert in alerts {
-        active
-            .get_or_create(&AlertLabels {
+fn register_alerts(registry: &mut Registry, members: &[Member<'_>], alerts: &[(usize, &Alert)]) {
+    let active = Family::<(Scope, AlertLabels), Gauge>::default();
+    let since = Family::<(Scope, AlertLabels), GaugeF64>::default();
+    for (index, alert) in alerts {
+        let Some(member) = members.get(*index) else {
+            continue;
+        };
+        let labels = scoped(
+            member,
+            AlertLabels {
                 kind: alert.kind.name(),
                 severity: alert.severity.name(),
                 subject: alert.subject.clone(),
-            })
-            .set(1);
+            },
+        );
+        active.get_or_create(&labels).set(1);
+        since
+            .get_or_create(&labels)
+            .set(alert.since_ms as f64 / 1000.0);
     }
     registry.register(
         "alert_active",
@@ -457,16 +610,6 @@ fn register_alerts(registry: &mut Registry, alerts: &[&Alert]) {
          a destination or the namespace); run tcpwatch on the host for its explanation",
         active,
     );
-    let since = Family::<AlertLabels, GaugeF64>::default();
-    for alert in alerts {
-        since
-            .get_or_create(&AlertLabels {
-                kind: alert.kind.name(),
-                severity: alert.severity.name(),
-                subject: alert.subject.clone(),
-            })
-            .set(alert.since_ms as f64 / 1000.0);
-    }
     registry.register_with_unit(
         "alert_since_timestamp",
         "When the active alert's condition was first seen, in Unix time",
@@ -475,16 +618,22 @@ fn register_alerts(registry: &mut Registry, alerts: &[&Alert]) {
     );
 }
 
-fn register_kernel_counters(registry: &mut Registry, counters: &Counters) {
+fn register_kernel_counters(registry: &mut Registry, members: &[Member<'_>]) {
     let kernel = registry.sub_registry_with_prefix("kernel");
-    for (counter, value) in counters.iter() {
-        let Some(value) = value else { continue };
+    for counter in KernelCounter::ALL {
+        let values: Vec<(&Scope, u64)> = members
+            .iter()
+            .filter_map(|m| Some((m.scope, m.facts.counters.get(counter)?)))
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
         let name = kernel_metric_name(counter);
-        let mut help = String::new();
         let table = match counter.table() {
             crate::model::counters::CounterTable::TcpExt => "TcpExt in /proc/net/netstat",
             crate::model::counters::CounterTable::Tcp => "Tcp in /proc/net/snmp",
         };
+        let mut help = String::new();
         let _ = write!(
             help,
             "The kernel's {} ({table}) of the watched namespace, as tcpwatch read it",
@@ -492,9 +641,19 @@ fn register_kernel_counters(registry: &mut Registry, counters: &Counters) {
         );
         // CurrEstab is a level, not a count of events.
         if counter == KernelCounter::CurrEstab {
-            kernel.register(name, help, ConstGauge::new(value));
+            let family = Family::<Scope, Gauge>::default();
+            for (scope, value) in values {
+                family
+                    .get_or_create(scope)
+                    .set(i64::try_from(value).unwrap_or(i64::MAX));
+            }
+            kernel.register(name, help, family);
         } else {
-            kernel.register(name, help, ConstCounter::new(value));
+            let family = Family::<Scope, Counter>::default();
+            for (scope, value) in values {
+                family.get_or_create(scope).inc_by(value);
+            }
+            kernel.register(name, help, family);
         }
     }
 }
@@ -598,7 +757,11 @@ mod tests {
         let exposition = render(&facts, ExportOptions { max_series: 3 });
         let text = exposition.with_peaks(Format::Prometheus, |_| 0);
         assert_eq!(exposition.listeners.len(), 3);
-        assert_eq!(exposition.listeners[0].local.port(), 10000, "the full one");
+        assert_eq!(
+            exposition.listeners[0].key.local.port(),
+            10000,
+            "the full one"
+        );
         assert_eq!(text.matches("tcpwatch_listener_accept_queue{").count(), 3);
         assert!(text.contains("tcpwatch_series_omitted{family=\"tcpwatch_listener\"} 8\n"));
         assert_eq!(

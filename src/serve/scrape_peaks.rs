@@ -16,7 +16,9 @@
 //! in as `now_ms`) or do I/O.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+
+use super::metrics::ListenerKey;
 
 /// How many scrapers are remembered at once.
 pub(crate) const MAX_SCRAPERS: usize = 16;
@@ -55,25 +57,25 @@ fn truncated(text: &str) -> String {
 struct Scraper {
     last_scrape_ms: u64,
     /// The highest non-zero queue per listening address since its last scrape.
-    max_since: HashMap<SocketAddr, u32>,
+    max_since: HashMap<ListenerKey, u32>,
 }
 
 /// Highest queues per scraper since its previous scrape.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScrapePeaks {
-    previous_interval: HashMap<SocketAddr, u32>,
-    current_interval: HashMap<SocketAddr, u32>,
+    previous_interval: HashMap<ListenerKey, u32>,
+    current_interval: HashMap<ListenerKey, u32>,
     scrapers: HashMap<ScraperKey, Scraper>,
 }
 
-fn raise(map: &mut HashMap<SocketAddr, u32>, local: SocketAddr, queue: u32) {
+fn raise(map: &mut HashMap<ListenerKey, u32>, local: ListenerKey, queue: u32) {
     let slot = map.entry(local).or_insert(0);
     *slot = (*slot).max(queue);
 }
 
 impl ScrapePeaks {
     /// One sample of the listeners' queues (a 10 Hz sample, or a tick's).
-    pub fn observe(&mut self, queues: impl IntoIterator<Item = (SocketAddr, u32)>) {
+    pub fn observe(&mut self, queues: impl IntoIterator<Item = (ListenerKey, u32)>) {
         for (local, queue) in queues {
             if queue == 0 {
                 continue;
@@ -91,7 +93,7 @@ impl ScrapePeaks {
     }
 
     /// The highest queues `key` has not been shown yet; starts its next window.
-    pub fn take(&mut self, key: &ScraperKey, now_ms: u64) -> HashMap<SocketAddr, u32> {
+    pub fn take(&mut self, key: &ScraperKey, now_ms: u64) -> HashMap<ListenerKey, u32> {
         self.scrapers
             .retain(|_, s| now_ms.saturating_sub(s.last_scrape_ms) <= FORGET_AFTER_MS);
         if let Some(scraper) = self.scrapers.get_mut(key) {
@@ -132,8 +134,8 @@ impl ScrapePeaks {
 mod tests {
     use super::*;
 
-    fn addr() -> SocketAddr {
-        "127.0.0.1:10000".parse().expect("addr")
+    fn addr() -> ListenerKey {
+        ListenerKey::single("127.0.0.1:10000".parse().expect("addr"))
     }
 
     fn key(ip: &str, agent: &str) -> ScraperKey {

@@ -18,6 +18,8 @@ use crate::model::{Aggregates, PortStates, StateMask};
 /// that overflows first) and sums their half-open connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ListenerRow {
+    /// Which namespace (the index of its member; 0 for a single one).
+    pub member: usize,
     pub local: SocketAddr,
     pub process: Option<String>,
     pub accept_queue: u32,
@@ -48,16 +50,19 @@ impl ListenerRow {
             .then_with(|| b.accept_queue.cmp(&a.accept_queue))
             .then_with(|| b.syn_recv.cmp(&a.syn_recv))
             .then_with(|| a.local.cmp(&b.local))
+            .then_with(|| a.member.cmp(&b.member))
     }
 }
 
-/// The listeners merged by address, in address order.
-pub(crate) fn listener_rows(aggregates: &Aggregates) -> Vec<ListenerRow> {
+/// The listeners of one namespace (`member`) merged by address, in
+/// address order.
+pub(crate) fn listener_rows(member: usize, aggregates: &Aggregates) -> Vec<ListenerRow> {
     let mut rows: Vec<ListenerRow> = Vec::with_capacity(aggregates.listeners.len());
     let mut sorted: Vec<_> = aggregates.listeners.iter().collect();
     sorted.sort_by_key(|l| (l.local, l.inode));
     for listener in sorted {
         let row = ListenerRow {
+            member,
             local: listener.local,
             process: listener.process.as_ref().map(|p| p.name.clone()),
             accept_queue: listener.accept_queue,
@@ -98,33 +103,41 @@ pub(crate) fn labelled_port(port: u16, listener_ports: &[u16], watched: &[u16]) 
     listener_ports.binary_search(&port).is_ok() || watched.contains(&port)
 }
 
-/// The busiest labelled ports, as many as fit `max_series` series at one
-/// series per counted state, and how many series were left out.
+/// The busiest labelled ports of every namespace (by member index), as
+/// many as fit `max_series` series at one series per counted state, and
+/// how many series were left out. A namespace's labelled ports are its own
+/// listeners' and the watched ones.
 pub(crate) fn busiest_ports<'a>(
-    aggregates: &'a Aggregates,
+    members: &[&'a Aggregates],
     watched: &[u16],
     states: StateMask,
     max_series: usize,
-) -> (Vec<&'a PortStates>, usize) {
-    let mut listener_ports: Vec<u16> = aggregates.listeners.iter().map(|l| l.port()).collect();
-    listener_ports.sort_unstable();
-    listener_ports.dedup();
-    let mut ports: Vec<&PortStates> = aggregates
-        .ports
-        .iter()
-        .filter(|row| labelled_port(row.port, &listener_ports, watched))
-        .collect();
-    ports.sort_by(|a, b| {
+) -> (Vec<(usize, &'a PortStates)>, usize) {
+    let mut ports: Vec<(usize, &PortStates)> = Vec::new();
+    for (member, aggregates) in members.iter().enumerate() {
+        let mut listener_ports: Vec<u16> = aggregates.listeners.iter().map(|l| l.port()).collect();
+        listener_ports.sort_unstable();
+        listener_ports.dedup();
+        ports.extend(
+            aggregates
+                .ports
+                .iter()
+                .filter(|row| labelled_port(row.port, &listener_ports, watched))
+                .map(|row| (member, row)),
+        );
+    }
+    ports.sort_by(|(ma, a), (mb, b)| {
         b.counts
             .total()
             .cmp(&a.counts.total())
             .then(a.port.cmp(&b.port))
+            .then(ma.cmp(mb))
     });
     let per_port = states_in(states).max(1);
     let keep = max_series / per_port;
     let omitted = ports.len().saturating_sub(keep) * per_port;
     ports.truncate(keep);
-    ports.sort_by_key(|row| row.port);
+    ports.sort_by_key(|(member, row)| (*member, row.port));
     (ports, omitted)
 }
 
@@ -136,14 +149,19 @@ pub(crate) fn states_in(states: StateMask) -> usize {
         .count()
 }
 
-/// At most `max` active alerts, most severe first, and how many were left out.
-pub(crate) fn most_severe_alerts(alerts: &[Alert], max: usize) -> (Vec<&Alert>, usize) {
-    let mut sorted: Vec<&Alert> = alerts.iter().collect();
-    sorted.sort_by(|a, b| {
+/// At most `max` active alerts (each with its namespace's member index),
+/// most severe first, and how many were left out.
+pub(crate) fn most_severe_alerts<'a>(
+    alerts: impl IntoIterator<Item = (usize, &'a Alert)>,
+    max: usize,
+) -> (Vec<(usize, &'a Alert)>, usize) {
+    let mut sorted: Vec<(usize, &Alert)> = alerts.into_iter().collect();
+    sorted.sort_by(|(ma, a), (mb, b)| {
         b.severity
             .cmp(&a.severity)
             .then(a.kind.cmp(&b.kind))
             .then_with(|| a.subject.cmp(&b.subject))
+            .then(ma.cmp(mb))
     });
     let omitted = sorted.len().saturating_sub(max);
     sorted.truncate(max);
@@ -173,7 +191,7 @@ mod tests {
             ("0.0.0.0:80", 129, 128, 2),
             ("127.0.0.1:22", 0, 128, 3),
         ]);
-        let rows = listener_rows(&agg);
+        let rows = listener_rows(0, &agg);
         assert_eq!(rows.len(), 2);
         let web = rows.iter().find(|r| r.local.port() == 80).expect("port 80");
         assert_eq!(web.accept_queue, 129);
@@ -188,7 +206,7 @@ mod tests {
             ("127.0.0.1:1002", 100, 128, 3),
             ("127.0.0.1:1003", 5, 128, 4),
         ]);
-        let (kept, omitted) = fullest_listeners(listener_rows(&agg), 2);
+        let (kept, omitted) = fullest_listeners(listener_rows(0, &agg), 2);
         assert_eq!(omitted, 2);
         let ports: Vec<u16> = kept.iter().map(|r| r.local.port()).collect();
         assert_eq!(ports, vec![1001, 1002], "full first, then the fullest");
@@ -211,15 +229,27 @@ mod tests {
             "10.0.0.2:443",
         ));
         let agg = aggregate(&snap);
-        let (ports, omitted) = busiest_ports(&agg, &[], StateMask::ALL, 11);
+        let (ports, omitted) = busiest_ports(&[&agg], &[], StateMask::ALL, 11);
         assert_eq!(
-            ports.iter().map(|p| p.port).collect::<Vec<_>>(),
+            ports.iter().map(|(_, p)| p.port).collect::<Vec<_>>(),
             vec![10000]
         );
         assert_eq!(omitted, 11, "port 22's eleven states");
-        let (ports, _) = busiest_ports(&agg, &[443], StateMask::ALL, 2000);
-        let labelled: Vec<u16> = ports.iter().map(|p| p.port).collect();
+        let (ports, _) = busiest_ports(&[&agg], &[443], StateMask::ALL, 2000);
+        let labelled: Vec<u16> = ports.iter().map(|(_, p)| p.port).collect();
         assert_eq!(labelled, vec![22, 443, 10000]);
+        // Across namespaces: each one's own listener ports are labels.
+        let mut other = Snapshot::empty(0, SourceKind::Netlink);
+        other.listeners.push(listener("10.0.0.1:443", 0, 128));
+        other.sockets.push(record(
+            TcpState::Established,
+            "10.0.0.1:443",
+            "10.0.0.9:50000",
+        ));
+        let other = aggregate(&other);
+        let (ports, _) = busiest_ports(&[&agg, &other], &[], StateMask::ALL, 2000);
+        let labelled: Vec<(usize, u16)> = ports.iter().map(|(m, p)| (*m, p.port)).collect();
+        assert_eq!(labelled, vec![(0, 22), (0, 10000), (1, 443)]);
     }
 
     #[test]
@@ -236,12 +266,12 @@ mod tests {
             last_seen_ms: 0,
             fire_count: 1,
         };
-        let alerts = vec![
+        let alerts = [
             alert(AlertKind::BacklogClamped, Severity::Info),
             alert(AlertKind::BacklogFull, Severity::Critical),
         ];
-        let (kept, omitted) = most_severe_alerts(&alerts, 1);
+        let (kept, omitted) = most_severe_alerts(alerts.iter().map(|a| (0, a)), 1);
         assert_eq!(omitted, 1);
-        assert_eq!(kept[0].kind, AlertKind::BacklogFull);
+        assert_eq!(kept[0].1.kind, AlertKind::BacklogFull);
     }
 }

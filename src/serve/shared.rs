@@ -5,10 +5,9 @@
 //!
 //! Owns: `Shared`. Must not: encode a whole tick under the lock, or do I/O.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::metrics::{Exposition, Format};
+use super::metrics::{Exposition, Format, ListenerKey};
 use super::scrape_peaks::{ScrapePeaks, ScraperKey};
 
 #[derive(Debug, Default)]
@@ -40,7 +39,7 @@ impl Shared {
     pub fn publish(
         &self,
         exposition: Exposition,
-        interval_queues: impl IntoIterator<Item = (SocketAddr, u32)>,
+        interval_queues: impl IntoIterator<Item = (ListenerKey, u32)>,
     ) {
         let exposition = Arc::new(exposition);
         let mut published = self.lock();
@@ -67,7 +66,7 @@ impl Shared {
     }
 
     /// A 10 Hz listener sample.
-    pub fn observe(&self, queues: impl IntoIterator<Item = (SocketAddr, u32)>) {
+    pub fn observe(&self, queues: impl IntoIterator<Item = (ListenerKey, u32)>) {
         self.lock().peaks.observe(queues);
     }
 

@@ -1,8 +1,9 @@
 //! The one pipeline step every mode shares: turns what the sampler produced
 //! into judged ticks. It aggregates nothing itself (the collector does that
 //! while the dump streams in); it runs the alert rules with the listener
-//! peaks of the interval, follows connections from tick to tick, and keeps
-//! the previous counters for deltas.
+//! peaks of the interval, follows connections from tick to tick (unless the
+//! mode shows no connections: `without_following`), and keeps the previous
+//! counters for deltas.
 //!
 //! Owns: `Watch`, `Tick`, `FullTick`. Must not: do I/O or read the clock:
 //! every time comes in with the sample.
@@ -30,7 +31,8 @@ pub const FOLLOW_AT_MOST: usize = 50_000;
 #[derive(Debug, Clone)]
 pub struct Watch {
     monitor: AlertMonitor,
-    tracker: TransitionTracker,
+    /// `None` when connections are not followed (`without_following`).
+    tracker: Option<TransitionTracker>,
     previous_counters: Option<Counters>,
     /// Exact events: `None` when they are off.
     ledger: Option<EventLedger>,
@@ -46,11 +48,20 @@ impl Watch {
         Watch {
             monitor: AlertMonitor::new(thresholds),
             // The tracker's own log is not used: each tick carries its changes.
-            tracker: TransitionTracker::new(0, MAX_FOLLOWED),
+            tracker: Some(TransitionTracker::new(0, MAX_FOLLOWED)),
             previous_counters: None,
             ledger: None,
             pending_events: Vec::new(),
         }
+    }
+
+    /// Follows no connections: ticks carry no transitions, and the work
+    /// (a hash-map entry per socket of every tick, up to `MAX_FOLLOWED`
+    /// kept between ticks) is skipped. For the modes that show none
+    /// (`serve`).
+    pub fn without_following(mut self) -> Watch {
+        self.tracker = None;
+        self
     }
 
     /// Turns on exact events, filtered to `ports` (empty: all).
@@ -122,10 +133,10 @@ impl Watch {
         } = sampled;
         let judged = self.monitor.evaluate_with_peaks(&snapshot, &aggregates);
         let socket_count = snapshot.sockets.len();
-        let (transitions, too_many_to_follow) = if socket_count > FOLLOW_AT_MOST {
-            (Vec::new(), Some(socket_count))
-        } else {
-            (self.tracker.observe_snapshot(&snapshot), None)
+        let (transitions, too_many_to_follow) = match &mut self.tracker {
+            None => (Vec::new(), None),
+            Some(_) if socket_count > FOLLOW_AT_MOST => (Vec::new(), Some(socket_count)),
+            Some(tracker) => (tracker.observe_snapshot(&snapshot), None),
         };
         let deltas = self
             .previous_counters
@@ -138,7 +149,7 @@ impl Watch {
             active_alerts: self.monitor.active().cloned().collect(),
             transitions,
             too_many_to_follow,
-            following_truncated: self.tracker.truncated,
+            following_truncated: self.tracker.as_ref().is_some_and(|t| t.truncated),
             peaks: judged.peaks,
             events: self.take_events(snapshot.taken_at_ms),
             event_counts: self.ledger.as_ref().map(|ledger| ledger.counts.clone()),
@@ -212,6 +223,33 @@ mod tests {
             "{:?}",
             tick.alert_events
         );
+    }
+
+    #[test]
+    fn without_following_no_connection_is_kept_or_compared() {
+        let script = listen_one_script(1_000, 3);
+        let mut following = Watch::new(Thresholds::default());
+        let mut not_following = Watch::new(Thresholds::default()).without_following();
+        let (mut changes, mut alerts) = (0, [0, 0]);
+        for snapshot in script {
+            let followed = following.judge(Sampled::from_snapshot(snapshot.clone()));
+            let skipped = not_following.judge(Sampled::from_snapshot(snapshot));
+            changes += followed.transitions.len();
+            assert!(skipped.transitions.is_empty());
+            assert_eq!(skipped.too_many_to_follow, None);
+            assert!(!skipped.following_truncated);
+            alerts[0] += followed.alert_events.len();
+            alerts[1] += skipped.alert_events.len();
+            assert_eq!(followed.aggregates, skipped.aggregates);
+        }
+        assert!(changes > 0, "the script has changes to follow");
+        assert_eq!(
+            alerts[0], alerts[1],
+            "judging is the same without following"
+        );
+        let kept = |watch: &Watch| watch.tracker.as_ref().map_or(0, |t| t.followed_count());
+        assert!(kept(&following) > 0, "the tracker keeps every connection");
+        assert_eq!(kept(&not_following), 0, "nothing kept between ticks");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 use super::ROLE_ENV;
 use super::cleanup;
 use super::options::DashboardOptions;
+use super::process::{fit_window, measure_window, thread_named, thread_running};
 use super::report::{DashboardResult, Press};
 
 pub const COLS: u16 = 120;
@@ -37,7 +38,6 @@ pub const BIN_ENV: &str = "TCPWATCH_BENCH_BIN";
 const HELP_MARK: &str = "Help · Esc closes";
 /// The key timed: `?` opens the help overlay and closes it again.
 const KEY: &[u8] = b"?";
-const RSS_EVERY: Duration = Duration::from_secs(5);
 /// A key that has not shown by then counts as missed.
 const KEY_LIMIT: Duration = Duration::from_secs(10);
 /// How long the first full sample may take to reach the screen.
@@ -46,7 +46,7 @@ const FIRST_SAMPLE_LIMIT: Duration = Duration::from_secs(120);
 const QUIT_LIMIT: Duration = Duration::from_secs(10);
 /// The comm of the binary's sampling thread (`tcpwatch-sampler`, cut to
 /// the kernel's 15 characters).
-const SAMPLER_COMM: &str = "tcpwatch-sample";
+pub const SAMPLER_COMM: &str = "tcpwatch-sample";
 /// What to allow for the start (cold first tick included) when deciding
 /// whether a TIME_WAIT generation lasts the whole measurement.
 pub const STARTUP_ALLOWANCE: Duration = Duration::from_secs(10);
@@ -245,11 +245,7 @@ impl PtyChild {
         thread::sleep(Duration::from_secs_f64(options.warmup_secs));
         self.check_alive()?;
 
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .saturating_sub(Duration::from_millis(500));
-        let window = Duration::from_secs_f64(options.window_secs).min(left);
-        if window < Duration::from_secs(1) {
+        let Some(window) = fit_window(options.window_secs, deadline) else {
             return Err(format!(
                 "no time left in this TIME_WAIT generation for the window (first sample on screen after {startup_secs:.1} s); the header:\n{}",
                 self.screen_text()
@@ -258,43 +254,16 @@ impl PtyChild {
                     .collect::<Vec<_>>()
                     .join("\n")
             ));
-        }
+        };
         let mean_gap = (window.as_secs_f64() / (options.keys + 1) as f64).min(1.0);
         let mut random = XorShift::seeded();
         let mut gap = || Duration::from_secs_f64(mean_gap * (0.5 + random.unit()));
-
-        let cpu_before = cpu_ticks(self.pid)?;
-        let started = Instant::now();
-        let end = started + window;
-        let mut rss_kib = vec![status_kib(self.pid, "VmRSS")?];
-        let mut next_rss = started + RSS_EVERY;
-        let mut next_key = started + gap();
         let mut presses = Vec::new();
-        loop {
-            let now = Instant::now();
-            if now >= end {
-                break;
-            }
-            if now >= next_rss {
-                rss_kib.push(status_kib(self.pid, "VmRSS")?);
-                next_rss += RSS_EVERY;
-                continue;
-            }
-            if presses.len() < options.keys && now >= next_key {
-                presses.push(self.press(sampler_tid)?);
-                next_key = Instant::now() + gap();
-                continue;
-            }
-            let mut wake = end.min(next_rss);
-            if presses.len() < options.keys {
-                wake = wake.min(next_key);
-            }
-            thread::sleep(wake.saturating_duration_since(now));
-        }
-        let cpu_after = cpu_ticks(self.pid)?;
-        let window_secs = started.elapsed().as_secs_f64();
-        rss_kib.push(status_kib(self.pid, "VmRSS")?);
-        let hwm_kib = status_kib(self.pid, "VmHWM")?;
+        let first_key = (options.keys > 0).then(|| Instant::now() + gap());
+        let figures = measure_window(self.pid, window, first_key, |_| {
+            presses.push(self.press(sampler_tid)?);
+            Ok((presses.len() < options.keys).then(|| Instant::now() + gap()))
+        })?;
         // Leave the help closed (timed too), then let one redraw pass.
         if help_shown(&lock(&self.screen).parser) {
             presses.push(self.press(sampler_tid)?);
@@ -302,15 +271,14 @@ impl PtyChild {
         thread::sleep(Duration::from_millis(600));
         self.check_alive()?;
         let screen = self.screen_text();
-        let clock_ticks = clock_ticks_per_second();
         Ok(DashboardResult {
             startup_secs,
             window_asked_secs: options.window_secs,
-            window_secs,
+            window_secs: figures.window_secs,
             warmup_secs: options.warmup_secs,
-            cpu_percent: 100.0 * (cpu_after - cpu_before) as f64 / clock_ticks / window_secs,
-            hwm_kib,
-            rss_kib,
+            cpu_percent: figures.cpu_percent,
+            hwm_kib: figures.hwm_kib,
+            rss_kib: figures.rss_kib,
             presses,
             header: screen
                 .lines()
@@ -406,67 +374,6 @@ impl Drop for PtyChild {
 
 fn lock(screen: &Mutex<Screen>) -> MutexGuard<'_, Screen> {
     screen.lock().unwrap_or_else(|poison| poison.into_inner())
-}
-
-/// utime + stime of the whole process (every thread, live or gone), in
-/// clock ticks, from `/proc/PID/stat`.
-pub(super) fn cpu_ticks(pid: u32) -> Result<u64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
-    // Fields after the command name, which is in parentheses: state is
-    // field 3, utime 14 and stime 15.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or_else(|| format!("/proc/{pid}/stat: no command name"))?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| -> Result<u64, String> {
-        fields
-            .get(n - 3)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| format!("/proc/{pid}/stat: no field {n}"))
-    };
-    Ok(field(14)? + field(15)?)
-}
-
-pub(super) fn clock_ticks_per_second() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 { ticks as f64 } else { 100.0 }
-}
-
-/// A `kB` line of `/proc/PID/status` (`VmRSS`, `VmHWM`), in KiB.
-pub(super) fn status_kib(pid: u32, key: &str) -> Result<u64, String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("no {key} in /proc/{pid}/status"))
-}
-
-/// The thread of `pid` whose comm is `comm`.
-fn thread_named(pid: u32, comm: &str) -> Option<u32> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let tid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let name = std::fs::read_to_string(entry.path().join("comm")).ok()?;
-            (name.trim_end() == comm).then_some(tid)
-        })
-}
-
-/// Whether thread `tid` of `pid` is running or runnable (state R).
-fn thread_running(pid: u32, tid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let (_, rest) = stat.rsplit_once(')')?;
-            rest.split_whitespace().next().map(|state| state == "R")
-        })
-        .unwrap_or(false)
 }
 
 /// Random phases for the key presses (no crate needed for this).

@@ -234,19 +234,71 @@ impl Measurer {
         first_tw_started: Instant,
         refresh: &mut dyn FnMut() -> Result<Instant, String>,
     ) -> Result<SizeResult, String> {
-        let mut tw_started = first_tw_started;
-        // When the build of the current generation finished (≈ now).
-        let mut tw_built = Instant::now();
         // TIME_WAIT lasts 60 s: rounds must end before the first socket of a
         // generation expires.
         let window = Duration::from_secs_f64(self.options.time_wait_window_secs);
-        let mut deadline = tw_started + window;
-        let mut generations = 1;
+        let mut generation = Generation {
+            first_started: first_tw_started,
+            started: first_tw_started,
+            // When the build of the current generation finished (≈ now).
+            built: Instant::now(),
+            deadline: first_tw_started + window,
+            window,
+            count: 1,
+        };
         let census = self.census()?;
         let mut notes = census.shortfalls(&self.expected);
         if notes.iter().any(|n| n.starts_with("FAIL")) {
             return Err(format!("population is wrong: {}", notes.join("; ")));
         }
+        let mut result = if self.options.live_only {
+            SizeResult {
+                live_only: true,
+                ..SizeResult::default()
+            }
+        } else {
+            self.collector(&mut generation, refresh, &mut notes)?
+        };
+        result.census = census;
+
+        if self.options.dashboard.enabled_for(self.size) {
+            let deadline = self.live_deadline("dashboard", &mut generation, refresh, &mut notes)?;
+            let before = sockstat_time_wait();
+            match dashboard::measure(&self.name, &self.options.dashboard, deadline) {
+                Ok(mut measured) => {
+                    measured.time_wait_before = before;
+                    measured.time_wait_after = sockstat_time_wait();
+                    note_time_wait_fall("dashboard", before, measured.time_wait_after, &mut notes);
+                    result.dashboard = Some(measured);
+                }
+                Err(message) => result.dashboard_error = Some(message),
+            }
+        }
+        if self.options.serve_enabled_for(self.size) {
+            let deadline = self.live_deadline("serve", &mut generation, refresh, &mut notes)?;
+            let before = sockstat_time_wait();
+            match serve::measure(&self.name, &self.options.dashboard, deadline) {
+                Ok(mut measured) => {
+                    measured.time_wait_before = before;
+                    measured.time_wait_after = sockstat_time_wait();
+                    note_time_wait_fall("serve", before, measured.time_wait_after, &mut notes);
+                    result.serve = Some(measured);
+                }
+                Err(message) => result.serve_error = Some(message),
+            }
+        }
+        result.notes = notes;
+        Ok(result)
+    }
+
+    /// The collector's figures: the rule checks, the interleaved rounds, the
+    /// RSS probe and the listener sampler's CPU.
+    fn collector(
+        &mut self,
+        generation: &mut Generation,
+        refresh: &mut dyn FnMut() -> Result<Instant, String>,
+        notes: &mut Vec<String>,
+    ) -> Result<SizeResult, String> {
         let mut tw_seen = TimeWaitRange::default();
         let checks = self.check_rules()?;
 
@@ -282,8 +334,8 @@ impl Measurer {
         let mut slowest_round = Duration::ZERO;
         let rounds = rounds_for(self.options.reps, self.expected.total());
         for round in 0..rounds {
-            if round > 0 && Instant::now() + slowest_round > deadline {
-                if generations == MAX_GENERATIONS {
+            if round > 0 && Instant::now() + slowest_round > generation.deadline {
+                if generation.count == MAX_GENERATIONS {
                     notes.push(format!(
                         "stopped after {round} of {} rounds: out of TIME_WAIT generations",
                         rounds
@@ -291,14 +343,11 @@ impl Measurer {
                     break;
                 }
                 // Let the first generation expire, then have it rebuilt.
-                self.await_time_wait_expiry(tw_started, tw_built)?;
-                tw_started = refresh()?;
-                tw_built = Instant::now();
-                deadline = tw_started + window;
-                generations += 1;
+                self.renew(generation, refresh)?;
                 notes.push(format!(
-                    "rounds {}–: TIME_WAIT generation {generations} (the previous one expired)",
-                    round + 1
+                    "rounds {}–: TIME_WAIT generation {} (the previous one expired)",
+                    round + 1,
+                    generation.count
                 ));
             }
             let round_started = Instant::now();
@@ -327,66 +376,12 @@ impl Measurer {
             tw_seen.record(sockstat_time_wait());
             slowest_round = slowest_round.max(round_started.elapsed());
         }
-        let measured_secs = first_tw_started.elapsed().as_secs_f64();
-        let round_generations = generations;
+        let measured_secs = generation.first_started.elapsed().as_secs_f64();
+        let round_generations = generation.count;
 
         let (listener_cpu_percent, listener_calls) = listener_cpu(&mut full, &self.options)?;
         drop((full, port, previous_full, previous_port));
-
-        let (mut dashboard, mut dashboard_error) = (None, None);
-        if self.options.dashboard.enabled_for(self.size) {
-            let d = &self.options.dashboard;
-            let needed = dashboard::STARTUP_ALLOWANCE
-                + Duration::from_secs_f64(d.warmup_secs + d.window_secs);
-            if Instant::now() + needed > deadline {
-                // The dashboard gets a TIME_WAIT generation that outlasts it.
-                self.await_time_wait_expiry(tw_started, tw_built)?;
-                tw_started = refresh()?;
-                tw_built = Instant::now();
-                deadline = tw_started + window;
-                generations += 1;
-                notes.push(format!(
-                    "dashboard: TIME_WAIT generation {generations} (a fresh one, to last its run)"
-                ));
-            }
-            let before = sockstat_time_wait();
-            match dashboard::measure(&self.name, d, deadline) {
-                Ok(mut result) => {
-                    result.time_wait_before = before;
-                    result.time_wait_after = sockstat_time_wait();
-                    if let (Some(b), Some(a)) = (before, result.time_wait_after)
-                        && a * 100 < b * 99
-                    {
-                        notes.push(format!(
-                            "dashboard: TIME_WAIT fell from {b} to {a} during its run"
-                        ));
-                    }
-                    dashboard = Some(result);
-                }
-                Err(message) => dashboard_error = Some(message),
-            }
-        }
-        let (mut serve, mut serve_error) = (None, None);
-        if self.options.serve && self.options.dashboard.enabled_for(self.size) {
-            let d = &self.options.dashboard;
-            let needed = dashboard::STARTUP_ALLOWANCE
-                + Duration::from_secs_f64(d.warmup_secs + d.window_secs);
-            if Instant::now() + needed > deadline {
-                self.await_time_wait_expiry(tw_started, tw_built)?;
-                tw_started = refresh()?;
-                deadline = tw_started + window;
-                generations += 1;
-                notes.push(format!(
-                    "serve: TIME_WAIT generation {generations} (a fresh one, to last its run)"
-                ));
-            }
-            match serve::measure(&self.name, d, deadline) {
-                Ok(result) => serve = Some(result),
-                Err(message) => serve_error = Some(message),
-            }
-        }
         Ok(SizeResult {
-            census,
             timings: t,
             reps_asked: rounds,
             tick_sockets,
@@ -402,14 +397,68 @@ impl Measurer {
             time_wait_max: tw_seen.max,
             generations: round_generations,
             measured_secs,
-            notes,
             checks,
-            dashboard,
-            dashboard_error,
-            serve,
-            serve_error,
             ..SizeResult::default()
         })
+    }
+
+    /// The deadline for a live run (`who`: the dashboard or serve): the
+    /// current TIME_WAIT generation's when it lasts the run; else that of a
+    /// fresh one, once the current one has expired. When even a fresh one
+    /// could not last it (its build takes longer than TIME_WAIT lives minus
+    /// the run, as on a loaded machine at 1M), the run goes ahead on the
+    /// shrinking table with a note; sockstat before and after tells how
+    /// much was left.
+    fn live_deadline(
+        &self,
+        who: &str,
+        generation: &mut Generation,
+        refresh: &mut dyn FnMut() -> Result<Instant, String>,
+        notes: &mut Vec<String>,
+    ) -> Result<Instant, String> {
+        let d = &self.options.dashboard;
+        let needed =
+            dashboard::STARTUP_ALLOWANCE + Duration::from_secs_f64(d.warmup_secs + d.window_secs);
+        if Instant::now() + needed <= generation.deadline {
+            return Ok(generation.deadline);
+        }
+        let build = generation
+            .built
+            .saturating_duration_since(generation.started);
+        if build + needed > generation.window {
+            let half_gone =
+                sockstat_time_wait().is_none_or(|tw| tw * 2 < self.expected.time_wait as u64);
+            if half_gone {
+                self.renew(generation, refresh)?;
+            }
+            notes.push(format!(
+                "{who}: ran on a shrinking table: a TIME_WAIT build takes {:.0} s, so no generation lasts {:.0} s of startup, warm-up and window within TIME_WAIT's 60 s (see sockstat tw before/after)",
+                build.as_secs_f64(),
+                needed.as_secs_f64()
+            ));
+            return Ok(Instant::now() + needed + Duration::from_secs(1));
+        }
+        self.renew(generation, refresh)?;
+        notes.push(format!(
+            "{who}: TIME_WAIT generation {} (a fresh one, to last its run)",
+            generation.count
+        ));
+        Ok(generation.deadline)
+    }
+
+    /// Waits for the current TIME_WAIT generation to expire, then has the
+    /// holders build the next one.
+    fn renew(
+        &self,
+        generation: &mut Generation,
+        refresh: &mut dyn FnMut() -> Result<Instant, String>,
+    ) -> Result<(), String> {
+        self.await_time_wait_expiry(generation.started, generation.built)?;
+        generation.started = refresh()?;
+        generation.built = Instant::now();
+        generation.deadline = generation.started + generation.window;
+        generation.count += 1;
+        Ok(())
     }
 
     /// Waits until the TIME_WAIT generation built from `started` to `built`
@@ -582,6 +631,36 @@ impl Measurer {
             return Err(format!("ip netns exec {}: {status}", command.join(" ")));
         }
         Ok(elapsed)
+    }
+}
+
+/// One TIME_WAIT generation: built from `started` to `built`, its first
+/// socket expires 60 s after `started` (`deadline` leaves some slack).
+struct Generation {
+    /// When the first generation's build began.
+    first_started: Instant,
+    started: Instant,
+    built: Instant,
+    deadline: Instant,
+    /// `--tw-window`: how long after its build began a generation is used.
+    window: Duration,
+    /// Generations built so far.
+    count: usize,
+}
+
+/// Notes a live run during which sockstat's TIME_WAIT fell by over 1%.
+fn note_time_wait_fall(
+    who: &str,
+    before: Option<u64>,
+    after: Option<u64>,
+    notes: &mut Vec<String>,
+) {
+    if let (Some(b), Some(a)) = (before, after)
+        && a * 100 < b * 99
+    {
+        notes.push(format!(
+            "{who}: TIME_WAIT fell from {b} to {a} during its run"
+        ));
     }
 }
 

@@ -18,6 +18,7 @@ mod namespace;
 mod options;
 mod plan;
 mod population;
+mod process;
 mod report;
 mod serve;
 
@@ -110,6 +111,39 @@ pub fn run(options: &Options) -> Result<Vec<report::SizeResult>, String> {
 /// What is implausible about a result (empty when it looks right): used by
 /// the smoke test to keep the harness honest.
 pub fn smoke_problems(result: &report::SizeResult) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !result.live_only {
+        problems.extend(collector_problems(result));
+    }
+    if let Some(error) = &result.dashboard_error {
+        problems.push(format!("dashboard: {error}"));
+    }
+    if let Some(d) = &result.dashboard {
+        problems.extend(dashboard_problems(d));
+    }
+    if let Some(error) = &result.serve_error {
+        problems.push(format!("serve: {error}"));
+    }
+    if let Some(s) = &result.serve {
+        if !s
+            .full_listener_line
+            .as_deref()
+            .is_some_and(|l| l.ends_with(" 2"))
+        {
+            problems.push(format!(
+                "serve: the listen(1) listener's queue is not 2 in the scrape: {:?}",
+                s.full_listener_line
+            ));
+        }
+        if s.scrape_ms.is_empty() || !s.clean_exit {
+            problems.push(format!("serve: {} scrapes; {}", s.scrape_ms.len(), s.ended));
+        }
+    }
+    problems
+}
+
+/// What is implausible about the collector's figures.
+fn collector_problems(result: &report::SizeResult) -> Vec<String> {
     let t = &result.timings;
     let mut problems = Vec::new();
     if t.rounds == 0 {
@@ -148,30 +182,6 @@ pub fn smoke_problems(result: &report::SizeResult) -> Vec<String> {
     }
     if result.rss_peak_kib == 0 || result.listener_calls == 0 {
         problems.push("no RSS or listener-CPU figure".to_string());
-    }
-    if let Some(error) = &result.dashboard_error {
-        problems.push(format!("dashboard: {error}"));
-    }
-    if let Some(d) = &result.dashboard {
-        problems.extend(dashboard_problems(d));
-    }
-    if let Some(error) = &result.serve_error {
-        problems.push(format!("serve: {error}"));
-    }
-    if let Some(s) = &result.serve {
-        if !s
-            .full_listener_line
-            .as_deref()
-            .is_some_and(|l| l.ends_with(" 2"))
-        {
-            problems.push(format!(
-                "serve: the listen(1) listener's queue is not 2 in the scrape: {:?}",
-                s.full_listener_line
-            ));
-        }
-        if s.scrape_ms.is_empty() || !s.clean_exit {
-            problems.push(format!("serve: {} scrapes; {}", s.scrape_ms.len(), s.ended));
-        }
     }
     problems
 }

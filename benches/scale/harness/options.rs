@@ -1,8 +1,8 @@
 //! Command-line options of the scale benchmark.
 //!
-//! Owns: parsing `--sizes`, `--reps`, `--listener-secs`, `--tw-window` and the
+//! Owns: parsing `--sizes`, `--reps`, `--listener-secs`, `--tw-window`, the
 //! dashboard flags (`--dashboard`, `--no-dashboard`, `--dash-secs`,
-//! `--dash-warmup`, `--dash-keys`). Must not: do anything else; unknown flags
+//! `--dash-warmup`, `--dash-keys`), `--serve`/`--no-serve` and `--live-only`. Must not: do anything else; unknown flags
 //! cargo adds (`--bench`) are ignored.
 
 /// What to run.
@@ -20,12 +20,16 @@ pub struct Options {
     pub time_wait_window_secs: f64,
     /// The live dashboard measurement (the real binary in a pty).
     pub dashboard: DashboardOptions,
-    /// Also measure `tcpwatch serve` (scraped every second) wherever the
-    /// dashboard is measured, with the same warm-up and window.
-    pub serve: bool,
+    /// Whether `tcpwatch serve` (scraped every second) is measured at a
+    /// size, with the dashboard's warm-up and window. `Auto`: at the sizes
+    /// the dashboard's `Auto` measures, or everywhere with `--dashboard`.
+    pub serve: DashboardMode,
+    /// Only the live runs (dashboard, serve): no collector rounds, rule
+    /// checks, RSS probe or listener-sampler figure.
+    pub live_only: bool,
 }
 
-/// Whether the dashboard is measured at a size.
+/// Whether the dashboard (or serve) is measured at a size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DashboardMode {
     /// At sizes of 100k and more.
@@ -79,16 +83,28 @@ impl Default for Options {
             listener_secs: 10.0,
             time_wait_window_secs: 57.0,
             dashboard: DashboardOptions::default(),
-            serve: true,
+            serve: DashboardMode::Auto,
+            live_only: false,
         }
     }
 }
 
 impl Options {
+    /// Whether serve is measured at `size`.
+    pub fn serve_enabled_for(&self, size: usize) -> bool {
+        match self.serve {
+            DashboardMode::Auto => {
+                self.dashboard.mode == DashboardMode::On || size >= DashboardOptions::AUTO_FROM
+            }
+            DashboardMode::On => true,
+            DashboardMode::Off => false,
+        }
+    }
+
     pub const USAGE: &'static str = "\
 usage: sudo cargo bench --bench scale -- [--sizes 10k,100k,500k,1M] [--reps 9] [--listener-secs 10]
            [--dashboard | --no-dashboard] [--dash-secs 30] [--dash-warmup 5] [--dash-keys 20]
-           [--no-serve]
+           [--serve | --no-serve] [--live-only]
 
 Builds a TCP table of N sockets on loopback in a private network namespace
 (40% ESTABLISHED, 55% TIME_WAIT, 5% FIN_WAIT2/CLOSE_WAIT, a few listeners,
@@ -101,8 +117,13 @@ is measured at sizes of 100k and more; --dashboard measures it at every size,
 --no-dashboard never. Its CPU window is --dash-secs after --dash-warmup, with
 --dash-keys help-overlay toggles timed during it. TCPWATCH_BENCH_BIN=PATH
 measures another binary than the one cargo built with the benchmark.
-Wherever the dashboard is measured, `tcpwatch serve --interval 1s` is too
-(scraped every second over loopback, same window); --no-serve skips it.";
+`tcpwatch serve --interval 1s` is measured at the same sizes by default
+(scraped every second over loopback, same warm-up and window, its own
+TIME_WAIT generation); --serve measures it at every size, --no-serve never.
+--live-only skips the collector rounds (and the rule checks, RSS probe and
+listener-sampler figure): only the dashboard and serve, e.g. for serve's
+targets at 500k and 1M:
+  --sizes 500k,1M --live-only --no-dashboard --serve";
 
     /// `Ok(None)` for `--help`.
     pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -153,7 +174,9 @@ Wherever the dashboard is measured, `tcpwatch serve --interval 1s` is too
                 }
                 "--dashboard" => options.dashboard.mode = DashboardMode::On,
                 "--no-dashboard" => options.dashboard.mode = DashboardMode::Off,
-                "--no-serve" => options.serve = false,
+                "--serve" => options.serve = DashboardMode::On,
+                "--no-serve" => options.serve = DashboardMode::Off,
+                "--live-only" => options.live_only = true,
                 "--dash-secs" => {
                     options.dashboard.window_secs = value()?
                         .parse()

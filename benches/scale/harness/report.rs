@@ -129,6 +129,8 @@ pub struct SizeResult {
     /// `tcpwatch serve` scraped every second, when measured at this size.
     pub serve: Option<ServeResult>,
     pub serve_error: Option<String>,
+    /// `--live-only`: no collector figures (timings, checks, probes).
+    pub live_only: bool,
 }
 
 /// The real binary's `serve`, scraped once a second over loopback.
@@ -145,6 +147,12 @@ pub struct ServeResult {
     pub rss_kib: Vec<u64>,
     /// Each scrape, connect to last byte.
     pub scrape_ms: Vec<f64>,
+    /// The scrapes sent while serve's sampling thread was running (a dump
+    /// in progress): they would be slow if a scrape waited for a dump.
+    pub busy_scrape_ms: Vec<f64>,
+    /// sockstat's TIME_WAIT count before and after the run.
+    pub time_wait_before: Option<u64>,
+    pub time_wait_after: Option<u64>,
     /// The last scrape's size and sample lines.
     pub body_bytes: usize,
     pub series: usize,
@@ -298,8 +306,6 @@ pub fn print_preamble(options: &Options) {
 }
 
 pub fn print_size_detail(r: &SizeResult) {
-    let t = &r.timings;
-    let m = median;
     println!(
         "  table: {} sockets ({})",
         r.census.total(),
@@ -312,6 +318,31 @@ pub fn print_size_detail(r: &SizeResult) {
         r.tw_build_secs,
         duration_ms(r.empty_walk_ms)
     );
+    if r.live_only {
+        println!("  --live-only: no collector rounds");
+    } else {
+        print_collector_detail(r);
+    }
+    if let Some(d) = &r.dashboard {
+        print_dashboard_detail(d);
+    }
+    if let Some(error) = &r.dashboard_error {
+        println!("  dashboard: FAILED: {error}");
+    }
+    if let Some(serve) = &r.serve {
+        print_serve_detail(serve);
+    }
+    if let Some(error) = &r.serve_error {
+        println!("  serve: FAILED: {error}");
+    }
+    for note in &r.notes {
+        println!("  note: {note}");
+    }
+}
+
+fn print_collector_detail(r: &SizeResult) {
+    let t = &r.timings;
+    let m = median;
     println!(
         "  {} of {} rounds over {} TIME_WAIT generation(s), done {:.0} s after the first build began; sockstat tw during rounds {}–{}",
         t.rounds,
@@ -356,21 +387,6 @@ pub fn print_size_detail(r: &SizeResult) {
         r.listener_calls,
         r.listener_secs
     );
-    if let Some(d) = &r.dashboard {
-        print_dashboard_detail(d);
-    }
-    if let Some(error) = &r.dashboard_error {
-        println!("  dashboard: FAILED: {error}");
-    }
-    if let Some(serve) = &r.serve {
-        print_serve_detail(serve);
-    }
-    if let Some(error) = &r.serve_error {
-        println!("  serve: FAILED: {error}");
-    }
-    for note in &r.notes {
-        println!("  note: {note}");
-    }
 }
 
 fn print_serve_detail(s: &ServeResult) {
@@ -403,6 +419,18 @@ fn print_serve_detail(s: &ServeResult) {
             .unwrap_or("the listen(1) listener was NOT in the scrape"),
         s.ended
     );
+    println!(
+        "  serve: {} scrapes sent while its sampler was dumping (max {}); sockstat tw before/after {}/{}",
+        s.busy_scrape_ms.len(),
+        s.busy_scrape_ms
+            .iter()
+            .copied()
+            .reduce(f64::max)
+            .map_or("-".to_string(), duration_ms),
+        s.time_wait_before
+            .map_or("?".to_string(), |v| v.to_string()),
+        s.time_wait_after.map_or("?".to_string(), |v| v.to_string()),
+    );
 }
 
 /// serve beside the dashboard (Markdown), where either was measured.
@@ -415,24 +443,34 @@ fn print_serve_table(results: &[SizeResult]) {
 `tcpwatch serve --interval 1s`, scraped every second, beside the dashboard:\n"
     );
     println!(
-        "| N | serve cpu | dash cpu | scrape p50/p90/max | scrape size | serve VmHWM | dash VmHWM |"
+        "| N | serve cpu | dash cpu | serve/dash | scrape p50/p90/max | during a dump (max) | scrape size | serve VmHWM | dash VmHWM |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in results {
         let Some(s) = &r.serve else { continue };
         let mut sorted = s.scrape_ms.clone();
         sorted.sort_by(f64::total_cmp);
-        let (dash_cpu, dash_hwm) = r.dashboard.as_ref().map_or_else(
-            || ("-".to_string(), "-".to_string()),
+        let (dash_cpu, ratio, dash_hwm) = r.dashboard.as_ref().map_or_else(
+            || ("-".to_string(), "-".to_string(), "-".to_string()),
             |d| {
                 (
                     format!("{:.1}%", d.cpu_percent),
+                    format!("{:.2}×", s.cpu_percent / d.cpu_percent),
                     format!("{} MiB", mib(d.hwm_kib)),
                 )
             },
         );
+        let during_dump = format!(
+            "{} ({})",
+            s.busy_scrape_ms.len(),
+            s.busy_scrape_ms
+                .iter()
+                .copied()
+                .reduce(f64::max)
+                .map_or("-".to_string(), |ms| format!("{ms:.2} ms"))
+        );
         println!(
-            "| {} | {:.1}% | {dash_cpu} | {:.2}/{:.2}/{:.2} ms | {:.0} KiB | {} MiB | {dash_hwm} |",
+            "| {} | {:.1}% | {dash_cpu} | {ratio} | {:.2}/{:.2}/{:.2} ms | {during_dump} | {:.0} KiB | {} MiB | {dash_hwm} |",
             human_count(r.size),
             s.cpu_percent,
             percentile(&sorted, 50.0),
@@ -558,7 +596,8 @@ fn dashboard_cells(r: &SizeResult) -> [String; 3] {
 
 /// The side-by-side table (Markdown), medians of the rounds.
 pub fn print_table(results: &[SizeResult]) {
-    if results.is_empty() {
+    if results.iter().all(|r| r.live_only) {
+        print_serve_table(results);
         return;
     }
     println!(
@@ -568,7 +607,7 @@ pub fn print_table(results: &[SizeResult]) {
         "| N | bare 1-walk | bare 2-walk | full tick | tick/1-walk | --once | once/1-walk | ss -tan | tick/ss | port tick | ss filtered | ratio | streamed | listeners | RSS | dash cpu | dash rss | key p50/p90/max |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for r in results {
+    for r in results.iter().filter(|r| !r.live_only) {
         let t = &r.timings;
         let m = median;
         let [dash_cpu, dash_rss, keys] = dashboard_cells(r);

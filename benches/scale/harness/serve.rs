@@ -18,15 +18,15 @@ use std::time::{Duration, Instant};
 
 use super::ROLE_ENV;
 use super::cleanup;
-use super::dashboard::{binary, clock_ticks_per_second, cpu_ticks, status_kib};
+use super::dashboard::{SAMPLER_COMM, binary};
 use super::options::DashboardOptions;
+use super::process::{fit_window, measure_window, thread_named, thread_running};
 use super::report::ServeResult;
 
 /// The `--interval` serve is started with.
 pub const INTERVAL: &str = "1s";
 /// Time between scrapes, as a Prometheus `scrape_interval: 1s` would.
 const SCRAPE_EVERY: Duration = Duration::from_secs(1);
-const RSS_EVERY: Duration = Duration::from_secs(5);
 const FIRST_SAMPLE_LIMIT: Duration = Duration::from_secs(120);
 const STOP_LIMIT: Duration = Duration::from_secs(10);
 
@@ -70,6 +70,15 @@ pub fn measure(
     Ok(result)
 }
 
+/// One timed scrape.
+struct Scrape {
+    /// Connect to last byte.
+    ms: f64,
+    /// Whether serve's sampling thread was running (a dump in progress)
+    /// just before: such a scrape shows whether scrapes wait for dumps.
+    sampler_busy: bool,
+}
+
 struct ServeChild {
     child: Child,
 }
@@ -105,65 +114,44 @@ impl ServeChild {
             thread::sleep(Duration::from_millis(50));
         }
         let startup_secs = spawned.elapsed().as_secs_f64();
+        let pid = self.pid();
+        let sampler_tid = thread_named(pid, SAMPLER_COMM);
         thread::sleep(Duration::from_secs_f64(options.warmup_secs));
         self.check_alive()?;
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .saturating_sub(Duration::from_millis(500));
-        let window = Duration::from_secs_f64(options.window_secs).min(left);
-        if window < Duration::from_secs(1) {
-            return Err("no time left in this TIME_WAIT generation for the window".to_string());
-        }
-        let pid = self.pid();
-        let cpu_before = cpu_ticks(pid)?;
-        let started = Instant::now();
-        let end = started + window;
-        let mut rss_kib = vec![status_kib(pid, "VmRSS")?];
-        let mut next_rss = started + RSS_EVERY;
-        let mut next_scrape = started;
-        let mut scrape_ms = Vec::new();
+        let window = fit_window(options.window_secs, deadline).ok_or_else(|| {
+            "no time left in this TIME_WAIT generation for the window".to_string()
+        })?;
+        let mut scrapes = Vec::new();
         let mut body = String::new();
-        loop {
-            let now = Instant::now();
-            if now >= end {
-                break;
+        let mut next_scrape = Instant::now();
+        let figures = measure_window(pid, window, Some(next_scrape), |now| {
+            let sampler_busy = sampler_tid.is_some_and(|tid| thread_running(pid, tid));
+            let (status, text) = scrape(address)?;
+            scrapes.push(Scrape {
+                ms: now.elapsed().as_secs_f64() * 1000.0,
+                sampler_busy,
+            });
+            if status != 200 {
+                return Err(format!("a scrape answered {status}"));
             }
-            if now >= next_rss {
-                rss_kib.push(status_kib(pid, "VmRSS")?);
-                next_rss += RSS_EVERY;
-                continue;
-            }
-            if now >= next_scrape {
-                let (status, text) = scrape(address)?;
-                scrape_ms.push(now.elapsed().as_secs_f64() * 1000.0);
-                if status != 200 {
-                    return Err(format!("a scrape answered {status}"));
-                }
-                body = text;
-                next_scrape += SCRAPE_EVERY;
-                continue;
-            }
-            thread::sleep(
-                end.min(next_rss)
-                    .min(next_scrape)
-                    .saturating_duration_since(now),
-            );
-        }
-        let cpu_after = cpu_ticks(pid)?;
-        let window_secs = started.elapsed().as_secs_f64();
-        rss_kib.push(status_kib(pid, "VmRSS")?);
-        let hwm_kib = status_kib(pid, "VmHWM")?;
+            body = text;
+            next_scrape += SCRAPE_EVERY;
+            Ok(Some(next_scrape))
+        })?;
         self.check_alive()?;
         let full_port = format!("port=\"{}\"", super::plan::FULL_QUEUE_PORT);
         Ok(ServeResult {
             startup_secs,
-            window_secs,
-            cpu_percent: 100.0 * (cpu_after - cpu_before) as f64
-                / clock_ticks_per_second()
-                / window_secs,
-            hwm_kib,
-            rss_kib,
-            scrape_ms,
+            window_secs: figures.window_secs,
+            cpu_percent: figures.cpu_percent,
+            hwm_kib: figures.hwm_kib,
+            rss_kib: figures.rss_kib,
+            scrape_ms: scrapes.iter().map(|s| s.ms).collect(),
+            busy_scrape_ms: scrapes
+                .iter()
+                .filter(|s| s.sampler_busy)
+                .map(|s| s.ms)
+                .collect(),
             body_bytes: body.len(),
             series: body.lines().filter(|l| !l.starts_with('#')).count(),
             full_listener_line: body
