@@ -19,6 +19,8 @@ pub mod error;
 pub mod explain;
 pub mod fleet;
 pub mod format;
+#[cfg(test)]
+mod fuzz;
 pub mod generate;
 pub mod model;
 pub mod output;

@@ -169,6 +169,70 @@ fn install_panic_hook() {
     });
 }
 
+/// Why this terminal cannot draw the dashboard, if it cannot: `TERM`
+/// unset, empty, `dumb` or `unknown`, or naming a terminal that has no
+/// terminfo entry (`has_terminfo` answers for a name). The caller prints
+/// lines instead, with this as a note.
+pub fn cannot_draw_because(
+    term: Option<&str>,
+    has_terminfo: impl Fn(&str) -> bool,
+) -> Option<String> {
+    let fix = "set TERM to your terminal (e.g. TERM=xterm-256color) for the dashboard";
+    match term.map(str::trim) {
+        None | Some("") => Some(format!(
+            "TERM is not set, so the dashboard cannot be drawn; printing a picture every interval instead ({fix})"
+        )),
+        Some(name @ ("dumb" | "unknown")) => Some(format!(
+            "TERM={name} cannot move the cursor, so the dashboard cannot be drawn; printing a picture every interval instead ({fix})"
+        )),
+        Some(name) if !has_terminfo(name) => Some(format!(
+            "TERM={name} has no terminfo entry, so the dashboard may not draw right; printing a picture every interval instead ({fix})"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// `cannot_draw_because` for this process: `TERM`, and the terminfo
+/// directories ncurses searches ($TERMINFO, ~/.terminfo, $TERMINFO_DIRS,
+/// /etc/terminfo, /lib/terminfo, /usr/share/terminfo, /usr/lib/terminfo).
+pub fn terminal_cannot_draw() -> Option<String> {
+    let term = std::env::var("TERM").ok();
+    cannot_draw_because(term.as_deref(), has_terminfo_entry)
+}
+
+fn has_terminfo_entry(name: &str) -> bool {
+    use std::path::PathBuf;
+    let Some(first) = name.chars().next() else {
+        return false;
+    };
+    if name.contains('/') {
+        return false;
+    }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Ok(dir) = std::env::var("TERMINFO") {
+        dirs.push(dir.into());
+    }
+    if let Ok(home) = std::env::var("HOME") {
+        dirs.push(PathBuf::from(home).join(".terminfo"));
+    }
+    if let Ok(list) = std::env::var("TERMINFO_DIRS") {
+        dirs.extend(list.split(':').filter(|d| !d.is_empty()).map(PathBuf::from));
+    }
+    dirs.extend(
+        [
+            "/etc/terminfo",
+            "/lib/terminfo",
+            "/usr/share/terminfo",
+            "/usr/lib/terminfo",
+        ]
+        .map(PathBuf::from),
+    );
+    let hex = format!("{:02x}", u32::from(first));
+    dirs.iter().any(|dir| {
+        dir.join(first.to_string()).join(name).is_file() || dir.join(&hex).join(name).is_file()
+    })
+}
+
 /// What a signal asks the dashboard loop to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SignalAction {
@@ -331,6 +395,24 @@ mod tests {
         let signals = with_pending(PENDING_RESUME);
         assert_eq!(signals.poll(), Some(SignalAction::Resume));
         assert_eq!(signals.poll(), None);
+    }
+
+    #[test]
+    fn dumb_or_unknown_terminals_get_lines() {
+        let known = |name: &str| name == "xterm-256color";
+        assert_eq!(cannot_draw_because(Some("xterm-256color"), known), None);
+        for term in [
+            None,
+            Some(""),
+            Some("dumb"),
+            Some("unknown"),
+            Some("no-such-term"),
+        ] {
+            let note = cannot_draw_because(term, known).expect("falls back");
+            assert!(note.contains("TERM"), "{note}");
+            assert!(note.contains("printing a picture every interval"), "{note}");
+        }
+        assert!(!has_terminfo_entry("../../etc/passwd"));
     }
 
     #[test]

@@ -136,6 +136,12 @@ fn suspend_and_resume(suspend: impl FnOnce(&mut PtyRun), name: &str) {
         "{name}: tcpwatch should be stopped, state {:?}",
         run.process_state()
     );
+    // The process can be seen stopped before the pty reader has caught up
+    // with what it wrote just before stopping.
+    wait_until(DEADLINE, || {
+        let output = run.output_so_far();
+        after_last_entry(&output[before..]).contains(SHOW_CURSOR)
+    });
     let while_stopped = run.output_so_far();
     assert_restored(&while_stopped[before..], &format!("{name}, while stopped"));
     assert!(
@@ -199,4 +205,32 @@ fn sigstop_then_sigcont_takes_the_terminal_again() {
     let (status, output) = run.finish(DEADLINE);
     assert!(status.expect("q without Enter quits").success());
     assert_restored(&output, "q after SIGSTOP/SIGCONT");
+}
+
+#[test]
+fn a_dumb_terminal_gets_lines_with_a_note() {
+    for (term, said) in [
+        (Some("dumb"), "TERM=dumb cannot move the cursor"),
+        (None, "TERM is not set"),
+        (Some("tcpwatch-no-such-terminal"), "has no terminfo entry"),
+    ] {
+        let run = PtyRun::start_with_env(
+            &["--source", "proc", "--port", "1", "--interval", "200ms"],
+            COLS,
+            ROWS,
+            &[("TERM", term)],
+        );
+        let printed = wait_until(DEADLINE, || run.output_so_far().contains("LISTENERS"));
+        run.signal(libc::SIGTERM);
+        let (_, output) = run.finish(DEADLINE);
+        assert!(printed, "{term:?}: a picture is printed; output {output:?}");
+        assert!(
+            output.contains(said),
+            "{term:?}: the note says why: {output:?}"
+        );
+        assert!(
+            !output.contains(ENTER_ALT_SCREEN),
+            "{term:?}: no full-screen UI: {output:?}"
+        );
+    }
 }

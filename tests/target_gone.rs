@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::io::BufReader;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -163,4 +164,165 @@ fn a_netns_deleted_and_added_again_under_the_same_name_is_not_followed() {
             .contains("now refers to another namespace"),
         "{error}"
     );
+}
+
+/// Runs tcpwatch with `args` (after `prefix`, e.g. setpriv), calls
+/// `vanish` once it has printed its first line, and returns its exit code
+/// and stderr; fails if it does not exit within DEADLINE.
+fn line_mode_until_exit(prefix: &[&str], args: &[&str], vanish: impl FnOnce()) -> (i32, String) {
+    let binary = env!("CARGO_BIN_EXE_tcpwatch");
+    let mut command = match prefix.split_first() {
+        Some((program, rest)) => {
+            let mut command = Command::new(program);
+            command.args(rest).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
+    let mut child = command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcpwatch starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let (line_tx, line_rx) = mpsc::channel::<String>();
+    let reader = thread::spawn(move || {
+        use std::io::{BufRead, BufReader};
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let errors = thread::spawn(move || {
+        use std::io::Read;
+        let mut text = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut text);
+        text
+    });
+    let first = line_rx.recv_timeout(DEADLINE);
+    let mut child = Started(child);
+    assert!(first.is_ok(), "tcpwatch {args:?} printed nothing");
+    vanish();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "tcpwatch {args:?} still runs {DEADLINE:?} after its target vanished"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    let _ = reader.join();
+    let stderr = errors.join().expect("stderr reader");
+    (status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn stream_exits_once_with_a_clear_message_when_the_pid_exits() {
+    if !root_with(&["unshare"]) {
+        return;
+    }
+    let mut sleeper = sleeper_in_private_netns();
+    let pid = sleeper.0.id();
+    // --stream's first line is the snapshot; then the sleeper exits.
+    let (code, stderr) = line_mode_until_exit(
+        &[],
+        &["--pid", &pid.to_string(), "--stream", "--interval", "200ms"],
+        || {
+            sleeper.0.kill().expect("kill our sleeper");
+            sleeper.0.wait().expect("reap it");
+        },
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stderr.matches("is gone").count(), 1, "said once: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "tcpwatch: pid {pid} is gone: the process has exited"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn lines_exit_when_the_named_netns_is_deleted() {
+    if !root_with(&["ip"]) {
+        return;
+    }
+    let netns = PrivateNetns::create("linesgone").expect("ip netns add");
+    let name = netns.name.clone();
+    let (code, stderr) = line_mode_until_exit(
+        &[],
+        &["--netns", &name, "--format", "json", "--interval", "200ms"],
+        || drop(netns),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "tcpwatch: netns {name} is gone: it was deleted (ip netns del)"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_root_a_pid_that_exits_ends_the_run_instead_of_failing_forever() {
+    if !root_with(&["setpriv"]) {
+        return;
+    }
+    let mut sleeper = Started(
+        Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("sleep starts"),
+    );
+    let pid = sleeper.0.id();
+    let (code, stderr) = line_mode_until_exit(
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+        ],
+        &[
+            "--pid",
+            &pid.to_string(),
+            "--format",
+            "json",
+            "--interval",
+            "200ms",
+        ],
+        || {
+            sleeper.0.kill().expect("kill our sleeper");
+            sleeper.0.wait().expect("reap it");
+        },
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("pid {pid} is gone: the process has exited")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("sample failed"), "said once: {stderr}");
+}
+
+#[test]
+fn the_dashboard_shows_that_the_target_is_gone() {
+    if !root_with(&["unshare"]) {
+        return;
+    }
+    let mut sleeper = sleeper_in_private_netns();
+    let pid = sleeper.0.id();
+    let mut run =
+        common::pty::PtyRun::start(&["--pid", &pid.to_string(), "--interval", "200ms"], 120, 40);
+    let (drawn, screen) = run.wait_for(DEADLINE, |s| s.contains(&format!("pid {pid}")));
+    assert!(drawn, "{screen}");
+    sleeper.0.kill().expect("kill our sleeper");
+    sleeper.0.wait().expect("reap it");
+    let (shown, screen) = run.wait_for(DEADLINE, |s| s.contains("is gone"));
+    run.send(b"q");
+    let _ = run.finish(DEADLINE);
+    assert!(shown, "the dashboard says the target is gone:\n{screen}");
 }

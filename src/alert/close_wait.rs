@@ -7,18 +7,31 @@
 //! evaluations (a port is forgotten as soon as it has none, so memory is
 //! bounded by the ports in CLOSE_WAIT). Must not: blame a process it did not
 //! see owning the sockets.
+//!
+//! The owners of new sockets are looked up on a thread of their own, at most
+//! every couple of seconds, so a leak can qualify before its sockets' owner
+//! is known. The finding then waits up to `OWNER_WAIT_MS` for the owner, so
+//! the alert names the process that does not call close(); after that it is
+//! raised anyway, saying the owner is unknown.
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::model::TcpState;
+use crate::model::{NoOwnerReason, TcpState};
 
 use super::context::{Context, owners_of_inodes};
 use super::{AlertKind, Evidence, Finding, Severity};
+
+/// How long a qualifying leak waits for its sockets' owner to be looked
+/// up (the owner scan runs at most every 2 s) before being raised without.
+pub(crate) const OWNER_WAIT_MS: u64 = 3_000;
 
 /// CLOSE_WAIT counts per service port over the last evaluations.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CloseWaitHistory {
     by_port: HashMap<u16, VecDeque<u64>>,
+    /// Per port: when its leak first qualified with no owner known yet
+    /// (`Some`), or `None` once the wait is over (owner seen, or timed out).
+    owner_wait: HashMap<u16, Option<u64>>,
 }
 
 impl CloseWaitHistory {
@@ -36,6 +49,8 @@ impl CloseWaitHistory {
         let now = &ctx.aggregates.rules.close_wait;
         self.by_port
             .retain(|port, _| now.binary_search_by_key(port, |p| p.port).is_ok());
+        self.owner_wait
+            .retain(|port, _| now.binary_search_by_key(port, |p| p.port).is_ok());
         for close_wait in now {
             let port = close_wait.port;
             let history = self.by_port.entry(port).or_default();
@@ -47,6 +62,9 @@ impl CloseWaitHistory {
                 continue;
             };
             if history.len() < window || last < first {
+                continue;
+            }
+            if waits_for_owner(&mut self.owner_wait, port, &close_wait.inodes, ctx) {
                 continue;
             }
             let server_side = close_wait.server_side;
@@ -86,6 +104,32 @@ impl CloseWaitHistory {
                       (ls /proc/PID/fd | wc -l) for the leak"
                     .to_string(),
             });
+        }
+    }
+}
+
+/// Whether the leak on `port` should wait for its owner: no socket's
+/// owner has been looked up yet, and it has waited less than
+/// `OWNER_WAIT_MS`. Once over, the wait does not start again while the
+/// port stays in CLOSE_WAIT, so a raised alert is never held back.
+fn waits_for_owner(
+    owner_wait: &mut HashMap<u16, Option<u64>>,
+    port: u16,
+    inodes: &[u64],
+    ctx: &Context<'_>,
+) -> bool {
+    let snapshot = ctx.snapshot;
+    let now_ms = snapshot.taken_at_ms;
+    let not_looked_up = !inodes.is_empty()
+        && inodes.iter().all(|inode| {
+            snapshot.owner_of_inode(TcpState::CloseWait, *inode) == Err(NoOwnerReason::Unknown)
+        });
+    let wait = owner_wait.entry(port).or_insert(Some(now_ms));
+    match *wait {
+        Some(since) if not_looked_up && now_ms.saturating_sub(since) < OWNER_WAIT_MS => true,
+        _ => {
+            *wait = None;
+            false
         }
     }
 }
@@ -172,5 +216,48 @@ mod tests {
         for count in [4, 4, 0, 4, 4] {
             assert!(script.tick(with_close_wait(&script, count)).is_empty());
         }
+    }
+
+    #[test]
+    fn a_leak_waits_for_its_owner_then_names_it() {
+        let mut script = Script::new();
+        let without_owner = |script: &Script, count| {
+            let mut snap = with_close_wait(script, count);
+            snap.owners.clear();
+            snap
+        };
+        // Qualifies at the 3rd sample, but no owner is known yet: wait.
+        for count in [3, 3, 3, 3] {
+            assert!(script.tick(without_owner(&script, count)).is_empty());
+        }
+        // The owner scan found it: raised, naming the process.
+        script.tick(with_close_wait(&script, 3));
+        let events = script.tick(with_close_wait(&script, 3));
+        let alert = find(&events, AlertKind::CloseWaitLeak).expect("leak");
+        assert!(
+            alert.summary.contains("owned by server pid 42"),
+            "{}",
+            alert.summary
+        );
+    }
+
+    #[test]
+    fn a_leak_whose_owner_stays_unknown_is_raised_after_the_wait() {
+        let mut script = Script::new();
+        let mut raised = None;
+        for _ in 0..10 {
+            let mut snap = with_close_wait(&script, 3);
+            snap.owners.clear();
+            if let Some(alert) = find(&script.tick(snap), AlertKind::CloseWaitLeak) {
+                raised = Some((script.now_ms, alert.summary.clone()));
+                break;
+            }
+        }
+        let (at_ms, summary) = raised.expect("raised without an owner in the end");
+        assert!(summary.contains("process unknown"), "{summary}");
+        assert!(
+            at_ms >= 3_000 + super::OWNER_WAIT_MS,
+            "waited: raised at {at_ms} ms"
+        );
     }
 }

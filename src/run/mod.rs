@@ -16,7 +16,7 @@ mod lines;
 mod once;
 pub mod pipeline;
 mod record;
-mod replay;
+pub(crate) mod replay;
 mod replay_dashboard;
 mod report;
 mod stream;
@@ -53,7 +53,13 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
             Ok(Outcome::Done)
         }
         Action::Demo { no_tui: false } if io::stdout().is_terminal() => {
-            demo::run_demo_dashboard(&config).map(|()| Outcome::Done)
+            match crate::tui::terminal_cannot_draw() {
+                None => demo::run_demo_dashboard(&config).map(|()| Outcome::Done),
+                Some(note) => {
+                    eprintln!("tcpwatch: note: {note}");
+                    demo::run_demo_lines(&config).map(|()| Outcome::Done)
+                }
+            }
         }
         Action::Demo { .. } => demo::run_demo_lines(&config).map(|()| Outcome::Done),
         Action::Record => record::run_record(&config).map(|()| Outcome::Done),
@@ -93,7 +99,13 @@ pub fn run(config: Config) -> Result<Outcome, AppError> {
                 && config.count.is_none()
                 && io::stdout().is_terminal() =>
         {
-            dashboard::run_dashboard(&config).map(|()| Outcome::Done)
+            match crate::tui::terminal_cannot_draw() {
+                None => dashboard::run_dashboard(&config).map(|()| Outcome::Done),
+                Some(note) => {
+                    eprintln!("tcpwatch: note: {note}");
+                    lines::run_lines(&config).map(|()| Outcome::Done)
+                }
+            }
         }
         Action::Watch => lines::run_lines(&config).map(|()| Outcome::Done),
     }

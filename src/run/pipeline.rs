@@ -321,7 +321,8 @@ where
 
 /// Runs the live pipeline and hands each full tick to `on_full` until it
 /// fails, or until `--count` full ticks were handed on. The first sample
-/// must work; later failures are reported on stderr and sampling goes on.
+/// must work; later failures are reported on stderr and sampling goes on,
+/// unless the watched target is gone (then the run ends with that error).
 /// The line modes use it.
 pub(crate) fn for_each_full_tick(
     config: &Config,
@@ -344,7 +345,8 @@ pub(crate) fn for_each_full_tick(
                     return Ok(());
                 }
             }
-            Tick::Failed { error, .. } if first => return Err(error.into()),
+            // A vanished target (`pid N is gone`) ends the run, said once.
+            Tick::Failed { error, .. } if first || error.is_final() => return Err(error.into()),
             Tick::Failed { error, .. } => eprintln!("tcpwatch: sample failed: {error}"),
             // The line modes print whole pictures, at full ticks only.
             Tick::Listeners { .. } | Tick::Totals { .. } => {}

@@ -659,7 +659,7 @@ fn register_kernel_counters(registry: &mut Registry, members: &[Member<'_>]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::listen_one::ListenOne;
     use crate::model::socket::fixtures::listener;

@@ -22,6 +22,16 @@ pub struct PtyRun {
 impl PtyRun {
     /// Starts tcpwatch with `args` in a `cols`×`rows` terminal.
     pub fn start(args: &[&str], cols: u16, rows: u16) -> PtyRun {
+        PtyRun::start_with_env(args, cols, rows, &[("TERM", Some("xterm-256color"))])
+    }
+
+    /// `start`, with environment variables set (`Some`) or removed (`None`).
+    pub fn start_with_env(
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        env: &[(&str, Option<&str>)],
+    ) -> PtyRun {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -32,8 +42,13 @@ impl PtyRun {
             .expect("open a pty");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tcpwatch"));
         command.args(args);
-        command.env("TERM", "xterm-256color");
         command.env_remove("NO_COLOR");
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            }
+        }
         let child = pty.slave.spawn_command(command).expect("spawn tcpwatch");
         drop(pty.slave);
         let output = Arc::new(Mutex::new(Vec::<u8>::new()));

@@ -44,6 +44,9 @@ const MAX_GENERATIONS: usize = 4;
 /// Ticks the RSS probe runs (keeping the previous snapshot, like the app).
 const RSS_TICKS: usize = 3;
 const RSS_NETNS_ENV: &str = "TCPWATCH_BENCH_NETNS";
+/// The shortest window worth a TIME_WAIT generation of its own: below it, a
+/// live run goes ahead on the shrinking table instead.
+const MIN_LIVE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Builds the population for `size`, measures it, and tears it down.
 pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String> {
@@ -402,13 +405,14 @@ impl Measurer {
         })
     }
 
-    /// The deadline for a live run (`who`: the dashboard or serve): the
-    /// current TIME_WAIT generation's when it lasts the run; else that of a
-    /// fresh one, once the current one has expired. When even a fresh one
-    /// could not last it (its build takes longer than TIME_WAIT lives minus
-    /// the run, as on a loaded machine at 1M), the run goes ahead on the
-    /// shrinking table with a note; sockstat before and after tells how
-    /// much was left.
+    /// The deadline for a live run (`who`: the dashboard or serve), whose
+    /// window is then cut to end before it: the current TIME_WAIT
+    /// generation's when it lasts the run, or leaves as long a window as a
+    /// fresh one would; else a fresh one's, once the current one has
+    /// expired. When not even a fresh one would leave `MIN_LIVE_WINDOW`
+    /// (its build takes nearly TIME_WAIT's lifetime, as on a loaded machine
+    /// at 1M), the run goes ahead on the shrinking table with a note;
+    /// sockstat before and after tells how much was left.
     fn live_deadline(
         &self,
         who: &str,
@@ -417,33 +421,43 @@ impl Measurer {
         notes: &mut Vec<String>,
     ) -> Result<Instant, String> {
         let d = &self.options.dashboard;
-        let needed =
-            dashboard::STARTUP_ALLOWANCE + Duration::from_secs_f64(d.warmup_secs + d.window_secs);
-        if Instant::now() + needed <= generation.deadline {
-            return Ok(generation.deadline);
-        }
+        let fixed = dashboard::STARTUP_ALLOWANCE + Duration::from_secs_f64(d.warmup_secs);
+        let asked = Duration::from_secs_f64(d.window_secs);
+        // The window each choice leaves (it is cut to fit its deadline).
+        let current_left = generation
+            .deadline
+            .saturating_duration_since(Instant::now() + fixed);
         let build = generation
             .built
             .saturating_duration_since(generation.started);
-        if build + needed > generation.window {
-            let half_gone =
-                sockstat_time_wait().is_none_or(|tw| tw * 2 < self.expected.time_wait as u64);
-            if half_gone {
-                self.renew(generation, refresh)?;
-            }
-            notes.push(format!(
-                "{who}: ran on a shrinking table: a TIME_WAIT build takes {:.0} s, so no generation lasts {:.0} s of startup, warm-up and window within TIME_WAIT's 60 s (see sockstat tw before/after)",
-                build.as_secs_f64(),
-                needed.as_secs_f64()
-            ));
-            return Ok(Instant::now() + needed + Duration::from_secs(1));
+        let fresh_left = generation.window.saturating_sub(build + fixed);
+        let enough = MIN_LIVE_WINDOW.min(asked);
+        if current_left >= asked
+            || (current_left >= enough && current_left >= fresh_left.min(asked))
+        {
+            return Ok(generation.deadline);
         }
-        self.renew(generation, refresh)?;
+        if fresh_left >= enough {
+            self.renew(generation, refresh)?;
+            notes.push(format!(
+                "{who}: TIME_WAIT generation {} (a fresh one, to last its run)",
+                generation.count
+            ));
+            return Ok(generation.deadline);
+        }
+        let half_gone =
+            sockstat_time_wait().is_none_or(|tw| tw * 2 < self.expected.time_wait as u64);
+        if half_gone {
+            self.renew(generation, refresh)?;
+        }
         notes.push(format!(
-            "{who}: TIME_WAIT generation {} (a fresh one, to last its run)",
-            generation.count
+            "{who}: ran on a shrinking table: a TIME_WAIT build takes {:.0} s, so no generation lasts {:.0} s of startup and warm-up and {:.0} s of window within the {:.0} s it is used (see sockstat tw before/after)",
+            build.as_secs_f64(),
+            fixed.as_secs_f64(),
+            enough.as_secs_f64(),
+            generation.window.as_secs_f64()
         ));
-        Ok(generation.deadline)
+        Ok(Instant::now() + fixed + asked + Duration::from_secs(1))
     }
 
     /// Waits for the current TIME_WAIT generation to expire, then has the
