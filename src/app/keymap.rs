@@ -642,6 +642,49 @@ pub(crate) fn command_for(key: &KeyEvent, screen: Screen) -> Option<Command> {
     })
 }
 
+/// The key that sends `command` on `screen`, as its hints write it (`⏎`,
+/// `Esc`, `p`), for text that names a key (`· Esc back`): the screen's own
+/// hint, else a hint for the same binding elsewhere. Empty when none.
+pub(crate) fn key_for(screen: Screen, command: Command) -> &'static str {
+    let live = BINDINGS.iter().filter(|b| {
+        screen.contexts().contains(&b.context)
+            && b.keys.iter().any(|(_, c)| *c == command)
+            && command_for_binding(b, screen, command)
+    });
+    let mut fallback = "";
+    for binding in live {
+        if let Some(hint) = binding.hints.iter().find(|h| h.screen == screen) {
+            return hint.key;
+        }
+        if fallback.is_empty()
+            && let Some(hint) = binding.hints.first()
+        {
+            fallback = hint.key;
+        }
+    }
+    fallback
+}
+
+/// Whether `binding` is the one a key of it reaches on `screen` (no
+/// context consulted first takes the key for something else).
+fn command_for_binding(binding: &Binding, screen: Screen, command: Command) -> bool {
+    binding.keys.iter().any(|(key, c)| {
+        *c == command
+            && match key {
+                Key::Plain(code) => {
+                    command_for(&KeyEvent::new(*code, KeyModifiers::NONE), screen) == Some(command)
+                }
+                Key::Ctrl(c) => {
+                    command_for(
+                        &KeyEvent::new(KeyCode::Char(*c), KeyModifiers::CONTROL),
+                        screen,
+                    ) == Some(command)
+                }
+                Key::AnyChar => false,
+            }
+    })
+}
+
 /// A screen's footer hints, in their order: `(key, action)`.
 pub(crate) fn hints_for(screen: Screen) -> Vec<(&'static str, &'static str)> {
     let mut hints: Vec<&Hint> = BINDINGS

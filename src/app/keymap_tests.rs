@@ -345,3 +345,17 @@ fn the_demo_takes_its_keys_before_the_view() {
         );
     }
 }
+
+/// The keys panel titles and notes name (`· Esc back`, `p resumes`…).
+#[test]
+fn the_keys_named_in_titles_come_from_the_table() {
+    assert_eq!(key_for(Screen::Dashboard, Command::Open), "⏎");
+    assert_eq!(key_for(Screen::Dashboard, Command::ClearAlertLog), "c");
+    assert_eq!(key_for(Screen::Dashboard, Command::TogglePause), "p");
+    assert_eq!(key_for(Screen::Dashboard, Command::Back), "Esc");
+    assert_eq!(key_for(Screen::Connections, Command::Back), "Esc");
+    assert_eq!(key_for(Screen::Processes, Command::Open), "⏎");
+    assert_eq!(key_for(Screen::Processes, Command::Back), "Esc");
+    assert_eq!(key_for(Screen::Diagram, Command::ClearAlertLog), "c");
+    assert_eq!(key_for(Screen::Dashboard, Command::ToggleScope), "");
+}

@@ -727,8 +727,8 @@ impl App {
     }
 }
 
-#[cfg(test)]
-mod test_app;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_app;
 #[cfg(test)]
 mod tests;
 

@@ -1,5 +1,6 @@
 //! Tests drive the app the way the live loop does: each scripted sample goes
-//! through a `Watch` first, and the judged tick reaches the app.
+//! through a `Watch` first, and the judged tick reaches the app. The unit
+//! tests and the screen tests (through `test-support`) share this one.
 //!
 //! Owns: `TestApp`. Must not: ship outside tests.
 
@@ -9,6 +10,7 @@ use super::{App, AppSetup, Effects, Msg};
 use crate::alert::Thresholds;
 use crate::collect::CollectError;
 use crate::collect::sample_loop::SamplerEvent;
+use crate::model::event::TcpEvent;
 use crate::model::{Sampled, Snapshot, SocketRecord};
 use crate::watch::Watch;
 
@@ -24,6 +26,17 @@ impl TestApp {
             app: App::new(setup),
             watch: Watch::new(Thresholds::default()),
         }
+    }
+
+    /// Exact kernel events on, for `ports` (empty: all), as `--events on`.
+    pub fn with_events(mut self, ports: &[u16]) -> TestApp {
+        self.watch = self.watch.with_events(ports);
+        self
+    }
+
+    /// A batch from the event reader; the next full sample delivers it.
+    pub fn kernel_events(&mut self, events: &mut [TcpEvent], lost: u64) {
+        self.watch.ingest_events(events, lost);
     }
 
     /// A sampler event, judged and delivered.

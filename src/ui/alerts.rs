@@ -12,7 +12,9 @@ use ratatui::widgets::{Block, Paragraph, Widget};
 
 use super::format;
 use super::theme::{Attention, Theme};
+use crate::app::Command;
 use crate::app::alerts::severity_label;
+use crate::app::keymap::{Screen, key_for};
 use crate::app::{AlertLogEntry, AlertView, App, Focus, LogEvent, Severity};
 use crate::format::timestamp::format_hms;
 
@@ -132,9 +134,9 @@ pub(crate) fn draw(panel: &AlertsPanel, area: Rect, buf: &mut Buffer, theme: &Th
         theme.attention(Attention::Critical)
     };
     let hint = if focused && panel.item_count() > 0 {
-        "· ⏎ full text "
+        format!("· {} full text ", key_for(Screen::Dashboard, Command::Open))
     } else {
-        ""
+        String::new()
     };
     let block = Block::bordered()
         .title(Span::styled(
@@ -217,7 +219,11 @@ fn item_lines(panel: &AlertsPanel, area: Rect, theme: &Theme) -> ItemLines {
         items.push((
             None,
             vec![Line::from(Span::styled(
-                format!("── log ({}) · c clears ──", panel.log.len()),
+                format!(
+                    "── log ({}) · {} clears ──",
+                    panel.log.len(),
+                    key_for(Screen::Dashboard, Command::ClearAlertLog)
+                ),
                 theme.dim(),
             ))],
         ));

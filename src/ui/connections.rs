@@ -12,7 +12,8 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::socket_table::{self, SocketTable};
 use super::theme::Theme;
-use crate::app::{App, ConnectionScope, ConnectionsView};
+use crate::app::keymap::{Screen, key_for};
+use crate::app::{App, Command, ConnectionScope, ConnectionsView};
 
 pub use socket_table::timer_text;
 
@@ -35,8 +36,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, view: &ConnectionsView, 
     let block = Block::bordered()
         .title(Span::styled(
             format!(
-                " {what} ({}){position}{filter} · Esc back ",
+                " {what} ({}){position}{filter} · {} back ",
                 view.rows.len(),
+                key_for(Screen::Connections, Command::Back),
             ),
             theme.title(),
         ))

@@ -19,7 +19,8 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::format;
 use super::theme::{Attention, Theme};
-use crate::app::{App, SelfCost};
+use crate::app::keymap::{Screen, key_for};
+use crate::app::{App, Command, SelfCost};
 use crate::format::timestamp::format_hms;
 use crate::model::cadence::full_sample_period;
 use crate::model::{Counter, Sockstat};
@@ -208,15 +209,16 @@ pub(crate) fn draw(header: &HeaderView, area: Rect, buf: &mut Buffer, theme: &Th
 /// The pause banner: shown first, in reverse video, at every size.
 fn paused_segment(header: &HeaderView, theme: &Theme) -> Option<Segment> {
     let kept = header.paused?;
+    let resume = key_for(Screen::Dashboard, Command::TogglePause);
     let forms = if kept > 0 {
         vec![
-            (25, format!(" ⏸ PAUSED +{kept} new · p resumes ")),
+            (25, format!(" ⏸ PAUSED +{kept} new · {resume} resumes ")),
             (250, format!(" ⏸ PAUSED +{kept} new ")),
             (255, " ⏸ PAUSED ".to_string()),
         ]
     } else {
         vec![
-            (25, " ⏸ PAUSED · p resumes ".to_string()),
+            (25, format!(" ⏸ PAUSED · {resume} resumes ")),
             (255, " ⏸ PAUSED ".to_string()),
         ]
     };

@@ -12,7 +12,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Widget};
 
 use super::theme::{Attention, Theme};
-use crate::app::{App, Focus, Scroll};
+use crate::app::keymap::{Screen, key_for};
+use crate::app::{App, Command, Focus, Scroll};
 use crate::model::{PortStates, TcpState};
 
 /// Which states keep their column first when the width runs out.
@@ -176,7 +177,7 @@ pub(crate) struct PortsPanel<'a> {
     /// The ports with a full listener (`FULL`, SYN counts critical).
     pub full_ports: Vec<u16>,
     /// Said when there is no row.
-    pub empty_text: &'static str,
+    pub empty_text: String,
     /// RSTs sent and received per row, when exact events are on.
     pub rsts: Option<Vec<(u64, u64)>>,
     /// RSTs at ports without a row, said under the table.
@@ -196,11 +197,14 @@ impl<'a> PortsPanel<'a> {
                 .filter(|port| app.port_has_full_listener(*port))
                 .collect(),
             empty_text: if app.shown().is_none() {
-                "waiting for the first sample…"
+                "waiting for the first sample…".to_string()
             } else if app.filter().is_active() {
-                "no port matches the filter (Esc clears it)"
+                format!(
+                    "no port matches the filter ({} clears it)",
+                    key_for(Screen::Dashboard, Command::Back)
+                )
             } else {
-                "no TCP sockets match what is watched"
+                "no TCP sockets match what is watched".to_string()
             },
             rsts: app.exact_events().is_on().then(|| {
                 rows.iter()
@@ -238,7 +242,7 @@ pub(crate) fn draw(panel: &PortsPanel, area: Rect, buf: &mut Buffer, theme: &The
         ));
     }
     if rows.is_empty() {
-        Paragraph::new(Span::styled(panel.empty_text, theme.dim()))
+        Paragraph::new(Span::styled(panel.empty_text.as_str(), theme.dim()))
             .block(block)
             .render(area, buf);
         return;
@@ -386,7 +390,7 @@ mod tests {
             selected: Some(1),
             focused: true,
             full_ports: vec![10002],
-            empty_text: "",
+            empty_text: String::new(),
             rsts: None,
             rsts_elsewhere: None,
         };
@@ -421,7 +425,7 @@ mod tests {
             selected: Some(1),
             focused: true,
             full_ports: vec![10002],
-            empty_text: "",
+            empty_text: String::new(),
             rsts: None,
             rsts_elsewhere: None,
         };
@@ -445,7 +449,7 @@ mod tests {
             selected: None,
             focused: false,
             full_ports: Vec::new(),
-            empty_text: "",
+            empty_text: String::new(),
             rsts: Some(vec![(3, 1), (0, 0)]),
             rsts_elsewhere: Some(" RST :9 sent 1 ".to_string()),
         };
@@ -468,7 +472,7 @@ mod tests {
             selected: None,
             focused: false,
             full_ports: Vec::new(),
-            empty_text: "waiting for the first sample…",
+            empty_text: "waiting for the first sample…".to_string(),
             rsts: None,
             rsts_elsewhere: None,
         };

@@ -12,7 +12,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::format;
 use super::theme::{Attention, Theme};
-use crate::app::{App, ProcessColumn, ProcessRow, ProcessesView};
+use crate::app::keymap::{Screen, key_for};
+use crate::app::{App, Command, ProcessColumn, ProcessRow, ProcessesView};
 
 /// Rows above the first process: the border and the column titles.
 pub const FIRST_ROW: u16 = 2;
@@ -61,8 +62,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, view: &ProcessesView, th
     let block = Block::bordered()
         .title(Span::styled(
             format!(
-                " Processes ({}) · ⏎ its sockets · Esc back ",
-                view.rows.len()
+                " Processes ({}) · {} its sockets · {} back ",
+                view.rows.len(),
+                key_for(Screen::Processes, Command::Open),
+                key_for(Screen::Processes, Command::Back),
             ),
             theme.title(),
         ))
