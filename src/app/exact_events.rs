@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use crate::model::drop_attribution::InferredOverflows;
+use crate::model::event::EventKind;
 use crate::model::event_ledger::{EventCounts, EventLine};
 use crate::watch::FullTick;
 
@@ -47,6 +48,15 @@ pub struct ListenerFigures {
     pub synack_retransmits: u64,
 }
 
+/// A drop of a segment that found no socket: the `RST sent` line of the
+/// same segment already says so (counted, not logged twice).
+fn repeats_an_rst(line: &EventLine) -> bool {
+    matches!(
+        line.event.kind,
+        EventKind::Drop { reason, rx_sk: 0 } if reason.name == "NO_SOCKET"
+    )
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ExactEvents {
     /// `None` while events are off (or before the first tick).
@@ -65,7 +75,9 @@ impl ExactEvents {
             return;
         };
         for line in std::mem::take(&mut tick.events) {
-            self.push(ExactEntry::Seen(line));
+            if !repeats_an_rst(&line) {
+                self.push(ExactEntry::Seen(line));
+            }
         }
         tick.event_counts = Some(counts);
         if let Some(overflows) = tick.inferred_overflows(self.exact_overflows) {
@@ -208,11 +220,27 @@ mod tests {
             cookie: None,
             sk: 0,
         };
-        watch.ingest_events(&mut [rst], 0);
+        let no_socket_drop = TcpEvent {
+            at_us: 1_500_200,
+            kind: EventKind::Drop {
+                reason: Reason {
+                    code: 2,
+                    name: "NO_SOCKET",
+                },
+                rx_sk: 0,
+            },
+            local: None,
+            remote: None,
+            cookie: None,
+            sk: 0,
+        };
+        watch.ingest_events(&mut [rst, no_socket_drop], 0);
         let mut tick = full_tick(&mut watch, 2_000);
         exact.record(&mut tick);
         assert!(exact.is_on());
+        // The drop of the same segment is counted, not logged twice.
         assert_eq!(exact.len(), 1);
+        assert_eq!(exact.counts().map(|c| c.drops_unattributed), Some(1));
         assert_eq!(exact.rsts_on(10002), Some((1, 0)));
         assert_eq!(
             exact.newest_first().next().map(ExactEntry::at_us),
