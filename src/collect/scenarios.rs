@@ -7,32 +7,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::model::listen_one::ListenOne;
+use crate::model::listen_one::{ListenOne, record as socket};
 use crate::model::{
     Counter, Counters, ProcessInfo, Settings, Snapshot, SocketRecord, Sockstat, SourceKind,
     TcpState, TimerKind,
 };
-
-fn addr(text: &str) -> std::net::SocketAddr {
-    text.parse()
-        .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-}
-
-fn socket(state: TcpState, local: &str, remote: &str, inode: u64) -> SocketRecord {
-    SocketRecord {
-        state,
-        local: addr(local),
-        remote: addr(remote),
-        recv_queue: 0,
-        send_queue: 0,
-        backlog_known: true,
-        inode,
-        uid: 1000,
-        timer: TimerKind::None,
-        timer_expires_ms: 0,
-        retransmits: 0,
-    }
-}
 
 fn listener(local: &str, queue: u32, backlog: u32, inode: u64) -> SocketRecord {
     let nobody = if local.starts_with('[') {

@@ -122,7 +122,10 @@ fn process(pid: u32, name: &str) -> ProcessInfo {
     }
 }
 
-fn record(state: TcpState, local: &str, remote: &str, inode: u64) -> SocketRecord {
+/// A socket as sock_diag reports one on loopback (uid 1000, no timer, empty
+/// queues); an unparsable address reads as 127.0.0.1:0. Shared with
+/// `collect::scenarios`.
+pub fn record(state: TcpState, local: &str, remote: &str, inode: u64) -> SocketRecord {
     let addr = |text: &str| {
         text.parse()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
