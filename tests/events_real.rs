@@ -141,18 +141,40 @@ fn listen1_with_eight_clients_shows_every_connect_and_the_syn_retransmits() {
     let address = local_addr(&listener);
     let stream = events_stream(address.port());
     let clients: Vec<_> = (0..8).map(|_| connect_nonblocking(address)).collect();
-    // tcp_syn_linear_timeouts: the refused SYNs are resent every second.
-    let lines = stream.collect_until(Duration::from_millis(3500), |_| false);
+    // tcp_syn_linear_timeouts: the refused SYNs are resent every second. A
+    // loss is counted a second after the kernel's count, then ticked out.
+    let lines = stream.collect_until(Duration::from_millis(5000), |_| false);
     drop(clients);
     let events = event_lines(&lines);
-    let connects: BTreeSet<String> = events
+    let connects: Vec<&str> = events
         .iter()
         .filter(|l| l["event"] == "state" && l["from"] == "CLOSE" && l["to"] == "SYN_SENT")
-        .map(|l| l["local"].as_str().unwrap_or("?").to_string())
+        .filter_map(|l| l["local"].as_str())
         .collect();
     assert_eq!(connects.len(), 8, "every client's SYN_SENT: {connects:?}");
-    assert!(connects.iter().all(|a| !a.ends_with(":0")), "{connects:?}");
-    // listen(1) holds two; the other six resend their SYN.
+    // connect() is traced before it picks the port; a later event of the
+    // socket names it. Names given are each client's own.
+    let named: BTreeSet<&str> = connects
+        .iter()
+        .copied()
+        .filter(|a| !a.ends_with(":0"))
+        .collect();
+    assert_eq!(
+        named.len(),
+        connects.iter().filter(|a| !a.ends_with(":0")).count(),
+        "{connects:?}"
+    );
+    // listen(1) holds two; the other six resend their SYN. Polling always
+    // sees it (sock_diag's retransmit count) ...
+    let polled: BTreeSet<&str> = lines
+        .iter()
+        .filter(|l| l["type"] == "transition" && l["event"] == "syn_retransmit")
+        .filter_map(|l| l["local"].as_str())
+        .collect();
+    assert_eq!(polled.len(), 6, "six clients resend their SYN: {polled:?}");
+    // ... and each resend is an exact event, unless the kernel counted it
+    // and never wrote it to the ring (seen on 6.18 in a VM, on an idle
+    // CPU): then the stream says how many were lost, never hides it.
     let stuck: BTreeSet<&str> = events
         .iter()
         .filter(|l| l["event"] == "retransmit")
@@ -163,7 +185,20 @@ fn listen1_with_eight_clients_shows_every_connect_and_the_syn_retransmits() {
         })
         .filter_map(|l| l["local"].as_str())
         .collect();
-    assert_eq!(stuck.len(), 6, "six clients resend their SYN: {stuck:?}");
+    assert!(stuck.is_subset(&polled), "{stuck:?} vs {polled:?}");
+    let lost: u64 = events
+        .iter()
+        .filter(|l| l["event"] == "lost")
+        .filter_map(|l| l["count"].as_u64())
+        .sum();
+    let unnamed = connects.iter().filter(|a| a.ends_with(":0")).count();
+    if stuck.len() < 6 || unnamed > 0 {
+        assert!(
+            lost > 0,
+            "events missing ({} of 6 resends, {unnamed} connects unnamed) and no lost line",
+            stuck.len()
+        );
+    }
     // Pinned on 6.18: a SYN refused on a full accept queue is consumed, not
     // freed with a drop reason: no TCP_LISTEN_OVERFLOW event (the
     // ListenOverflows attribution stays inferred).

@@ -62,7 +62,8 @@ pub struct EventCounts {
     pub synack_retransmits_by_listener: BTreeMap<SocketAddr, u64>,
     /// Client SYNs sent again (tcp_retransmit_skb in SYN_SENT), per port.
     pub syn_retransmits_by_port: BTreeMap<u16, u64>,
-    /// Samples the kernel lost (ring full), or the reader could not hand on.
+    /// Samples the kernel lost (ring full, or counted and never written),
+    /// or the reader could not hand on.
     /// Never hidden.
     pub lost: u64,
     /// Lines not shown because too many came between two ticks.

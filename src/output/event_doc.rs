@@ -96,7 +96,7 @@ impl EventLineDoc {
             cookie: None,
             count: Some(count),
             text: format!(
-                "the kernel lost {count} events (ring buffer full): the event lines above are incomplete"
+                "the kernel lost {count} events (counted, never written to the ring): the event lines above are incomplete"
             ),
         }
     }

@@ -119,6 +119,20 @@ impl PerfEvent {
         self.ioctl(PERF_EVENT_IOC_DISABLE, 0)
     }
 
+    /// How many times the tracepoint fired on this CPU and passed the
+    /// filter while enabled: one sample each should have reached the ring.
+    pub fn count(&self) -> io::Result<u64> {
+        let mut value = [0u8; 8];
+        // SAFETY: reading 8 bytes into a buffer of 8 from an fd we own
+        // (read_format 0: the bare count).
+        let read =
+            unsafe { libc::read(self.fd.as_raw_fd(), value.as_mut_ptr().cast(), value.len()) };
+        if read != 8 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(u64::from_ne_bytes(value))
+    }
+
     pub fn raw_fd(&self) -> libc::c_int {
         self.fd.as_raw_fd()
     }

@@ -37,7 +37,7 @@ pub enum EventsChoice {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventBatch {
     pub events: Vec<TcpEvent>,
-    /// Samples the kernel lost (ring full), plus batches this side dropped
+    /// Samples the kernel lost (ring full, or counted and never written), plus batches this side dropped
     /// because the consumer fell behind, counted in events.
     pub lost: u64,
 }
