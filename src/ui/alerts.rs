@@ -302,9 +302,7 @@ mod tests {
     }
 
     fn drawn(panel: &AlertsPanel, width: u16, height: u16) -> Buffer {
-        test_buffer::text(width, height, |area, buf, theme| {
-            draw(panel, area, buf, theme)
-        })
+        test_buffer::text(draw, panel, width, height)
     }
 
     fn one_active_one_logged() -> (AlertView, AlertLogEntry) {

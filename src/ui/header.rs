@@ -429,7 +429,7 @@ mod tests {
     }
 
     fn drawn(header: &HeaderView, width: u16) -> Buffer {
-        test_buffer::text(width, 2, |area, buf, theme| draw(header, area, buf, theme))
+        test_buffer::text(draw, header, width, 2)
     }
 
     #[test]

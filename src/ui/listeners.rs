@@ -334,9 +334,7 @@ mod tests {
     }
 
     fn drawn(panel: &ListenersPanel, width: u16, height: u16) -> Buffer {
-        test_buffer::text(width, height, |area, buf, theme| {
-            draw(panel, area, buf, theme)
-        })
+        test_buffer::text(draw, panel, width, height)
     }
 
     fn panel(rows: &[ListenerRow]) -> ListenersPanel<'_> {

@@ -353,9 +353,7 @@ mod tests {
 
     /// The panel drawn without colour, styles left out: the text only.
     fn drawn(panel: &PortsPanel, width: u16, height: u16) -> Buffer {
-        test_buffer::text(width, height, |area, buf, theme| {
-            draw(panel, area, buf, theme)
-        })
+        test_buffer::text(draw, panel, width, height)
     }
 
     fn two_ports() -> [PortStates; 2] {
@@ -403,7 +401,7 @@ mod tests {
             ])
         );
         // In colour, FULL and the SYN count it explains are critical.
-        let buf = test_buffer::in_colour(70, 6, |area, buf, theme| draw(&panel, area, buf, theme));
+        let buf = test_buffer::in_colour(draw, &panel, 70, 6);
         let critical = test_buffer::fg(Attention::Critical);
         assert_eq!(buf[(55, 2)].symbol(), "F");
         assert_eq!(buf[(55, 2)].fg, critical);

@@ -238,9 +238,7 @@ mod tests {
     use crate::ui::test_buffer;
 
     fn drawn(panel: &ProcessesPanel, width: u16, height: u16) -> Buffer {
-        test_buffer::text(width, height, |area, buf, theme| {
-            draw(panel, area, buf, theme)
-        })
+        test_buffer::text(draw, panel, width, height)
     }
 
     fn process(pid: Option<u32>, name: &str, states: &[(TcpState, u64)]) -> ProcessRow {
@@ -354,7 +352,7 @@ mod tests {
                 "└────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘",
             ])
         );
-        let buf = test_buffer::in_colour(130, 5, |area, buf, theme| draw(&panel, area, buf, theme));
+        let buf = test_buffer::in_colour(draw, &panel, 130, 5);
         // In colour, the CLOSE_WAIT count warns and a full listener is
         // critical.
         assert_eq!(buf[(63, 3)].symbol(), "2");

@@ -1,5 +1,6 @@
-//! For the panels' tests: a draw function run into a small buffer, as text
-//! (styles left out, to compare with `Buffer::with_lines`) or in colour.
+//! For the panels' tests: a panel's draw function run into a small buffer,
+//! as text (styles left out, to compare with `Buffer::with_lines`) or in
+//! colour.
 //!
 //! Owns: `text`, `in_colour`, `fg`. Must not: be built outside tests.
 
@@ -9,35 +10,26 @@ use ratatui::style::{Color, Style};
 
 use super::theme::{Attention, Theme};
 
-/// What `draw` writes in a `width`×`height` buffer, without colour.
-pub(crate) fn text(
-    width: u16,
-    height: u16,
-    draw: impl FnOnce(Rect, &mut Buffer, &Theme),
-) -> Buffer {
-    let mut buf = drawn(width, height, false, draw);
+/// How a panel draws itself from its view model.
+pub(crate) type Draw<P> = fn(&P, Rect, &mut Buffer, &Theme);
+
+/// What `draw` writes for `panel` in a `width`×`height` buffer, without
+/// colour.
+pub(crate) fn text<P>(draw: Draw<P>, panel: &P, width: u16, height: u16) -> Buffer {
+    let mut buf = drawn(draw, panel, width, height, false);
     buf.set_style(buf.area, Style::reset());
     buf
 }
 
-/// What `draw` writes in a `width`×`height` buffer, in colour.
-pub(crate) fn in_colour(
-    width: u16,
-    height: u16,
-    draw: impl FnOnce(Rect, &mut Buffer, &Theme),
-) -> Buffer {
-    drawn(width, height, true, draw)
+/// What `draw` writes for `panel` in a `width`×`height` buffer, in colour.
+pub(crate) fn in_colour<P>(draw: Draw<P>, panel: &P, width: u16, height: u16) -> Buffer {
+    drawn(draw, panel, width, height, true)
 }
 
-fn drawn(
-    width: u16,
-    height: u16,
-    colour: bool,
-    draw: impl FnOnce(Rect, &mut Buffer, &Theme),
-) -> Buffer {
+fn drawn<P>(draw: Draw<P>, panel: &P, width: u16, height: u16, colour: bool) -> Buffer {
     let area = Rect::new(0, 0, width, height);
     let mut buf = Buffer::empty(area);
-    draw(area, &mut buf, &Theme::new(colour));
+    draw(panel, area, &mut buf, &Theme::new(colour));
     buf
 }
 

@@ -200,9 +200,7 @@ mod tests {
 
     /// The panel drawn without colour, styles left out: the text only.
     fn drawn(panel: &TimeWaitPanel, width: u16, height: u16) -> Buffer {
-        test_buffer::text(width, height, |area, buf, theme| {
-            draw(panel, area, buf, theme)
-        })
+        test_buffer::text(draw, panel, width, height)
     }
 
     /// TIME_WAIT growing by 100 a second for the last two minutes, on
@@ -292,7 +290,7 @@ mod tests {
             ])
         );
         // In colour, a tenth of the limit or less left is critical.
-        let buf = test_buffer::in_colour(50, 3, |area, buf, theme| draw(&panel, area, buf, theme));
+        let buf = test_buffer::in_colour(draw, &panel, 50, 3);
         assert_eq!(buf[(2, 2)].symbol(), "h");
         assert_eq!(buf[(2, 2)].fg, test_buffer::fg(Attention::Critical));
     }
