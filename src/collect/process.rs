@@ -34,9 +34,6 @@ pub(crate) struct ProcessResolver {
     scans: u64,
 }
 
-/// At most this many owners a scan caches beyond the ones it was asked for.
-const OPPORTUNISTIC_CACHE_LIMIT: usize = 20_000;
-
 /// Rescans are spaced to at least this multiple of their own cost (≤ 10% of
 /// one core spent on attribution).
 const RESCAN_COST_FACTOR: u64 = 10;
@@ -220,12 +217,10 @@ fn scan_proc(root: &Path, missing: &HashSet<u64>) -> ScanResult {
             pid,
             name: parse_comm(&comm),
         };
+        // Only the owners asked for are kept: sockets of other namespaces
+        // and other work on the host must not grow tcpwatch's memory.
         for inode in &sockets {
-            let wanted = still_missing.remove(inode) || missing.contains(inode);
-            // Owners met on the way are cached too (the next ticks will ask
-            // for them), but only so many: a host with a million open
-            // sockets must not cost a million cache entries.
-            if wanted || result.owners.len() < OPPORTUNISTIC_CACHE_LIMIT {
+            if still_missing.remove(inode) || missing.contains(inode) {
                 result.owners.entry(*inode).or_insert_with(|| info.clone());
             }
         }
@@ -415,12 +410,15 @@ mod tests {
         // ...and once 2 s passed it does, again.
         assert!(resolver.resolve(&[5555], 8_000).is_empty());
         assert_eq!(resolver.scan_count(), 3);
-        // Found by the full scan above although not asked for then.
+        // Met by the full scan above but not asked for then: not kept (other
+        // work on the host must not grow the cache), found by the next scan.
+        assert!(resolver.resolve(&[4444], 8_001).is_empty());
+        assert_eq!(resolver.scan_count(), 3);
         assert_eq!(
-            resolver.resolve(&[4444], 8_001).get(&4444),
+            resolver.resolve(&[4444], 10_000).get(&4444),
             Some(&owner(400, "late"))
         );
-        assert_eq!(resolver.scan_count(), 3);
+        assert_eq!(resolver.scan_count(), 4);
     }
 
     #[test]
@@ -451,7 +449,8 @@ mod tests {
         assert!(early.owners.contains_key(&1));
         let full = scan_proc(&fake.root(), &HashSet::from([1, 99]));
         assert!(!full.stopped_early);
-        assert_eq!(full.owners.len(), 2);
+        // Only what was asked for: socket 2's owner is met and not kept.
+        assert_eq!(full.owners.len(), 1);
     }
 
     #[test]
