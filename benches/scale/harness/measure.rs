@@ -374,7 +374,10 @@ impl Measurer {
             t.ss_port
                 .push(ms(self.in_namespace(&["ss", "-tan", &ss_filter])?));
             t.exec_true.push(ms(self.in_namespace(&["true"])?));
-            t.once.push(ms(self.once_process()?));
+            t.once.push(ms(self.once_process(&dashboard::binary())?));
+            if let Some(before) = dashboard::once_before_binary() {
+                t.once_before.push(ms(self.once_process(&before)?));
+            }
             t.rounds += 1;
             tw_seen.record(sockstat_time_wait());
             slowest_round = slowest_round.max(round_started.elapsed());
@@ -507,10 +510,9 @@ impl Measurer {
     /// Wall time of `ip netns exec NAME <command…>`, output discarded.
     /// `tcpwatch --netns NAME --once --format json` as a user runs it: the
     /// whole process, which enters the namespace itself.
-    fn once_process(&self) -> Result<Duration, String> {
-        let binary = dashboard::binary();
+    fn once_process(&self, binary: &Path) -> Result<Duration, String> {
         let started = Instant::now();
-        let status = Command::new(&binary)
+        let status = Command::new(binary)
             .args(["--netns", &self.name, "--once", "--format", "json"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -28,6 +28,9 @@ pub struct Timings {
     pub exec_true: Vec<f64>,
     /// `tcpwatch --netns NAME --once --format json` as a whole process.
     pub once: Vec<f64>,
+    /// The same with the binary `TCPWATCH_BENCH_ONCE_BEFORE` names, timed
+    /// in the same rounds (empty when it is not set).
+    pub once_before: Vec<f64>,
 }
 
 /// Sockets the kernel reported, by state.
@@ -376,6 +379,13 @@ fn print_collector_detail(r: &SizeResult) {
         duration_ms(m(&t.once)),
         m(&t.once) / m(&t.bare_one)
     );
+    if !t.once_before.is_empty() {
+        println!(
+            "  the same with the TCPWATCH_BENCH_ONCE_BEFORE binary, in the same rounds: {} = {:.2}× bare 1-walk",
+            duration_ms(m(&t.once_before)),
+            m(&t.once_before) / m(&t.bare_one)
+        );
+    }
     for check in &r.checks {
         println!("  check: {check}");
     }
