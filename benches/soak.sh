@@ -106,6 +106,15 @@ snmp_active_opens() { inns awk '/^Tcp:/ { if (h) { print $6; exit } h = 1 }' /pr
 netstat_field() { inns awk -v f="$1" '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == f) c = i; h = 1 } else { print $c; exit } }' /proc/net/netstat; }
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Descriptors held: open in each of five readings 100 ms apart, so a leak
+# counts and a descriptor open for a moment (a /proc directory being
+# scanned, a file being read) does not.
+held_fds() {
+  for _ in 1 2 3 4 5; do
+    find "/proc/$1/fd" -mindepth 1 -maxdepth 1 ! -lname '/proc/*' -printf '%f\n' 2>/dev/null
+    sleep 0.1
+  done | sort | uniq -c | awk '$1 == 5' | wc -l
+}
 
 header="elapsed_s conn_per_s tcp_inuse tw tw_overflow"
 for w in "${watched[@]}"; do n=${w%%:*}; header+=" ${n}_rss_kib ${n}_cpu_pct ${n}_fds ${n}_threads"; done
@@ -127,8 +136,7 @@ while :; do
     if [ ! -d "/proc/$pid" ]; then row+=" gone gone gone gone"; continue; fi
     rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
     threads=$(awk '/^Threads/ { print $2 }' "/proc/$pid/status")
-    # Descriptors held, not the /proc directories a scan has open right now.
-    fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 ! -lname '/proc/*' 2>/dev/null | wc -l)
+    fds=$(held_fds "$pid")
     cpu=$(cpu_ticks "$pid")
     pct=$(( (cpu - ${last_cpu[$n]}) * 100 / ticks / dt ))
     last_cpu[$n]=$cpu

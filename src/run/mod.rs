@@ -12,6 +12,7 @@ mod all_once;
 mod dashboard;
 mod demo;
 pub mod fleet_pipeline;
+pub(crate) mod heap;
 mod lines;
 mod once;
 pub mod pipeline;
@@ -42,6 +43,7 @@ pub enum Outcome {
 }
 
 pub fn run(config: Config) -> Result<Outcome, AppError> {
+    heap::use_one_arena();
     match config.action {
         Action::Explain(state) => {
             let text = match state {

@@ -10,6 +10,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 use std::time::Duration;
 
+use super::heap::HeapTrimmer;
 use crate::alert::Thresholds;
 use crate::cli::Config;
 use crate::collect::clock::now_ms;
@@ -279,12 +280,14 @@ where
                 }
                 None => (None, None),
             };
+            let mut heap = HeapTrimmer::default();
             sample_forever(source.as_mut(), spec.timing, &control_inbox, |event| {
                 if let Some(batches) = &batches {
                     take_event_batches(&mut watch, batches);
                 }
                 let tick = watch.ingest(event);
                 spec.record.observe(&tick);
+                heap.after_tick(tick.at_ms());
                 emit(tick)
             });
         })
