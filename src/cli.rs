@@ -433,6 +433,21 @@ impl Args {
                 "--stream prints JSON lines only: drop --format table, or use --format table without --stream for pictures",
             ));
         }
+        let serve_all = matches!(
+            self.command,
+            Some(CommandArg::Serve {
+                all_namespaces: true,
+                ..
+            })
+        );
+        let records =
+            self.record.is_some() || matches!(self.command, Some(CommandArg::Record { .. }));
+        if (self.all_namespaces || serve_all) && records {
+            return Err(Args::command().error(
+                ErrorKind::ArgumentConflict,
+                "--all-namespaces cannot be recorded: record one namespace at a time (--pid PID or --netns NAME instead of -A), or drop --record",
+            ));
+        }
         Ok(self.into_config())
     }
 

@@ -20,7 +20,7 @@ use common::netns::{
     CLOSE_WAIT_LEAK, FULL_LISTENER, PrivateNetns, can_make_namespaces, has_tool, unshared_python,
 };
 use common::schema::{assert_valid, validator};
-use common::stream::Stream;
+use common::stream::{Stream, Unread};
 use common::*;
 use serde_json::Value;
 
@@ -297,6 +297,98 @@ fn a_close_wait_leak_in_a_namespace_nobody_opened_is_raised_and_named() {
     assert_eq!(port["states"]["CLOSE_WAIT"], 5, "{table}");
     drop(stream);
     drop(leaker);
+}
+
+/// 1000 idle listeners (so a picture of its namespace is well over a pipe's
+/// 64 KiB) and a listen(1) listener on :10000; prints "ready". On "fill", 3
+/// non-blocking clients overflow it (2 queued, `2/1 FULL`, the third's SYN
+/// dropped); prints "full". On "close", closes it and its clients, so it
+/// cannot fill again; prints "closed".
+const FILLS_ON_CUE: &str = r#"
+import resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), max(hard, 4096)))
+idle = []
+for port in range(20000, 21000):
+    s = socket.socket(); s.bind(("127.0.0.1", port)); s.listen(8); idle.append(s)
+full = socket.socket(); full.bind(("127.0.0.1", 10000)); full.listen(1)
+print("ready", flush=True)
+sys.stdin.readline()
+clients = []
+for _ in range(3):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(("127.0.0.1", 10000))
+    except BlockingIOError: pass
+    clients.append(c)
+time.sleep(0.3)
+print("full", flush=True)
+sys.stdin.readline()
+full.close()
+for c in clients: c.close()
+print("closed", flush=True)
+time.sleep(120)
+"#;
+
+fn now_ms() -> u64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    u64::try_from(since_epoch.as_millis()).expect("ms fit u64")
+}
+
+/// A queue that fills and is gone again while `-A --stream` has not yet
+/// printed its opening picture is raised all the same, after the picture.
+/// The picture is held back for as long as the test likes: its namespace's
+/// 1000 listeners make it larger than the pipe, and nobody reads the pipe
+/// until the full listener has been closed. Live sampling must therefore run
+/// while the picture is taken and printed (it once started only after).
+#[test]
+fn a_queue_that_fills_before_the_opening_picture_is_printed_is_raised() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let ns = PrivateNetns::create("all-startup").expect("ip netns add");
+    let mut filler = ns.spawn_talking_python(FILLS_ON_CUE);
+    assert_eq!(filler.hear(), "ready");
+    let unread = Unread::start(&["--all-namespaces", "--stream", "--interval", "500ms"]);
+    filler.say("fill");
+    assert_eq!(filler.hear(), "full");
+    // Listeners are sampled 4 times a second: full for 24 of their rounds,
+    // with room for a loaded machine.
+    std::thread::sleep(Duration::from_secs(6));
+    filler.say("close");
+    assert_eq!(filler.hear(), "closed");
+    let closed_ms = now_ms();
+    let stream = unread.read();
+    let raised = |l: &Value| alert_in(l, "backlog_full", &ns.name);
+    let lines = stream.collect_until(Duration::from_secs(60), |lines| lines.iter().any(raised));
+    assert_eq!(
+        lines.first().map(|l| &l["type"]),
+        Some(&Value::from("namespaces")),
+        "the picture comes first"
+    );
+    let picture = &lines[0];
+    let listeners = by_name(picture, &ns.name)["listeners"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(listeners >= 1000, "{listeners} listeners in the picture");
+    let alert = lines
+        .iter()
+        .find(|l| raised(l))
+        .unwrap_or_else(|| panic!("no backlog_full for {} in {lines:#?}", ns.name));
+    let subject = alert["subject"].as_str().unwrap_or("");
+    assert!(subject.contains("10000"), "names the listener: {subject}");
+    let sampled_ms = alert["time_ms"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        sampled_ms <= closed_ms,
+        "sampled while full, before anyone read the picture: {sampled_ms} > {closed_ms}"
+    );
+    let validator = validator();
+    for line in &lines {
+        assert_valid(&validator, line);
+    }
+    drop(stream);
+    drop(filler);
 }
 
 /// `--all-namespaces --format json` on a pipe: `namespace_rows` lines that

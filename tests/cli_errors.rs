@@ -38,6 +38,25 @@ fn stream_with_a_table_format_is_a_usage_error() {
     );
 }
 
+/// Recording every namespace is not supported: said at once, nothing
+/// created, rather than a run that silently records nothing.
+#[test]
+fn all_namespaces_with_record_is_a_usage_error() {
+    let file = std::env::temp_dir().join(format!("tcpwatch-all-rec-{}.rec", std::process::id()));
+    let path = file.to_str().expect("utf-8 temp path");
+    for args in [
+        vec!["-A", "--record", path],
+        vec!["-A", "--stream", "--record", path],
+        vec!["--all-namespaces", "--once", "--record", path],
+        vec!["-A", "record", path],
+        vec!["serve", "-A", "--record", path],
+    ] {
+        assert_fails_with(&args, 2, "--all-namespaces cannot be recorded");
+        assert_fails_with(&args, 2, "--pid PID or --netns NAME");
+        assert!(!file.exists(), "{args:?} created {path}");
+    }
+}
+
 #[test]
 fn count_and_for_are_checked_before_anything_runs() {
     assert_fails_with(&["--count", "0"], 2, "0");

@@ -5,6 +5,7 @@
 //! Owns: the one-shot all-namespaces flow. Must not: loop.
 
 use std::io::{self, Write};
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -12,7 +13,6 @@ use super::Outcome;
 use super::once::fail_on_outcome;
 use crate::alert::{Alert, Thresholds};
 use crate::cli::{Config, OutputFormat};
-use crate::collect::CollectError;
 use crate::collect::clock::now_ms;
 use crate::collect::host::host_name;
 use crate::collect::namespaces::discovery::discover;
@@ -46,38 +46,53 @@ pub(super) struct Picture {
 }
 
 impl Picture {
-    /// Samples and judges every namespace (on a thread of its own: reading
-    /// them enters namespaces).
+    /// Samples and judges every namespace, and waits for the picture.
     pub(super) fn take(config: &Config) -> Result<Picture, AppError> {
+        let (sender, taken) = mpsc::channel();
+        Picture::take_in_background(config, move |picture| {
+            let _ = sender.send(picture);
+        })?;
+        taken.recv().map_err(|_| AppError::SamplerLost)?
+    }
+
+    /// Samples and judges every namespace on a thread of its own (reading
+    /// them enters namespaces) and hands the picture to `done` there, so
+    /// the caller can watch live meanwhile (`--stream`: whole tables take
+    /// seconds on a busy node).
+    pub(super) fn take_in_background(
+        config: &Config,
+        done: impl FnOnce(Result<Picture, AppError>) + Send + 'static,
+    ) -> Result<(), AppError> {
         let source = config.source;
         let filter = config.filter.clone();
         let scope = JudgingScope {
             crowded_destination_ratio: config.thresholds.port_exhaustion_ratio,
         };
-        let handle = thread::Builder::new()
-            .name("tcpwatch-namespaces".to_string())
-            .spawn(
-                move || -> Result<(Vec<OnceSample>, Vec<String>), CollectError> {
-                    let mut fleet = Fleet::open(source, filter, scope)?;
-                    let discovery = discover();
-                    fleet.apply(&discovery);
-                    Ok((
-                        fleet.sample_all_once(now_ms(), WHOLE_TABLE_BUDGET),
-                        discovery.notes,
-                    ))
-                },
-            )
-            .map_err(AppError::Thread)?;
-        let (samples, notes) = handle.join().map_err(|_| AppError::SamplerLost)??;
         let thresholds = Thresholds {
             raise_after: 1,
             ..config.thresholds.clone()
         };
-        let judged = samples
-            .into_iter()
-            .map(|sample| judge(sample, &thresholds))
-            .collect();
-        Ok(Picture { judged, notes })
+        thread::Builder::new()
+            .name("tcpwatch-picture".to_string())
+            .spawn(move || {
+                let sampled = Fleet::open(source, filter, scope).map(|mut fleet| {
+                    let discovery = discover();
+                    fleet.apply(&discovery);
+                    let samples = fleet.sample_all_once(now_ms(), WHOLE_TABLE_BUDGET);
+                    (samples, discovery.notes)
+                });
+                done(sampled.map_err(AppError::from).map(|(samples, notes)| {
+                    Picture {
+                        judged: samples
+                            .into_iter()
+                            .map(|sample| judge(sample, &thresholds))
+                            .collect(),
+                        notes,
+                    }
+                }));
+            })
+            .map_err(AppError::Thread)?;
+        Ok(())
     }
 
     /// The reports of every namespace, for the writers.

@@ -21,7 +21,7 @@ use crate::fleet::judge::{FleetJudge, FleetTick};
 use crate::model::judging::JudgingScope;
 
 /// Ticks waiting for a slow consumer at most; the sampler then waits too.
-const TICK_BACKLOG: usize = 1024;
+pub(super) const TICK_BACKLOG: usize = 1024;
 
 /// Controls a running fleet; dropping it stops the thread.
 #[derive(Debug)]

@@ -5,8 +5,8 @@
 //! it skipped. Everything is removed on drop: the children we started (by
 //! pid) and the namespace.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// listen(1) never accept()ed, 5 non-blocking clients: the accept queue
 /// holds 2 (`2/1 FULL`); prints "ready", then waits.
@@ -146,6 +146,49 @@ impl PrivateNetns {
         let stdout = child.stdout.take().expect("stdout");
         let experiment = Experiment(child);
         (experiment, first_line(stdout))
+    }
+}
+
+/// A python experiment told what to do next, line by line: it hears on
+/// its stdin and answers on its stdout.
+pub struct Talking {
+    pub experiment: Experiment,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Talking {
+    pub fn say(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("the experiment hears");
+        self.stdin.flush().expect("the experiment hears");
+    }
+
+    /// Its next line (it answers at once: every script here does).
+    pub fn hear(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("the experiment answers");
+        line.trim().to_string()
+    }
+}
+
+impl PrivateNetns {
+    /// Starts `python3 -c script` inside, to be talked to.
+    pub fn spawn_talking_python(&self, script: &str) -> Talking {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "python3", "-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        Talking {
+            experiment: Experiment(child),
+            stdin,
+            stdout,
+        }
     }
 }
 

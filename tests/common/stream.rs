@@ -1,5 +1,5 @@
 //! A running `tcpwatch --stream ARGS` (or any JSON-lines run) whose lines
-//! arrive on a channel;
+//! arrive on a channel (or, `Unread`, are not read until asked);
 //! the child (and only it) is killed, by its own handle, on drop.
 
 use std::io::{BufRead, BufReader};
@@ -25,11 +25,10 @@ impl Stream {
     /// `tcpwatch ARGS` on a pipe (JSON lines without `--stream`, e.g.
     /// `--format json`).
     pub fn lines_of(args: &[&str]) -> Stream {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start tcpwatch --stream");
+        Stream::reading(spawn_piped(args))
+    }
+
+    fn reading(mut child: Child) -> Stream {
         let stdout = child.stdout.take().expect("stdout");
         let (sender, lines) = mpsc::channel();
         thread::spawn(move || {
@@ -65,6 +64,39 @@ impl Stream {
         self.collect_until(deadline, |events| events.iter().any(is_it))
             .into_iter()
             .find(is_it)
+    }
+}
+
+fn spawn_piped(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tcpwatch"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start tcpwatch")
+}
+
+/// `tcpwatch ARGS` on a pipe nobody reads yet: once the pipe holds 64 KiB,
+/// its next write blocks until `read` is called. Killed (by its own
+/// handle) on drop.
+pub struct Unread(Option<Child>);
+
+impl Unread {
+    pub fn start(args: &[&str]) -> Unread {
+        Unread(Some(spawn_piped(args)))
+    }
+
+    /// Starts reading its JSON lines.
+    pub fn read(mut self) -> Stream {
+        Stream::reading(self.0.take().expect("not read yet"))
+    }
+}
+
+impl Drop for Unread {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
