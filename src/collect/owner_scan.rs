@@ -24,6 +24,7 @@
 //! read the clock, or fail: processes that vanish or refuse mid-scan are
 //! skipped (refusals are reported as `forbidden`).
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString};
 use std::fs::{self, File, OpenOptions};
@@ -35,11 +36,6 @@ use std::ptr::NonNull;
 
 use super::process::{parse_comm, parse_pid, parse_socket_link_bytes};
 use crate::model::ProcessInfo;
-
-/// At most this many owners a scan records beyond the ones it was asked for
-/// (the next ticks will ask for them; a host with a million sockets must not
-/// cost a million entries).
-const OPPORTUNISTIC_LIMIT: usize = 20_000;
 
 /// How deep each round reads every fd table not yet finished: a listener
 /// opened at start-up is found in the first round, however many
@@ -64,8 +60,9 @@ pub(crate) struct ScanResult {
 }
 
 /// Finds the owners of `wanted` under `root` (a /proc-like tree:
-/// `<root>/<pid>/fd/*` links, `<root>/<pid>/comm`). Owners of other sockets
-/// met on the way are recorded too, up to a limit. `as_root` says whether a
+/// `<root>/<pid>/fd/*` links, `<root>/<pid>/comm`). Only the owners asked
+/// for are kept: sockets of other namespaces and other work on the host
+/// must not grow tcpwatch's memory. `as_root` says whether a
 /// refused fd table is a process caught mid-exec (root may read them all)
 /// or one hidden from us.
 pub(crate) fn scan_proc(root: &Path, wanted: &HashSet<u64>, as_root: bool) -> ScanResult {
@@ -188,21 +185,18 @@ impl Scan<'_> {
             let Some(inode) = parse_socket_link_bytes(target) else {
                 continue;
             };
-            let is_wanted = self.wanted.contains(&inode);
-            if !is_wanted && self.result.owners.len() >= OPPORTUNISTIC_LIMIT {
+            if !self.wanted.contains(&inode) {
                 continue;
             }
             let Some(owner) = table.owner() else {
                 return Reading::Ended; // exited: its comm is gone
             };
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.result.owners.entry(inode)
-            {
+            // A socket shared by several processes (fork) counts once.
+            if let Entry::Vacant(slot) = self.result.owners.entry(inode) {
                 slot.insert(owner.clone());
-                if is_wanted {
-                    self.missing -= 1;
-                    if self.missing == 0 {
-                        return Reading::AllFound;
-                    }
+                self.missing -= 1;
+                if self.missing == 0 {
+                    return Reading::AllFound;
                 }
             }
         }
@@ -218,7 +212,7 @@ impl Scan<'_> {
 /// One process's open fd directory, read entry by entry.
 struct FdTable {
     dir: NonNull<libc::DIR>,
-    /// `<root>/<pid>/comm`, read when the first socket turns up.
+    /// `<root>/<pid>/comm`, read when the first wanted socket turns up.
     comm_path: std::path::PathBuf,
     pid: u32,
     owner: Owner,
@@ -401,9 +395,8 @@ mod tests {
         assert!(!found.stopped_early);
         assert_eq!(found.links_read, 2_002);
         assert_eq!(found.owners.get(&1).map(|p| p.pid), Some(200));
-        // Sockets met on the way are recorded for the next ticks.
-        assert_eq!(found.owners.len(), 2_001);
-        assert_eq!(found.owners.get(&11_999).map(|p| p.pid), Some(100));
+        // Only what was asked for: the 2,000 sockets met are not kept.
+        assert_eq!(found.owners.len(), 1);
     }
 
     #[test]
@@ -416,7 +409,8 @@ mod tests {
         assert!(early.owners.contains_key(&1));
         let full = scan_proc(&fake.root(), &HashSet::from([1, 99]), true);
         assert!(!full.stopped_early);
-        assert_eq!(full.owners.len(), 2);
+        // Only what was asked for: socket 2's owner is met and not kept.
+        assert_eq!(full.owners.len(), 1);
     }
 
     #[test]
