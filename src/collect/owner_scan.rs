@@ -451,13 +451,13 @@ mod tests {
 
     #[test]
     fn a_real_fd_table_reports_its_length_or_nothing() {
-        let _files: Vec<File> = (0..200)
+        let _files: Vec<File> = (0..100)
             .map(|_| File::open("/dev/null").expect("open /dev/null"))
             .collect();
         let proc_dir = File::open("/proc").expect("/proc");
         let size = fd_table_size(&proc_dir, std::process::id());
         // Linux ≥ 6.2 counts the open fds; older kernels say 0.
-        assert!(size == 0 || size >= 200, "{size}");
+        assert!(size == 0 || size >= 100, "{size}");
     }
 
     #[test]
