@@ -281,9 +281,8 @@ fn mark_selected(line: Line<'static>, theme: &Theme) -> Line<'static> {
 
 #[cfg(test)]
 mod tests {
-    use ratatui::style::Style;
-
     use super::*;
+    use crate::ui::test_buffer;
 
     const AT_MS: u64 = 1_795_470_039_000;
 
@@ -303,11 +302,7 @@ mod tests {
     }
 
     fn drawn(panel: &AlertsPanel, width: u16, height: u16) -> Buffer {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        draw(panel, area, &mut buf, &Theme::new(false));
-        buf.set_style(area, Style::reset());
-        buf
+        test_buffer::text(draw, panel, width, height)
     }
 
     fn one_active_one_logged() -> (AlertView, AlertLogEntry) {

@@ -4,16 +4,18 @@
 //! with sockets stand out, states that just gained sockets flash, arrows a
 //! connection just took light up, and the selected state has a heavy border.
 //!
-//! Owns: the diagram's geometry and drawing. Must not: mutate the app or
-//! read the clock (the app's `now_ms` is the time).
+//! Owns: `DiagramPanel` (what the diagram shows, taken from the app), the
+//! diagram's geometry and drawing. Must not: mutate the app or read the
+//! clock (the app's `now_ms` is the time).
 
 use std::collections::HashSet;
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
-use ratatui::widgets::Block;
+use ratatui::widgets::{Block, Widget};
 
 use super::canvas::Canvas;
 use super::format;
@@ -21,8 +23,8 @@ use super::theme::{Attention, Theme};
 use crate::app::diagram::FLASH_MS;
 use crate::app::{App, DiagramScope};
 use crate::explain::{ACCEPT_NOTE, DiagramEdge, EDGES, diagram_name};
-use crate::model::TcpState;
 use crate::model::transitions::{Change, Transition};
+use crate::model::{StateCounts, TcpState};
 
 /// The drawing's size, borders excluded.
 pub(crate) const WIDTH: u16 = 98;
@@ -92,21 +94,66 @@ fn arrow_for(edge: &DiagramEdge) -> Option<Arrow> {
     })
 }
 
+/// What the diagram shows, taken from the app.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DiagramPanel {
+    /// What the counts cover (`counts for port 10000 · a: all ports`).
+    pub scope: String,
+    pub counts: StateCounts,
+    /// Connections in ESTABLISHED still waiting in an accept queue.
+    pub not_accepted: u64,
+    pub selected: TcpState,
+    /// The states that just gained sockets, and how many.
+    pub gained: Vec<(TcpState, u64)>,
+    /// The arrows a connection took in the last `FLASH_MS`.
+    pub lit: HashSet<(TcpState, TcpState)>,
+    /// The accept queue under LISTEN, the next SYN retry under SYN_SENT.
+    pub notes: Vec<(TcpState, String, Attention)>,
+}
+
+impl DiagramPanel {
+    pub(crate) fn of(app: &App) -> DiagramPanel {
+        let diagram = app.diagram();
+        let figures = diagram.figures();
+        DiagramPanel {
+            scope: scope_title(app),
+            counts: figures.counts,
+            not_accepted: figures.not_accepted,
+            selected: diagram.selected,
+            gained: TcpState::ALL
+                .into_iter()
+                .filter_map(|state| Some((state, diagram.flash(state, app.now_ms())?)))
+                .collect(),
+            lit: taken_edges(app),
+            notes: TcpState::ALL
+                .into_iter()
+                .filter_map(|state| {
+                    let (note, level) = bottom_note(app, state)?;
+                    Some((state, note, level))
+                })
+                .collect(),
+        }
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    draw(&DiagramPanel::of(app), area, frame.buffer_mut(), theme);
+}
+
+pub(crate) fn draw(panel: &DiagramPanel, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let block = Block::bordered()
         .title(Span::styled(
-            format!(" TCP state diagram · {} ", scope_title(app)),
+            format!(" TCP state diagram · {} ", panel.scope),
             theme.title(),
         ))
         .border_style(theme.focused_border());
     let inner = block.inner(area);
-    frame.render_widget(block, area);
+    block.render(area, buf);
     let origin = (inner.x + inner.width.saturating_sub(WIDTH) / 2, inner.y);
-    let taken = taken_edges(app);
-    let mut canvas = Canvas::new(frame.buffer_mut(), inner, origin);
+    let mut canvas = Canvas::new(buf, inner, origin);
     for edge in &EDGES {
         if let Some(arrow) = arrow_for(edge) {
-            let lit = taken.contains(&(edge.from, edge.to));
+            let lit = panel.lit.contains(&(edge.from, edge.to));
             draw_arrow(&mut canvas, &arrow, edge, lit, theme);
         }
     }
@@ -124,7 +171,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         theme.dim(),
     );
     for state in TcpState::ALL {
-        draw_state(&mut canvas, app, state, theme);
+        draw_state(&mut canvas, panel, state, theme);
     }
 }
 
@@ -220,13 +267,15 @@ fn draw_arrow(canvas: &mut Canvas, arrow: &Arrow, edge: &DiagramEdge, lit: bool,
     }
 }
 
-fn draw_state(canvas: &mut Canvas, app: &App, state: TcpState, theme: &Theme) {
+fn draw_state(canvas: &mut Canvas, panel: &DiagramPanel, state: TcpState, theme: &Theme) {
     let (x, y, width) = box_at(state);
-    let diagram = app.diagram();
-    let figures = diagram.figures();
-    let count = figures.counts.get(state);
-    let selected = diagram.selected == state;
-    let flash = diagram.flash(state, app.now_ms());
+    let count = panel.counts.get(state);
+    let selected = panel.selected == state;
+    let flash = panel
+        .gained
+        .iter()
+        .find(|(s, _)| *s == state)
+        .map(|(_, gained)| *gained);
     let occupied = count > 0;
     let border = if selected {
         theme.focused_border()
@@ -268,7 +317,7 @@ fn draw_state(canvas: &mut Canvas, app: &App, state: TcpState, theme: &Theme) {
     if state == TcpState::Established {
         let count_text = format!(" {middle} ");
         canvas.put(x + 2, y + 1, &count_text, middle_style);
-        let note = match figures.not_accepted {
+        let note = match panel.not_accepted {
             0 => ACCEPT_NOTE.to_string(),
             n => format!(
                 "{n} wait in the accept queue (no process yet); accept() takes them out, the state stays"
@@ -285,9 +334,9 @@ fn draw_state(canvas: &mut Canvas, app: &App, state: TcpState, theme: &Theme) {
     } else {
         canvas.put_centered(x + 1, y + 1, inner, &middle, middle_style);
     }
-    if let Some((note, level)) = bottom_note(app, state) {
-        let text = format!(" {} ", format::fit(&note, usize::from(inner - 2)));
-        canvas.put_centered(x + 1, y + 2, inner, &text, theme.attention(level));
+    if let Some((_, note, level)) = panel.notes.iter().find(|(s, _, _)| *s == state) {
+        let text = format!(" {} ", format::fit(note, usize::from(inner - 2)));
+        canvas.put_centered(x + 1, y + 2, inner, &text, theme.attention(*level));
     }
 }
 
@@ -356,5 +405,130 @@ fn bottom_note(app: &App, state: TcpState) -> Option<(String, Attention)> {
             ))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_buffer;
+
+    fn drawn(panel: &DiagramPanel, width: u16, height: u16) -> Buffer {
+        test_buffer::text(draw, panel, width, height)
+    }
+
+    fn quiet() -> DiagramPanel {
+        DiagramPanel {
+            scope: "counts for all watched ports (0)".to_string(),
+            counts: StateCounts::default(),
+            not_accepted: 0,
+            selected: TcpState::Established,
+            gained: Vec::new(),
+            lit: HashSet::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The listen(1) scene on :10002: the queue is full, two clients just
+    /// sent a SYN and wait for its retry, one got in but is not accepted.
+    fn listen_one() -> DiagramPanel {
+        let mut counts = StateCounts::default();
+        counts.add(TcpState::Listen, 1);
+        counts.add(TcpState::SynSent, 2);
+        counts.add(TcpState::Established, 4);
+        DiagramPanel {
+            scope: "counts for port 10002 · a: all ports".to_string(),
+            counts,
+            not_accepted: 2,
+            selected: TcpState::Listen,
+            gained: vec![(TcpState::SynSent, 2)],
+            lit: HashSet::from([(TcpState::Close, TcpState::SynSent)]),
+            notes: vec![
+                (
+                    TcpState::Listen,
+                    "q 2/1 FULL".to_string(),
+                    Attention::Critical,
+                ),
+                (
+                    TcpState::SynSent,
+                    "↻#3 in 3.2s".to_string(),
+                    Attention::Warning,
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn without_sockets_every_box_is_empty() {
+        assert_eq!(
+            drawn(&quiet(), 100, 20),
+            Buffer::with_lines([
+                "┌ TCP state diagram · counts for all watched ports (0) ────────────────────────────────────────────┐",
+                "│┌─ SYN_SENT ──┐ connect()  ┌── CLOSED ───┐  listen()  ┌── LISTEN ───┐   recv SYN   ┌─ SYN_RECV ──┐│",
+                "││      ·      │◀───────────│  no socket  │───────────▶│      ·      │─────────────▶│      ·      ││",
+                "│└─────────────┘  send SYN  └─────────────┘            └─────────────┘ send SYN-ACK └─────────────┘│",
+                "│       │ recv SYN-ACK                                                            recv ACK │       │",
+                "│       ▼ send ACK                                                          → accept queue ▼       │",
+                "│┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ ESTABLISHED ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓│",
+                "│┃  ·  · accept() takes it out of the accept queue; the state stays                               ┃│",
+                "│┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛│",
+                "│       │ close()    ◀ active close: this side calls close() first                recv FIN │       │",
+                "│       ▼ send FIN                   passive close: the peer's FIN comes first ▶  send ACK ▼       │",
+                "│┌─ FIN_WAIT1 ─┐  recv FIN  ┌── CLOSING ──┐                                         ┌ CLOSE_WAIT ─┐│",
+                "││      ·      │───────────▶│      ·      │                                         │      ·      ││",
+                "│└─────────────┘  send ACK  └─────────────┘                                         └─────────────┘│",
+                "│       │ recv ACK                 │ recv ACK                                      close() │       │",
+                "│       ▼                          ▼                                              send FIN ▼       │",
+                "│┌─ FIN_WAIT2 ─┐  recv FIN  ┌─ TIME_WAIT ─┐  2MSL (60 s)               recv ACK     ┌─ LAST_ACK ──┐│",
+                "││      ·      │───────────▶│      ·      │───────────────▶ CLOSED ◀────────────────│      ·      ││",
+                "│└─────────────┘  send ACK  └─────────────┘     timer                               └─────────────┘│",
+                "└──────────────────────────────────────────────────────────────────────────────────────────────────┘",
+            ])
+        );
+    }
+
+    #[test]
+    fn counts_notes_and_flashes_go_in_the_boxes() {
+        let panel = listen_one();
+        assert_eq!(
+            drawn(&panel, 100, 9),
+            Buffer::with_lines([
+                "┌ TCP state diagram · counts for port 10002 · a: all ports ────────────────────────────────────────┐",
+                "│┌─ SYN_SENT ──┐ connect()  ┌── CLOSED ───┐  listen()  ┏━━ LISTEN ━━━┓   recv SYN   ┌─ SYN_RECV ──┐│",
+                "││    2 +2     │◀───────────│  no socket  │───────────▶┃      1      ┃─────────────▶│      ·      ││",
+                "│└ ↻#3 in 3.2s ┘  send SYN  └─────────────┘            ┗ q 2/1 FULL ━┛ send SYN-ACK └─────────────┘│",
+                "│       │ recv SYN-ACK                                                            recv ACK │       │",
+                "│       ▼ send ACK                                                          → accept queue ▼       │",
+                "│┌───────────────────────────────────────── ESTABLISHED ──────────────────────────────────────────┐│",
+                "││  4  · 2 wait in the accept queue (no process yet); accept() takes them out, the state stays    ││",
+                "└──────────────────────────────────────────────────────────────────────────────────────────────────┘",
+            ])
+        );
+        // In colour, the arrow just taken is lit and the gain flashes.
+        let buf = test_buffer::in_colour(draw, &panel, 100, 9);
+        let theme = Theme::new(true);
+        let fg = |style: Style| style.fg.unwrap_or_default();
+        assert_eq!(buf[(16, 2)].symbol(), "◀");
+        assert_eq!(buf[(16, 2)].fg, fg(theme.lit()));
+        assert_eq!(buf[(43, 2)].symbol(), "─");
+        assert_eq!(buf[(43, 2)].fg, fg(theme.arrow()));
+        assert_eq!(buf[(6, 2)].symbol(), "2");
+        assert_eq!(buf[(6, 2)].modifier, theme.flash().add_modifier);
+    }
+
+    #[test]
+    fn a_narrow_area_shows_the_top_left_cut_at_the_border() {
+        assert_eq!(
+            drawn(&listen_one(), 40, 7),
+            Buffer::with_lines([
+                "┌ TCP state diagram · counts for port 1┐",
+                "│┌─ SYN_SENT ──┐ connect()  ┌── CLOSED │",
+                "││    2 +2     │◀───────────│  no socke│",
+                "│└ ↻#3 in 3.2s ┘  send SYN  └──────────│",
+                "│       │ recv SYN-ACK                 │",
+                "│       ▼ send ACK                     │",
+                "└──────────────────────────────────────┘",
+            ])
+        );
     }
 }

@@ -400,6 +400,7 @@ fn status_segments(status: &HeaderStatus, theme: &Theme) -> Vec<Segment> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::test_buffer;
 
     const AT_MS: u64 = 1_795_470_039_000;
 
@@ -428,11 +429,7 @@ mod tests {
     }
 
     fn drawn(header: &HeaderView, width: u16) -> Buffer {
-        let area = Rect::new(0, 0, width, 2);
-        let mut buf = Buffer::empty(area);
-        draw(header, area, &mut buf, &Theme::new(false));
-        buf.set_style(area, Style::reset());
-        buf
+        test_buffer::text(draw, header, width, 2)
     }
 
     #[test]

@@ -309,10 +309,9 @@ pub(crate) fn draw(panel: &ListenersPanel, area: Rect, buf: &mut Buffer, theme: 
 
 #[cfg(test)]
 mod tests {
-    use ratatui::style::Style;
-
     use super::*;
     use crate::model::{ListenerSummary, NoOwnerReason, ProcessInfo};
+    use crate::ui::test_buffer;
 
     fn row(local: &str, queue: u32, backlog: u32, role: ListenerRole) -> ListenerRow {
         ListenerRow {
@@ -335,11 +334,7 @@ mod tests {
     }
 
     fn drawn(panel: &ListenersPanel, width: u16, height: u16) -> Buffer {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        draw(panel, area, &mut buf, &Theme::new(false));
-        buf.set_style(area, Style::reset());
-        buf
+        test_buffer::text(draw, panel, width, height)
     }
 
     fn panel(rows: &[ListenerRow]) -> ListenersPanel<'_> {

@@ -26,6 +26,8 @@ pub mod processes;
 pub mod socket_table;
 pub(crate) mod sparkline;
 pub(crate) mod state_list;
+#[cfg(test)]
+pub(crate) mod test_buffer;
 pub(crate) mod theme;
 pub mod time_bar;
 pub mod time_wait;

@@ -336,10 +336,9 @@ pub(crate) fn draw(panel: &PortsPanel, area: Rect, buf: &mut Buffer, theme: &The
 
 #[cfg(test)]
 mod tests {
-    use ratatui::style::Style;
-
     use super::*;
     use crate::model::StateCounts;
+    use crate::ui::test_buffer;
 
     fn port(port: u16, counts: &[(TcpState, u64)]) -> PortStates {
         let mut states = StateCounts::default();
@@ -354,11 +353,7 @@ mod tests {
 
     /// The panel drawn without colour, styles left out: the text only.
     fn drawn(panel: &PortsPanel, width: u16, height: u16) -> Buffer {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        draw(panel, area, &mut buf, &Theme::new(false));
-        buf.set_style(area, Style::reset());
-        buf
+        test_buffer::text(draw, panel, width, height)
     }
 
     fn two_ports() -> [PortStates; 2] {
@@ -406,15 +401,11 @@ mod tests {
             ])
         );
         // In colour, FULL and the SYN count it explains are critical.
-        let area = Rect::new(0, 0, 70, 6);
-        let mut buf = Buffer::empty(area);
-        let theme = Theme::new(true);
-        draw(&panel, area, &mut buf, &theme);
-        let critical = theme.attention(Attention::Critical).fg;
-        assert!(critical.is_some());
+        let buf = test_buffer::in_colour(draw, &panel, 70, 6);
+        let critical = test_buffer::fg(Attention::Critical);
         assert_eq!(buf[(55, 2)].symbol(), "F");
-        assert_eq!(buf[(55, 2)].fg, critical.unwrap_or_default());
-        assert_eq!(buf[(28, 2)].fg, critical.unwrap_or_default(), "50!");
+        assert_eq!(buf[(55, 2)].fg, critical);
+        assert_eq!(buf[(28, 2)].fg, critical, "50!");
     }
 
     #[test]

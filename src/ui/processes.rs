@@ -2,18 +2,20 @@
 //! state, the connections waiting in its listeners' accept queues, the
 //! bytes in its queues, and its listeners with queue / backlog.
 //!
-//! Owns: the process table's columns and cells. Must not: mutate the app,
-//! sort (the app did) or read the clock.
+//! Owns: `ProcessesPanel` (what the table shows, taken from the app), the
+//! process table's columns and cells. Must not: mutate the app, sort (the
+//! app did) or read the clock.
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Widget};
 
 use super::format;
 use super::theme::{Attention, Theme};
 use crate::app::keymap::{Screen, key_for};
-use crate::app::{App, Command, ProcessColumn, ProcessRow, ProcessesView};
+use crate::app::{App, Command, ProcessColumn, ProcessRow, ProcessSort, ProcessesView, Scroll};
 
 /// Rows above the first process: the border and the column titles.
 pub const FIRST_ROW: u16 = 2;
@@ -58,7 +60,39 @@ fn columns(inner_width: u16) -> &'static [ProcessColumn] {
     }
 }
 
+/// What the process table shows, taken from the app and its view.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ProcessesPanel<'a> {
+    /// Sorted by the app.
+    pub rows: &'a [ProcessRow],
+    pub scroll: Scroll,
+    /// The column the rows are sorted by, marked in the header.
+    pub sort: ProcessSort,
+    /// No sample yet (rather than no socket).
+    pub waiting: bool,
+}
+
+impl<'a> ProcessesPanel<'a> {
+    pub(crate) fn of(app: &App, view: &'a ProcessesView) -> ProcessesPanel<'a> {
+        ProcessesPanel {
+            rows: &view.rows,
+            scroll: view.scroll,
+            sort: view.sort,
+            waiting: app.shown().is_none(),
+        }
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, view: &ProcessesView, theme: &Theme) {
+    draw(
+        &ProcessesPanel::of(app, view),
+        area,
+        frame.buffer_mut(),
+        theme,
+    );
+}
+
+pub(crate) fn draw(view: &ProcessesPanel, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let block = Block::bordered()
         .title(Span::styled(
             format!(
@@ -71,15 +105,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, view: &ProcessesView, th
         ))
         .border_style(theme.focused_border());
     if view.rows.is_empty() {
-        let text = if app.shown().is_none() {
+        let text = if view.waiting {
             "waiting for the first sample…"
         } else {
             "no sockets in this sample"
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.dim())).block(block),
-            area,
-        );
+        Paragraph::new(Span::styled(text, theme.dim()))
+            .block(block)
+            .render(area, buf);
         return;
     }
     let page = usize::from(area.height.saturating_sub(FIRST_ROW + 1)).max(1);
@@ -187,11 +220,167 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, view: &ProcessesView, th
         .map(|w| Constraint::Length(u16::try_from(*w).unwrap_or(u16::MAX)))
         .collect();
     constraints.push(Constraint::Min(8));
-    frame.render_widget(
+    Widget::render(
         Table::new(rows, constraints)
             .header(Row::new(header).style(theme.title()))
             .column_spacing(1)
             .block(block),
         area,
+        buf,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::processes::OwnedListener;
+    use crate::model::{StateCounts, TcpState};
+    use crate::ui::test_buffer;
+
+    fn drawn(panel: &ProcessesPanel, width: u16, height: u16) -> Buffer {
+        test_buffer::text(draw, panel, width, height)
+    }
+
+    fn process(pid: Option<u32>, name: &str, states: &[(TcpState, u64)]) -> ProcessRow {
+        let mut counts = StateCounts::default();
+        for (state, count) in states {
+            counts.add(*state, *count);
+        }
+        ProcessRow {
+            pid,
+            name: name.to_string(),
+            states: counts,
+            listeners: Vec::new(),
+            recv_queue: 0,
+            send_queue: 0,
+        }
+    }
+
+    fn listener(local: &str, accept_queue: u32, backlog: u32) -> OwnedListener {
+        OwnedListener {
+            local: local.parse().unwrap_or_else(|_| panic!("{local}")),
+            accept_queue,
+            backlog: Some(backlog),
+        }
+    }
+
+    /// A server whose listen(1) queue is full, and the TIME_WAIT no
+    /// process owns.
+    fn two_processes() -> [ProcessRow; 2] {
+        let mut server = process(
+            Some(4242),
+            "slow-server",
+            &[
+                (TcpState::Listen, 2),
+                (TcpState::Established, 6),
+                (TcpState::CloseWait, 2),
+            ],
+        );
+        server.listeners = vec![
+            listener("127.0.0.1:10002", 2, 1),
+            listener("127.0.0.1:10000", 0, 128),
+        ];
+        server.recv_queue = 1200;
+        let kernel = process(
+            None,
+            "kernel-owned (TIME_WAIT)",
+            &[(TcpState::TimeWait, 3963)],
+        );
+        [kernel, server]
+    }
+
+    fn panel(rows: &[ProcessRow], selected: usize) -> ProcessesPanel<'_> {
+        ProcessesPanel {
+            rows,
+            scroll: Scroll {
+                selected,
+                offset: 0,
+            },
+            sort: ProcessSort::default(),
+            waiting: false,
+        }
+    }
+
+    #[test]
+    fn without_rows_the_panel_says_why() {
+        let mut waiting = panel(&[], 0);
+        waiting.waiting = true;
+        assert_eq!(
+            drawn(&waiting, 60, 3),
+            Buffer::with_lines([
+                "┌ Processes (0) · ⏎ its sockets · Esc back ────────────────┐",
+                "│waiting for the first sample…                             │",
+                "└──────────────────────────────────────────────────────────┘",
+            ])
+        );
+        assert_eq!(
+            drawn(&panel(&[], 0), 60, 3),
+            Buffer::with_lines([
+                "┌ Processes (0) · ⏎ its sockets · Esc back ────────────────┐",
+                "│no sockets in this sample                                 │",
+                "└──────────────────────────────────────────────────────────┘",
+            ])
+        );
+    }
+
+    #[test]
+    fn a_narrow_table_keeps_the_essentials_and_cuts_the_listeners() {
+        let rows = two_processes();
+        assert_eq!(
+            drawn(&panel(&rows, 1), 80, 5),
+            Buffer::with_lines([
+                "┌ Processes (2) · ⏎ its sockets · Esc back ────────────────────────────────────┐",
+                "│ PID PROCESS                   SOCKETS▼ ESTAB RECV-Q SEND-Q LISTENERS (queue/b│",
+                "│   -  kernel-owned (TIME_WAIT)     3963     0      0      0                   │",
+                "│4242 ▶slow-server                    10     6   1200      0 127.0.0.1:10002 2…│",
+                "└──────────────────────────────────────────────────────────────────────────────┘",
+            ])
+        );
+    }
+
+    #[test]
+    fn a_wide_table_has_every_column_and_marks_close_wait_and_full() {
+        let rows = two_processes();
+        let panel = panel(&rows, 0);
+        assert_eq!(
+            drawn(&panel, 130, 5),
+            Buffer::with_lines([
+                "┌ Processes (2) · ⏎ its sockets · Esc back ──────────────────────────────────────────────────────────────────────────────────────┐",
+                "│ PID PROCESS                   SOCKETS▼ LISTEN ESTAB CLOSE_WAIT ACCEPT-Q RECV-Q SEND-Q LISTENERS (queue/backlog)                │",
+                "│   - ▶kernel-owned (TIME_WAIT)     3963      0     0          0        0      0      0                                          │",
+                "│4242  slow-server                    10      2     6          2        2   1200      0 127.0.0.1:10002 2/1 FULL, 127.0.0.1:1000…│",
+                "└────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────┘",
+            ])
+        );
+        let buf = test_buffer::in_colour(draw, &panel, 130, 5);
+        // In colour, the CLOSE_WAIT count warns and a full listener is
+        // critical.
+        assert_eq!(buf[(63, 3)].symbol(), "2");
+        assert_eq!(buf[(63, 3)].fg, test_buffer::fg(Attention::Warning));
+        assert_eq!(buf[(88, 3)].symbol(), "1");
+        assert_eq!(buf[(88, 3)].fg, test_buffer::fg(Attention::Critical));
+    }
+
+    #[test]
+    fn the_selection_stays_on_the_page() {
+        let rows: Vec<ProcessRow> = (1..=6)
+            .map(|pid| {
+                process(
+                    Some(pid),
+                    &format!("worker-{pid}"),
+                    &[(TcpState::Established, pid.into())],
+                )
+            })
+            .collect();
+        assert_eq!(
+            drawn(&panel(&rows, 5), 60, 5),
+            Buffer::with_lines([
+                "┌ Processes (6) · ⏎ its sockets · Esc back ────────────────┐",
+                "│PID PROCESS   SOCKETS▼ ESTAB RECV-Q SEND-Q LISTENERS (queu│",
+                "│  5  worker-5        5     5      0      0                │",
+                "│  6 ▶worker-6        6     6      0      0                │",
+                "└──────────────────────────────────────────────────────────┘",
+            ])
+        );
+    }
 }

@@ -3,18 +3,19 @@
 //! as wide as the visible rows need, so a number is never cut: queues that
 //! do not fit in full are shown in units (`4.0M`), never with digits lost.
 //!
-//! Owns: the column set per width, the cell text and the column widths.
+//! Owns: `SocketTable` and `SocketRow` (what the table shows, taken from
+//! the app), the column set per width, the cell text and the column widths.
 //! Must not: mutate the app, sort or read the clock.
 
-use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Row, Table};
+use ratatui::widgets::{Block, Cell, Row, Table, Widget};
 
 use super::format;
 use super::theme::{Attention, Theme};
-use crate::app::{App, ConnectionRef, SocketColumn, SocketSort};
+use crate::app::{App, ConnectionRef, Scroll, SocketColumn, SocketSort};
 use crate::model::{SocketRecord, TcpState, TimerKind};
 use crate::watch::FullTick;
 
@@ -72,45 +73,99 @@ pub fn owner_text(sample: &FullTick, record: &SocketRecord) -> (String, bool) {
     }
 }
 
-/// One row's cells as text, before widths are known.
-struct RowText {
-    state: String,
-    local: String,
-    remote: String,
-    recv_queue: u32,
-    send_queue: u32,
-    timer: String,
-    owner: (String, bool),
-    age: String,
-    attention: Attention,
-    record_state: TcpState,
+/// One socket as the table shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SocketRow {
+    pub selected: bool,
+    pub state: TcpState,
+    /// Warning in a handshake or CLOSE_WAIT, critical for a full listener.
+    pub attention: Attention,
+    pub local: String,
+    pub remote: String,
+    pub recv_queue: u32,
+    pub send_queue: u32,
+    pub timer: String,
+    /// The owner, or why there is none, and whether a process is known.
+    pub owner: (String, bool),
+    pub age: String,
 }
 
-fn row_text(app: &App, sample: &FullTick, record: &SocketRecord, selected: bool) -> RowText {
-    let attention = state_attention(record);
-    let theme_marker = if attention >= Attention::Warning {
-        "!"
-    } else {
-        ""
-    };
-    let marker = if selected { "▶" } else { " " };
-    let age = app
-        .seen()
-        .age(&record.key(), app.now_ms().max(sample.snapshot.taken_at_ms))
-        .map(format::age)
-        .unwrap_or_else(|| "?".to_string());
-    RowText {
-        state: format!("{marker}{}{theme_marker}", record.state.name()),
-        local: record.local.to_string(),
-        remote: format::peer(&record.remote),
-        recv_queue: record.recv_queue,
-        send_queue: record.send_queue,
-        timer: timer_text(record, sample.snapshot.taken_at_ms, app.now_ms()),
-        owner: owner_text(sample, record),
-        age,
-        attention,
-        record_state: record.state,
+impl SocketRow {
+    pub(crate) fn of(
+        app: &App,
+        sample: &FullTick,
+        record: &SocketRecord,
+        selected: bool,
+    ) -> SocketRow {
+        let age = app
+            .seen()
+            .age(&record.key(), app.now_ms().max(sample.snapshot.taken_at_ms))
+            .map(format::age)
+            .unwrap_or_else(|| "?".to_string());
+        SocketRow {
+            selected,
+            state: record.state,
+            attention: state_attention(record),
+            local: record.local.to_string(),
+            remote: format::peer(&record.remote),
+            recv_queue: record.recv_queue,
+            send_queue: record.send_queue,
+            timer: timer_text(record, sample.snapshot.taken_at_ms, app.now_ms()),
+            owner: owner_text(sample, record),
+            age,
+        }
     }
+
+    /// `▶SYN_SENT!`: the selection, the state and whether it needs attention.
+    fn state_text(&self) -> String {
+        let marker = if self.selected { "▶" } else { " " };
+        let attention = if self.attention >= Attention::Warning {
+            "!"
+        } else {
+            ""
+        };
+        format!("{marker}{}{attention}", self.state.name())
+    }
+}
+
+/// What the table shows, taken from the app: the rows on the page and the
+/// sort marker.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SocketTable {
+    /// The rows on the page, top first.
+    pub rows: Vec<SocketRow>,
+    /// The column the rows are sorted by, marked in the header.
+    pub sort: Option<SocketSort>,
+}
+
+impl SocketTable {
+    /// The page of `page` rows that keeps the selection in view.
+    pub(crate) fn page(
+        app: &App,
+        sample: &FullTick,
+        rows: &[ConnectionRef],
+        scroll: Scroll,
+        page: usize,
+        sort: Option<SocketSort>,
+    ) -> SocketTable {
+        let offset = scroll.offset_for(rows.len(), page);
+        SocketTable {
+            rows: rows
+                .iter()
+                .enumerate()
+                .skip(offset)
+                .take(page)
+                .filter_map(|(index, row)| Some((index, row.record(sample)?)))
+                .map(|(index, record)| SocketRow::of(app, sample, record, index == scroll.selected))
+                .collect(),
+            sort,
+        }
+    }
+}
+
+/// How many rows a table in `area` shows.
+pub(crate) fn page_rows(area: Rect) -> usize {
+    usize::from(area.height.saturating_sub(3)).max(1)
 }
 
 /// How the queue figures are written: in full, or in units when the full
@@ -167,31 +222,12 @@ fn right_aligned(column: SocketColumn) -> bool {
     )
 }
 
-/// What the table shows: its block, rows, selection and sort marker.
-pub struct SocketTable<'a> {
-    pub block: Block<'a>,
-    pub rows: &'a [ConnectionRef],
-    pub selected: usize,
-    pub offset: usize,
-    /// The column the rows are sorted by, marked in the header.
-    pub sort: Option<SocketSort>,
-}
-
-pub fn render(frame: &mut Frame, area: Rect, app: &App, sample: &FullTick, table: SocketTable<'_>) {
-    let theme = Theme::new(app.color());
+pub(crate) fn draw(table: &SocketTable, block: Block, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let inner_width = area.width.saturating_sub(2);
     let wide = inner_width >= WIDE_INNER_WIDTH;
     let columns = columns(inner_width);
-    let page = usize::from(area.height.saturating_sub(3)).max(1);
-    let texts: Vec<RowText> = table
-        .rows
-        .iter()
-        .enumerate()
-        .skip(table.offset)
-        .take(page)
-        .filter_map(|(index, row)| Some((index, row.record(sample)?)))
-        .map(|(index, record)| row_text(app, sample, record, index == table.selected))
-        .collect();
+    let texts = &table.rows;
+    let states: Vec<String> = texts.iter().map(SocketRow::state_text).collect();
     let header_text = |column: SocketColumn| -> String {
         let name = title(column, wide);
         match table.sort {
@@ -212,7 +248,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, sample: &FullTick, table
     let natural = |column: SocketColumn, form: QueueForm| -> usize {
         let name = header_text(column);
         match column {
-            SocketColumn::State => width_of(&name, texts.iter().map(|t| t.state.as_str())),
+            SocketColumn::State => width_of(&name, states.iter().map(String::as_str)),
             SocketColumn::Local => {
                 width_of(&name, texts.iter().map(|t| t.local.as_str())).min(MAX_ADDRESS_WIDTH)
             }
@@ -305,14 +341,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, sample: &FullTick, table
 
     let rows: Vec<Row> = texts
         .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let selected = table.offset + i == table.selected;
+        .map(|text| {
             let cells = columns
                 .iter()
-                .map(|column| cell(*column, text, width_for(*column), wide, form, &theme));
+                .map(|column| cell(*column, text, width_for(*column), wide, form, theme));
             let row = Row::new(cells.collect::<Vec<_>>());
-            if selected {
+            if text.selected {
                 row.style(theme.selected())
             } else {
                 row
@@ -323,18 +357,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, sample: &FullTick, table
         .iter()
         .map(|w| Constraint::Length(u16::try_from(*w).unwrap_or(u16::MAX)))
         .collect();
-    frame.render_widget(
+    Widget::render(
         Table::new(rows, constraints)
             .header(header)
             .column_spacing(1)
-            .block(table.block),
+            .block(block),
         area,
+        buf,
     );
 }
 
 fn cell(
     column: SocketColumn,
-    text: &RowText,
+    text: &SocketRow,
     width: usize,
     wide: bool,
     form: QueueForm,
@@ -343,10 +378,10 @@ fn cell(
     let right = |s: String| Cell::from(Line::from(s).alignment(Alignment::Right));
     match column {
         SocketColumn::State => Cell::from(Span::styled(
-            text.state.clone(),
+            text.state_text(),
             theme
                 .attention(text.attention)
-                .patch(theme.state(text.record_state)),
+                .patch(theme.state(text.state)),
         )),
         SocketColumn::Local => Cell::from(format::fit_keep_end(&text.local, width)),
         SocketColumn::Remote => Cell::from(format::fit_keep_end(&text.remote, width)),
