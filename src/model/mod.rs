@@ -20,6 +20,7 @@ pub mod peaks;
 pub mod retained;
 pub mod sampled;
 pub mod seen;
+pub(crate) mod slack;
 pub mod snapshot;
 pub mod socket;
 pub mod state;

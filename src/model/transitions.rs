@@ -9,6 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
+use super::slack::release_slack;
 use super::snapshot::Snapshot;
 use super::socket::{SocketRecord, TimerKind};
 use super::state::TcpState;
@@ -268,6 +269,7 @@ impl TransitionTracker {
             }
             still_there
         });
+        release_slack(&mut self.followed);
         vanished.sort_by_key(|t| (t.local, t.remote));
         new.extend(vanished);
         self.primed = true;
