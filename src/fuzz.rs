@@ -42,7 +42,7 @@ use crate::collect::events::ring::{RingRecord, walk_ring};
 use crate::collect::namespaces::cgroup::origin_from_cgroup;
 use crate::collect::namespaces::discovery::parse_ns_link;
 use crate::collect::netlink_wire::{BLANK_RECORD, ReplyReader, decode_inet_diag_msg, ends_dump};
-use crate::collect::process::{parse_comm, parse_pid, parse_socket_link};
+use crate::collect::process::{parse_comm, parse_pid, parse_socket_link_bytes};
 use crate::collect::procfs::{dump_lines, parse_socket_line};
 use crate::collect::self_usage::status_field_kib;
 use crate::collect::sysctl::{parse_port_range, parse_u32, parse_u64};
@@ -310,7 +310,7 @@ fn command_line_values(bytes: &[u8]) {
 
 fn proc_names(bytes: &[u8]) {
     let name = OsStr::from_bytes(bytes);
-    let _ = parse_socket_link(name);
+    let _ = parse_socket_link_bytes(bytes);
     let _ = parse_pid(name);
     let _ = parse_comm(&String::from_utf8_lossy(bytes));
 }

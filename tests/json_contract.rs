@@ -61,6 +61,22 @@ fn once_json_matches_the_schema() {
 }
 
 #[test]
+fn once_json_names_the_process_that_owns_a_listener() {
+    let listener = listen_with_backlog("127.0.0.1", 16);
+    let address = local_addr(&listener);
+    // A longer fd table opened after the listener: the owner lookup reads
+    // tables in rounds of growing depth and must still name this process.
+    let _files: Vec<std::fs::File> = (0..300)
+        .map(|_| std::fs::File::open("/dev/null").expect("open /dev/null"))
+        .collect();
+    let report = once_json(&["--port", &address.port().to_string()]);
+    let entry = listener_entry(&report, &address.to_string());
+    assert_eq!(entry["process"]["pid"], std::process::id(), "{entry}");
+    let comm = std::fs::read_to_string("/proc/self/comm").expect("comm");
+    assert_eq!(entry["process"]["name"], comm.trim_end(), "{entry}");
+}
+
+#[test]
 fn every_stream_line_matches_the_schema_and_the_first_is_a_snapshot() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();

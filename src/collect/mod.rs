@@ -12,11 +12,14 @@ pub mod error;
 pub mod events;
 #[cfg(test)]
 pub(crate) mod fake;
+#[cfg(test)]
+pub(crate) mod fake_proc;
 pub mod host;
 pub mod namespace;
 pub mod namespaces;
 pub mod netlink;
 pub mod netlink_wire;
+pub(crate) mod owner_scan;
 pub mod owner_thread;
 pub mod process;
 pub mod procfs;

@@ -103,7 +103,8 @@ mod tests {
         use std::os::fd::AsRawFd;
         let link =
             std::fs::read_link(format!("/proc/self/fd/{}", listener.as_raw_fd())).expect("fd link");
-        super::super::process::parse_socket_link(link.as_os_str()).expect("a socket")
+        super::super::process::parse_socket_link_bytes(link.as_os_str().as_encoded_bytes())
+            .expect("a socket")
     }
 
     #[test]

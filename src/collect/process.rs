@@ -2,20 +2,20 @@
 //! the `socket:[INODE]` links under /proc/PID/fd.
 //!
 //! Owns: `ProcessResolver`, its cache across ticks and its rescan throttle,
-//! and the pure parsers for fd links and comm. Must not: read the clock
-//! (time is passed in), fail a sample (processes come and go mid-scan; what
-//! cannot be read is skipped), or scan more often than the throttle allows:
-//! a scan costs one readlink per open fd on the host.
+//! and the pure parsers for fd links and comm. The scan itself (which
+//! processes first, how deep, when to stop) is `owner_scan`'s. Must not:
+//! read the clock (time is passed in), fail a sample (processes come and go
+//! mid-scan; what cannot be read is skipped), or scan more often than the
+//! throttle allows: a scan costs up to one readlink per open fd on the host.
 //!
 //! Without privilege, other users' /proc/PID/fd cannot be read; the resolver
 //! remembers that so the UI can say a missing owner may just be invisible.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use super::owner_scan::scan_proc;
 use crate::model::ProcessInfo;
 
 /// Inode → owner map, kept across ticks and rebuilt lazily.
@@ -43,16 +43,6 @@ struct CachedOwner {
     info: ProcessInfo,
     /// Last time this entry was found by a scan or asked for.
     touched_ms: u64,
-}
-
-/// What one scan of /proc found.
-#[derive(Debug, Default)]
-struct ScanResult {
-    owners: HashMap<u64, ProcessInfo>,
-    /// Some /proc/PID/fd could not be read for lack of permission.
-    forbidden: bool,
-    /// The scan stopped early because every wanted inode was found.
-    stopped_early: bool,
 }
 
 impl Default for ProcessResolver {
@@ -151,7 +141,7 @@ impl ProcessResolver {
 
     fn rescan(&mut self, missing: &HashSet<u64>, now_ms: u64) {
         let started = std::time::Instant::now();
-        let result = scan_proc(&self.proc_root, missing);
+        let result = scan_proc(&self.proc_root, missing, running_as_root());
         self.last_scan_cost_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.scans += 1;
         self.last_scan_ms = Some(now_ms);
@@ -180,71 +170,6 @@ impl ProcessResolver {
     }
 }
 
-/// Walks `<root>/<pid>/fd`, recording every socket found, and stops after
-/// the process in which the last `missing` inode turned up.
-fn scan_proc(root: &Path, missing: &HashSet<u64>) -> ScanResult {
-    let mut result = ScanResult::default();
-    let Ok(entries) = fs::read_dir(root) else {
-        return result;
-    };
-    let mut still_missing = missing.clone();
-    let mut sockets: Vec<u64> = Vec::new();
-    let as_root = running_as_root();
-    for entry in entries.flatten() {
-        let Some(pid) = parse_pid(&entry.file_name()) else {
-            continue;
-        };
-        let process_dir = entry.path();
-        sockets.clear();
-        match list_socket_inodes(&process_dir.join("fd"), &mut sockets) {
-            Ok(()) => {}
-            // Root may read every fd table; a refusal then is a process
-            // caught mid-exec or mid-exit, not a hidden owner.
-            Err(err) if is_permission_denied(&err) => {
-                result.forbidden |= !as_root;
-                continue;
-            }
-            // Gone (ENOENT, ESRCH) or otherwise unreadable: skip it.
-            Err(_) => continue,
-        }
-        if sockets.is_empty() {
-            continue;
-        }
-        let Ok(comm) = fs::read_to_string(process_dir.join("comm")) else {
-            continue; // exited between the two reads
-        };
-        let info = ProcessInfo {
-            pid,
-            name: parse_comm(&comm),
-        };
-        // Only the owners asked for are kept: sockets of other namespaces
-        // and other work on the host must not grow tcpwatch's memory.
-        for inode in &sockets {
-            if still_missing.remove(inode) || missing.contains(inode) {
-                result.owners.entry(*inode).or_insert_with(|| info.clone());
-            }
-        }
-        if still_missing.is_empty() {
-            result.stopped_early = true;
-            break;
-        }
-    }
-    result
-}
-
-/// Pushes the inode of every `socket:[N]` link in one fd directory.
-fn list_socket_inodes(fd_dir: &Path, out: &mut Vec<u64>) -> io::Result<()> {
-    for entry in fs::read_dir(fd_dir)?.flatten() {
-        // An fd closed since the listing fails here: skip it.
-        if let Ok(target) = fs::read_link(entry.path())
-            && let Some(inode) = parse_socket_link(target.as_os_str())
-        {
-            out.push(inode);
-        }
-    }
-    Ok(())
-}
-
 /// Whether this thread reads /proc as root: its file-access uid (the fourth
 /// `Uid:` field of /proc/thread-self/status) is 0.
 fn running_as_root() -> bool {
@@ -259,17 +184,16 @@ fn running_as_root() -> bool {
         .unwrap_or(false)
 }
 
-fn is_permission_denied(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::PermissionDenied || err.raw_os_error() == Some(libc::EPERM)
-}
-
-/// `socket:[12345]` → 12345; anything else (`pipe:[..]`, a path) → None.
-pub(crate) fn parse_socket_link(target: &OsStr) -> Option<u64> {
-    let text = target.to_str()?;
-    text.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
+/// An fd link's target, as the bytes readlink wrote: `socket:[12345]` →
+/// 12345; anything else (`pipe:[..]`, a path) → None. Allocates nothing.
+pub(crate) fn parse_socket_link_bytes(target: &[u8]) -> Option<u64> {
+    let digits = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |inode, digit| {
+        inode.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+    })
 }
 
 /// A /proc entry name that is a pid: `"1234"` → 1234; `"self"` → None.
@@ -289,6 +213,8 @@ pub(crate) fn parse_comm(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::fake_proc::FakeProc;
+    use std::fs;
 
     #[test]
     fn expensive_scans_are_spaced_by_their_own_cost() {
@@ -307,46 +233,6 @@ mod tests {
             "an 800 ms scan waits 10 × 800 ms"
         );
     }
-    use std::os::unix::fs::symlink;
-
-    struct FakeProc {
-        dir: tempfile::TempDir,
-    }
-
-    impl FakeProc {
-        fn new() -> FakeProc {
-            let fake = FakeProc {
-                dir: tempfile::tempdir().expect("tempdir"),
-            };
-            fs::create_dir_all(fake.root().join("net")).expect("mkdir net");
-            symlink("100", fake.root().join("self")).expect("self link");
-            fake
-        }
-
-        fn root(&self) -> PathBuf {
-            self.dir.path().to_path_buf()
-        }
-
-        fn process(&self, pid: u32, comm: &str, links: &[&str]) {
-            let fd_dir = self.root().join(pid.to_string()).join("fd");
-            fs::create_dir_all(&fd_dir).expect("mkdir fd");
-            fs::write(
-                self.root().join(pid.to_string()).join("comm"),
-                format!("{comm}\n"),
-            )
-            .expect("comm");
-            self.add_fds(pid, links);
-        }
-
-        fn add_fds(&self, pid: u32, links: &[&str]) {
-            let fd_dir = self.root().join(pid.to_string()).join("fd");
-            let first = fs::read_dir(&fd_dir).expect("fd dir").count();
-            for (n, target) in links.iter().enumerate() {
-                symlink(target, fd_dir.join((first + n).to_string())).expect("fd link");
-            }
-        }
-    }
-
     fn owner(pid: u32, name: &str) -> ProcessInfo {
         ProcessInfo {
             pid,
@@ -356,11 +242,11 @@ mod tests {
 
     #[test]
     fn socket_links_parse() {
-        assert_eq!(parse_socket_link(OsStr::new("socket:[12345]")), Some(12345));
-        assert_eq!(parse_socket_link(OsStr::new("pipe:[12345]")), None);
-        assert_eq!(parse_socket_link(OsStr::new("/dev/null")), None);
-        assert_eq!(parse_socket_link(OsStr::new("socket:[12x]")), None);
-        assert_eq!(parse_socket_link(OsStr::new("socket:[1")), None);
+        assert_eq!(parse_socket_link_bytes(b"socket:[12345]"), Some(12345));
+        assert_eq!(parse_socket_link_bytes(b"pipe:[12345]"), None);
+        assert_eq!(parse_socket_link_bytes(b"/dev/null"), None);
+        assert_eq!(parse_socket_link_bytes(b"socket:[12x]"), None);
+        assert_eq!(parse_socket_link_bytes(b"socket:[1"), None);
         assert_eq!(parse_pid(OsStr::new("1234")), Some(1234));
         assert_eq!(parse_pid(OsStr::new("self")), None);
         assert_eq!(parse_pid(OsStr::new("+1")), None);
@@ -437,20 +323,6 @@ mod tests {
         resolver.resolve(&[1], 100_000);
         resolver.resolve(&[1], 1_000);
         assert_eq!(resolver.scan_count(), 2);
-    }
-
-    #[test]
-    fn scan_stops_once_every_wanted_inode_is_found() {
-        let fake = FakeProc::new();
-        fake.process(100, "first", &["socket:[1]"]);
-        fake.process(200, "second", &["socket:[2]"]);
-        let early = scan_proc(&fake.root(), &HashSet::from([1]));
-        assert!(early.stopped_early);
-        assert!(early.owners.contains_key(&1));
-        let full = scan_proc(&fake.root(), &HashSet::from([1, 99]));
-        assert!(!full.stopped_early);
-        // Only what was asked for: socket 2's owner is met and not kept.
-        assert_eq!(full.owners.len(), 1);
     }
 
     #[test]

@@ -51,6 +51,15 @@ pub const SAMPLER_COMM: &str = "tcpwatch-sample";
 /// whether a TIME_WAIT generation lasts the whole measurement.
 pub const STARTUP_ALLOWANCE: Duration = Duration::from_secs(10);
 
+/// A second binary whose `--once` is timed in the same rounds as the
+/// measured one's (a before/after comparison under the same load).
+pub const ONCE_BEFORE_ENV: &str = "TCPWATCH_BENCH_ONCE_BEFORE";
+
+/// The binary `ONCE_BEFORE_ENV` names, if set.
+pub fn once_before_binary() -> Option<PathBuf> {
+    std::env::var_os(ONCE_BEFORE_ENV).map(PathBuf::from)
+}
+
 /// The binary measured: `TCPWATCH_BENCH_BIN`, or the `tcpwatch` cargo built
 /// with this benchmark (same profile: release for `cargo bench`, debug for
 /// `cargo test`).

@@ -374,7 +374,14 @@ impl Measurer {
             t.ss_port
                 .push(ms(self.in_namespace(&["ss", "-tan", &ss_filter])?));
             t.exec_true.push(ms(self.in_namespace(&["true"])?));
-            t.once.push(ms(self.once_process()?));
+            let (once_wall, once_cpu) = self.once_process(&dashboard::binary())?;
+            t.once.push(ms(once_wall));
+            t.once_cpu.push(once_cpu);
+            if let Some(before) = dashboard::once_before_binary() {
+                let (wall, cpu) = self.once_process(&before)?;
+                t.once_before.push(ms(wall));
+                t.once_before_cpu.push(cpu);
+            }
             t.rounds += 1;
             tw_seen.record(sockstat_time_wait());
             slowest_round = slowest_round.max(round_started.elapsed());
@@ -504,13 +511,15 @@ impl Measurer {
         Ok(census)
     }
 
-    /// Wall time of `ip netns exec NAME <command…>`, output discarded.
     /// `tcpwatch --netns NAME --once --format json` as a user runs it: the
-    /// whole process, which enters the namespace itself.
-    fn once_process(&self) -> Result<Duration, String> {
-        let binary = dashboard::binary();
+    /// whole process, which enters the namespace itself. Returns its wall
+    /// time and the CPU it used (user + system, all threads), which a
+    /// loaded machine stretches less: a short process that hands work
+    /// between threads waits for a core at every hand-over.
+    fn once_process(&self, binary: &Path) -> Result<(Duration, f64), String> {
+        let cpu_before = children_cpu();
         let started = Instant::now();
-        let status = Command::new(&binary)
+        let status = Command::new(binary)
             .args(["--netns", &self.name, "--once", "--format", "json"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -522,7 +531,7 @@ impl Measurer {
         if !status.success() {
             return Err(format!("{} --once: {status}", binary.display()));
         }
-        Ok(elapsed)
+        Ok((elapsed, 1000.0 * (children_cpu() - cpu_before)))
     }
 
     /// The alert rules on the whole table, as the live modes run them,
@@ -766,10 +775,19 @@ fn listener_cpu(sampler: &mut Sampler, options: &Options) -> Result<(f64, usize)
 
 /// CPU seconds (user + system) used by the calling thread.
 fn thread_cpu() -> f64 {
+    cpu_of(libc::RUSAGE_THREAD)
+}
+
+/// CPU seconds (user + system) of every child waited for so far.
+fn children_cpu() -> f64 {
+    cpu_of(libc::RUSAGE_CHILDREN)
+}
+
+fn cpu_of(who: libc::c_int) -> f64 {
     // SAFETY: zeroed rusage is a valid value; getrusage fills it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: pointer to a live rusage.
-    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    unsafe { libc::getrusage(who, &mut usage) };
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }

@@ -116,7 +116,9 @@ The live dashboard (the real tcpwatch binary in a 120x40 pty, --interval 1s)
 is measured at sizes of 100k and more; --dashboard measures it at every size,
 --no-dashboard never. Its CPU window is --dash-secs after --dash-warmup, with
 --dash-keys help-overlay toggles timed during it. TCPWATCH_BENCH_BIN=PATH
-measures another binary than the one cargo built with the benchmark.
+measures another binary than the one cargo built with the benchmark;
+TCPWATCH_BENCH_ONCE_BEFORE=PATH also times that binary's --once in the same
+rounds (a before/after comparison under the same load).
 `tcpwatch serve --interval 1s` is measured at the same sizes by default
 (scraped every second over loopback, same warm-up and window, its own
 TIME_WAIT generation); --serve measures it at every size, --no-serve never.

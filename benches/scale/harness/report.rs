@@ -28,6 +28,12 @@ pub struct Timings {
     pub exec_true: Vec<f64>,
     /// `tcpwatch --netns NAME --once --format json` as a whole process.
     pub once: Vec<f64>,
+    /// The CPU (user + system) of that process.
+    pub once_cpu: Vec<f64>,
+    /// The same with the binary `TCPWATCH_BENCH_ONCE_BEFORE` names, timed
+    /// in the same rounds (empty when it is not set).
+    pub once_before: Vec<f64>,
+    pub once_before_cpu: Vec<f64>,
 }
 
 /// Sockets the kernel reported, by state.
@@ -372,10 +378,19 @@ fn print_collector_detail(r: &SizeResult) {
         duration_ms(m(&t.exec_true))
     );
     println!(
-        "  tcpwatch --once --format json (the whole process: start, namespace, dump, counters, owners, rules, JSON) {} = {:.2}× bare 1-walk",
+        "  tcpwatch --once --format json (the whole process: start, namespace, dump, counters, owners, rules, JSON) {} = {:.2}× bare 1-walk; CPU {}",
         duration_ms(m(&t.once)),
-        m(&t.once) / m(&t.bare_one)
+        m(&t.once) / m(&t.bare_one),
+        duration_ms(m(&t.once_cpu))
     );
+    if !t.once_before.is_empty() {
+        println!(
+            "  the same with the TCPWATCH_BENCH_ONCE_BEFORE binary, in the same rounds: {} = {:.2}× bare 1-walk; CPU {}",
+            duration_ms(m(&t.once_before)),
+            m(&t.once_before) / m(&t.bare_one),
+            duration_ms(m(&t.once_before_cpu))
+        );
+    }
     for check in &r.checks {
         println!("  check: {check}");
     }
