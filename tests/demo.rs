@@ -73,7 +73,6 @@ fn demo_without_tui_runs_every_experiment_and_cleans_up() {
             format!("127.0.0.1:{full_queue} → 0.0.0.0:0  CLOSE → LISTEN  listen()"),
             "○ Drop (inferred): ListenOverflows".to_string(),
             format!("attributed to 127.0.0.1:{full_queue}, the listener that was full"),
-            "SYN retransmit: ".to_string(),
             format!(" → 127.0.0.1:{time_wait}  FIN_WAIT2 → TIME_WAIT"),
             format!("127.0.0.1:{close_wait} → "),
             "ESTABLISHED → CLOSE_WAIT  recv FIN".to_string(),
@@ -84,6 +83,14 @@ fn demo_without_tui_runs_every_experiment_and_cleans_up() {
         ] {
             assert!(text.contains(&seen), "{seen:?} missing:\n{text}");
         }
+        // The full queue's refused clients resend their SYN. On 6.18 in a
+        // VM the kernel sometimes counts a timer's retransmit on an idle
+        // CPU and never writes it: then the summary must say events were
+        // lost, never show a complete-looking log without it.
+        assert!(
+            text.contains("SYN retransmit: ") || text.contains("Events lost: "),
+            "neither a SYN retransmit nor a lost count:\n{text}"
+        );
     }
     for port in [full_queue, close_wait, time_wait] {
         let report = once_json(&["--port", &port.to_string()]);

@@ -94,7 +94,7 @@ pub fn count_lines(counts: &EventCounts) -> Vec<String> {
     let lost = counts.lost + counts.lines_dropped;
     if lost > 0 {
         lines.push(format!(
-            "Events lost: {lost} (the ring buffer was full or the reader fell behind): the list above is incomplete"
+            "Events lost: {lost} (counted by the kernel but not read: a full ring buffer, a reader that fell behind, or a sample the kernel never wrote): the list above is incomplete"
         ));
     }
     lines
