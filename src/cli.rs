@@ -448,6 +448,12 @@ impl Args {
                 "--all-namespaces cannot be recorded: record one namespace at a time (--pid PID or --netns NAME instead of -A), or drop --record",
             ));
         }
+        if self.all_namespaces && (self.once_for.is_some() || self.count.is_some()) {
+            return Err(Args::command().error(
+                ErrorKind::ArgumentConflict,
+                "--all-namespaces takes one picture or watches until stopped: drop --for and --count, or watch one namespace (--pid PID or --netns NAME) for a window",
+            ));
+        }
         Ok(self.into_config())
     }
 
@@ -818,6 +824,11 @@ mod tests {
                 vec!["--stream", "--format", "table"],
                 "--stream prints JSON lines only",
             ),
+            (
+                vec!["-A", "--once", "--for", "3s"],
+                "drop --for and --count",
+            ),
+            (vec!["-A", "--count", "3"], "drop --for and --count"),
         ] {
             let err = parse(&args).expect_err("must be rejected");
             assert_eq!(err.exit_code(), 2, "{args:?}: usage errors exit 2");
