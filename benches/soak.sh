@@ -179,6 +179,8 @@ for w in "${watched[@]}"; do
 done
 [ -d "/proc/$workload_pid" ] || fail "the CLOSE_WAIT/overflow workload died: $(tail -1 "$work/workload.err")"
 grep -q "GATE MISSED" "$work/gates.txt" 2>/dev/null && failed=1
+# The namespace's last TIME_WAIT overflow count, read before it goes.
+tw_overflow=$(netstat_field TCPTimeWaitOverflow)
 # Stop the load and the watchers before reading --stream's output, which
 # would otherwise keep growing (about 2 MB/s at 10k connections/s) under
 # the reader. Its last line may be cut by the stop: it is left out.
@@ -200,6 +202,6 @@ if [ -n "$serve_pid" ]; then
   echo "serve: $scrapes scrapes, $scrape_failures failed"
   [ "$scrape_failures" = 0 ] || fail "serve failed $scrape_failures of $scrapes scrapes: $(tail -1 "$work/scrape.err")"
 fi
-echo "churn: $avg_rate connections/s on average over $elapsed s; TCPTimeWaitOverflow $(netstat_field TCPTimeWaitOverflow)"
+echo "churn: $avg_rate connections/s on average over $elapsed s; TCPTimeWaitOverflow $tw_overflow"
 [ "$avg_rate" -ge "$min_rate" ] || fail "churn averaged $avg_rate/s, below $min_rate/s: too little load for this soak to count"
 [ "$failed" = 0 ] && echo "soak: all gates met" || { echo "soak: gates missed (samples in $work)"; exit 1; }
