@@ -13,55 +13,12 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::eventually;
 use common::netns::{FULL_LISTENER, PrivateNetns, can_make_namespaces, unshared_python};
-use common::serve::{Prometheus, Serve, in_ci, sample, tool};
-
-fn needed(name: &str) -> Option<PathBuf> {
-    let found = tool(name);
-    if found.is_none() {
-        assert!(
-            !in_ci(),
-            "{name} is not installed: .ci/run installs Debian's prometheus package"
-        );
-        eprintln!("skipped: {name} is not installed (apt-get install prometheus)");
-    }
-    found
-}
-
-/// `promtool check metrics` on a scrape: its complaints, empty when none.
-fn promtool_complaints(promtool: &PathBuf, text: &str) -> String {
-    let mut check = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    check
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("feed promtool");
-    let output = check.wait_with_output().expect("promtool ends");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if output.status.success() && said.is_empty() {
-        String::new()
-    } else {
-        format!("{}: {said}", output.status)
-    }
-}
+use common::serve::{Prometheus, Serve, needed, promtool_complaints, sample};
 
 #[test]
 fn every_series_names_its_namespace_and_the_full_listener_is_in_the_right_one() {

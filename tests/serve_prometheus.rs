@@ -7,26 +7,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::serve::{Prometheus, Serve, in_ci, sample, tool};
+use common::serve::{Prometheus, Serve, needed, promtool_complaints, sample};
 use common::*;
-
-fn needed(name: &str) -> Option<PathBuf> {
-    let found = tool(name);
-    if found.is_none() {
-        assert!(
-            !in_ci(),
-            "{name} is not installed: .ci/run installs Debian's prometheus package"
-        );
-        eprintln!("skipped: {name} is not installed (apt-get install prometheus)");
-    }
-    found
-}
 
 #[test]
 fn prometheus_sees_the_listen_one_experiment() {
@@ -87,25 +72,10 @@ fn promtool_accepts_a_scrape() {
         "{}",
         reply.head
     );
-    let mut check = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    check
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(reply.body.as_bytes())
-        .expect("feed promtool");
-    let output = check.wait_with_output().expect("promtool ends");
+    let complaints = promtool_complaints(&promtool, &reply.body);
     assert!(
-        output.status.success() && output.stdout.is_empty() && output.stderr.is_empty(),
-        "promtool check metrics: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        complaints.is_empty(),
+        "promtool check metrics: {complaints}"
     );
     let openmetrics = serve
         .scrape(&["Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5"])

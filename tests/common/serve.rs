@@ -33,6 +33,48 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
+/// A Prometheus tool (`prometheus`, `promtool`) on PATH; without it the
+/// test skips with a line, or fails under CI.
+pub fn needed(name: &str) -> Option<PathBuf> {
+    let found = tool(name);
+    if found.is_none() {
+        assert!(
+            !in_ci(),
+            "{name} is not installed: .ci/run installs Debian's prometheus package"
+        );
+        eprintln!("skipped: {name} is not installed (apt-get install prometheus)");
+    }
+    found
+}
+
+/// `promtool check metrics` on a scrape: its complaints, empty when none.
+pub fn promtool_complaints(promtool: &Path, text: &str) -> String {
+    let mut check = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("feed promtool");
+    let output = check.wait_with_output().expect("promtool ends");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() && said.is_empty() {
+        String::new()
+    } else {
+        format!("{}: {said}", output.status)
+    }
+}
+
 /// One HTTP response.
 #[derive(Debug)]
 pub struct Reply {
