@@ -7,12 +7,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::screen::{at, draw, new_app, press};
-use common::{can_run, closed_port, is_root};
+use common::{can_run, closed_port, is_root, short_connection_closed_by_the_client};
 use crossterm::event::KeyCode;
 use tcpwatch::collect::SnapshotSource;
 use tcpwatch::collect::SourceChoice;
@@ -61,17 +60,7 @@ fn the_dashboard_shows_a_20ms_connection_whole_and_the_rst_from_real_events() {
 
     // A connection that lives about 20 ms, then a connect nobody answers.
     let started = Instant::now();
-    let mut client = TcpStream::connect(server_addr).expect("connect");
-    let client_addr = client.local_addr().expect("client addr");
-    let (mut server, _) = listener.accept().expect("accept");
-    client.write_all(b"hi").expect("write");
-    let mut buffer = [0u8; 2];
-    server.read_exact(&mut buffer).expect("read");
-    std::thread::sleep(Duration::from_millis(20));
-    drop(client);
-    let mut rest = Vec::new();
-    server.read_to_end(&mut rest).expect("the client's FIN");
-    drop(server);
+    let client_addr = short_connection_closed_by_the_client(&listener);
     let lived = started.elapsed();
     assert!(lived < Duration::from_millis(500), "lived {lived:?}");
     let refused = TcpStream::connect(("127.0.0.1", closed)).expect_err("nobody listens");

@@ -7,12 +7,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use common::pty::PtyRun;
-use common::{can_run, closed_port, is_root};
+use common::{can_run, closed_port, is_root, short_connection_closed_by_the_client};
 
 const DEADLINE: Duration = Duration::from_secs(15);
 
@@ -32,17 +31,7 @@ fn the_dashboard_shows_real_events_rsts_and_a_20ms_connection() {
         "exact events are on: the RST column shows\n{screen}"
     );
 
-    let mut client = TcpStream::connect(server_addr).expect("connect");
-    let client_addr = client.local_addr().expect("client addr");
-    let (mut server, _) = listener.accept().expect("accept");
-    client.write_all(b"hi").expect("write");
-    let mut buffer = [0u8; 2];
-    server.read_exact(&mut buffer).expect("read");
-    std::thread::sleep(Duration::from_millis(20));
-    drop(client);
-    let mut rest = Vec::new();
-    server.read_to_end(&mut rest).expect("the client's FIN");
-    drop(server);
+    let client_addr = short_connection_closed_by_the_client(&listener);
     let refused = TcpStream::connect(("127.0.0.1", closed)).expect_err("nobody listens");
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 

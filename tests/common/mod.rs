@@ -72,6 +72,25 @@ pub fn closed_port() -> u16 {
 }
 
 /// An accepted pair: (client end, server end), plus the listener.
+/// A connection to `listener` that carries two bytes and lives about 20 ms,
+/// closed by the client first (the client's end goes to TIME_WAIT), with
+/// the server seeing the FIN before it closes. Returns the client's address.
+pub fn short_connection_closed_by_the_client(listener: &TcpListener) -> SocketAddr {
+    use std::io::{Read, Write};
+    let mut client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let client_addr = client.local_addr().expect("client addr");
+    let (mut server, _) = listener.accept().expect("accept");
+    client.write_all(b"hi").expect("write");
+    let mut buffer = [0u8; 2];
+    server.read_exact(&mut buffer).expect("read");
+    std::thread::sleep(Duration::from_millis(20));
+    drop(client);
+    let mut rest = Vec::new();
+    server.read_to_end(&mut rest).expect("the client's FIN");
+    drop(server);
+    client_addr
+}
+
 pub fn connected_pair() -> (TcpListener, TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
