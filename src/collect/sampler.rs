@@ -60,8 +60,13 @@ pub struct Sampler {
     samples_taken: u64,
     /// Socket records kept per snapshot at most.
     retain_limit: usize,
+    /// Keep no record, only say what the limit would have kept.
+    counting_only: bool,
     /// How much per-destination detail the rules' aggregates keep.
     scope: JudgingScope,
+    /// The last sample's aggregator, restarted for the next: its lists keep
+    /// their allocations from tick to tick.
+    aggregator: Option<Aggregator>,
 }
 
 impl Sampler {
@@ -102,7 +107,9 @@ impl Sampler {
             last_socket_count: 0,
             samples_taken: 0,
             retain_limit: DEFAULT_RETAIN_LIMIT,
+            counting_only: false,
             scope: config.scope,
+            aggregator: None,
             config,
         })
     }
@@ -110,6 +117,16 @@ impl Sampler {
     /// Keeps at most `limit` socket records per snapshot (counts stay exact).
     pub fn with_retain_limit(mut self, limit: usize) -> Sampler {
         self.retain_limit = limit;
+        self
+    }
+
+    /// Copies no socket record into snapshots: counts, queues, alerts and
+    /// listener owners are unchanged, and the table still says what the
+    /// retention limit would have kept (complete or not, and the note). For
+    /// a one-shot picture that prints no connection (`--once`): the records
+    /// of a large table cost a copy each and a page fault per 42.
+    pub(crate) fn counting_only(mut self) -> Sampler {
+        self.counting_only = true;
         self
     }
 
@@ -249,6 +266,8 @@ enum OwnerLookup {
 /// What one streamed table dump produced.
 struct Streamed {
     sockets: Vec<SocketRecord>,
+    /// Records kept, or that would have been (`Sampler::counting_only`).
+    kept: usize,
     aggregates: Aggregates,
     table_size: u64,
     complete: bool,
@@ -258,6 +277,7 @@ impl Streamed {
     fn empty(base: &Snapshot, scope: JudgingScope) -> Streamed {
         Streamed {
             sockets: Vec::new(),
+            kept: 0,
             aggregates: Aggregator::new(base, scope).finish(),
             table_size: 0,
             complete: true,
@@ -273,20 +293,33 @@ impl Sampler {
         request: &DumpRequest,
         base: &Snapshot,
     ) -> Result<Streamed, CollectError> {
-        let mut aggregator = Aggregator::new(base, self.scope);
-        let mut retained = Retained::new(
-            self.retain_limit,
-            self.last_socket_count + self.last_socket_count / 8,
-        );
+        let mut aggregator = match self.aggregator.take() {
+            Some(mut aggregator) => {
+                aggregator.restart(base, self.scope);
+                aggregator
+            }
+            None => Aggregator::new(base, self.scope),
+        };
+        let mut retained = if self.counting_only {
+            Retained::counting_only(self.retain_limit)
+        } else {
+            Retained::new(
+                self.retain_limit,
+                self.last_socket_count + self.last_socket_count / 8,
+            )
+        };
         self.table.dump(request, &mut |record| {
             aggregator.add(record);
             retained.offer(record);
         })?;
+        let aggregates = aggregator.finish_reusable();
+        self.aggregator = Some(aggregator);
         Ok(Streamed {
             table_size: retained.offered(),
             complete: retained.is_complete(),
+            kept: retained.kept(),
             sockets: retained.into_records(),
-            aggregates: aggregator.finish(),
+            aggregates,
         })
     }
 }
@@ -399,14 +432,14 @@ impl Sampler {
             }
         };
         self.last_socket_count = streamed.sockets.len();
+        let streamed_kept = streamed.kept;
         snapshot.table_size = streamed.table_size;
         snapshot.sockets_complete = streamed.complete;
         snapshot.sockets = streamed.sockets;
         if !snapshot.sockets_complete {
             snapshot.notes.push(format!(
                 "{} sockets: counts are exact, connection details kept for {} (TIME_WAIT left out first)",
-                snapshot.table_size,
-                snapshot.sockets.len()
+                snapshot.table_size, streamed_kept
             ));
         }
 

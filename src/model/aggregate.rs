@@ -250,9 +250,29 @@ impl Aggregator {
     /// Starts from the snapshot's listeners, filter, owners and settings;
     /// its `sockets` are not read. `scope` bounds the rules' detail.
     pub fn new(snapshot: &Snapshot, scope: JudgingScope) -> Aggregator {
-        let filter = snapshot.filter.clone();
-        let listener_ports = snapshot.listeners.iter().map(|l| l.local.port()).collect();
-        let mut listeners: Vec<ListenerSummary> = snapshot
+        let mut aggregator = Aggregator {
+            filter: Filter::default(),
+            listener_ports: PortSet::new(),
+            listeners: Vec::new(),
+            row_of_port: vec![NO_ROW; usize::from(u16::MAX) + 1],
+            rows: Vec::new(),
+            totals: StateCounts::default(),
+            sockstat_tw: None,
+            max_tw_buckets: None,
+            rules: RuleAggregator::default(),
+        };
+        aggregator.restart(snapshot, scope);
+        aggregator
+    }
+
+    /// Starts over for `snapshot` (listeners, settings and filter read, no
+    /// socket counted yet), keeping the allocations of the samples before:
+    /// the collector reuses one aggregator, so a steady table costs no
+    /// reallocation and no page faults. Call after `finish_reusable`.
+    pub(crate) fn restart(&mut self, snapshot: &Snapshot, scope: JudgingScope) {
+        self.filter.clone_from(&snapshot.filter);
+        self.listener_ports = snapshot.listeners.iter().map(|l| l.local.port()).collect();
+        self.listeners = snapshot
             .listeners
             .iter()
             .map(|l| ListenerSummary {
@@ -265,24 +285,31 @@ impl Aggregator {
                 process: snapshot.owners.get(&l.inode).cloned(),
             })
             .collect();
-        listeners.sort_by_key(|l| (l.local.port(), l.local));
-        let mut aggregator = Aggregator {
-            filter,
-            listener_ports,
-            listeners,
-            row_of_port: vec![NO_ROW; usize::from(u16::MAX) + 1],
-            rows: Vec::new(),
-            totals: StateCounts::default(),
-            sockstat_tw: snapshot.sockstat.map(|s| s.tw),
-            max_tw_buckets: snapshot.settings.tcp_max_tw_buckets,
-            rules: RuleAggregator::new(snapshot, scope),
-        };
-        if aggregator.filter.states.contains(TcpState::Listen) {
+        self.listeners.sort_by_key(|l| (l.local.port(), l.local));
+        self.forget_rows();
+        self.totals = StateCounts::default();
+        self.sockstat_tw = snapshot.sockstat.map(|s| s.tw);
+        self.max_tw_buckets = snapshot.settings.tcp_max_tw_buckets;
+        self.rules.reset(snapshot, scope);
+        if self.filter.states.contains(TcpState::Listen) {
             for listener in &snapshot.listeners {
-                aggregator.count(listener.local.port(), TcpState::Listen);
+                self.count(listener.local.port(), TcpState::Listen);
             }
         }
-        aggregator
+    }
+
+    /// Empties the port rows, clearing only the index slots they used.
+    fn forget_rows(&mut self) {
+        self.forget_row_slots();
+        self.rows.clear();
+    }
+
+    fn forget_row_slots(&mut self) {
+        for row in &self.rows {
+            if let Some(slot) = self.row_of_port.get_mut(usize::from(row.port)) {
+                *slot = NO_ROW;
+            }
+        }
     }
 
     fn count(&mut self, port: u16, state: TcpState) {
@@ -316,9 +343,16 @@ impl Aggregator {
     }
 
     pub fn finish(mut self) -> Aggregates {
-        self.rows.sort_unstable_by_key(|row| row.port);
-        let by_port: Vec<(u16, u64)> = self
-            .rows
+        self.finish_reusable()
+    }
+
+    /// The aggregates counted since the last `restart`, leaving the
+    /// aggregator ready for the next one.
+    pub(crate) fn finish_reusable(&mut self) -> Aggregates {
+        self.forget_row_slots();
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.sort_unstable_by_key(|row| row.port);
+        let by_port: Vec<(u16, u64)> = rows
             .iter()
             .map(|row| (row.port, row.counts.get(TcpState::TimeWait)))
             .filter(|(_, count)| *count > 0)
@@ -330,17 +364,14 @@ impl Aggregator {
                 sockstat_total: self.sockstat_tw,
                 max_tw_buckets: self.max_tw_buckets,
             },
-            ports: self.rows,
-            listeners: self.listeners,
+            ports: rows,
+            listeners: std::mem::take(&mut self.listeners),
             totals: self.totals,
             rules: self.rules.finish(),
         }
     }
 }
 
-/// The listener a half-open connection arrived at: an exact address match,
-/// else a wildcard listener on the same port (IPv4 on 0.0.0.0, or a
-/// dual-stack [::] listener taking IPv4 too).
 fn owning_listener(listeners: &[ListenerSummary], local: &SocketAddr) -> Option<usize> {
     let same_port = |l: &ListenerSummary| l.local.port() == local.port();
     listeners
@@ -395,6 +426,68 @@ mod tests {
             1,
             "client ports must not get rows: {:?}",
             agg.ports
+        );
+    }
+
+    /// A busy table for the reuse test: a crowded destination, half-open
+    /// pairs, TIME_WAIT, CLOSE_WAIT and SYN_SENT on several ports.
+    fn busy_table(base_port: u16, clients: u16) -> Snapshot {
+        let mut snap = Snapshot::empty(0, SourceKind::Netlink);
+        snap.settings.ip_local_port_range = Some((40000, 40099));
+        snap.listeners
+            .push(listener(&format!("127.0.0.1:{base_port}"), 2, 1));
+        let server = format!("127.0.0.1:{base_port}");
+        for i in 0..clients {
+            let client = format!("127.0.0.1:{}", 40000 + i);
+            snap.sockets
+                .push(record(TcpState::Established, &client, &server));
+            let server_end = match i % 3 {
+                0 => Some(TcpState::Established),
+                1 => Some(TcpState::SynRecv),
+                _ => None,
+            };
+            if let Some(state) = server_end {
+                snap.sockets.push(record(state, &server, &client));
+            }
+            let other = format!("127.0.0.1:{}", 41000 + i);
+            snap.sockets
+                .push(record(TcpState::TimeWait, &other, &server));
+            snap.sockets.push(record(
+                TcpState::CloseWait,
+                &server,
+                &format!("127.0.0.1:{}", 42000 + i),
+            ));
+        }
+        snap.sockets.push(record(
+            TcpState::SynSent,
+            "127.0.0.1:40099",
+            &format!("127.0.0.1:{}", base_port + 1),
+        ));
+        snap
+    }
+
+    #[test]
+    fn a_reused_aggregator_counts_exactly_as_a_fresh_one() {
+        let fresh = |snap: &Snapshot| {
+            let mut aggregator = Aggregator::new(snap, JudgingScope::EVERYTHING);
+            snap.sockets.iter().for_each(|r| aggregator.add(r));
+            aggregator.finish()
+        };
+        let big = busy_table(8080, 90);
+        let small = busy_table(9090, 7);
+        let mut reused = Aggregator::new(&big, JudgingScope::EVERYTHING);
+        for (snap, name) in [(&big, "big"), (&small, "small"), (&big, "big again")] {
+            reused.restart(snap, JudgingScope::EVERYTHING);
+            snap.sockets.iter().for_each(|r| reused.add(r));
+            let again = reused.finish_reusable();
+            assert_eq!(again, fresh(snap), "{name}");
+            assert!(!again.rules.half_open.is_empty(), "{name}");
+            assert!(!again.rules.destinations.is_empty(), "{name}");
+        }
+        assert_eq!(
+            reused.finish_reusable().ports,
+            Vec::new(),
+            "nothing counted since"
         );
     }
 

@@ -21,6 +21,11 @@ pub(crate) struct Retained {
     offered: u64,
     dropped_time_wait: bool,
     complete: bool,
+    /// Counting only: no record is copied, but what `limit` would have kept
+    /// is reported (`kept`, `is_complete`).
+    counting_only: bool,
+    /// Non-TIME_WAIT records offered (what survives past the limit).
+    offered_not_time_wait: u64,
 }
 
 impl Retained {
@@ -31,12 +36,30 @@ impl Retained {
             offered: 0,
             dropped_time_wait: false,
             complete: true,
+            counting_only: false,
+            offered_not_time_wait: 0,
+        }
+    }
+
+    /// Keeps no record, but says what `new(limit, _)` would have kept: for
+    /// a one-shot picture that prints no connection, which then reads the
+    /// same without copying or holding a record.
+    pub fn counting_only(limit: usize) -> Retained {
+        Retained {
+            counting_only: true,
+            ..Retained::new(limit, 0)
         }
     }
 
     /// Considers one record; keeps a copy while there is room.
     pub(crate) fn offer(&mut self, record: &SocketRecord) {
         self.offered += 1;
+        if self.counting_only {
+            if record.state != TcpState::TimeWait {
+                self.offered_not_time_wait += 1;
+            }
+            return;
+        }
         if self.dropped_time_wait && record.state == TcpState::TimeWait {
             return;
         }
@@ -60,7 +83,24 @@ impl Retained {
 
     /// True when every offered record was kept.
     pub(crate) fn is_complete(&self) -> bool {
+        if self.counting_only {
+            return self.offered <= self.limit as u64;
+        }
         self.complete
+    }
+
+    /// How many records were kept (or, counting only, would have been: past
+    /// the limit, TIME_WAIT goes first and the rest are kept up to it).
+    pub(crate) fn kept(&self) -> usize {
+        if !self.counting_only {
+            return self.records.len();
+        }
+        let kept = if self.is_complete() {
+            self.offered
+        } else {
+            self.offered_not_time_wait.min(self.limit as u64)
+        };
+        usize::try_from(kept).unwrap_or(usize::MAX)
     }
 
     pub(crate) fn into_records(self) -> Vec<SocketRecord> {
@@ -114,5 +154,27 @@ mod tests {
                 .count(),
             6
         );
+    }
+
+    #[test]
+    fn counting_only_keeps_nothing_and_reports_what_the_limit_would_keep() {
+        for (tw_first, est, tw_then, cw) in [(4, 4, 0, 0), (8, 6, 5, 10), (2, 12, 3, 0)] {
+            let mut keeping = Retained::new(10, 0);
+            let mut counting = Retained::counting_only(10);
+            for retained in [&mut keeping, &mut counting] {
+                offer_many(retained, TcpState::TimeWait, tw_first);
+                offer_many(retained, TcpState::Established, est);
+                offer_many(retained, TcpState::TimeWait, tw_then);
+                offer_many(retained, TcpState::CloseWait, cw);
+            }
+            assert_eq!(counting.offered(), keeping.offered());
+            assert_eq!(counting.is_complete(), keeping.is_complete());
+            assert_eq!(
+                counting.kept(),
+                keeping.kept(),
+                "{tw_first} {est} {tw_then} {cw}"
+            );
+            assert!(counting.into_records().is_empty());
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Capacity a burst leaves behind in maps kept from tick to tick.
+//! Capacity a burst leaves behind in maps and lists kept from tick to tick.
 //!
 //! A hash map never shrinks by itself: after one tick with 30,000 sockets, a
 //! map that follows 4,000 keeps the table for 30,000 for the rest of the run,
@@ -22,6 +22,15 @@ pub(crate) fn release_slack<K: Eq + Hash, V, S: BuildHasher>(map: &mut HashMap<K
     }
 }
 
+/// The same policy for a list reused from tick to tick: `used` is how much
+/// of it the last tick needed (it may have been cleared since).
+pub(crate) fn release_vec_slack<T>(list: &mut Vec<T>, used: usize) {
+    if list.capacity() > MIN_KEPT && list.capacity() > used.saturating_mul(4) {
+        list.truncate(used);
+        list.shrink_to(used.saturating_mul(2).max(MIN_KEPT));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +51,20 @@ mod tests {
         map.clear();
         release_slack(&mut map);
         assert!(map.capacity() >= MIN_KEPT);
+    }
+
+    #[test]
+    fn a_list_gives_a_burst_back_once_the_next_tick_needs_a_quarter() {
+        let mut list: Vec<u64> = Vec::with_capacity(40_000);
+        release_vec_slack(&mut list, 20_000);
+        assert_eq!(list.capacity(), 40_000, "half used: kept");
+        release_vec_slack(&mut list, 4_000);
+        assert!(
+            (8_000..16_384).contains(&list.capacity()),
+            "{}",
+            list.capacity()
+        );
+        release_vec_slack(&mut list, 0);
+        assert!(list.capacity() >= MIN_KEPT);
     }
 }

@@ -48,6 +48,9 @@ pub(crate) fn run_once(config: &Config) -> Result<Outcome, AppError> {
     // One picture has no "between samples": events only for a window.
     if config.once_for.is_some() {
         spec.events = EventsSpec::asked(config);
+    } else {
+        // Nor does it follow connections from sample to sample.
+        spec.follow_connections = false;
     }
     let sampler = sampler_config(config);
     // One picture looks owners up inline, so it is complete; a `--for`
@@ -56,8 +59,9 @@ pub(crate) fn run_once(config: &Config) -> Result<Outcome, AppError> {
     let (ticks, handle) = if config.once_for.is_some() {
         spawn_watch_channel(spec, open_live_sampler(sampler))?
     } else {
+        // The picture prints no connection: no record is copied.
         spawn_watch_channel(spec, move || {
-            Sampler::open(sampler).map(|s| Box::new(s) as Box<dyn SnapshotSource>)
+            Sampler::open(sampler).map(|s| Box::new(s.counting_only()) as Box<dyn SnapshotSource>)
         })?
     };
     handle.print_events_note();

@@ -17,15 +17,16 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tcpwatch::alert::{Alert, AlertKind, AlertMonitor, Thresholds};
+use tcpwatch::alert::{Alert, AlertKind, Thresholds};
 use tcpwatch::collect::namespace::NetnsTarget;
 use tcpwatch::collect::netlink::{NetlinkTable, WalkMode};
 use tcpwatch::collect::sampler::{Sampler, SamplerConfig};
 use tcpwatch::collect::{DumpRequest, SnapshotSource, SocketTable, SourceChoice};
 use tcpwatch::model::{
-    Filter, JudgingScope, Sampled, Snapshot, SocketRecord, SourceKind, StateMask, TcpState,
+    Filter, JudgingScope, Snapshot, SocketRecord, SourceKind, StateMask, TcpState,
     aggregate::Aggregator,
 };
+use tcpwatch::watch::{FullTick, Watch};
 
 use super::ROLE_ENV;
 use super::cleanup;
@@ -96,6 +97,20 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
     let tw_started = Instant::now();
     population.build_time_wait()?;
     let tw_secs = tw_started.elapsed().as_secs_f64();
+    if let Some(secs) = options.hold_secs {
+        println!(
+            "  built in {:.1} s; holding namespace {} for {secs} s (tcpwatch --netns {})",
+            held_secs + tw_secs,
+            population.namespace.name,
+            population.namespace.name
+        );
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+        // The measuring thread sees its channel close and stops.
+        drop(go_tx);
+        drop(population);
+        let _ = joined(thread);
+        return Err("held, not measured (--hold)".to_string());
+    }
     println!(
         "  held sockets in {held_secs:.1} s, {} TIME_WAIT in {tw_secs:.1} s; measuring…",
         expected.time_wait
@@ -166,26 +181,22 @@ fn open_sampler(ports: Vec<u16>) -> Result<Sampler, String> {
 }
 
 /// One full tick as the live modes run it: sample (aggregating while the
-/// dump streams in), every alert rule through the `AlertMonitor` on the
-/// snapshot and its aggregates, the active alerts, counter deltas against
-/// the previous sample, which it then replaces.
+/// dump streams in), then the `Watch` every mode runs: every alert rule on
+/// the aggregates with the interval's listener peaks, the active alerts,
+/// connections followed (up to `FOLLOW_AT_MOST` sockets), counter deltas.
+/// The tick replaces the previous one, whose drop is timed too.
 /// Returns (total, of which sampling).
 fn tick(
     sampler: &mut Sampler,
-    monitor: &mut AlertMonitor,
-    previous: &mut Sampled,
+    watch: &mut Watch,
+    previous: &mut Option<FullTick>,
 ) -> Result<(Duration, Duration), String> {
     let started = Instant::now();
     let sampled = sampler.sample(now_ms()).map_err(text)?;
     let sampling = started.elapsed();
-    let events = monitor.evaluate(&sampled.snapshot, &sampled.aggregates);
-    let active: Vec<Alert> = monitor.active().cloned().collect();
-    let deltas = sampled
-        .snapshot
-        .counters
-        .delta_since(&previous.snapshot.counters);
-    black_box((&events, &active, &deltas));
-    *previous = sampled;
+    let judged = watch.judge(sampled);
+    black_box(&judged);
+    *previous = Some(judged);
     Ok((started.elapsed(), sampling))
 }
 
@@ -307,18 +318,22 @@ impl Measurer {
 
         let mut full = open_sampler(Vec::new())?;
         let mut port = open_sampler(vec![BUSY_PORT])?;
-        let mut full_monitor = AlertMonitor::new(Thresholds::default());
-        let mut port_monitor = AlertMonitor::new(Thresholds::default());
+        let mut full_watch = Watch::new(Thresholds::default());
+        let mut port_watch = Watch::new(Thresholds::default());
         // The first tick also scans /proc/*/fd for the listeners' owners.
         let first_started = Instant::now();
-        let mut previous_full = full.sample(now_ms()).map_err(text)?;
+        let mut previous_full = Some(full_watch.judge(full.sample(now_ms()).map_err(text)?));
         let first_tick_ms = ms(first_started.elapsed());
-        let mut previous_port = port.sample(now_ms()).map_err(text)?;
+        let mut previous_port = Some(port_watch.judge(port.sample(now_ms()).map_err(text)?));
         // Counted while the dump streamed in; a snapshot keeps at most the
         // sampler's retention limit of the records themselves.
-        let tick_sockets = previous_full.snapshot.table_size as usize;
-        let tick_kept = previous_full.snapshot.sockets.len();
-        let port_sockets = previous_port.snapshot.table_size as usize;
+        let snapshot_of = |tick: &Option<FullTick>| {
+            tick.as_ref()
+                .map(|t| (t.snapshot.table_size as usize, t.snapshot.sockets.len()))
+                .unwrap_or_default()
+        };
+        let (tick_sockets, tick_kept) = snapshot_of(&previous_full);
+        let (port_sockets, _) = snapshot_of(&previous_port);
 
         let (rss_base_kib, rss_peak_kib) = rss_probe(&self.name)?;
 
@@ -360,11 +375,11 @@ impl Measurer {
             t.bare_two.push(ms(bare(&mut self.two_walks, &all)?.0));
             t.bare_no_time_wait
                 .push(ms(bare(&mut self.one_walk, &without_time_wait)?.0));
-            let (total, sampled) = tick(&mut full, &mut full_monitor, &mut previous_full)?;
+            let (total, sampled) = tick(&mut full, &mut full_watch, &mut previous_full)?;
             t.tick.push(ms(total));
             t.tick_sample.push(ms(sampled));
             t.port_tick
-                .push(ms(tick(&mut port, &mut port_monitor, &mut previous_port)?.0));
+                .push(ms(tick(&mut port, &mut port_watch, &mut previous_port)?.0));
             t.streamed
                 .push(ms(streamed_tick(&mut self.one_walk, &table_request)?));
             let started = Instant::now();
@@ -562,7 +577,7 @@ impl Measurer {
             },
         })
         .map_err(text)?;
-        let mut monitor = AlertMonitor::new(Thresholds {
+        let mut watch = Watch::new(Thresholds {
             port_exhaustion_ratio: ratio,
             ..Thresholds::default()
         });
@@ -576,9 +591,8 @@ impl Measurer {
         while evaluations < 6 || started.elapsed() < Duration::from_secs(5) {
             let sampled = sampler.sample(now_ms()).map_err(text)?;
             kept = (sampled.snapshot.sockets.len(), sampled.snapshot.table_size);
-            monitor.evaluate(&sampled.snapshot, &sampled.aggregates);
+            active = watch.judge(sampled).active_alerts;
             evaluations += 1;
-            active = monitor.active().cloned().collect();
             let leaks = active
                 .iter()
                 .filter(|a| a.kind == AlertKind::CloseWaitLeak)
@@ -834,16 +848,13 @@ pub fn run_rss_probe() -> Result<(), String> {
     }
     let baseline = high_water_kib()?;
     let mut sampler = open_sampler(Vec::new())?;
-    let mut monitor = AlertMonitor::new(Thresholds::default());
-    let mut previous = sampler.sample(now_ms()).map_err(text)?;
+    let mut watch = Watch::new(Thresholds::default());
+    let mut previous = Some(watch.judge(sampler.sample(now_ms()).map_err(text)?));
     for _ in 0..RSS_TICKS {
-        tick(&mut sampler, &mut monitor, &mut previous)?;
+        tick(&mut sampler, &mut watch, &mut previous)?;
     }
-    println!(
-        "rss {baseline} {} {}",
-        high_water_kib()?,
-        previous.snapshot.sockets.len()
-    );
+    let kept = previous.map_or(0, |t| t.snapshot.sockets.len());
+    println!("rss {baseline} {} {kept}", high_water_kib()?);
     Ok(())
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Owns: parsing `--sizes`, `--reps`, `--listener-secs`, `--tw-window`, the
 //! dashboard flags (`--dashboard`, `--no-dashboard`, `--dash-secs`,
-//! `--dash-warmup`, `--dash-keys`), `--serve`/`--no-serve` and `--live-only`. Must not: do anything else; unknown flags
+//! `--dash-warmup`, `--dash-keys`), `--serve`/`--no-serve`, `--live-only`
+//! and `--hold`. Must not: do anything else; unknown flags
 //! cargo adds (`--bench`) are ignored.
 
 /// What to run.
@@ -27,6 +28,9 @@ pub struct Options {
     /// Only the live runs (dashboard, serve): no collector rounds, rule
     /// checks, RSS probe or listener-sampler figure.
     pub live_only: bool,
+    /// Build each size's table, then only hold it this many seconds (at
+    /// most one TIME_WAIT generation) for a profiler, measuring nothing.
+    pub hold_secs: Option<f64>,
 }
 
 /// Whether the dashboard (or serve) is measured at a size.
@@ -85,6 +89,7 @@ impl Default for Options {
             dashboard: DashboardOptions::default(),
             serve: DashboardMode::Auto,
             live_only: false,
+            hold_secs: None,
         }
     }
 }
@@ -104,7 +109,7 @@ impl Options {
     pub const USAGE: &'static str = "\
 usage: sudo cargo bench --bench scale -- [--sizes 10k,100k,500k,1M] [--reps 9] [--listener-secs 10]
            [--dashboard | --no-dashboard] [--dash-secs 30] [--dash-warmup 5] [--dash-keys 20]
-           [--serve | --no-serve] [--live-only]
+           [--serve | --no-serve] [--live-only] [--hold SECS]
 
 Builds a TCP table of N sockets on loopback in a private network namespace
 (40% ESTABLISHED, 55% TIME_WAIT, 5% FIN_WAIT2/CLOSE_WAIT, a few listeners,
@@ -125,7 +130,9 @@ TIME_WAIT generation); --serve measures it at every size, --no-serve never.
 --live-only skips the collector rounds (and the rule checks, RSS probe and
 listener-sampler figure): only the dashboard and serve, e.g. for serve's
 targets at 500k and 1M:
-  --sizes 500k,1M --live-only --no-dashboard --serve";
+  --sizes 500k,1M --live-only --no-dashboard --serve
+--hold SECS (at most 57) builds each table and only holds it, printing the
+namespace's name, so a profiler can be pointed at `tcpwatch --netns NAME`.";
 
     /// `Ok(None)` for `--help`.
     pub fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -179,6 +186,17 @@ targets at 500k and 1M:
                 "--serve" => options.serve = DashboardMode::On,
                 "--no-serve" => options.serve = DashboardMode::Off,
                 "--live-only" => options.live_only = true,
+                "--hold" => {
+                    let secs: f64 = value()?
+                        .parse()
+                        .map_err(|_| "--hold wants a number of seconds".to_string())?;
+                    if !(1.0..=57.0).contains(&secs) {
+                        return Err(
+                            "--hold wants seconds in 1..=57 (one TIME_WAIT lifetime)".to_string()
+                        );
+                    }
+                    options.hold_secs = Some(secs);
+                }
                 "--dash-secs" => {
                     options.dashboard.window_secs = value()?
                         .parse()

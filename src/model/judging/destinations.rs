@@ -7,12 +7,13 @@
 //! are split per source IP. Owns: `DestinationHold`, `DestinationCounter`.
 //! Must not: judge.
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 use foldhash::HashMap;
 
 use super::OWNER_SAMPLE;
 use crate::model::aggregate::StateCounts;
+use crate::model::slack::release_vec_slack;
 use crate::model::socket::SocketRecord;
 use crate::model::state::TcpState;
 
@@ -50,33 +51,81 @@ struct Remote {
     sockets: Vec<Held>,
 }
 
-#[derive(Debug, Clone)]
+/// A remote endpoint as a map key: an IPv4 one packed into 48 bits (cheap
+/// to hash and compare), an IPv6 one as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum RemoteKey {
+    V4(u64),
+    V6(SocketAddrV6),
+}
+
+impl RemoteKey {
+    fn of(destination: SocketAddr) -> RemoteKey {
+        match destination {
+            SocketAddr::V4(v4) => {
+                RemoteKey::V4((u64::from(u32::from(*v4.ip())) << 16) | u64::from(v4.port()))
+            }
+            SocketAddr::V6(v6) => RemoteKey::V6(v6),
+        }
+    }
+}
+
+/// Streams client-side sockets in, grouped by remote endpoint. Its lists
+/// are kept from one sample to the next (`reset`), so a steady table costs
+/// neither reallocation nor page faults.
+#[derive(Debug, Clone, Default)]
 pub(super) struct DestinationCounter {
     /// The ephemeral range and its size; `None` when unread (nothing counted).
     range: Option<(u16, u16, u32)>,
     ratio: f64,
-    remote_index: HashMap<SocketAddr, u32>,
+    remote_index: HashMap<RemoteKey, u32>,
     remotes: Vec<Remote>,
-    last_remote: Option<(SocketAddr, u32)>,
+    /// The last remote looked up: dumps often list a remote's sockets in runs.
+    last_remote: Option<(RemoteKey, u32)>,
     v6_index: HashMap<Ipv6Addr, u32>,
     v6_sources: Vec<Ipv6Addr>,
 }
 
 impl DestinationCounter {
+    #[cfg(test)]
     pub fn new(range: Option<(u16, u16)>, ratio: f64) -> DestinationCounter {
-        DestinationCounter {
-            range: range
-                .map(|(first, last)| (first, last, u32::from(last.saturating_sub(first)) + 1)),
-            ratio,
-            remote_index: HashMap::default(),
-            remotes: Vec::new(),
-            last_remote: None,
-            v6_index: HashMap::default(),
-            v6_sources: Vec::new(),
-        }
+        let mut counter = DestinationCounter::default();
+        counter.reset(range, ratio);
+        counter
     }
 
-    /// A socket whose local port is not a listener's.
+    /// Empties the counter for the next sample. Remotes the last sample did
+    /// not meet are forgotten; the others keep their lists' allocations (a
+    /// burst's beyond four times the last need is given back).
+    pub fn reset(&mut self, range: Option<(u16, u16)>, ratio: f64) {
+        self.range =
+            range.map(|(first, last)| (first, last, u32::from(last.saturating_sub(first)) + 1));
+        self.ratio = ratio;
+        if self.remotes.iter().any(|r| r.sockets.is_empty()) {
+            self.remotes.retain(|r| !r.sockets.is_empty());
+            self.remote_index = self
+                .remotes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    (
+                        RemoteKey::of(r.destination),
+                        u32::try_from(i).unwrap_or(u32::MAX),
+                    )
+                })
+                .collect();
+        }
+        for remote in &mut self.remotes {
+            let used = remote.sockets.len();
+            release_vec_slack(&mut remote.sockets, used);
+            remote.sockets.clear();
+        }
+        self.last_remote = None;
+        self.v6_index.clear();
+        self.v6_sources.clear();
+    }
+
+    /// Counts one non-LISTEN socket whose local port is not a listener's.
     pub fn add(&mut self, record: &SocketRecord) {
         let Some((first, last, _)) = self.range else {
             return;
@@ -96,43 +145,49 @@ impl DestinationCounter {
             }
         };
         let remote = self.remote_slot(record.remote);
-        self.remotes[remote].sockets.push(Held {
-            inode: record.inode,
-            source,
-            state: record.state,
-        });
+        if let Some(remote) = self.remotes.get_mut(remote) {
+            remote.sockets.push(Held {
+                inode: record.inode,
+                source,
+                state: record.state,
+            });
+        }
     }
 
     fn remote_slot(&mut self, destination: SocketAddr) -> usize {
+        let key = RemoteKey::of(destination);
         if let Some((last, index)) = self.last_remote
-            && last == destination
+            && last == key
         {
             return index as usize;
         }
         let next = u32::try_from(self.remotes.len()).unwrap_or(u32::MAX);
-        let index = *self.remote_index.entry(destination).or_insert(next);
+        let index = *self.remote_index.entry(key).or_insert(next);
         if index == next {
             self.remotes.push(Remote {
                 destination,
                 sockets: Vec::new(),
             });
         }
-        self.last_remote = Some((destination, index));
+        self.last_remote = Some((key, index));
         index as usize
     }
 
-    pub fn finish(self) -> Vec<DestinationHold> {
+    /// The (source, destination) pairs holding at least the scope's share of
+    /// the ephemeral range, sorted by source then destination. Leaves the
+    /// lists in place for `reset`.
+    pub fn finish(&mut self) -> Vec<DestinationHold> {
         let Some((_, _, range)) = self.range else {
             return Vec::new();
         };
         let floor = self.ratio * f64::from(range);
-        let crowded = |held: usize| held as f64 >= floor;
+        let crowded = |held: usize| held > 0 && held as f64 >= floor;
         let mut out = Vec::new();
-        for mut remote in self.remotes {
-            // The remote's total bounds every source's share of it.
+        for remote in &mut self.remotes {
             if !crowded(remote.sockets.len()) {
                 continue;
             }
+            // Stable: each source's sockets stay in dump order.
             remote.sockets.sort_by_key(|held| held.source);
             for run in remote.sockets.chunk_by(|a, b| a.source == b.source) {
                 if !crowded(run.len()) {

@@ -96,7 +96,9 @@ impl RuleAggregates {
 }
 
 /// Builds `RuleAggregates` one socket at a time, driven by `Aggregator`.
-#[derive(Debug, Clone)]
+/// Reusable: `finish` leaves its lists allocated and `reset` empties them
+/// for the next sample.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RuleAggregator {
     destinations: destinations::DestinationCounter,
     per_port: per_port::PortCounter,
@@ -104,15 +106,14 @@ pub(crate) struct RuleAggregator {
 }
 
 impl RuleAggregator {
-    pub fn new(snapshot: &Snapshot, scope: JudgingScope) -> RuleAggregator {
-        RuleAggregator {
-            destinations: destinations::DestinationCounter::new(
-                snapshot.settings.ip_local_port_range,
-                scope.crowded_destination_ratio,
-            ),
-            per_port: per_port::PortCounter::default(),
-            pairs: pairs::PairMatcher::new(&snapshot.listeners),
-        }
+    /// Starts over for `snapshot`, keeping the allocations of earlier samples.
+    pub fn reset(&mut self, snapshot: &Snapshot, scope: JudgingScope) {
+        self.destinations.reset(
+            snapshot.settings.ip_local_port_range,
+            scope.crowded_destination_ratio,
+        );
+        self.per_port.reset();
+        self.pairs.reset(&snapshot.listeners);
     }
 
     /// Counts one non-LISTEN socket that matched the filter, counted under
@@ -130,7 +131,8 @@ impl RuleAggregator {
         );
     }
 
-    pub fn finish(self) -> RuleAggregates {
+    /// What was counted since the last `reset`.
+    pub fn finish(&mut self) -> RuleAggregates {
         let (time_wait, close_wait, syn_sent) = self.per_port.finish();
         RuleAggregates {
             destinations: self.destinations.finish(),

@@ -93,6 +93,23 @@ impl PortCounter {
         }
     }
 
+    /// Forgets every count, clearing only the index slots used.
+    pub fn reset(&mut self) {
+        self.forget_time_wait_slots();
+        self.time_wait.clear();
+        self.close_wait.clear();
+        self.close_wait_of_port.clear();
+        self.syn_sent.clear();
+    }
+
+    fn forget_time_wait_slots(&mut self) {
+        for entry in &self.time_wait {
+            if let Some(slot) = self.time_wait_of_port.get_mut(usize::from(entry.port)) {
+                *slot = NO_ENTRY;
+            }
+        }
+    }
+
     fn add_time_wait(&mut self, record: &SocketRecord, port: u16) {
         if self.time_wait_of_port.is_empty() {
             self.time_wait_of_port = vec![NO_ENTRY; usize::from(u16::MAX) + 1];
@@ -140,12 +157,12 @@ impl PortCounter {
         }
     }
 
-    pub fn finish(mut self) -> (Vec<PortTimeWait>, Vec<PortCloseWait>, Vec<SynSentTarget>) {
-        self.time_wait.sort_unstable_by_key(|p| p.port);
-        self.close_wait.sort_unstable_by_key(|p| p.port);
+    /// The per-port and per-target counts, sorted. Leaves the counter empty
+    /// for the next sample, its port index kept (64k slots, reset one by one).
+    pub fn finish(&mut self) -> (Vec<PortTimeWait>, Vec<PortCloseWait>, Vec<SynSentTarget>) {
         let mut syn_sent: Vec<SynSentTarget> = self
             .syn_sent
-            .into_iter()
+            .drain()
             .map(|(remote, (count, max_retransmits))| SynSentTarget {
                 remote,
                 count,
@@ -153,7 +170,13 @@ impl PortCounter {
             })
             .collect();
         syn_sent.sort_unstable_by_key(|t| t.remote);
-        (self.time_wait, self.close_wait, syn_sent)
+        let mut close_wait = std::mem::take(&mut self.close_wait);
+        close_wait.sort_unstable_by_key(|p| p.port);
+        self.forget_time_wait_slots();
+        let mut time_wait = std::mem::take(&mut self.time_wait);
+        time_wait.sort_unstable_by_key(|p| p.port);
+        self.reset();
+        (time_wait, close_wait, syn_sent)
     }
 }
 
