@@ -19,8 +19,8 @@
 //! owner, so the answer is the same as a full scan's; only its cost moves.
 //!
 //! Owns: `scan_proc`, the visiting order and the fd reading (one `openat`
-//! per process, `readdir` and `readlinkat` on that fd into a stack buffer:
-//! no allocation per fd). Must not: cache (that is `ProcessResolver`'s),
+//! per process, `getdents64` sized to what the round still wants, and
+//! `readlinkat` on that fd into a stack buffer: no allocation per fd). Must not: cache (that is `ProcessResolver`'s),
 //! read the clock, or fail: processes that vanish or refuse mid-scan are
 //! skipped (refusals are reported as `forbidden`).
 
@@ -29,10 +29,9 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::ptr::NonNull;
 
 use super::process::{parse_comm, parse_pid, parse_socket_link_bytes};
 use crate::model::ProcessInfo;
@@ -70,6 +69,7 @@ pub(crate) fn scan_proc(root: &Path, wanted: &HashSet<u64>, as_root: bool) -> Sc
         wanted,
         missing: wanted.len(),
         result: ScanResult::default(),
+        entries: vec![0; DIRENT_BUFFER_MAX],
     };
     if wanted.is_empty() {
         scan.result.stopped_early = true;
@@ -160,7 +160,19 @@ struct Scan<'a> {
     /// Wanted inodes not found yet.
     missing: usize,
     result: ScanResult,
+    /// Directory entries as getdents64 returns them, one read at a time.
+    entries: Vec<u8>,
 }
+
+/// The smallest entry getdents64 returns (a one-character name): 19 bytes
+/// of header, the name and its NUL, rounded up to 8.
+const MIN_DIRENT_BYTES: usize = 24;
+/// Where the name starts in an entry.
+const DIRENT_NAME_OFFSET: usize = 19;
+/// A read asks for at least this much (room for any one entry) ...
+const DIRENT_BUFFER_MIN: usize = 512;
+/// ... and at most this much (what readdir asks for).
+const DIRENT_BUFFER_MAX: usize = 32 * 1024;
 
 /// Where reading an fd table stopped.
 enum Reading {
@@ -173,34 +185,56 @@ enum Reading {
 }
 
 impl Scan<'_> {
-    /// Reads `table` until it has been read `depth` fds deep in all.
+    /// Reads `table` until it has been read `depth` fds deep in all (a
+    /// few more at most: the last directory read is used up).
+    ///
+    /// Each read asks the kernel for about as many entries as the round
+    /// still wants: the kernel builds a dentry for every entry it lists, so
+    /// readdir's usual 32 KiB (1,365 fds) for a 64-deep first round costs a
+    /// holder of many connections twenty times the work.
     fn read(&mut self, table: &mut FdTable, depth: usize) -> Reading {
         let mut link = [0u8; 64];
-        while table.read < depth {
-            let Some(target) = table.next_link(&mut link) else {
+        loop {
+            if table.read >= depth {
+                return Reading::Paused;
+            }
+            let asked = (depth - table.read)
+                .saturating_mul(MIN_DIRENT_BYTES)
+                .clamp(DIRENT_BUFFER_MIN, DIRENT_BUFFER_MAX);
+            let Some(buffer) = self.entries.get_mut(..asked) else {
                 return Reading::Ended;
             };
-            table.read += 1;
-            self.result.links_read += 1;
-            let Some(inode) = parse_socket_link_bytes(target) else {
-                continue;
+            let filled = match table.read_entries(buffer) {
+                Ok(0) | Err(_) => return Reading::Ended,
+                Ok(filled) => filled,
             };
-            if !self.wanted.contains(&inode) {
-                continue;
-            }
-            let Some(owner) = table.owner() else {
-                return Reading::Ended; // exited: its comm is gone
-            };
-            // A socket shared by several processes (fork) counts once.
-            if let Entry::Vacant(slot) = self.result.owners.entry(inode) {
-                slot.insert(owner.clone());
-                self.missing -= 1;
-                if self.missing == 0 {
-                    return Reading::AllFound;
+            let mut offset = 0;
+            while let Some((name, next)) = dirent_name(&self.entries[..filled], offset) {
+                offset = next;
+                if name.to_bytes().first() == Some(&b'.') {
+                    continue;
+                }
+                table.read += 1;
+                self.result.links_read += 1;
+                let Some(inode) = parse_socket_link_bytes(table.read_link(name, &mut link)) else {
+                    continue;
+                };
+                if !self.wanted.contains(&inode) {
+                    continue;
+                }
+                let Some(owner) = table.owner() else {
+                    return Reading::Ended; // exited: its comm is gone
+                };
+                // A socket shared by several processes (fork) counts once.
+                if let Entry::Vacant(slot) = self.result.owners.entry(inode) {
+                    slot.insert(owner.clone());
+                    self.missing -= 1;
+                    if self.missing == 0 {
+                        return Reading::AllFound;
+                    }
                 }
             }
         }
-        Reading::Paused
     }
 
     fn finish_early(mut self) -> ScanResult {
@@ -209,9 +243,20 @@ impl Scan<'_> {
     }
 }
 
-/// One process's open fd directory, read entry by entry.
+/// The name of the getdents64 entry at `offset` in `entries`, and where the
+/// next entry starts; None at the end (or at a malformed entry).
+fn dirent_name(entries: &[u8], offset: usize) -> Option<(&CStr, usize)> {
+    let header = entries.get(offset..offset + DIRENT_NAME_OFFSET)?;
+    let length = usize::from(u16::from_ne_bytes([header[16], header[17]]));
+    let end = offset.checked_add(length)?;
+    let name = entries.get(offset + DIRENT_NAME_OFFSET..end)?;
+    let name = CStr::from_bytes_until_nul(name).ok()?;
+    Some((name, end))
+}
+
+/// One process's open fd directory, read a batch of entries at a time.
 struct FdTable {
-    dir: NonNull<libc::DIR>,
+    dir: OwnedFd,
     /// `<root>/<pid>/comm`, read when the first wanted socket turns up.
     comm_path: std::path::PathBuf,
     pid: u32,
@@ -240,16 +285,9 @@ impl FdTable {
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: `fd` is an open directory fd we own; fdopendir takes it over.
-        let dir = unsafe { libc::fdopendir(fd) };
-        let Some(dir) = NonNull::new(dir) else {
-            let err = io::Error::last_os_error();
-            // SAFETY: fdopendir failed, so `fd` is still ours to close.
-            unsafe { libc::close(fd) };
-            return Err(err);
-        };
         Ok(FdTable {
-            dir,
+            // SAFETY: `fd` was just opened and is owned by nothing else.
+            dir: unsafe { OwnedFd::from_raw_fd(fd) },
             comm_path: root.join(pid.to_string()).join("comm"),
             pid,
             owner: Owner::NotRead,
@@ -257,37 +295,39 @@ impl FdTable {
         })
     }
 
-    /// The target of the next fd link, in `buf`; None at the end of the
-    /// table. Links that cannot be read (closed since the listing) or do not
-    /// fit (paths, never sockets) come back empty.
-    fn next_link<'b>(&mut self, buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
-        loop {
-            // SAFETY: `dir` is an open DIR*; the entry readdir returns stays
-            // valid until the next readdir or closedir on it, and is only
-            // read before either.
-            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
-            if entry.is_null() {
-                return None;
-            }
-            // SAFETY: d_name is NUL-terminated within the entry.
-            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) };
-            if name.to_bytes().first() == Some(&b'.') {
-                continue;
-            }
-            // SAFETY: readlinkat writes at most buf.len() bytes into buf;
-            // the name is a NUL-terminated path relative to the open dir.
-            let written = unsafe {
-                libc::readlinkat(
-                    libc::dirfd(self.dir.as_ptr()),
-                    name.as_ptr(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                )
-            };
-            return Some(match usize::try_from(written) {
-                Ok(len) if len < buf.len() => &buf[..len],
-                _ => &[],
-            });
+    /// The next directory entries, as many as fit in `buffer`; the bytes
+    /// filled, 0 at the end of the table.
+    fn read_entries(&self, buffer: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: getdents64 writes at most `buffer.len()` bytes into
+        // `buffer`, from a directory fd we own.
+        let filled = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                self.dir.as_raw_fd(),
+                buffer.as_mut_ptr(),
+                buffer.len(),
+            )
+        };
+        usize::try_from(filled).map_err(|_| io::Error::last_os_error())
+    }
+
+    /// The target of the fd link `name`, in `buf`. A link that cannot be
+    /// read (closed since the listing) or does not fit (a path, never a
+    /// socket) comes back empty.
+    fn read_link<'b>(&self, name: &CStr, buf: &'b mut [u8; 64]) -> &'b [u8] {
+        // SAFETY: readlinkat writes at most buf.len() bytes into buf; the
+        // name is a NUL-terminated path relative to the open directory.
+        let written = unsafe {
+            libc::readlinkat(
+                self.dir.as_raw_fd(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        match usize::try_from(written) {
+            Ok(len) if len < buf.len() => &buf[..len],
+            _ => &[],
         }
     }
 
@@ -306,13 +346,6 @@ impl FdTable {
             Owner::Known(info) => Some(info),
             Owner::NotRead | Owner::Gone => None,
         }
-    }
-}
-
-impl Drop for FdTable {
-    fn drop(&mut self) {
-        // SAFETY: `dir` came from fdopendir and is closed exactly once.
-        unsafe { libc::closedir(self.dir.as_ptr()) };
     }
 }
 
