@@ -133,9 +133,12 @@ impl DestinationCounter {
         if !(first..=last).contains(&record.local.port()) {
             return;
         }
-        let source = match record.local.ip() {
-            IpAddr::V4(ip) => u32::from(ip),
-            IpAddr::V6(ip) => {
+        // Matched in place: an `IpAddr` built per socket only to be taken
+        // apart again costs a stalled load.
+        let source = match &record.local {
+            SocketAddr::V4(v4) => u32::from(*v4.ip()),
+            SocketAddr::V6(v6) => {
+                let ip = *v6.ip();
                 let next = u32::try_from(self.v6_sources.len()).unwrap_or(u32::MAX);
                 let index = *self.v6_index.entry(ip).or_insert(next);
                 if index == next {

@@ -149,14 +149,41 @@ impl PairMatcher {
         self.local_ips.clear();
         self.last_local_ip = None;
         for listener in listeners {
-            self.note_local_ip(listener.local.ip());
+            self.note_local_ip(&listener.local);
         }
     }
 
-    fn note_local_ip(&mut self, ip: IpAddr) {
-        if self.last_local_ip == Some(ip) || ip.is_loopback() || ip.is_unspecified() {
-            return;
-        }
+    /// Remembers the local address of a socket as one of this host's. The
+    /// common cases (loopback, the address seen last) are decided on the
+    /// address in place: building an `IpAddr` per socket only to compare it
+    /// cost a stalled load per record.
+    fn note_local_ip(&mut self, local: &SocketAddr) {
+        let ip = match local {
+            SocketAddr::V4(v4) => {
+                let ip = v4.ip();
+                if ip.is_loopback() || ip.is_unspecified() {
+                    return;
+                }
+                if let Some(IpAddr::V4(last)) = &self.last_local_ip
+                    && last == ip
+                {
+                    return;
+                }
+                IpAddr::V4(*ip)
+            }
+            SocketAddr::V6(v6) => {
+                let ip = v6.ip();
+                if ip.is_loopback() || ip.is_unspecified() {
+                    return;
+                }
+                if let Some(IpAddr::V6(last)) = &self.last_local_ip
+                    && last == ip
+                {
+                    return;
+                }
+                IpAddr::V6(*ip)
+            }
+        };
         self.last_local_ip = Some(ip);
         self.local_ips.insert(ip);
     }
@@ -170,7 +197,7 @@ impl PairMatcher {
         remote_is_listener: bool,
     ) {
         self.order += 1;
-        self.note_local_ip(record.local.ip());
+        self.note_local_ip(&record.local);
         if !local_is_listener && remote_is_listener && record.state == TcpState::Established {
             let index = u32::try_from(self.client4_ends.len()).unwrap_or(u32::MAX);
             match pair_key4(record.local, record.remote, index) {
