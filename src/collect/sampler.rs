@@ -32,6 +32,11 @@ use crate::model::{
 /// tick; owners come from the cache built for listeners.
 const OWNER_LOOKUP_LIMIT: usize = 4096;
 
+/// Tables of at least this many sockets keep their aggregator for the next
+/// sample (its lists and maps stay allocated, so the next dump of a steady
+/// table costs no page fault); smaller ones build a fresh one each time.
+const REUSE_AGGREGATOR_FROM: u64 = 10_000;
+
 /// What to sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SamplerConfig {
@@ -313,7 +318,11 @@ impl Sampler {
             retained.offer(record);
         })?;
         let aggregates = aggregator.finish_reusable();
-        self.aggregator = Some(aggregator);
+        // Kept only where a rebuild would cost: its port tables alone are
+        // 0.5 MiB, which every namespace of `--all-namespaces` would hold.
+        if retained.offered() >= REUSE_AGGREGATOR_FROM {
+            self.aggregator = Some(aggregator);
+        }
         Ok(Streamed {
             table_size: retained.offered(),
             complete: retained.is_complete(),
