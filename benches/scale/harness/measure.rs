@@ -50,6 +50,31 @@ const RSS_NETNS_ENV: &str = "TCPWATCH_BENCH_NETNS";
 const MIN_LIVE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Builds the population for `size`, measures it, and tears it down.
+/// Builds the table of `size` sockets and only holds it for `secs` (within
+/// one TIME_WAIT lifetime), for a profiler: `--hold`.
+pub fn hold_size(size: usize, secs: f64) -> Result<(), String> {
+    let plan = Plan::new(size);
+    let expected = plan.expected();
+    let namespace = BenchNamespace::create(expected.time_wait)?;
+    let name = namespace.name.clone();
+    println!(
+        "\nN={}: building {} sockets with {} holders…",
+        super::report::human_count(size),
+        expected.total(),
+        plan.holders.len()
+    );
+    let started = Instant::now();
+    let mut population = Population::build_held(namespace, plan)?;
+    population.build_time_wait()?;
+    println!(
+        "  built in {:.1} s; holding namespace {name} for {secs} s (tcpwatch --netns {name})",
+        started.elapsed().as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    drop(population);
+    Ok(())
+}
+
 pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String> {
     let plan = Plan::new(size);
     let expected = plan.expected();
@@ -97,20 +122,6 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
     let tw_started = Instant::now();
     population.build_time_wait()?;
     let tw_secs = tw_started.elapsed().as_secs_f64();
-    if let Some(secs) = options.hold_secs {
-        println!(
-            "  built in {:.1} s; holding namespace {} for {secs} s (tcpwatch --netns {})",
-            held_secs + tw_secs,
-            population.namespace.name,
-            population.namespace.name
-        );
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
-        // The measuring thread sees its channel close and stops.
-        drop(go_tx);
-        drop(population);
-        let _ = joined(thread);
-        return Err("held, not measured (--hold)".to_string());
-    }
     println!(
         "  held sockets in {held_secs:.1} s, {} TIME_WAIT in {tw_secs:.1} s; measuring…",
         expected.time_wait

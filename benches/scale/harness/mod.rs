@@ -85,6 +85,12 @@ pub fn run(options: &Options) -> Result<Vec<report::SizeResult>, String> {
             println!("N={}: skipped: {reason}", report::human_count(size));
             continue;
         }
+        if let Some(secs) = options.hold_secs {
+            if let Err(message) = measure::hold_size(size, secs) {
+                failures.push(format!("N={}: {message}", report::human_count(size)));
+            }
+            continue;
+        }
         let result = match measure::measure_size(options, size) {
             Ok(result) => result,
             Err(message) => {
