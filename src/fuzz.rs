@@ -11,9 +11,10 @@
 //!
 //! Targets: /proc/net/tcp{,6} lines, /proc/net/{netstat,snmp,sockstat},
 //! sock_diag netlink replies, sysctl values, durations, command-line values
-//! (ports, states, percents, rates, intervals), /proc names and fd links,
-//! /proc/PID/status fields, tracepoint `format` files, tracepoint records and
-//! perf ring contents, HTTP requests to a real `serve` on loopback,
+//! (ports, states, percents, rates, intervals), /proc names, fd links and
+//! fd directory entries (getdents64), /proc/PID/status fields, tracepoint
+//! `format` files, tracepoint records and perf ring contents, HTTP requests
+//! to a real `serve` on loopback,
 //! recording files and their frames, cgroup files, and the text a user types
 //! (filters, `--at` times, namespace links, CPU lists). A parser of outside
 //! input that is added later gets its target here.
@@ -42,6 +43,7 @@ use crate::collect::events::ring::{RingRecord, walk_ring};
 use crate::collect::namespaces::cgroup::origin_from_cgroup;
 use crate::collect::namespaces::discovery::parse_ns_link;
 use crate::collect::netlink_wire::{BLANK_RECORD, ReplyReader, decode_inet_diag_msg, ends_dump};
+use crate::collect::owner_scan::dirent_name;
 use crate::collect::process::{parse_comm, parse_pid, parse_socket_link_bytes};
 use crate::collect::procfs::{dump_lines, parse_socket_line};
 use crate::collect::self_usage::status_field_kib;
@@ -309,6 +311,10 @@ fn command_line_values(bytes: &[u8]) {
 }
 
 fn proc_names(bytes: &[u8]) {
+    let mut offset = 0;
+    while let Some((_, next)) = dirent_name(bytes, offset) {
+        offset = next;
+    }
     let name = OsStr::from_bytes(bytes);
     let _ = parse_socket_link_bytes(bytes);
     let _ = parse_pid(name);

@@ -15,6 +15,7 @@ pub(crate) mod fake;
 #[cfg(test)]
 pub(crate) mod fake_proc;
 pub mod host;
+pub(crate) mod huge_pages;
 pub mod namespace;
 pub mod namespaces;
 pub mod netlink;

@@ -20,7 +20,8 @@
 //!
 //! Owns: `scan_proc`, the visiting order and the fd reading (one `openat`
 //! per process, `getdents64` sized to what the round still wants, and
-//! `readlinkat` on that fd into a stack buffer: no allocation per fd). Must not: cache (that is `ProcessResolver`'s),
+//! `readlinkat` on that fd into a stack buffer: no allocation per fd).
+//! Must not: cache (that is `ProcessResolver`'s),
 //! read the clock, or fail: processes that vanish or refuse mid-scan are
 //! skipped (refusals are reported as `forbidden`).
 
@@ -245,7 +246,7 @@ impl Scan<'_> {
 
 /// The name of the getdents64 entry at `offset` in `entries`, and where the
 /// next entry starts; None at the end (or at a malformed entry).
-fn dirent_name(entries: &[u8], offset: usize) -> Option<(&CStr, usize)> {
+pub(crate) fn dirent_name(entries: &[u8], offset: usize) -> Option<(&CStr, usize)> {
     let header = entries.get(offset..offset + DIRENT_NAME_OFFSET)?;
     let length = usize::from(u16::from_ne_bytes([header[16], header[17]]));
     let end = offset.checked_add(length)?;
@@ -366,6 +367,34 @@ mod tests {
 
     fn refs(links: &[String]) -> Vec<&str> {
         links.iter().map(String::as_str).collect()
+    }
+
+    /// One getdents64 entry as the kernel lays it out.
+    fn dirent(name: &str) -> Vec<u8> {
+        let length = (DIRENT_NAME_OFFSET + name.len() + 1).next_multiple_of(8);
+        let mut entry = vec![0u8; length];
+        entry[16..18].copy_from_slice(&u16::try_from(length).expect("short").to_ne_bytes());
+        entry[18] = libc::DT_LNK;
+        entry[DIRENT_NAME_OFFSET..DIRENT_NAME_OFFSET + name.len()].copy_from_slice(name.as_bytes());
+        entry
+    }
+
+    #[test]
+    fn directory_entries_are_walked_and_a_cut_one_ends_the_walk() {
+        let mut entries = [dirent("."), dirent("3"), dirent("12345")].concat();
+        assert_eq!(dirent("3").len(), MIN_DIRENT_BYTES, "the smallest entry");
+        let cut = dirent("678");
+        entries.extend_from_slice(&cut[..cut.len() - 3]);
+        let mut names = Vec::new();
+        let mut offset = 0;
+        while let Some((name, next)) = dirent_name(&entries, offset) {
+            names.push(name.to_str().expect("ascii").to_string());
+            offset = next;
+        }
+        assert_eq!(names, [".", "3", "12345"]);
+        let mut zero_length = dirent("9");
+        zero_length[16..18].copy_from_slice(&0u16.to_ne_bytes());
+        assert_eq!(dirent_name(&zero_length, 0), None, "no endless walk");
     }
 
     #[test]

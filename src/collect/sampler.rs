@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::counters::read_counters;
+use super::huge_pages::record_buffer;
 use super::namespace::{NamespaceContext, NetnsTarget, enter};
 use super::netlink::NetlinkTable;
 use super::owner_thread::BackgroundOwners;
@@ -308,9 +309,10 @@ impl Sampler {
         let mut retained = if self.counting_only {
             Retained::counting_only(self.retain_limit)
         } else {
-            Retained::new(
+            let hint = self.last_socket_count + self.last_socket_count / 8;
+            Retained::in_buffer(
                 self.retain_limit,
-                self.last_socket_count + self.last_socket_count / 8,
+                record_buffer(hint.min(self.retain_limit)),
             )
         };
         self.table.dump(request, &mut |record| {

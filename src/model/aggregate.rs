@@ -268,7 +268,7 @@ impl Aggregator {
     /// Starts over for `snapshot` (listeners, settings and filter read, no
     /// socket counted yet), keeping the allocations of the samples before:
     /// the collector reuses one aggregator, so a steady table costs no
-    /// reallocation and no page faults. Call after `finish_reusable`.
+    /// reallocation and no page faults. Counts not yet finished are dropped.
     pub(crate) fn restart(&mut self, snapshot: &Snapshot, scope: JudgingScope) {
         self.filter.clone_from(&snapshot.filter);
         self.listener_ports = snapshot.listeners.iter().map(|l| l.local.port()).collect();
@@ -372,6 +372,9 @@ impl Aggregator {
     }
 }
 
+/// The listener a half-open connection arrived at: an exact address match,
+/// else a wildcard listener on the same port (IPv4 on 0.0.0.0, or a
+/// dual-stack [::] listener taking IPv4 too).
 fn owning_listener(listeners: &[ListenerSummary], local: &SocketAddr) -> Option<usize> {
     let same_port = |l: &ListenerSummary| l.local.port() == local.port();
     listeners

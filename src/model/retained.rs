@@ -30,8 +30,15 @@ pub(crate) struct Retained {
 
 impl Retained {
     pub fn new(limit: usize, capacity_hint: usize) -> Retained {
+        Retained::in_buffer(limit, Vec::with_capacity(capacity_hint.min(limit)))
+    }
+
+    /// Keeps records in `buffer` (empty; its capacity is the caller's
+    /// choice, e.g. memory advised for huge pages), up to `limit`.
+    pub fn in_buffer(limit: usize, mut buffer: Vec<SocketRecord>) -> Retained {
+        buffer.clear();
         Retained {
-            records: Vec::with_capacity(capacity_hint.min(limit)),
+            records: buffer,
             limit,
             offered: 0,
             dropped_time_wait: false,

@@ -10,6 +10,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 use std::time::Duration;
 
+use super::heap::HeapTrimmer;
 use crate::cli::Config;
 use crate::collect::CollectError;
 use crate::collect::clock::now_ms;
@@ -92,13 +93,21 @@ pub fn spawn_fleet_watch(
             if for_export {
                 judge = judge.for_export();
             }
+            // Freed memory goes back to the kernel as in the one-namespace
+            // pipeline, so the process does not keep each burst's high-water
+            // mark.
+            let mut heap = HeapTrimmer::default();
             sample_fleet(
                 &mut fleet,
                 timing,
                 &control_inbox,
                 now_ms,
                 &mut discover,
-                &mut |sample| judge.ingest(sample).into_iter().all(&mut emit),
+                &mut |sample| {
+                    let going_on = judge.ingest(sample).into_iter().all(&mut emit);
+                    heap.after_tick(now_ms());
+                    going_on
+                },
             );
         })
         .map_err(AppError::Thread)?;

@@ -21,7 +21,7 @@ use crate::watch::FullTick;
 
 /// From this inner width on, RECV-Q and SEND-Q get a column each and the
 /// process and age are shown.
-pub const WIDE_INNER_WIDTH: u16 = 100;
+pub(crate) const WIDE_INNER_WIDTH: u16 = 100;
 /// Address columns never grow past this (an IPv6 address with port).
 const MAX_ADDRESS_WIDTH: usize = 47;
 /// Address columns shrink to this before anything else is cut.
@@ -66,7 +66,7 @@ fn state_attention(record: &SocketRecord) -> Attention {
 }
 
 /// The owner text and whether a process is known.
-pub fn owner_text(sample: &FullTick, record: &SocketRecord) -> (String, bool) {
+pub(crate) fn owner_text(sample: &FullTick, record: &SocketRecord) -> (String, bool) {
     match sample.snapshot.owner_of(record) {
         Ok(process) => (format!("{} ({})", process.name, process.pid), true),
         Err(reason) => (reason.explain().to_string(), false),
@@ -192,7 +192,7 @@ fn width_of<'a>(title: &str, cells: impl Iterator<Item = &'a str>) -> usize {
 }
 
 /// The columns shown at a width, in order.
-pub fn columns(inner_width: u16) -> &'static [SocketColumn] {
+pub(crate) fn columns(inner_width: u16) -> &'static [SocketColumn] {
     use SocketColumn::*;
     if inner_width >= WIDE_INNER_WIDTH {
         &[State, Local, Remote, RecvQ, SendQ, Timer, Process, Age]

@@ -5,9 +5,10 @@
 //! Streaming keeps the candidate client ends (ESTABLISHED, towards a
 //! listener's port from a port that is not one) and the possible server
 //! ends (on a listener's port, from a port that is not one) as compact
-//! sortable keys; they are joined once the dump is over, by sorting,
-//! because the kernel lists the two ends in any order. Whether the server IP belongs to this host is
-//! decided then too, against every local address in the table.
+//! sortable keys; they are joined by sorting once the dump is over, because
+//! the kernel lists the two ends in any order. Whether the server IP belongs
+//! to this host is decided then too, against every local address in the
+//! table.
 //!
 //! Owns: `HalfOpenServer`, `HalfOpenExample`, `PairMatcher`. Must not:
 //! judge (whether the listener was full is the rule's evidence).
