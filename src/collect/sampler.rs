@@ -129,7 +129,7 @@ impl Sampler {
     /// Copies no socket record into snapshots: counts, queues, alerts and
     /// listener owners are unchanged, and the table still says what the
     /// retention limit would have kept (complete or not, and the note). For
-    /// a one-shot picture that prints no connection (`--once`): the records
+    /// the modes that show no connection (`--once`, `serve`): the records
     /// of a large table cost a copy each and a page fault per 42.
     pub(crate) fn counting_only(mut self) -> Sampler {
         self.counting_only = true;

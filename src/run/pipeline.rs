@@ -193,7 +193,7 @@ pub(crate) fn open_live_counting_sampler(
 ) -> impl FnOnce() -> Result<Box<dyn SnapshotSource>, CollectError> + Send + 'static {
     move || {
         Sampler::open(config)
-            .map(|sampler| sampler.with_retain_limit(0))
+            .map(Sampler::counting_only)
             .and_then(Sampler::with_background_owners)
             .map(|sampler| Box::new(sampler) as Box<dyn SnapshotSource>)
     }

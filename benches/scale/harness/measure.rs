@@ -50,6 +50,12 @@ const RSS_NETNS_ENV: &str = "TCPWATCH_BENCH_NETNS";
 const MIN_LIVE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Builds the population for `size`, measures it, and tears it down.
+/// An empty namespace's walk costs about 0.2 ms here; above this, another
+/// namespace's table is still being torn down.
+const SETTLED_EMPTY_WALK_MS: f64 = 1.0;
+/// How long to wait for that teardown at most.
+const TEARDOWN_WAIT: Duration = Duration::from_secs(120);
+
 /// Builds the table of `size` sockets and only holds it for `secs` (within
 /// one TIME_WAIT lifetime), for a profiler: `--hold`.
 pub fn hold_size(size: usize, secs: f64) -> Result<(), String> {
@@ -82,7 +88,7 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
     let path = namespace.path();
     let name = namespace.name.clone();
 
-    let (ready_tx, ready_rx) = channel::<f64>();
+    let (ready_tx, ready_rx) = channel::<(f64, f64)>();
     let (go_tx, go_rx) = channel::<Instant>();
     let (refresh_tx, refresh_rx) = channel::<()>();
     let thread_options = options.clone();
@@ -91,7 +97,7 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
         .spawn(move || {
             let ready = ready_tx;
             let mut measurer = Measurer::enter(&path, name, thread_options, size, expected)?;
-            let floor = measurer.empty_walk()?;
+            let floor = measurer.settled_empty_walk()?;
             ready
                 .send(floor)
                 .map_err(|_| "orchestrator gone".to_string())?;
@@ -105,8 +111,8 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
             measurer.run(tw_started, &mut refresh)
         })
         .map_err(|e| format!("spawning the measuring thread: {e}"))?;
-    let floor = match ready_rx.recv() {
-        Ok(floor) => floor,
+    let (floor, teardown_wait_secs) = match ready_rx.recv() {
+        Ok(settled) => settled,
         Err(_) => return Err(joined(thread).err().unwrap_or_default()),
     };
 
@@ -149,6 +155,7 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
     result.held_build_secs = held_secs;
     result.tw_build_secs = tw_secs;
     result.empty_walk_ms = floor;
+    result.teardown_wait_secs = teardown_wait_secs;
     drop(population);
     Ok(result)
 }
@@ -242,6 +249,23 @@ impl Measurer {
             one_walk: open(WalkMode::OneWalk)?,
             two_walks: open(WalkMode::TwoWalks)?,
         })
+    }
+
+    /// The empty walk once the sockets of an earlier size's namespace are
+    /// gone: the kernel tears a deleted namespace's table down in the
+    /// background for tens of seconds after a big size, on the same two
+    /// cores the rounds would be timed on. Waits (up to
+    /// `TEARDOWN_WAIT`) until the empty walk costs under
+    /// `SETTLED_EMPTY_WALK_MS`; returns (its cost, seconds waited).
+    fn settled_empty_walk(&mut self) -> Result<(f64, f64), String> {
+        let started = Instant::now();
+        loop {
+            let floor = self.empty_walk()?;
+            if floor < SETTLED_EMPTY_WALK_MS || started.elapsed() >= TEARDOWN_WAIT {
+                return Ok((floor, started.elapsed().as_secs_f64()));
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        }
     }
 
     /// The one-walk dump of the still empty namespace: the floor every walk

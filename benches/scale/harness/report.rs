@@ -102,6 +102,8 @@ pub struct SizeResult {
     pub tw_build_secs: f64,
     /// One-walk dump of the namespace before it was populated.
     pub empty_walk_ms: f64,
+    /// Seconds waited for an earlier namespace's teardown before building.
+    pub teardown_wait_secs: f64,
     pub timings: Timings,
     pub reps_asked: usize,
     /// Sockets a full tick counted, and a `--port` tick's.
@@ -318,11 +320,12 @@ pub fn print_size_detail(r: &SizeResult) {
         r.census.describe()
     );
     println!(
-        "  {} holders; held sockets built in {:.1} s, TIME_WAIT in {:.1} s; empty-namespace walk {}",
+        "  {} holders; held sockets built in {:.1} s, TIME_WAIT in {:.1} s; empty-namespace walk {} (after waiting {:.0} s for earlier tables' teardown)",
         r.holders,
         r.held_build_secs,
         r.tw_build_secs,
-        duration_ms(r.empty_walk_ms)
+        duration_ms(r.empty_walk_ms),
+        r.teardown_wait_secs
     );
     if r.live_only {
         println!("  --live-only: no collector rounds");
