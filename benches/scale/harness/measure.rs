@@ -56,6 +56,16 @@ const SETTLED_EMPTY_WALK_MS: f64 = 1.0;
 /// How long to wait for that teardown at most.
 const TEARDOWN_WAIT: Duration = Duration::from_secs(120);
 
+/// The line that starts a size.
+fn announce_build(size: usize, plan: &Plan) {
+    println!(
+        "\nN={}: building {} sockets with {} holders…",
+        super::report::human_count(size),
+        plan.expected().total(),
+        plan.holders.len()
+    );
+}
+
 /// Builds the table of `size` sockets and only holds it for `secs` (within
 /// one TIME_WAIT lifetime), for a profiler: `--hold`.
 pub fn hold_size(size: usize, secs: f64) -> Result<(), String> {
@@ -63,12 +73,7 @@ pub fn hold_size(size: usize, secs: f64) -> Result<(), String> {
     let expected = plan.expected();
     let namespace = BenchNamespace::create(expected.time_wait)?;
     let name = namespace.name.clone();
-    println!(
-        "\nN={}: building {} sockets with {} holders…",
-        super::report::human_count(size),
-        expected.total(),
-        plan.holders.len()
-    );
+    announce_build(size, &plan);
     let started = Instant::now();
     let mut population = Population::build_held(namespace, plan)?;
     population.build_time_wait()?;
@@ -116,12 +121,7 @@ pub fn measure_size(options: &Options, size: usize) -> Result<SizeResult, String
         Err(_) => return Err(joined(thread).err().unwrap_or_default()),
     };
 
-    println!(
-        "\nN={}: building {} sockets with {} holders…",
-        super::report::human_count(size),
-        expected.total(),
-        plan.holders.len()
-    );
+    announce_build(size, &plan);
     let started = Instant::now();
     let mut population = Population::build_held(namespace, plan)?;
     let held_secs = started.elapsed().as_secs_f64();
