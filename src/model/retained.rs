@@ -49,8 +49,8 @@ impl Retained {
     }
 
     /// Keeps no record, but says what `new(limit, _)` would have kept: for
-    /// a one-shot picture that prints no connection, which then reads the
-    /// same without copying or holding a record.
+    /// the modes that print no connection (`--once`, `serve`), whose output
+    /// then reads the same without copying or holding a record.
     pub fn counting_only(limit: usize) -> Retained {
         Retained {
             counting_only: true,
