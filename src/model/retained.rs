@@ -19,8 +19,9 @@ pub(crate) struct Retained {
     records: Vec<SocketRecord>,
     limit: usize,
     offered: u64,
+    /// Set at the first record past the limit: the table is incomplete from
+    /// then on.
     dropped_time_wait: bool,
-    complete: bool,
     /// Counting only: no record is copied, but what `limit` would have kept
     /// is reported (`kept`, `is_complete`).
     counting_only: bool,
@@ -42,7 +43,6 @@ impl Retained {
             limit,
             offered: 0,
             dropped_time_wait: false,
-            complete: true,
             counting_only: false,
             offered_not_time_wait: 0,
         }
@@ -71,7 +71,6 @@ impl Retained {
             return;
         }
         if self.records.len() >= self.limit {
-            self.complete = false;
             if !self.dropped_time_wait {
                 self.dropped_time_wait = true;
                 self.records.retain(|r| r.state != TcpState::TimeWait);
@@ -88,12 +87,10 @@ impl Retained {
         self.offered
     }
 
-    /// True when every offered record was kept.
+    /// True when every offered record was kept (or, counting only, would
+    /// have been): no more were offered than the limit.
     pub(crate) fn is_complete(&self) -> bool {
-        if self.counting_only {
-            return self.offered <= self.limit as u64;
-        }
-        self.complete
+        self.offered <= self.limit as u64
     }
 
     /// How many records were kept (or, counting only, would have been: past
@@ -165,7 +162,9 @@ mod tests {
 
     #[test]
     fn counting_only_keeps_nothing_and_reports_what_the_limit_would_keep() {
-        for (tw_first, est, tw_then, cw) in [(4, 4, 0, 0), (8, 6, 5, 10), (2, 12, 3, 0)] {
+        for (tw_first, est, tw_then, cw) in
+            [(4, 4, 0, 0), (6, 4, 0, 0), (8, 6, 5, 10), (2, 12, 3, 0)]
+        {
             let mut keeping = Retained::new(10, 0);
             let mut counting = Retained::counting_only(10);
             for retained in [&mut keeping, &mut counting] {
@@ -183,5 +182,14 @@ mod tests {
             );
             assert!(counting.into_records().is_empty());
         }
+    }
+
+    #[test]
+    fn exactly_the_limit_is_complete_and_one_more_is_not() {
+        let mut retained = Retained::new(10, 0);
+        offer_many(&mut retained, TcpState::Established, 10);
+        assert!(retained.is_complete());
+        offer_many(&mut retained, TcpState::Established, 1);
+        assert!(!retained.is_complete());
     }
 }
