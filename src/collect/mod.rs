@@ -19,6 +19,7 @@ pub(crate) mod huge_pages;
 pub mod namespace;
 pub mod namespaces;
 pub mod netlink;
+pub(crate) mod netlink_pipeline;
 pub mod netlink_wire;
 pub(crate) mod owner_scan;
 pub mod owner_thread;
@@ -140,12 +141,20 @@ impl DumpRequest {
 pub trait SocketTable {
     fn kind(&self) -> SourceKind;
 
+    /// Hands every socket matching `request` to `sink`, in the kernel's
+    /// order. The sink may be called from another thread than the caller's
+    /// (a big netlink dump is decoded beside the kernel's walk), one
+    /// socket at a time, never after `dump` returns.
     fn dump(
         &mut self,
         request: &DumpRequest,
-        sink: &mut dyn FnMut(&SocketRecord),
+        sink: &mut RecordSink<'_>,
     ) -> Result<(), CollectError>;
 }
+
+/// Where a dump hands its sockets: `Send`, because a big netlink dump is
+/// decoded on a second thread (`netlink_pipeline`).
+pub type RecordSink<'a> = dyn FnMut(&SocketRecord) + Send + 'a;
 
 /// Something that produces whole snapshots: the real sampler, or a scripted
 /// fake in tests and demos. `taken_at_ms` is the wall-clock time, passed in.

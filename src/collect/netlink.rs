@@ -19,12 +19,13 @@ use std::os::fd::AsRawFd;
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
 
 use super::bytecode::{AddrOps, filter_program};
+use super::netlink_pipeline::{BATCH_BUFFER, MAX_BUFFERS, receive_decoding_aside};
 use super::netlink_wire::{
     AF_INET, AF_INET6, BLANK_RECORD, DumpQuery, ReplyProgress, ReplyReader, encode_dump_request,
     ends_dump,
 };
-use super::{AddrSide, CollectError, DumpRequest, SocketTable};
-use crate::model::{IpFamily, SocketRecord, SourceKind};
+use super::{AddrSide, CollectError, DumpRequest, RecordSink, SocketTable};
+use crate::model::{IpFamily, SocketRecord, SourceKind, StateMask};
 
 /// How many hash-table walks a dump of both families costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,10 @@ const SOCKET_RECEIVE_BUFFER: libc::c_int = 4 << 20;
 /// Our datagram buffer. The kernel sends dump datagrams of at most 32 KiB
 /// (netlink caps `max_recvmsg_len`), so this never truncates one.
 const DATAGRAM_BUFFER: usize = 256 << 10;
+/// A walk is decoded on a second thread (`netlink_pipeline`) when the last
+/// one delivered at least this many sockets: below, a thread costs more
+/// than it saves.
+const DECODE_ASIDE_FROM: u64 = 10_000;
 
 /// A NETLINK_SOCK_DIAG socket and its reused buffers.
 pub struct NetlinkTable {
@@ -76,6 +81,10 @@ impl NetlinkTable {
                 request: Vec::with_capacity(256),
                 seq: 0,
                 unfinished_dump: None,
+                decode_aside: false,
+                last_delivered: 0,
+                spare: Vec::new(),
+                walks_decoded_aside: 0,
             },
             mode: WalkMode::Auto,
             settled: None,
@@ -83,6 +92,20 @@ impl NetlinkTable {
             requested_ports: Vec::new(),
             filter_program: Vec::new(),
         })
+    }
+
+    /// Decodes big walks on a second thread while the kernel writes the
+    /// next datagrams (see `netlink_pipeline`): a tick then takes about as
+    /// long as the kernel's walk. The collector's choice; a table opened
+    /// without it decodes on the calling thread, as a bare dump does.
+    pub fn with_decoding_aside(mut self) -> NetlinkTable {
+        self.channel.decode_aside = true;
+        self
+    }
+
+    /// How many walks were decoded on a second thread so far.
+    pub fn walks_decoded_aside(&self) -> u64 {
+        self.channel.walks_decoded_aside
     }
 
     /// Sets the walk mode; forgets what `Auto` had settled on.
@@ -142,7 +165,7 @@ impl NetlinkTable {
         &mut self,
         walk: WalkMode,
         states: u32,
-        sink: &mut dyn FnMut(&SocketRecord),
+        sink: &mut RecordSink<'_>,
     ) -> Result<(), WalkFailure> {
         // Ports or addresses but no program: too large for the kernel,
         // filter here (the family is always the walk's).
@@ -156,7 +179,7 @@ impl NetlinkTable {
                 sink(record);
             }
         };
-        let sink: &mut dyn FnMut(&SocketRecord) = if in_kernel { sink } else { &mut filtered };
+        let sink: &mut RecordSink<'_> = if in_kernel { sink } else { &mut filtered };
 
         match (request.family, walk) {
             (Some(IpFamily::V4), _) => {
@@ -184,7 +207,7 @@ impl SocketTable for NetlinkTable {
     fn dump(
         &mut self,
         request: &DumpRequest,
-        sink: &mut dyn FnMut(&SocketRecord),
+        sink: &mut RecordSink<'_>,
     ) -> Result<(), CollectError> {
         self.prepare_filter(request);
         let states = request.states.0;
@@ -224,6 +247,15 @@ struct Channel {
     /// A dump abandoned half-way: the kernel refuses new dumps (EBUSY) until
     /// its remaining datagrams have been read.
     unfinished_dump: Option<u32>,
+    /// Big walks are decoded on a second thread.
+    decode_aside: bool,
+    /// Sockets the last walk of more than listeners delivered: whether the
+    /// next such walk is big. Listener walks (small on any host, and taken
+    /// between two table walks) neither set nor use it.
+    last_delivered: u64,
+    /// Datagram buffers of pipelined walks, kept for the next.
+    spare: Vec<Vec<u8>>,
+    walks_decoded_aside: u64,
 }
 
 /// A failed walk, with how far it got.
@@ -254,7 +286,7 @@ impl Channel {
         query: DumpQuery,
         states: u32,
         program: &[u8],
-        sink: &mut dyn FnMut(&SocketRecord),
+        sink: &mut RecordSink<'_>,
     ) -> Result<(), WalkFailure> {
         let no_progress = |error| WalkFailure {
             error,
@@ -267,6 +299,10 @@ impl Channel {
         retry_interrupted(|| self.socket.send(&self.request, 0))
             .map_err(|source| no_progress(refused(source)))?;
 
+        let listeners_only = states == StateMask::LISTEN_ONLY.0;
+        if self.decode_aside && !listeners_only && self.last_delivered >= DECODE_ASIDE_FROM {
+            return self.receive_pipelined(sink);
+        }
         let mut reader = ReplyReader::new(self.seq);
         let mut record = BLANK_RECORD;
         loop {
@@ -295,6 +331,9 @@ impl Channel {
                 }
             }
         }
+        if !listeners_only {
+            self.last_delivered = reader.delivered();
+        }
         if reader.interrupted() {
             return Err(WalkFailure {
                 error: CollectError::NetlinkInterrupted,
@@ -304,23 +343,32 @@ impl Channel {
         Ok(())
     }
 
-    /// Reads one datagram into `self.datagram`.
-    fn receive(&mut self) -> Result<(), CollectError> {
-        self.datagram.clear();
-        let capacity = self.datagram.capacity();
-        let length = retry_interrupted(|| self.socket.recv(&mut self.datagram, libc::MSG_TRUNC))
-            .map_err(refused)?;
-        if length > capacity {
-            return Err(CollectError::NetlinkDecode {
-                reason: format!("a {length}-byte datagram did not fit the {capacity}-byte buffer"),
-            });
+    /// The rest of `walk` for a big table: received here, decoded beside.
+    fn receive_pipelined(&mut self, sink: &mut RecordSink<'_>) -> Result<(), WalkFailure> {
+        let socket = &self.socket;
+        let mut receive = |buffer: &mut Vec<u8>| append_datagram(socket, buffer);
+        let outcome =
+            receive_decoding_aside(&mut receive, self.seq, &mut self.spare, BATCH_BUFFER, sink);
+        self.spare.truncate(MAX_BUFFERS);
+        self.walks_decoded_aside += 1;
+        self.last_delivered = outcome.delivered;
+        if !outcome.saw_end {
+            self.unfinished_dump = Some(self.seq);
         }
-        if length == 0 {
-            return Err(CollectError::NetlinkDecode {
-                reason: "empty datagram".to_string(),
-            });
+        let failure = |error| WalkFailure {
+            error,
+            delivered: outcome.delivered,
+        };
+        outcome.result.map_err(failure)?;
+        if outcome.interrupted {
+            return Err(failure(CollectError::NetlinkInterrupted));
         }
         Ok(())
+    }
+
+    /// Reads one datagram into `self.datagram`.
+    fn receive(&mut self) -> Result<(), CollectError> {
+        receive_into(&self.socket, &mut self.datagram)
     }
 
     /// Reads and drops what is left of an abandoned dump, without blocking:
@@ -341,6 +389,32 @@ impl Channel {
             }
         }
     }
+}
+
+/// Reads one datagram into `buffer` (emptied first; its capacity is the
+/// most it can hold).
+fn receive_into(socket: &Socket, buffer: &mut Vec<u8>) -> Result<(), CollectError> {
+    buffer.clear();
+    append_datagram(socket, buffer)
+}
+
+/// Reads one datagram after what `buffer` holds, into its spare capacity
+/// (never grown: a datagram that does not fit is an error, not a
+/// reallocation).
+fn append_datagram(socket: &Socket, buffer: &mut Vec<u8>) -> Result<(), CollectError> {
+    let room = buffer.capacity() - buffer.len();
+    let length = retry_interrupted(|| socket.recv(buffer, libc::MSG_TRUNC)).map_err(refused)?;
+    if length > room {
+        return Err(CollectError::NetlinkDecode {
+            reason: format!("a {length}-byte datagram did not fit the {room} bytes left"),
+        });
+    }
+    if length == 0 {
+        return Err(CollectError::NetlinkDecode {
+            reason: "empty datagram".to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn refused(source: io::Error) -> CollectError {

@@ -22,7 +22,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use super::error::ParseError;
-use super::{CollectError, DumpRequest, SocketTable};
+use super::{CollectError, DumpRequest, RecordSink, SocketTable};
 use crate::model::{SocketRecord, SourceKind, TcpState, TimerKind};
 
 /// Milliseconds per clock tick when USER_HZ is 100 (every mainstream arch).
@@ -58,7 +58,7 @@ impl ProcTable {
         name: &str,
         optional: bool,
         request: &DumpRequest,
-        sink: &mut dyn FnMut(&SocketRecord),
+        sink: &mut RecordSink<'_>,
     ) -> Result<(), CollectError> {
         let path = self.net_dir.join(name);
         let file = match File::open(&path) {
@@ -105,7 +105,7 @@ impl SocketTable for ProcTable {
     fn dump(
         &mut self,
         request: &DumpRequest,
-        sink: &mut dyn FnMut(&SocketRecord),
+        sink: &mut RecordSink<'_>,
     ) -> Result<(), CollectError> {
         // `admits` binary-searches long port lists: sort a copy if needed.
         let sorted;
@@ -135,7 +135,7 @@ pub(crate) fn dump_lines<R: BufRead>(
     line_buf: &mut String,
     ms_per_tick: u32,
     request: &DumpRequest,
-    sink: &mut dyn FnMut(&SocketRecord),
+    sink: &mut RecordSink<'_>,
 ) -> Result<(), LineFault> {
     let mut line_number = 0;
     loop {

@@ -11,6 +11,7 @@
 //! the calling thread.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::counters::read_counters;
@@ -26,7 +27,8 @@ use super::{CollectError, DumpRequest, SnapshotSource, SocketTable, SourceChoice
 use crate::model::aggregate::Aggregator;
 use crate::model::retained::{DEFAULT_RETAIN_LIMIT, Retained};
 use crate::model::{
-    Aggregates, Filter, JudgingScope, ProcessInfo, Sampled, Snapshot, SocketRecord, TcpState,
+    Aggregates, Filter, JudgingScope, ProcessInfo, RecordPool, Sampled, Snapshot, SocketRecord,
+    SocketRecords, TcpState,
 };
 
 /// At most this many non-listener sockets get their owner looked up per
@@ -34,9 +36,10 @@ use crate::model::{
 const OWNER_LOOKUP_LIMIT: usize = 4096;
 
 /// Tables of at least this many sockets keep their aggregator for the next
-/// sample (its lists and maps stay allocated, so the next dump of a steady
-/// table costs no page fault); smaller ones build a fresh one each time.
-const REUSE_AGGREGATOR_FROM: u64 = 10_000;
+/// sample, and have their record buffer come back to the sampler when the
+/// tick is dropped (lists, maps and buffer stay allocated, so the next dump
+/// of a steady table costs no page fault); smaller ones allocate afresh.
+const REUSE_BUFFERS_FROM: u64 = 10_000;
 
 /// What to sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +76,9 @@ pub struct Sampler {
     /// The last sample's aggregator, restarted for the next: its lists keep
     /// their allocations from tick to tick.
     aggregator: Option<Aggregator>,
+    /// Where a big snapshot's record buffer comes back to once its tick is
+    /// dropped, for the next sample.
+    record_pool: Arc<RecordPool>,
 }
 
 impl Sampler {
@@ -116,6 +122,7 @@ impl Sampler {
             counting_only: false,
             scope: config.scope,
             aggregator: None,
+            record_pool: RecordPool::new(),
             config,
         })
     }
@@ -271,7 +278,7 @@ enum OwnerLookup {
 
 /// What one streamed table dump produced.
 struct Streamed {
-    sockets: Vec<SocketRecord>,
+    sockets: SocketRecords,
     /// Records kept, or that would have been (`Sampler::counting_only`).
     kept: usize,
     aggregates: Aggregates,
@@ -282,7 +289,7 @@ struct Streamed {
 impl Streamed {
     fn empty(base: &Snapshot, scope: JudgingScope) -> Streamed {
         Streamed {
-            sockets: Vec::new(),
+            sockets: SocketRecords::default(),
             kept: 0,
             aggregates: Aggregator::new(base, scope).finish(),
             table_size: 0,
@@ -309,11 +316,12 @@ impl Sampler {
         let mut retained = if self.counting_only {
             Retained::counting_only(self.retain_limit)
         } else {
-            let hint = self.last_socket_count + self.last_socket_count / 8;
-            Retained::in_buffer(
-                self.retain_limit,
-                record_buffer(hint.min(self.retain_limit)),
-            )
+            let hint = (self.last_socket_count + self.last_socket_count / 8).min(self.retain_limit);
+            let buffer = self
+                .record_pool
+                .take(hint)
+                .unwrap_or_else(|| record_buffer(hint));
+            Retained::in_buffer(self.retain_limit, buffer)
         };
         self.table.dump(request, &mut |record| {
             aggregator.add(record);
@@ -322,14 +330,18 @@ impl Sampler {
         let aggregates = aggregator.finish_reusable();
         // Kept only where a rebuild would cost: its port tables alone are
         // 0.5 MiB, which every namespace of `--all-namespaces` would hold.
-        if retained.offered() >= REUSE_AGGREGATOR_FROM {
+        let reuse = retained.offered() >= REUSE_BUFFERS_FROM;
+        if reuse {
             self.aggregator = Some(aggregator);
         }
         Ok(Streamed {
             table_size: retained.offered(),
             complete: retained.is_complete(),
             kept: retained.kept(),
-            sockets: retained.into_records(),
+            sockets: match retained.into_records() {
+                records if reuse => self.record_pool.wrap(records),
+                records => records.into(),
+            },
             aggregates,
         })
     }
@@ -363,14 +375,14 @@ fn open_table(
                     source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
                 });
             }
-            Ok(Box::new(NetlinkTable::open()?))
+            Ok(Box::new(NetlinkTable::open()?.with_decoding_aside()))
         }
         SourceChoice::Auto => {
             if !context.netlink_usable {
                 return Ok(proc_table());
             }
             match NetlinkTable::open() {
-                Ok(table) => Ok(Box::new(table)),
+                Ok(table) => Ok(Box::new(table.with_decoding_aside())),
                 Err(error) => {
                     notes.push(format!(
                         "sock_diag unavailable ({error}); reading /proc/net/tcp instead: listener backlogs unknown"
@@ -488,7 +500,78 @@ impl Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::socket::fixtures::record;
     use std::io;
+
+    /// A table of `sockets` ESTABLISHED connections and no listener.
+    struct ScriptedTable {
+        sockets: u16,
+    }
+
+    impl SocketTable for ScriptedTable {
+        fn kind(&self) -> crate::model::SourceKind {
+            crate::model::SourceKind::Netlink
+        }
+
+        fn dump(
+            &mut self,
+            request: &DumpRequest,
+            sink: &mut crate::collect::RecordSink<'_>,
+        ) -> Result<(), CollectError> {
+            if !request.states.contains(TcpState::Established) {
+                return Ok(());
+            }
+            for port in 1..=self.sockets {
+                let local = format!("10.0.{}.{}:80", port >> 8, port & 0xff);
+                sink(&record(TcpState::Established, &local, "10.1.0.1:40000"));
+            }
+            Ok(())
+        }
+    }
+
+    fn scripted_sampler(sockets: u16) -> Sampler {
+        let config = SamplerConfig {
+            source: SourceChoice::Proc,
+            target: NetnsTarget::Host,
+            filter: Filter::default(),
+            scope: JudgingScope::default(),
+        };
+        let mut sampler = Sampler::in_context(config, NamespaceContext::own("test".to_string()))
+            .expect("the own namespace opens")
+            .without_owners();
+        sampler.table = Box::new(ScriptedTable { sockets });
+        sampler
+    }
+
+    #[test]
+    fn a_big_tables_record_buffer_comes_back_once_its_tick_is_dropped() {
+        let mut sampler = scripted_sampler(12_000);
+        let first = sampler.sample(1).expect("sampled");
+        assert_eq!(first.snapshot.sockets.len(), 12_000);
+        let buffer = first.snapshot.sockets.as_ptr();
+        drop(first);
+        assert!(sampler.record_pool.spare_capacity() >= 12_000);
+
+        let second = sampler.sample(2).expect("sampled");
+        assert_eq!(second.snapshot.sockets.as_ptr(), buffer, "the same memory");
+        assert_eq!(second.snapshot.sockets.len(), 12_000);
+        assert_eq!(second.aggregates.totals.total(), 12_000);
+        // Held while the next sample is taken (as every mode does): that one
+        // gets a buffer of its own, and only one of the two is kept after.
+        let third = sampler.sample(3).expect("sampled");
+        assert_ne!(third.snapshot.sockets.as_ptr(), buffer);
+        assert_eq!(third.snapshot.sockets, second.snapshot.sockets);
+        drop((second, third));
+        let spare = sampler.record_pool.spare_capacity();
+        assert!((12_000..2 * 12_000).contains(&spare), "one spare: {spare}");
+    }
+
+    #[test]
+    fn a_small_tables_records_are_freed_as_usual() {
+        let mut sampler = scripted_sampler(500);
+        drop(sampler.sample(1).expect("sampled"));
+        assert_eq!(sampler.record_pool.spare_capacity(), 0);
+    }
 
     #[test]
     fn only_a_refusal_gives_up_sock_diag() {

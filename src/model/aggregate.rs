@@ -233,6 +233,8 @@ pub fn aggregate(snapshot: &Snapshot) -> Aggregates {
 #[derive(Debug, Clone)]
 pub struct Aggregator {
     filter: Filter,
+    /// The filter lets every socket through: `add` skips asking it.
+    filter_takes_all: bool,
     listener_ports: PortSet,
     listeners: Vec<ListenerSummary>,
     /// Port → index into `rows`, `NO_ROW` when the port has none yet.
@@ -252,6 +254,7 @@ impl Aggregator {
     pub fn new(snapshot: &Snapshot, scope: JudgingScope) -> Aggregator {
         let mut aggregator = Aggregator {
             filter: Filter::default(),
+            filter_takes_all: true,
             listener_ports: PortSet::new(),
             listeners: Vec::new(),
             row_of_port: vec![NO_ROW; usize::from(u16::MAX) + 1],
@@ -271,6 +274,7 @@ impl Aggregator {
     /// reallocation and no page faults. Counts not yet finished are dropped.
     pub(crate) fn restart(&mut self, snapshot: &Snapshot, scope: JudgingScope) {
         self.filter.clone_from(&snapshot.filter);
+        self.filter_takes_all = self.filter.takes_all();
         self.listener_ports = snapshot.listeners.iter().map(|l| l.local.port()).collect();
         self.listeners = snapshot
             .listeners
@@ -329,7 +333,9 @@ impl Aggregator {
 
     /// Counts one non-LISTEN socket (LISTEN sockets come from `listeners`).
     pub fn add(&mut self, record: &SocketRecord) {
-        if record.state == TcpState::Listen || !self.filter.matches(record) {
+        if record.state == TcpState::Listen
+            || (!self.filter_takes_all && !self.filter.matches(record))
+        {
             return;
         }
         let port = service_port(record, &self.listener_ports, &self.filter.ports);
@@ -584,6 +590,42 @@ mod tests {
             "LISTEN is filtered out of the counts"
         );
         assert_eq!(agg.listeners.len(), 1, "listeners stay visible");
+    }
+
+    #[test]
+    fn a_filter_takes_all_only_when_nothing_is_asked_and_is_applied_otherwise() {
+        assert!(Filter::default().takes_all());
+        let asked = [
+            Filter {
+                ports: vec![80],
+                ..Filter::default()
+            },
+            Filter {
+                states: StateMask::of(&[TcpState::Established]),
+                ..Filter::default()
+            },
+            Filter {
+                family: Some(crate::model::IpFamily::V6),
+                ..Filter::default()
+            },
+            Filter {
+                addrs: vec!["10.0.0.0/8".parse().expect("a prefix")],
+                ..Filter::default()
+            },
+        ];
+        for filter in asked {
+            assert!(!filter.takes_all(), "{filter:?}");
+        }
+        let mut snap = listen_one_experiment();
+        let everything = aggregate(&snap);
+        assert_eq!(everything.totals.get(TcpState::SynSent), 3);
+        snap.filter = Filter {
+            family: Some(crate::model::IpFamily::V6),
+            ..Filter::default()
+        };
+        let filtered = aggregate(&snap);
+        assert_eq!(filtered.totals.get(TcpState::SynSent), 0, "IPv4 sockets");
+        assert_eq!(filtered.totals.get(TcpState::Established), 0);
     }
 
     #[test]

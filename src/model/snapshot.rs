@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::address::{IpFamily, IpPrefix};
 use super::counters::{Counters, Settings, Sockstat};
+use super::records::SocketRecords;
 use super::socket::SocketRecord;
 use super::state::{StateMask, TcpState};
 
@@ -96,6 +97,15 @@ impl Filter {
             .is_none_or(|family| family == IpFamily::of(local))
             && (self.addrs.is_empty()
                 || self.addrs.iter().any(|p| p.contains_either(local, remote)))
+    }
+
+    /// True when no socket can fail the filter (no port, state, family or
+    /// address asked for).
+    pub fn takes_all(&self) -> bool {
+        self.ports.is_empty()
+            && self.states.is_all()
+            && self.family.is_none()
+            && self.addrs.is_empty()
     }
 
     pub fn matches(&self, record: &SocketRecord) -> bool {
@@ -190,7 +200,7 @@ pub struct Snapshot {
     /// `sockets_complete`, else as many as the retention limit allows
     /// (TIME_WAIT dropped first). Counts never depend on it: a collector
     /// aggregates while the dump streams in (`Sampled`).
-    pub sockets: Vec<SocketRecord>,
+    pub sockets: SocketRecords,
     /// False when the table was larger than what a snapshot keeps.
     pub sockets_complete: bool,
     /// How many non-LISTEN sockets matched the filter, kept or not.
@@ -216,7 +226,7 @@ impl Snapshot {
             namespace: "host".to_string(),
             filter: Filter::default(),
             listeners: Vec::new(),
-            sockets: Vec::new(),
+            sockets: SocketRecords::default(),
             sockets_complete: true,
             table_size: 0,
             counters: Counters::default(),

@@ -203,19 +203,21 @@ fn open_sampler(ports: Vec<u16>) -> Result<Sampler, String> {
 /// the aggregates with the interval's listener peaks, the active alerts,
 /// connections followed (up to `FOLLOW_AT_MOST` sockets), counter deltas.
 /// The tick replaces the previous one, whose drop is timed too.
-/// Returns (total, of which sampling).
+/// Returns (total, of which sampling, CPU of every thread in ms).
 fn tick(
     sampler: &mut Sampler,
     watch: &mut Watch,
     previous: &mut Option<FullTick>,
-) -> Result<(Duration, Duration), String> {
+) -> Result<(Duration, Duration, f64), String> {
+    let cpu_before = process_cpu();
     let started = Instant::now();
     let sampled = sampler.sample(now_ms()).map_err(text)?;
     let sampling = started.elapsed();
     let judged = watch.judge(sampled);
     black_box(&judged);
     *previous = Some(judged);
-    Ok((started.elapsed(), sampling))
+    let total = started.elapsed();
+    Ok((total, sampling, (process_cpu() - cpu_before) * 1e3))
 }
 
 struct Measurer {
@@ -406,13 +408,16 @@ impl Measurer {
             let round_started = Instant::now();
             tw_seen.record(sockstat_time_wait());
             let all = DumpRequest::all();
+            let cpu_before = process_cpu();
             t.bare_one.push(ms(bare(&mut self.one_walk, &all)?.0));
+            t.bare_one_cpu.push((process_cpu() - cpu_before) * 1e3);
             t.bare_two.push(ms(bare(&mut self.two_walks, &all)?.0));
             t.bare_no_time_wait
                 .push(ms(bare(&mut self.one_walk, &without_time_wait)?.0));
-            let (total, sampled) = tick(&mut full, &mut full_watch, &mut previous_full)?;
+            let (total, sampled, cpu) = tick(&mut full, &mut full_watch, &mut previous_full)?;
             t.tick.push(ms(total));
             t.tick_sample.push(ms(sampled));
+            t.tick_cpu.push(cpu);
             t.port_tick
                 .push(ms(tick(&mut port, &mut port_watch, &mut previous_port)?.0));
             t.streamed
@@ -823,6 +828,11 @@ fn listener_cpu(sampler: &mut Sampler, options: &Options) -> Result<(f64, usize)
 }
 
 /// CPU seconds (user + system) used by the calling thread.
+/// CPU seconds (user + system) of every thread of this process.
+fn process_cpu() -> f64 {
+    cpu_of(libc::RUSAGE_SELF)
+}
+
 fn thread_cpu() -> f64 {
     cpu_of(libc::RUSAGE_THREAD)
 }

@@ -36,6 +36,9 @@ impl DestinationHold {
     }
 }
 
+/// Up to this many remotes, a remote is found by scanning their keys.
+const SCAN_REMOTES_UP_TO: usize = 16;
+
 /// One held port, 16 bytes: the source is an IPv4 address's bits or an
 /// index into the interned IPv6 sources.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +82,9 @@ pub(super) struct DestinationCounter {
     range: Option<(u16, u16, u32)>,
     ratio: f64,
     remote_index: HashMap<RemoteKey, u32>,
+    /// The key of each remote, by index: few remotes are found by a scan
+    /// of this list, cheaper than hashing.
+    remote_keys: Vec<RemoteKey>,
     remotes: Vec<Remote>,
     /// The last remote looked up: dumps often list a remote's sockets in runs.
     last_remote: Option<(RemoteKey, u32)>,
@@ -103,16 +109,16 @@ impl DestinationCounter {
         self.ratio = ratio;
         if self.remotes.iter().any(|r| r.sockets.is_empty()) {
             self.remotes.retain(|r| !r.sockets.is_empty());
-            self.remote_index = self
+            self.remote_keys = self
                 .remotes
                 .iter()
+                .map(|r| RemoteKey::of(r.destination))
+                .collect();
+            self.remote_index = self
+                .remote_keys
+                .iter()
                 .enumerate()
-                .map(|(i, r)| {
-                    (
-                        RemoteKey::of(r.destination),
-                        u32::try_from(i).unwrap_or(u32::MAX),
-                    )
-                })
+                .map(|(i, key)| (*key, u32::try_from(i).unwrap_or(u32::MAX)))
                 .collect();
         }
         for remote in &mut self.remotes {
@@ -164,9 +170,16 @@ impl DestinationCounter {
         {
             return index as usize;
         }
+        let scanned = (self.remote_keys.len() <= SCAN_REMOTES_UP_TO)
+            .then(|| self.remote_keys.iter().position(|k| *k == key))
+            .flatten();
         let next = u32::try_from(self.remotes.len()).unwrap_or(u32::MAX);
-        let index = *self.remote_index.entry(key).or_insert(next);
+        let index = match scanned {
+            Some(index) => u32::try_from(index).unwrap_or(u32::MAX),
+            None => *self.remote_index.entry(key).or_insert(next),
+        };
         if index == next {
+            self.remote_keys.push(key);
             self.remotes.push(Remote {
                 destination,
                 sockets: Vec::new(),
@@ -287,6 +300,29 @@ mod tests {
         let holds = counter.finish();
         assert_eq!(holds.len(), 1, "{holds:?}");
         assert_eq!(holds[0].held(), 5);
+    }
+
+    #[test]
+    fn many_remotes_met_in_any_order_and_over_resets_count_alike() {
+        // 40 remotes: the first 16 are found by a scan, the rest through
+        // the map; interleaved, so the last-remote shortcut rarely helps.
+        let mut counter = counter(0.0);
+        for round in 0..3 {
+            let remotes = if round == 1 { 20 } else { 40 };
+            for port in 50000..50004 {
+                for remote in 0..remotes {
+                    counter.add(&record(
+                        TcpState::Established,
+                        &format!("10.0.0.1:{port}"),
+                        &format!("10.0.1.{remote}:80"),
+                    ));
+                }
+            }
+            let holds = counter.finish();
+            assert_eq!(holds.len(), remotes, "round {round}");
+            assert!(holds.iter().all(|h| h.held() == 4), "round {round}");
+            counter.reset(Some((50000, 50009)), 0.0);
+        }
     }
 
     #[test]
