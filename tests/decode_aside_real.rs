@@ -74,6 +74,16 @@ fn a_big_table_decoded_beside_the_walk_is_the_same_table() {
         let first = dump(&mut beside, &all);
         assert_eq!(sorted(&first), sorted(&serial));
         assert_eq!(beside.walks_decoded_aside(), 0, "unknown size: not yet");
+        // Told what to expect (as the sampler does from sockstat), a table
+        // decodes even its first walk beside.
+        let mut told = NetlinkTable::open()
+            .expect("sock_diag")
+            .with_walk_mode(WalkMode::OneWalk)
+            .with_decoding_aside();
+        told.expect_sockets(12_001);
+        let told_first = dump(&mut told, &all);
+        assert_eq!(told.walks_decoded_aside(), 1);
+        assert_eq!(sorted(&told_first), sorted(&serial));
         let aside = dump(&mut beside, &all);
         // A listeners-only walk between two table walks (as the sampler
         // takes them) is decoded here and does not make the next one small.

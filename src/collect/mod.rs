@@ -150,6 +150,11 @@ pub trait SocketTable {
         request: &DumpRequest,
         sink: &mut RecordSink<'_>,
     ) -> Result<(), CollectError>;
+
+    /// About how many sockets the next walk of the table will hand over
+    /// (sockstat's count), for a table that has not walked one yet: a big
+    /// first walk can then be decoded beside the kernel's too (`--once`).
+    fn expect_sockets(&mut self, _sockets: u64) {}
 }
 
 /// Where a dump hands its sockets: `Send`, because a big netlink dump is

@@ -82,7 +82,8 @@ impl NetlinkTable {
                 seq: 0,
                 unfinished_dump: None,
                 decode_aside: false,
-                last_delivered: 0,
+                last_delivered: None,
+                expected: 0,
                 spare: Vec::new(),
                 walks_decoded_aside: 0,
             },
@@ -204,6 +205,10 @@ impl SocketTable for NetlinkTable {
         SourceKind::Netlink
     }
 
+    fn expect_sockets(&mut self, sockets: u64) {
+        self.channel.expected = sockets;
+    }
+
     fn dump(
         &mut self,
         request: &DumpRequest,
@@ -251,8 +256,11 @@ struct Channel {
     decode_aside: bool,
     /// Sockets the last walk of more than listeners delivered: whether the
     /// next such walk is big. Listener walks (small on any host, and taken
-    /// between two table walks) neither set nor use it.
-    last_delivered: u64,
+    /// between two table walks) neither set nor use it. `None` before the
+    /// first, which goes by `expected` instead.
+    last_delivered: Option<u64>,
+    /// What the caller expects the first table walk to deliver.
+    expected: u64,
     /// Datagram buffers of pipelined walks, kept for the next.
     spare: Vec<Vec<u8>>,
     walks_decoded_aside: u64,
@@ -300,7 +308,8 @@ impl Channel {
             .map_err(|source| no_progress(refused(source)))?;
 
         let listeners_only = states == StateMask::LISTEN_ONLY.0;
-        if self.decode_aside && !listeners_only && self.last_delivered >= DECODE_ASIDE_FROM {
+        let expected = self.last_delivered.unwrap_or(self.expected);
+        if self.decode_aside && !listeners_only && expected >= DECODE_ASIDE_FROM {
             return self.receive_pipelined(sink);
         }
         let mut reader = ReplyReader::new(self.seq);
@@ -332,7 +341,7 @@ impl Channel {
             }
         }
         if !listeners_only {
-            self.last_delivered = reader.delivered();
+            self.last_delivered = Some(reader.delivered());
         }
         if reader.interrupted() {
             return Err(WalkFailure {
@@ -351,7 +360,7 @@ impl Channel {
             receive_decoding_aside(&mut receive, self.seq, &mut self.spare, BATCH_BUFFER, sink);
         self.spare.truncate(MAX_BUFFERS);
         self.walks_decoded_aside += 1;
-        self.last_delivered = outcome.delivered;
+        self.last_delivered = Some(outcome.delivered);
         if !outcome.saw_end {
             self.unfinished_dump = Some(self.seq);
         }

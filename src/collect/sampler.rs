@@ -442,6 +442,10 @@ impl Sampler {
 
         let table_states = snapshot.filter.states.without(TcpState::Listen);
         let request = DumpRequest::table_for(&snapshot.filter, table_states);
+        if request.ports.is_empty() && request.addrs.is_empty() {
+            self.table
+                .expect_sockets(sockstat.inuse.saturating_add(sockstat.tw));
+        }
         let streamed = if table_states.0 == 0 {
             Streamed::empty(&snapshot, self.scope)
         } else {

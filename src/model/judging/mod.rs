@@ -12,6 +12,7 @@
 mod destinations;
 mod pairs;
 mod per_port;
+mod radix;
 
 pub use destinations::DestinationHold;
 pub use pairs::{HalfOpenExample, HalfOpenServer};

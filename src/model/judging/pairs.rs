@@ -18,6 +18,7 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 use foldhash::{HashMap, HashSet};
 
+use super::radix::sort_keys;
 use crate::model::slack::release_vec_slack;
 use crate::model::socket::SocketRecord;
 use crate::model::state::TcpState;
@@ -118,6 +119,8 @@ pub(super) struct PairMatcher {
     clients: HashMap<(SocketAddr, SocketAddr), ClientEnd>,
     /// IPv4 server ends keyed as (client, server), tagged 1 when SYN_RECV.
     servers4: Vec<u128>,
+    /// The second buffer of the radix sorts, kept from tick to tick.
+    sort_scratch: Vec<u128>,
     servers: Vec<((SocketAddr, SocketAddr), bool)>,
     /// Addresses of this host seen in the table (besides loopback).
     local_ips: HashSet<IpAddr>,
@@ -137,7 +140,11 @@ impl PairMatcher {
     /// given back).
     pub fn reset(&mut self, listeners: &[SocketRecord]) {
         self.order = 0;
-        for list in [&mut self.clients4, &mut self.servers4] {
+        for list in [
+            &mut self.clients4,
+            &mut self.servers4,
+            &mut self.sort_scratch,
+        ] {
             let used = list.len();
             release_vec_slack(list, used);
             list.clear();
@@ -262,8 +269,8 @@ impl PairMatcher {
         if self.clients4.is_empty() {
             return ends;
         }
-        self.clients4.sort_unstable();
-        self.servers4.sort_unstable();
+        sort_keys(&mut self.clients4, &mut self.sort_scratch);
+        sort_keys(&mut self.servers4, &mut self.sort_scratch);
         let mut servers = self.servers4.iter().peekable();
         let mut previous_pair = None;
         for &key in &self.clients4 {
