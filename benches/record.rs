@@ -117,7 +117,7 @@ impl Table {
                 retransmits: 0,
             })
             .collect();
-        snapshot.sockets = self.sockets.clone().into();
+        snapshot.sockets = self.sockets.clone();
         snapshot.table_size = SOCKETS as u64;
         let aggregates = aggregate(&snapshot);
         let peaks = ListenerPeaks::from_parts(

@@ -108,7 +108,7 @@ mod tests {
         };
         let mut snap = script.base();
         snap.listeners.push(scene.listener());
-        snap.sockets = scene.sockets().into();
+        snap.sockets = scene.sockets();
         snap
     }
 

@@ -3,10 +3,12 @@
 //! the family (`-4`/`-6`: one family's walk) and the port and address filter
 //! (a bytecode program) pushed into the kernel.
 //!
-//! Owns: `NetlinkTable` (socket, buffers, choice of request type) and
+//! Owns: `NetlinkTable` (socket, buffers, choice of request type, and
+//! whether a walk is big enough to be decoded beside the kernel's) and
 //! `WalkMode`. Must not: interpret records, allocate per socket or per
 //! message, or panic on kernel input. Byte layouts live in `netlink_wire`,
-//! the filter program in `bytecode`.
+//! the filter program in `bytecode`, the two-thread walk in
+//! `netlink_pipeline`.
 //!
 //! Written by hand on purpose, over `netlink-sys` alone: records are decoded
 //! straight from the receive buffer with no allocation per socket, and the

@@ -11,7 +11,6 @@
 //! the calling thread.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::counters::read_counters;
@@ -27,8 +26,7 @@ use super::{CollectError, DumpRequest, SnapshotSource, SocketTable, SourceChoice
 use crate::model::aggregate::Aggregator;
 use crate::model::retained::{DEFAULT_RETAIN_LIMIT, Retained};
 use crate::model::{
-    Aggregates, Filter, JudgingScope, ProcessInfo, RecordPool, Sampled, Snapshot, SocketRecord,
-    SocketRecords, TcpState,
+    Aggregates, Filter, JudgingScope, ProcessInfo, Sampled, Snapshot, SocketRecord, TcpState,
 };
 
 /// At most this many non-listener sockets get their owner looked up per
@@ -36,10 +34,9 @@ use crate::model::{
 const OWNER_LOOKUP_LIMIT: usize = 4096;
 
 /// Tables of at least this many sockets keep their aggregator for the next
-/// sample, and have their record buffer come back to the sampler when the
-/// tick is dropped (lists, maps and buffer stay allocated, so the next dump
-/// of a steady table costs no page fault); smaller ones allocate afresh.
-const REUSE_BUFFERS_FROM: u64 = 10_000;
+/// sample (its lists and maps stay allocated, so the next dump of a steady
+/// table costs no page fault); smaller ones build a fresh one each time.
+const REUSE_AGGREGATOR_FROM: u64 = 10_000;
 
 /// What to sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,9 +73,6 @@ pub struct Sampler {
     /// The last sample's aggregator, restarted for the next: its lists keep
     /// their allocations from tick to tick.
     aggregator: Option<Aggregator>,
-    /// Where a big snapshot's record buffer comes back to once its tick is
-    /// dropped, for the next sample.
-    record_pool: Arc<RecordPool>,
 }
 
 impl Sampler {
@@ -122,7 +116,6 @@ impl Sampler {
             counting_only: false,
             scope: config.scope,
             aggregator: None,
-            record_pool: RecordPool::new(),
             config,
         })
     }
@@ -278,7 +271,7 @@ enum OwnerLookup {
 
 /// What one streamed table dump produced.
 struct Streamed {
-    sockets: SocketRecords,
+    sockets: Vec<SocketRecord>,
     /// Records kept, or that would have been (`Sampler::counting_only`).
     kept: usize,
     aggregates: Aggregates,
@@ -289,7 +282,7 @@ struct Streamed {
 impl Streamed {
     fn empty(base: &Snapshot, scope: JudgingScope) -> Streamed {
         Streamed {
-            sockets: SocketRecords::default(),
+            sockets: Vec::new(),
             kept: 0,
             aggregates: Aggregator::new(base, scope).finish(),
             table_size: 0,
@@ -317,11 +310,7 @@ impl Sampler {
             Retained::counting_only(self.retain_limit)
         } else {
             let hint = (self.last_socket_count + self.last_socket_count / 8).min(self.retain_limit);
-            let buffer = self
-                .record_pool
-                .take(hint)
-                .unwrap_or_else(|| record_buffer(hint));
-            Retained::in_buffer(self.retain_limit, buffer)
+            Retained::in_buffer(self.retain_limit, record_buffer(hint))
         };
         self.table.dump(request, &mut |record| {
             aggregator.add(record);
@@ -330,18 +319,14 @@ impl Sampler {
         let aggregates = aggregator.finish_reusable();
         // Kept only where a rebuild would cost: its port tables alone are
         // 0.5 MiB, which every namespace of `--all-namespaces` would hold.
-        let reuse = retained.offered() >= REUSE_BUFFERS_FROM;
-        if reuse {
+        if retained.offered() >= REUSE_AGGREGATOR_FROM {
             self.aggregator = Some(aggregator);
         }
         Ok(Streamed {
             table_size: retained.offered(),
             complete: retained.is_complete(),
             kept: retained.kept(),
-            sockets: match retained.into_records() {
-                records if reuse => self.record_pool.wrap(records),
-                records => records.into(),
-            },
+            sockets: retained.into_records(),
             aggregates,
         })
     }
@@ -506,10 +491,14 @@ mod tests {
     use super::*;
     use crate::model::socket::fixtures::record;
     use std::io;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
-    /// A table of `sockets` ESTABLISHED connections and no listener.
+    /// A table of `sockets` ESTABLISHED connections and no listener, which
+    /// remembers the size it was told to expect (`u64::MAX`: none).
     struct ScriptedTable {
         sockets: u16,
+        expected: Arc<AtomicU64>,
     }
 
     impl SocketTable for ScriptedTable {
@@ -531,50 +520,60 @@ mod tests {
             }
             Ok(())
         }
+
+        fn expect_sockets(&mut self, sockets: u64) {
+            self.expected.store(sockets, Ordering::Relaxed);
+        }
     }
 
-    fn scripted_sampler(sockets: u16) -> Sampler {
+    fn scripted_sampler(sockets: u16, filter: Filter) -> (Sampler, Arc<AtomicU64>) {
         let config = SamplerConfig {
             source: SourceChoice::Proc,
             target: NetnsTarget::Host,
-            filter: Filter::default(),
+            filter,
             scope: JudgingScope::default(),
         };
         let mut sampler = Sampler::in_context(config, NamespaceContext::own("test".to_string()))
             .expect("the own namespace opens")
             .without_owners();
-        sampler.table = Box::new(ScriptedTable { sockets });
-        sampler
+        let expected = Arc::new(AtomicU64::new(u64::MAX));
+        sampler.table = Box::new(ScriptedTable {
+            sockets,
+            expected: Arc::clone(&expected),
+        });
+        (sampler, expected)
     }
 
     #[test]
-    fn a_big_tables_record_buffer_comes_back_once_its_tick_is_dropped() {
-        let mut sampler = scripted_sampler(12_000);
+    fn the_table_is_told_sockstats_count_unless_a_filter_narrows_the_walk() {
+        let (mut sampler, expected) = scripted_sampler(10, Filter::default());
+        let sampled = sampler.sample(1).expect("sampled");
+        let sockstat = sampled.snapshot.sockstat.expect("sockstat read");
+        assert_eq!(
+            expected.load(Ordering::Relaxed),
+            sockstat.inuse + sockstat.tw
+        );
+        let port_80 = Filter {
+            ports: vec![80],
+            ..Filter::default()
+        };
+        let (mut sampler, expected) = scripted_sampler(10, port_80);
+        assert_eq!(
+            sampler.sample(1).expect("sampled").snapshot.sockets.len(),
+            10
+        );
+        assert_eq!(expected.load(Ordering::Relaxed), u64::MAX, "not told");
+    }
+
+    #[test]
+    fn samples_of_a_big_table_through_the_reused_aggregator_agree() {
+        let (mut sampler, _) = scripted_sampler(12_000, Filter::default());
         let first = sampler.sample(1).expect("sampled");
-        assert_eq!(first.snapshot.sockets.len(), 12_000);
-        let buffer = first.snapshot.sockets.as_ptr();
-        drop(first);
-        assert!(sampler.record_pool.spare_capacity() >= 12_000);
-
+        assert!(sampler.aggregator.is_some(), "kept for the next sample");
         let second = sampler.sample(2).expect("sampled");
-        assert_eq!(second.snapshot.sockets.as_ptr(), buffer, "the same memory");
-        assert_eq!(second.snapshot.sockets.len(), 12_000);
+        assert_eq!(second.snapshot.sockets, first.snapshot.sockets);
+        assert_eq!(second.aggregates, first.aggregates);
         assert_eq!(second.aggregates.totals.total(), 12_000);
-        // Held while the next sample is taken (as every mode does): that one
-        // gets a buffer of its own, and only one of the two is kept after.
-        let third = sampler.sample(3).expect("sampled");
-        assert_ne!(third.snapshot.sockets.as_ptr(), buffer);
-        assert_eq!(third.snapshot.sockets, second.snapshot.sockets);
-        drop((second, third));
-        let spare = sampler.record_pool.spare_capacity();
-        assert!((12_000..2 * 12_000).contains(&spare), "one spare: {spare}");
-    }
-
-    #[test]
-    fn a_small_tables_records_are_freed_as_usual() {
-        let mut sampler = scripted_sampler(500);
-        drop(sampler.sample(1).expect("sampled"));
-        assert_eq!(sampler.record_pool.spare_capacity(), 0);
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub fn listen_one_experiment(start_ms: u64, tick: u64) -> Snapshot {
         tw.timer_expires_ms = 60_000 - u32::from(i) * 700 % 59_000;
         sockets.push(tw);
     }
-    snap.sockets = sockets.into();
+    snap.sockets = sockets;
     snap.owners = owners;
     snap.counters = counters(tick);
     snap.sockstat = Some(Sockstat {
@@ -294,7 +294,7 @@ pub fn busy_web_host(start_ms: u64, tick: u64) -> Snapshot {
         sockets.push(tw);
     }
     snap.table_size = sockets.len() as u64;
-    snap.sockets = sockets.into();
+    snap.sockets = sockets;
     snap.owners = owners;
     // A quiet kernel: connections open, nothing overflows or resets.
     let mut counters = Counters::default();

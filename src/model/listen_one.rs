@@ -105,7 +105,7 @@ impl ListenOne {
     pub fn snapshot(&self, at_ms: u64) -> Snapshot {
         let mut snapshot = Snapshot::empty(at_ms, SourceKind::Netlink);
         snapshot.listeners.push(self.listener());
-        snapshot.sockets = self.sockets().into();
+        snapshot.sockets = self.sockets();
         snapshot.owners = self.owners();
         snapshot
     }

@@ -17,7 +17,6 @@ pub mod judging;
 #[cfg(any(test, feature = "test-support"))]
 pub mod listen_one;
 pub mod peaks;
-pub mod records;
 pub mod retained;
 pub mod sampled;
 pub mod seen;
@@ -34,7 +33,6 @@ pub use aggregate::{
 pub use counters::{Counter, CounterDeltas, Counters, Settings, Sockstat, Sysctl};
 pub use judging::{JudgingScope, RuleAggregates};
 pub use peaks::{ListenerPeak, ListenerPeaks};
-pub use records::{RecordPool, SocketRecords};
 pub use sampled::Sampled;
 pub use snapshot::{Filter, NoOwnerReason, ProcessInfo, Snapshot, SourceKind};
 pub use socket::{SocketKey, SocketRecord, TimerKind};

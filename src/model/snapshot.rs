@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use super::address::{IpFamily, IpPrefix};
 use super::counters::{Counters, Settings, Sockstat};
-use super::records::SocketRecords;
 use super::socket::SocketRecord;
 use super::state::{StateMask, TcpState};
 
@@ -200,7 +199,7 @@ pub struct Snapshot {
     /// `sockets_complete`, else as many as the retention limit allows
     /// (TIME_WAIT dropped first). Counts never depend on it: a collector
     /// aggregates while the dump streams in (`Sampled`).
-    pub sockets: SocketRecords,
+    pub sockets: Vec<SocketRecord>,
     /// False when the table was larger than what a snapshot keeps.
     pub sockets_complete: bool,
     /// How many non-LISTEN sockets matched the filter, kept or not.
@@ -226,7 +225,7 @@ impl Snapshot {
             namespace: "host".to_string(),
             filter: Filter::default(),
             listeners: Vec::new(),
-            sockets: SocketRecords::default(),
+            sockets: Vec::new(),
             sockets_complete: true,
             table_size: 0,
             counters: Counters::default(),

@@ -49,7 +49,7 @@ pub enum FrameError {
 pub fn select_connections(tick: &FullTick, cap: usize) -> Vec<SocketRecord> {
     let sockets = &tick.snapshot.sockets;
     if sockets.len() <= cap {
-        return sockets.to_vec();
+        return sockets.clone();
     }
     let listening: HashSet<u16> = tick
         .snapshot
@@ -232,7 +232,7 @@ mod tests {
             listener("127.0.0.1:443", 0, 128),
         ];
         snapshot.table_size = sockets.len() as u64;
-        snapshot.sockets = sockets.into();
+        snapshot.sockets = sockets;
         let aggregates = aggregate(&snapshot);
         FullTick {
             snapshot,
@@ -264,7 +264,7 @@ mod tests {
                 .map(|n| client(TcpState::Established, 80, n))
                 .collect(),
         );
-        assert_eq!(select_connections(&tick, 2000), *tick.snapshot.sockets);
+        assert_eq!(select_connections(&tick, 2000), tick.snapshot.sockets);
     }
 
     #[test]
