@@ -12,7 +12,6 @@
 mod destinations;
 mod pairs;
 mod per_port;
-mod radix;
 
 pub use destinations::DestinationHold;
 pub use pairs::{HalfOpenExample, HalfOpenServer};

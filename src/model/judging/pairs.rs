@@ -18,7 +18,6 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 
 use foldhash::{HashMap, HashSet};
 
-use super::radix::sort_keys;
 use crate::model::slack::release_vec_slack;
 use crate::model::socket::SocketRecord;
 use crate::model::state::TcpState;
@@ -119,8 +118,6 @@ pub(super) struct PairMatcher {
     clients: HashMap<(SocketAddr, SocketAddr), ClientEnd>,
     /// IPv4 server ends keyed as (client, server), tagged 1 when SYN_RECV.
     servers4: Vec<u128>,
-    /// The second buffer of the radix sorts, kept from tick to tick.
-    sort_scratch: Vec<u128>,
     servers: Vec<((SocketAddr, SocketAddr), bool)>,
     /// Addresses of this host seen in the table (besides loopback).
     local_ips: HashSet<IpAddr>,
@@ -140,11 +137,7 @@ impl PairMatcher {
     /// given back).
     pub fn reset(&mut self, listeners: &[SocketRecord]) {
         self.order = 0;
-        for list in [
-            &mut self.clients4,
-            &mut self.servers4,
-            &mut self.sort_scratch,
-        ] {
+        for list in [&mut self.clients4, &mut self.servers4] {
             let used = list.len();
             release_vec_slack(list, used);
             list.clear();
@@ -269,8 +262,8 @@ impl PairMatcher {
         if self.clients4.is_empty() {
             return ends;
         }
-        sort_keys(&mut self.clients4, &mut self.sort_scratch);
-        sort_keys(&mut self.servers4, &mut self.sort_scratch);
+        self.clients4.sort_unstable();
+        self.servers4.sort_unstable();
         let mut servers = self.servers4.iter().peekable();
         let mut previous_pair = None;
         for &key in &self.clients4 {
