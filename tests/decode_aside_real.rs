@@ -4,10 +4,12 @@
 //! connected loopback sockets in a namespace the test creates and removes.
 
 mod common;
+mod netlink_support;
 
 use std::net::SocketAddr;
 
 use common::netns::{PrivateNetns, can_make_namespaces};
+use netlink_support::dump;
 use tcpwatch::collect::namespace::{NetnsTarget, enter};
 use tcpwatch::collect::netlink::{NetlinkTable, WalkMode};
 use tcpwatch::collect::{DumpRequest, SocketTable};
@@ -39,14 +41,6 @@ fn sorted(records: &[SocketRecord]) -> Vec<(SocketAddr, SocketAddr, TcpState)> {
         .collect();
     keys.sort();
     keys
-}
-
-fn dump(table: &mut NetlinkTable, request: &DumpRequest) -> Vec<SocketRecord> {
-    let mut records = Vec::new();
-    table
-        .dump(request, &mut |r| records.push(*r))
-        .expect("dump");
-    records
 }
 
 #[test]

@@ -10,17 +10,9 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use netlink_support::*;
+use tcpwatch::collect::DumpRequest;
 use tcpwatch::collect::netlink::{NetlinkTable, WalkMode};
-use tcpwatch::collect::{DumpRequest, SocketTable};
 use tcpwatch::model::{SocketRecord, StateMask, TcpState, TimerKind};
-
-fn dump(table: &mut NetlinkTable, request: &DumpRequest) -> Vec<SocketRecord> {
-    let mut records = Vec::new();
-    table
-        .dump(request, &mut |r| records.push(*r))
-        .expect("dump");
-    records
-}
 
 fn on_ports(ports: &[u16]) -> DumpRequest {
     DumpRequest {

@@ -13,8 +13,21 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
+use tcpwatch::collect::netlink::NetlinkTable;
+use tcpwatch::collect::{DumpRequest, SocketTable};
+use tcpwatch::model::SocketRecord;
+
 pub const V4_LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 pub const V6_LOOPBACK: SocketAddr = SocketAddr::new(std::net::IpAddr::V6(Ipv6Addr::LOCALHOST), 0);
+
+/// Every socket `table` reports for `request`, in the kernel's order.
+pub fn dump(table: &mut NetlinkTable, request: &DumpRequest) -> Vec<SocketRecord> {
+    let mut records = Vec::new();
+    table
+        .dump(request, &mut |r| records.push(*r))
+        .expect("dump");
+    records
+}
 
 /// The inode of the socket behind `fd`, from the `socket:[N]` link.
 pub fn socket_inode(fd: RawFd) -> u64 {
