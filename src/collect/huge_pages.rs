@@ -1,6 +1,9 @@
 //! Big record buffers on huge pages: a snapshot of 100,000 sockets is 9.6
-//! MB written once per tick into fresh memory, which costs a page fault per
-//! 4 KiB (about 2,400 a tick) unless the kernel may back it with 2 MiB pages.
+//! MB written once per tick. Whenever that memory is fresh (the first
+//! ticks, a table that grew, a heap given back to the kernel) it costs a
+//! page fault per 4 KiB, about 2,400, unless the kernel may back it with
+//! 2 MiB pages. In a steady run the allocator mostly hands the freed buffer
+//! out again.
 //!
 //! Owns: allocating the collector's record buffer and advising the kernel
 //! (`MADV_HUGEPAGE`) on its whole 2 MiB blocks. Must not: fail or change

@@ -377,9 +377,10 @@ impl Channel {
         Ok(())
     }
 
-    /// Reads one datagram into `self.datagram`.
+    /// Reads one datagram into `self.datagram` (emptied first).
     fn receive(&mut self) -> Result<(), CollectError> {
-        receive_into(&self.socket, &mut self.datagram)
+        self.datagram.clear();
+        append_datagram(&self.socket, &mut self.datagram)
     }
 
     /// Reads and drops what is left of an abandoned dump, without blocking:
@@ -400,13 +401,6 @@ impl Channel {
             }
         }
     }
-}
-
-/// Reads one datagram into `buffer` (emptied first; its capacity is the
-/// most it can hold).
-fn receive_into(socket: &Socket, buffer: &mut Vec<u8>) -> Result<(), CollectError> {
-    buffer.clear();
-    append_datagram(socket, buffer)
 }
 
 /// Reads one datagram after what `buffer` holds, into its spare capacity

@@ -21,9 +21,9 @@
 //! Owns: `scan_proc`, the visiting order and the fd reading (one `openat`
 //! per process, `getdents64` sized to what the round still wants, and
 //! `readlinkat` on that fd into a stack buffer: no allocation per fd).
-//! Must not: cache (that is `ProcessResolver`'s),
-//! read the clock, or fail: processes that vanish or refuse mid-scan are
-//! skipped (refusals are reported as `forbidden`).
+//! Must not: cache (that is `ProcessResolver`'s), read the clock, or fail:
+//! processes that vanish or refuse mid-scan are skipped (refusals are
+//! reported as `forbidden`).
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
